@@ -1,0 +1,42 @@
+// Label and annotation keys nsbackup puts on VolumeSnapshots and restored objects.
+// The chart, the docs, `kubectl label` recipes and retention all depend on these exact keys.
+
+export const LABEL_PREFIX = 'nsbackup.io/';
+
+export const Labels = {
+  /** The id of the backup run that created the snapshot. */
+  backup: 'nsbackup.io/backup',
+  /** The PVC the snapshot was taken of. */
+  pvc: 'nsbackup.io/pvc',
+  /** `scheduled` or `adhoc`. */
+  type: 'nsbackup.io/type',
+  /** The retention policy: `gfs`, `days` or `deltas`. A snapshot without it is not ours. */
+  retain: 'nsbackup.io/retain',
+  daily: 'nsbackup.io/daily',
+  weekly: 'nsbackup.io/weekly',
+  monthly: 'nsbackup.io/monthly',
+  yearly: 'nsbackup.io/yearly',
+  /** `YYYY-MM-DD`: mark-and-delete deletes the snapshot after this day. */
+  deleteAfter: 'nsbackup.io/delete-after',
+  /** `true`: never marked, never deleted. */
+  pin: 'nsbackup.io/pin',
+  /** `true`: the backup that made this snapshot failed; retention never counts it as a good backup. */
+  failed: 'nsbackup.io/failed',
+  /** Set on every object a restore created or updated. */
+  restoredFrom: 'nsbackup.io/restored-from',
+} as const;
+
+export const Annotations = {
+  /** Non-secret configuration of the backup run, as JSON. */
+  config: 'nsbackup.io/config',
+  dumpSize: 'nsbackup.io/dump-size',
+  dumpSha256: 'nsbackup.io/dump-sha256',
+  dumpDuration: 'nsbackup.io/dump-duration',
+  dumpPath: 'nsbackup.io/dump-path',
+  version: 'nsbackup.io/version',
+  /** S3 location (`s3://bucket/prefix/...`) of what this backup stored, for the sweep to delete. */
+  s3Location: 'nsbackup.io/s3-location',
+} as const;
+
+export type RetainPolicyName = 'gfs' | 'days' | 'deltas';
+export type BackupType = 'scheduled' | 'adhoc';
