@@ -1,0 +1,160 @@
+// What every entrypoint shares: read config (flags and environment), set up the logger, run, map the outcome to an
+// exit code, print one summary line. An entrypoint module defines a Command and nothing more.
+
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, helpText, loadConfig, oneOf, parseArgs, secretValues } from './config/index.js';
+import type { ConfigOf, ParsedArgs, Schema } from './config/index.js';
+import { ExitCode, JobError } from './exit.js';
+import { Logger } from './log.js';
+import type { Level, LogFormat } from './log.js';
+import { Redactor } from './redact.js';
+
+export const loggingSettings = {
+  logFormat: oneOf(['json', 'text'] as const, {
+    env: 'NSBACKUP_LOG_FORMAT',
+    default: 'json',
+    description: 'Log format: JSON lines for collectors, or text for people.',
+  }),
+  logLevel: oneOf(['debug', 'info', 'warn', 'error'] as const, {
+    env: 'NSBACKUP_LOG_LEVEL',
+    default: 'info',
+    description: 'Lowest level that is logged.',
+  }),
+};
+
+export interface RunContext<S extends Schema> {
+  config: ConfigOf<S>;
+  log: Logger;
+  args: ParsedArgs;
+  env: NodeJS.ProcessEnv;
+  /** Aborted on SIGTERM/SIGINT: long steps stop at the next safe point. */
+  signal: AbortSignal;
+  /** Where command output (tables, JSON) goes; logs go to stderr. */
+  out: (text: string) => void;
+}
+
+export interface RunResult {
+  exitCode?: number;
+  /** Fields for the final summary line. */
+  summary?: Record<string, unknown>;
+}
+
+export interface Command<S extends Schema = Schema> {
+  name: string;
+  summary: string;
+  usage?: string;
+  schema: S;
+  /** Setting keys filled from positional arguments, in order. */
+  positional?: string[];
+  /** Short flags, e.g. { '-n': '--namespace' }. */
+  aliases?: Record<string, string>;
+  /** Commands that print their result (list, diff) skip the summary line unless it failed. */
+  quiet?: boolean;
+  run(ctx: RunContext<S>): Promise<RunResult | void>;
+}
+
+export function defineCommand<S extends Schema>(command: Command<S>): Command<S> {
+  return command;
+}
+
+export interface RunOptions {
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Log line sink; defaults to stderr. */
+  write?: (line: string) => void;
+  out?: (text: string) => void;
+}
+
+export async function runCommand<S extends Schema>(
+  command: Command<S>,
+  opts: RunOptions = {},
+): Promise<number> {
+  const env = opts.env ?? process.env;
+  const out = opts.out ?? ((t: string) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'));
+  const schema = { ...command.schema, ...loggingSettings } as S & typeof loggingSettings;
+  const startedAt = Date.now();
+  const redactor = new Redactor();
+  let log = new Logger({ redactor, write: opts.write, base: { command: command.name } });
+  let args: ParsedArgs;
+  let config: ConfigOf<typeof schema>;
+  try {
+    args = parseArgs(opts.argv ?? [], schema, command.aliases);
+    if (args.help) {
+      out(helpText(command.usage ?? `nsbackup ${command.name} [options]`, command.summary, schema));
+      return ExitCode.ok;
+    }
+    config = loadConfig(schema, { env, args, positional: command.positional });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      // Secret values are never echoed by loadConfig; still mask anything that looks like one.
+      for (const s of Object.values(schema)) if (s.secret) redactor.add(env[s.env]);
+      log.error(e.message, { exitCode: ExitCode.badConfig });
+      return ExitCode.badConfig;
+    }
+    throw e;
+  }
+  for (const v of secretValues(schema, config)) redactor.add(v);
+  log = new Logger({
+    redactor,
+    write: opts.write,
+    format: config.logFormat as LogFormat,
+    level: config.logLevel as Level,
+    base: { command: command.name },
+  });
+
+  const abort = new AbortController();
+  const onSignal = (sig: string) => {
+    log.warn(`received ${sig}, stopping at the next safe point`);
+    abort.abort(new JobError(`stopped by ${sig}`));
+  };
+  const onTerm = () => onSignal('SIGTERM');
+  const onInt = () => onSignal('SIGINT');
+  process.once('SIGTERM', onTerm);
+  process.once('SIGINT', onInt);
+  try {
+    const result = (await command.run({ config, log, args, env, signal: abort.signal, out })) ?? {};
+    const exitCode = result.exitCode ?? ExitCode.ok;
+    if (!command.quiet || exitCode !== ExitCode.ok) {
+      log.summary(exitCode === ExitCode.ok ? 'success' : 'failure', startedAt, {
+        exitCode,
+        ...result.summary,
+      });
+    }
+    return exitCode;
+  } catch (e) {
+    const exitCode =
+      e instanceof JobError ? e.exitCode : e instanceof ConfigError ? ExitCode.badConfig : ExitCode.failed;
+    const message = e instanceof Error ? e.message : String(e);
+    log.summary('failure', startedAt, { exitCode, error: message });
+    if (!(e instanceof JobError) && !(e instanceof ConfigError) && e instanceof Error && e.stack) {
+      log.debug('stack', { stack: e.stack });
+    }
+    return exitCode;
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+  }
+}
+
+/** True when the module at `moduleUrl` is the script node was started with. */
+export function isMain(moduleUrl: string): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(fileURLToPath(moduleUrl)) === realpathSync(process.argv[1]);
+  } catch {
+    return false;
+  }
+}
+
+/** For `node dist/scripts/<name>.js`: run the command with this process's argv and exit with its code. */
+export function runIfMain(command: Command<any>, moduleUrl: string): void {
+  if (!isMain(moduleUrl)) return;
+  runCommand(command, { argv: process.argv.slice(2) }).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`nsbackup: unexpected error: ${e instanceof Error ? e.message : e}\n`);
+      process.exit(ExitCode.failed);
+    },
+  );
+}

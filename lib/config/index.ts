@@ -1,0 +1,3 @@
+export * from './settings.js';
+export * from './load.js';
+export * from './docs.js';

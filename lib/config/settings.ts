@@ -1,0 +1,287 @@
+// Declared settings: one schema per entrypoint drives parsing, `--help` and the README's configuration table,
+// so the three never drift. Every setting comes from an environment variable; some also from a command-line flag.
+
+import { readFileSync } from 'node:fs';
+import { Duration } from 'luxon';
+import YAML from 'yaml';
+
+export interface Setting<T> {
+  /** Environment variable, e.g. NSBACKUP_PVC. */
+  env: string;
+  /** Optional command-line flag that overrides the variable, e.g. --backup. */
+  flag?: string;
+  /** Human-readable type and accepted form, shown in errors, --help and the README. */
+  form: string;
+  description: string;
+  /** Shown in --help and the README; `undefined` means required or empty. */
+  defaultText?: string;
+  required: boolean;
+  /** Values that must never reach a log line or error message. */
+  secret: boolean;
+  /** Parses a raw value; throws an Error whose message says what is wrong (not the value, if secret). */
+  parse(raw: string): T;
+  /** Value when the variable is unset or empty. */
+  fallback(): T;
+}
+
+export type Schema = Record<string, Setting<any>>;
+export type ConfigOf<S extends Schema> = { [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
+
+interface Common<T> {
+  env: string;
+  flag?: string;
+  description: string;
+  /** A value, or a function computing it when the setting is unset (e.g. from the environment). */
+  default?: T | (() => T);
+  /** How to show the default in docs, when it is computed. */
+  defaultText?: string;
+}
+
+function setting<T>(
+  opts: Common<T> & { required?: boolean; secret?: boolean },
+  form: string,
+  parse: (raw: string) => T,
+  empty: T,
+  show: (v: T) => string = String,
+): Setting<T> {
+  const def = opts.default;
+  const required = opts.required ?? false;
+  return {
+    env: opts.env,
+    flag: opts.flag,
+    form,
+    description: opts.description,
+    defaultText:
+      opts.defaultText ?? (def === undefined || typeof def === 'function' ? undefined : show(def as T)),
+    required,
+    secret: opts.secret ?? false,
+    parse,
+    fallback: () => {
+      if (required) throw new Error('is required');
+      if (def === undefined) return empty;
+      return typeof def === 'function' ? (def as () => T)() : def;
+    },
+  };
+}
+
+export function str(
+  opts: Common<string> & { required?: boolean; pattern?: RegExp; patternText?: string },
+): Setting<string> {
+  const form = opts.patternText ?? 'string';
+  return setting(
+    opts,
+    form,
+    (raw) => {
+      if (opts.pattern && !opts.pattern.test(raw)) throw new Error(`must be ${form}`);
+      return raw;
+    },
+    '',
+  );
+}
+
+/** A secret string: never printed, never in an error message. */
+export function secret(opts: Common<string> & { required?: boolean }): Setting<string> {
+  return setting(
+    { ...opts, secret: true },
+    'secret string',
+    (raw) => raw,
+    '',
+    () => '(secret)',
+  );
+}
+
+export function int(
+  opts: Common<number> & { required?: boolean; min?: number; max?: number },
+): Setting<number> {
+  const range = `an integer${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.max !== undefined ? ` and <= ${opts.max}` : ''}`;
+  return setting(
+    opts,
+    range,
+    (raw) => {
+      if (!/^-?\d+$/.test(raw.trim())) throw new Error(`must be ${range}`);
+      const n = Number(raw.trim());
+      if ((opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
+        throw new Error(`must be ${range}`);
+      }
+      return n;
+    },
+    0,
+  );
+}
+
+export function num(
+  opts: Common<number> & { required?: boolean; min?: number; max?: number },
+): Setting<number> {
+  const range = `a number${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.max !== undefined ? ` and <= ${opts.max}` : ''}`;
+  return setting(
+    opts,
+    range,
+    (raw) => {
+      const n = Number(raw.trim());
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new Error(`must be ${range}`);
+      if ((opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
+        throw new Error(`must be ${range}`);
+      }
+      return n;
+    },
+    0,
+  );
+}
+
+const TRUE = ['true', '1', 'yes', 'on'];
+const FALSE = ['false', '0', 'no', 'off'];
+
+export function bool(opts: Common<boolean>): Setting<boolean> {
+  return setting(
+    opts,
+    'true or false',
+    (raw) => {
+      const v = raw.trim().toLowerCase();
+      if (TRUE.includes(v)) return true;
+      if (FALSE.includes(v)) return false;
+      throw new Error('must be true or false (also accepted: 1/0, yes/no, on/off)');
+    },
+    false,
+  );
+}
+
+export function oneOf<V extends string>(
+  values: readonly V[],
+  opts: Common<V> & { required?: boolean },
+): Setting<V> {
+  const form = `one of: ${values.join(', ')}`;
+  return setting(
+    opts,
+    form,
+    (raw) => {
+      const v = raw.trim() as V;
+      if (!values.includes(v)) throw new Error(`must be ${form}`);
+      return v;
+    },
+    values[0],
+  );
+}
+
+/** A comma- (or whitespace-) separated list of items, each validated. */
+export function list(
+  opts: Common<string[]> & {
+    required?: boolean;
+    item?: RegExp;
+    itemText?: string;
+    separator?: 'comma' | 'whitespace';
+  },
+): Setting<string[]> {
+  const sep = opts.separator ?? 'comma';
+  const form = `${sep === 'comma' ? 'comma' : 'space'}-separated list${opts.itemText ? ` of ${opts.itemText}` : ''}`;
+  return setting(
+    opts,
+    form,
+    (raw) => {
+      const items = raw
+        .split(sep === 'comma' ? ',' : /\s+/)
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const item of items) {
+        if (opts.item && !opts.item.test(item)) {
+          throw new Error(`item "${item}" is not ${opts.itemText ?? 'valid'}; expected a ${form}`);
+        }
+      }
+      return items;
+    },
+    [],
+    (v) => v.join(sep === 'comma' ? ',' : ' '),
+  );
+}
+
+/** A duration: `90s`, `15m`, `1h`, `1h30m`, `2d`, or ISO 8601 (`PT15M`). Parsed to milliseconds. */
+export function duration(opts: Common<number> & { required?: boolean; min?: number }): Setting<number> {
+  const form = 'a duration such as 90s, 15m, 1h30m, 2d or ISO 8601 PT15M';
+  return setting(
+    opts,
+    form,
+    (raw) => {
+      const ms = parseDurationMs(raw.trim());
+      if (ms === undefined) throw new Error(`must be ${form}`);
+      if (opts.min !== undefined && ms < opts.min) throw new Error(`must be at least ${formatMs(opts.min)}`);
+      return ms;
+    },
+    0,
+    formatMs,
+  );
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDurationMs(raw: string): number | undefined {
+  if (/^P/i.test(raw)) {
+    const d = Duration.fromISO(raw.toUpperCase());
+    return d.isValid ? d.toMillis() : undefined;
+  }
+  const parts = raw.match(/^(\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/)
+    ? raw.match(/\d+(?:\.\d+)?(?:ms|s|m|h|d)/g)
+    : null;
+  if (!parts) return /^\d+$/.test(raw) ? Number(raw) * 1000 : undefined; // bare number: seconds
+  return parts.reduce((sum, p) => {
+    const [, n, unit] = p.match(/^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/)!;
+    return sum + Number(n) * UNIT_MS[unit];
+  }, 0);
+}
+
+export function formatMs(ms: number): string {
+  if (ms % 86_400_000 === 0 && ms > 0) return `${ms / 86_400_000}d`;
+  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+export function url(opts: Common<string> & { required?: boolean }): Setting<string> {
+  return setting(
+    opts,
+    'an http(s) URL',
+    (raw) => {
+      let u: URL;
+      try {
+        u = new URL(raw.trim());
+      } catch {
+        throw new Error('must be an http(s) URL');
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('must be an http(s) URL');
+      return raw.trim();
+    },
+    '',
+    // URLs may carry tokens in their query (dead-man's-switch pings): show only the origin.
+    (v) => (v ? new URL(v).origin : ''),
+  );
+}
+
+/** A path to a YAML file, read and validated when the configuration is loaded. */
+export function yamlFile<T>(
+  opts: Common<T | undefined> & { required?: boolean; validate: (doc: unknown) => T; contentText: string },
+): Setting<T | undefined> {
+  return setting<T | undefined>(
+    opts,
+    `path to a YAML file with ${opts.contentText}`,
+    (raw) => {
+      let text: string;
+      try {
+        text = readFileSync(raw.trim(), 'utf8');
+      } catch (e) {
+        throw new Error(`cannot read file ${raw.trim()}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      }
+      let doc: unknown;
+      try {
+        doc = YAML.parse(text);
+      } catch (e) {
+        throw new Error(`file ${raw.trim()} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+      }
+      try {
+        return opts.validate(doc);
+      } catch (e) {
+        throw new Error(`file ${raw.trim()}: ${(e as Error).message}`);
+      }
+    },
+    undefined,
+    () => '',
+  );
+}

@@ -1,0 +1,243 @@
+// A thin Kubernetes REST client: client-node loads the configuration and authenticates; requests are addressed by
+// API path (which is how exports name objects) and go through the one retry policy.
+
+import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeApiError, KubeConnectionError, retryDecision } from './errors.js';
+import { defaultRetryPolicy, withRetry } from './retry.js';
+import type { RetryPolicy } from './retry.js';
+
+const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+export interface ConnectOptions {
+  /** Explicit kubeconfig file; else $KUBECONFIG, else in-cluster, else ~/.kube/config. */
+  kubeconfigPath?: string;
+  context?: string;
+  env?: NodeJS.ProcessEnv;
+  retry?: RetryPolicy;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  /** Defaults: true for GET, PUT, PATCH, DELETE; false for POST. */
+  idempotent?: boolean;
+}
+
+export type KubeObject = {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [k: string]: any;
+  };
+  [k: string]: any;
+};
+
+export interface KubeList<T = KubeObject> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+export class KubeClient {
+  constructor(
+    readonly kc: KubeConfig,
+    /** Namespace of the pod (in-cluster) or of the kubeconfig context. */
+    readonly defaultNamespace: string,
+    private readonly retry: RetryPolicy = defaultRetryPolicy,
+    private readonly timeoutMs = 60_000,
+  ) {}
+
+  get server(): string {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    return cluster.server.replace(/\/$/, '');
+  }
+
+  async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const idempotent = opts.idempotent ?? method !== 'POST';
+    return withRetry(
+      () => this.once<T>(method, path, opts),
+      (e) => retryDecision(e, idempotent),
+      this.retry,
+    );
+  }
+
+  get<T = KubeObject>(path: string, query?: RequestOptions['query']): Promise<T> {
+    return this.request<T>('GET', path, { query });
+  }
+
+  /** Returns undefined on 404. */
+  async getIfExists<T = KubeObject>(path: string): Promise<T | undefined> {
+    try {
+      return await this.get<T>(path);
+    } catch (e) {
+      if (e instanceof KubeApiError && e.code === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** Lists a collection page by page (limit/continue), so memory stays bounded. */
+  async *listPages<T = KubeObject>(
+    path: string,
+    query: Record<string, string | number | undefined> = {},
+    pageSize = 500,
+  ): AsyncGenerator<KubeList<T>> {
+    let token: string | undefined;
+    do {
+      const page = await this.get<KubeList<T>>(path, { ...query, limit: pageSize, continue: token });
+      yield page;
+      token = page.metadata?.continue || undefined;
+    } while (token);
+  }
+
+  async listAll<T = KubeObject>(
+    path: string,
+    query: Record<string, string | number | undefined> = {},
+  ): Promise<T[]> {
+    const items: T[] = [];
+    for await (const page of this.listPages<T>(path, query)) items.push(...page.items);
+    return items;
+  }
+
+  create<T = KubeObject>(collectionPath: string, body: unknown, query?: RequestOptions['query']): Promise<T> {
+    return this.request<T>('POST', collectionPath, { body, query });
+  }
+
+  /** JSON merge patch (RFC 7386): `null` removes a key, e.g. a label. */
+  mergePatch<T = KubeObject>(path: string, patch: unknown, query?: RequestOptions['query']): Promise<T> {
+    return this.request<T>('PATCH', path, {
+      body: patch,
+      contentType: 'application/merge-patch+json',
+      query,
+    });
+  }
+
+  delete<T = any>(path: string, query?: RequestOptions['query']): Promise<T> {
+    return this.request<T>('DELETE', path, { query });
+  }
+
+  private async once<T>(method: string, path: string, opts: RequestOptions): Promise<T> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const reqOpts: https.RequestOptions = {
+      method,
+      headers: {
+        Accept: 'application/json',
+        ...(body !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json' } : {}),
+        ...(body !== undefined ? { 'Content-Length': Buffer.byteLength(body) } : {}),
+        'User-Agent': 'nsbackup',
+      },
+      timeout: this.timeoutMs,
+    };
+    await this.kc.applyToHTTPSOptions(reqOpts);
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise<T>((resolve, reject) => {
+      let sent = false;
+      const req = transport.request(url, reqOpts, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) =>
+          reject(new KubeConnectionError(`${method} ${path}: ${e.message}`, method, path, false)),
+        );
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            try {
+              resolve((text ? JSON.parse(text) : {}) as T);
+            } catch {
+              reject(
+                new KubeApiError(
+                  status,
+                  'BadResponse',
+                  `${method} ${path}: response is not JSON`,
+                  method,
+                  path,
+                ),
+              );
+            }
+            return;
+          }
+          reject(toApiError(status, text, method, path, res.headers['retry-after']));
+        });
+      });
+      req.on('socket', (s) => s.once('connect', () => (sent = true)));
+      req.on('timeout', () => req.destroy(new Error(`timed out after ${this.timeoutMs} ms`)));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        const notSent = !sent || e.code === 'ECONNREFUSED';
+        reject(new KubeConnectionError(`${method} ${path}: ${e.message}`, method, path, notSent));
+      });
+      req.end(body);
+    });
+  }
+}
+
+function toApiError(
+  status: number,
+  text: string,
+  method: string,
+  path: string,
+  retryAfter?: string,
+): KubeApiError {
+  let parsed: any;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const retrySeconds = retryAfter !== undefined && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
+  const message = parsed?.message ?? (text.slice(0, 300) || `HTTP ${status}`);
+  return new KubeApiError(
+    status,
+    parsed?.reason ?? String(status),
+    message,
+    method,
+    path,
+    retrySeconds,
+    parsed?.details,
+  );
+}
+
+/** Loads the configuration: explicit path, $KUBECONFIG, in-cluster service account, or ~/.kube/config. */
+export function connect(opts: ConnectOptions = {}): KubeClient {
+  const env = opts.env ?? process.env;
+  const kc = new KubeConfig();
+  const path = opts.kubeconfigPath || env.KUBECONFIG;
+  let inCluster = false;
+  if (path) {
+    kc.loadFromFile(path.split(':')[0]);
+  } else if (env.KUBERNETES_SERVICE_HOST && existsSync(`${SA_DIR}/token`)) {
+    kc.loadFromCluster();
+    inCluster = true;
+  } else {
+    kc.loadFromDefault();
+  }
+  if (opts.context) {
+    if (!kc.getContextObject(opts.context)) {
+      throw new Error(
+        `kubeconfig has no context "${opts.context}" (contexts: ${kc
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ')})`,
+      );
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  const namespace = inCluster
+    ? readFileSync(`${SA_DIR}/namespace`, 'utf8').trim()
+    : (kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default');
+  return new KubeClient(kc, namespace, opts.retry, opts.timeoutMs);
+}

@@ -1,0 +1,48 @@
+// Kubernetes API errors as one type: HTTP status, the Status reason, and the server's message.
+
+export class KubeApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    readonly method: string,
+    readonly path: string,
+    readonly retryAfterSeconds?: number,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'KubeApiError';
+  }
+}
+
+/** A request that never got an HTTP answer (refused, reset, timed out). */
+export class KubeConnectionError extends Error {
+  constructor(
+    message: string,
+    readonly method: string,
+    readonly path: string,
+    /** True when the request surely did not reach the server (safe to retry even a create). */
+    readonly notSent: boolean,
+  ) {
+    super(message);
+    this.name = 'KubeConnectionError';
+  }
+}
+
+export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.code === 404;
+export const isConflict = (e: unknown): boolean => e instanceof KubeApiError && e.code === 409;
+export const isAlreadyExists = (e: unknown): boolean =>
+  e instanceof KubeApiError && e.code === 409 && e.reason === 'AlreadyExists';
+
+/** Retry rules: idempotent requests on 429, 5xx and connection errors; others only where nothing was processed. */
+export function retryDecision(e: unknown, idempotent: boolean): { retry: boolean; afterMs?: number } {
+  if (e instanceof KubeApiError) {
+    const afterMs = e.retryAfterSeconds !== undefined ? e.retryAfterSeconds * 1000 : undefined;
+    // 429 comes from API priority and fairness before the request is processed: safe for any verb.
+    if (e.code === 429) return { retry: true, afterMs };
+    if (e.code >= 500 && idempotent) return { retry: true, afterMs };
+    return { retry: false };
+  }
+  if (e instanceof KubeConnectionError) return { retry: idempotent || e.notSent };
+  return { retry: false };
+}

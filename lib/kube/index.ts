@@ -1,0 +1,5 @@
+export * from './client.js';
+export * from './errors.js';
+export * from './paths.js';
+export * from './retry.js';
+export * from './settings.js';

@@ -1,0 +1,17 @@
+// How every entrypoint finds its cluster.
+
+import { str } from '../config/index.js';
+
+export const kubeSettings = {
+  kubeconfig: str({
+    env: 'NSBACKUP_KUBECONFIG',
+    flag: '--kubeconfig',
+    description:
+      'Kubeconfig file to use. Unset: $KUBECONFIG, then the in-cluster service account, then ~/.kube/config.',
+  }),
+  kubeContext: str({
+    env: 'NSBACKUP_KUBE_CONTEXT',
+    flag: '--context',
+    description: 'Kubeconfig context to use (default: the current context).',
+  }),
+};

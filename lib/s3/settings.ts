@@ -1,0 +1,61 @@
+// Where backups go in S3. Credentials come from the standard AWS_* variables (or the instance/IRSA chain).
+
+import { bool, str } from '../config/index.js';
+
+export const s3Settings = {
+  s3Bucket: str({
+    env: 'NSBACKUP_S3_BUCKET',
+    description: 'S3 bucket for resource exports and dumps. Empty: nothing is stored in S3.',
+  }),
+  s3Prefix: str({
+    env: 'NSBACKUP_S3_PREFIX',
+    default: 'nsbackup',
+    pattern: /^[A-Za-z0-9._\-/]*$/,
+    patternText: 'a key prefix of letters, digits, . _ - /',
+    description: 'Key prefix; objects go to <prefix>/<cluster>/<namespace>/<backup id>/.',
+  }),
+  s3Endpoint: str({
+    env: 'NSBACKUP_S3_ENDPOINT',
+    pattern: /^https?:\/\/[^\s]+$/,
+    patternText: 'an http(s) URL',
+    description:
+      'Custom S3 endpoint (MinIO, Ceph, R2, ...). Empty: AWS. Custom endpoints use path-style addressing.',
+  }),
+  s3Region: str({
+    env: 'NSBACKUP_S3_REGION',
+    default: () => process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
+    defaultText: '$AWS_REGION or us-east-1',
+    description: 'S3 region.',
+  }),
+  s3ForcePathStyle: bool({
+    env: 'NSBACKUP_S3_FORCE_PATH_STYLE',
+    default: () => Boolean(process.env.NSBACKUP_S3_ENDPOINT),
+    defaultText: 'true when NSBACKUP_S3_ENDPOINT is set',
+    description: 'Path-style bucket addressing.',
+  }),
+};
+
+export interface S3Location {
+  bucket: string;
+  prefix: string;
+  endpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+}
+
+export function s3LocationFrom(config: {
+  s3Bucket: string;
+  s3Prefix: string;
+  s3Endpoint: string;
+  s3Region: string;
+  s3ForcePathStyle: boolean;
+}): S3Location | undefined {
+  if (!config.s3Bucket) return undefined;
+  return {
+    bucket: config.s3Bucket,
+    prefix: config.s3Prefix.replace(/^\/+|\/+$/g, ''),
+    endpoint: config.s3Endpoint || undefined,
+    region: config.s3Region,
+    forcePathStyle: config.s3ForcePathStyle,
+  };
+}

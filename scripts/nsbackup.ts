@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// The front door: `nsbackup <command> [options]`. Each command is also runnable as `node dist/scripts/<name>.js`.
+
+import { runCommand, isMain } from '../lib/command.js';
+import { ExitCode } from '../lib/exit.js';
+import { VERSION } from '../lib/version.js';
+import { commands } from './commands.js';
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length), 8);
+  return [
+    `nsbackup ${VERSION}: application-consistent backups of Kubernetes namespaces`,
+    '',
+    'Usage: nsbackup <command> [options]     (every option is also an NSBACKUP_* environment variable)',
+    '',
+    'Commands:',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `nsbackup <command> --help` for its settings.',
+    'Exit codes: 0 success, 1 the job failed, 2 bad configuration, 3 lock not acquired in time.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name ? ExitCode.ok : ExitCode.badConfig;
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(VERSION + '\n');
+    return ExitCode.ok;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    process.stderr.write(`nsbackup: unknown command "${name}"\n\n${usage()}\n`);
+    return ExitCode.badConfig;
+  }
+  return runCommand(await entry.load(), { argv: rest });
+}
+
+if (isMain(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`nsbackup: unexpected error: ${e instanceof Error ? e.message : e}\n`);
+      process.exit(ExitCode.failed);
+    },
+  );
+}
