@@ -1,0 +1,9 @@
+// The `days` policy: a snapshot carries its own delete-after date from the moment it is created.
+import { addDays, localDate } from './calendar.js';
+
+/** `nsbackup.io/delete-after` for a snapshot created at `createdAt` that is kept `days` days. */
+export function deleteAfterFor(createdAt: string, timeZone: string, days: number): string {
+  if (!Number.isInteger(days) || days < 0)
+    throw new RangeError(`days must be a whole number >= 0, got ${days}`);
+  return addDays(localDate(createdAt, timeZone), days);
+}

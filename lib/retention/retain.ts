@@ -1,0 +1,36 @@
+// retain: which period labels to take off which gfs snapshots. Removing a label never deletes
+// anything by itself; a snapshot that lost every label is marked later, then swept after a grace.
+import { DEFAULT_GFS_KEEP, gfsRemovals } from './gfs.js';
+import { policyOf, unknownPolicyProblem } from './policy.js';
+import { byPlanOrder, byProblemOrder, goodSnapsByPvc, refOf, timestampProblems } from './records.js';
+import type { GfsKeep, LabelRemoval, Problem, RetainPlan, RetainPolicy, SnapshotRecord } from './types.js';
+
+export const DEFAULT_RETAIN_POLICY: RetainPolicy = { gfs: DEFAULT_GFS_KEEP };
+
+/**
+ * Per PVC and key, the newest `policy.gfs[key]` values keep their holder; older holders lose the
+ * key. `days` and `deltas` snapshots carry no period labels, so they get nothing here.
+ */
+export function planRetain(
+  records: readonly SnapshotRecord[],
+  policy: RetainPolicy = DEFAULT_RETAIN_POLICY,
+): RetainPlan {
+  assertKeep(policy.gfs);
+  const removals: LabelRemoval[] = [];
+  const problems: Problem[] = timestampProblems(records);
+  for (const snaps of goodSnapsByPvc(records).values()) {
+    const gfs = snaps.filter((snap) => policyOf(snap) === 'gfs');
+    problems.push(...snaps.filter((snap) => policyOf(snap) === undefined).map(unknownPolicyProblem));
+    for (const [snap, labels] of gfsRemovals(gfs, policy.gfs)) {
+      removals.push({ ...refOf(snap.record), remove: [...labels].sort() });
+    }
+  }
+  return { removals: byPlanOrder(removals), problems: byProblemOrder(problems) };
+}
+
+function assertKeep(keep: GfsKeep): void {
+  for (const [key, count] of Object.entries(keep)) {
+    if (!Number.isInteger(count) || count < 0)
+      throw new RangeError(`keep ${key}: whole number >= 0, got ${count}`);
+  }
+}
