@@ -1,0 +1,150 @@
+import { stringify as yamlStringify, parseAllDocuments } from 'yaml';
+import { LAST_APPLIED_ANNOTATION, withoutAllocatedNodePorts } from './service-ports.js';
+import { isJsonMap, assertKubeObject, type JsonMap, type KubeObject } from './types.js';
+
+/**
+ * Canonical form: what nsbackup stores for an object, and what `export` and `diff` show.
+ *
+ * - Removed: `status`; `metadata.uid`, `resourceVersion`, `generation`, `creationTimestamp`,
+ *   `managedFields`, `selfLink`, `deletionTimestamp`, `deletionGracePeriodSeconds`; the `uid` of each
+ *   ownerReference (it names an object of the old cluster); the `deployment.kubernetes.io/revision`
+ *   annotation (the controller's counter); `creationTimestamp: null` in embedded templates.
+ * - Service node ports the API server allocated are removed, ports a user chose are kept
+ *   (see `withoutAllocatedNodePorts`).
+ * - Kept: the `kubectl.kubernetes.io/last-applied-configuration` annotation, because after a restore
+ *   `kubectl apply` needs it to prune fields, and it is the only record of which node ports were chosen.
+ *   `{ keepLastApplied: false }` drops it (e.g. for a tidy Git export).
+ * - Key order: `apiVersion`, `kind`, `metadata` (`name`, `namespace`, then sorted), then the rest;
+ *   every nested map sorted by key; list order kept. `Date` values become RFC 3339 strings
+ *   (client-node returns timestamps as `Date`), `undefined` values are dropped.
+ *
+ * Idempotent: `canonicalize(canonicalize(x))` deep-equals `canonicalize(x)`.
+ */
+export interface CanonicalOptions {
+  keepLastApplied?: boolean;
+}
+
+const DROPPED_METADATA = [
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'managedFields',
+  'selfLink',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+];
+
+const DROPPED_ANNOTATIONS = ['deployment.kubernetes.io/revision'];
+
+export function canonicalize(input: KubeObject, options: CanonicalOptions = {}): KubeObject {
+  assertKubeObject(input);
+  const plain = toPlainJson(input) as KubeObject;
+  const withPorts = withoutAllocatedNodePorts(plain);
+  const { status: _status, ...rest } = withPorts;
+  const metadata: JsonMap = { ...withPorts.metadata };
+  for (const field of DROPPED_METADATA) delete metadata[field];
+
+  const annotations: Record<string, string> = { ...(withPorts.metadata.annotations ?? {}) };
+  for (const key of DROPPED_ANNOTATIONS) delete annotations[key];
+  if (options.keepLastApplied === false) delete annotations[LAST_APPLIED_ANNOTATION];
+  if (Object.keys(annotations).length) metadata.annotations = annotations;
+  else delete metadata.annotations;
+  if (isJsonMap(metadata.labels) && Object.keys(metadata.labels).length === 0) delete metadata.labels;
+
+  if (Array.isArray(metadata.ownerReferences)) {
+    metadata.ownerReferences = metadata.ownerReferences.map((ref) => {
+      if (!isJsonMap(ref)) return ref;
+      const { uid: _uid, ...withoutUid } = ref;
+      return withoutUid;
+    });
+  }
+
+  const body = dropNullCreationTimestamps({ ...rest, metadata }) as KubeObject;
+  return orderKeys(body) as KubeObject;
+}
+
+/** Converts `Date` to RFC 3339 (seconds, as the API server writes them) and drops `undefined`. */
+function toPlainJson(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (Array.isArray(value)) return value.map(toPlainJson);
+  if (isJsonMap(value)) {
+    const out: JsonMap = {};
+    for (const [key, child] of Object.entries(value)) {
+      if (child !== undefined) out[key] = toPlainJson(child);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Pod templates come back from the API with `metadata.creationTimestamp: null`: noise. */
+function dropNullCreationTimestamps(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropNullCreationTimestamps);
+  if (!isJsonMap(value)) return value;
+  const out: JsonMap = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (key === 'creationTimestamp' && child === null) continue;
+    out[key] = dropNullCreationTimestamps(child);
+  }
+  return out;
+}
+
+const TOP_ORDER = ['apiVersion', 'kind', 'metadata'];
+const METADATA_ORDER = ['name', 'namespace'];
+
+function compareWithPriority(priority: string[]) {
+  return (a: string, b: string): number => {
+    const pa = priority.indexOf(a);
+    const pb = priority.indexOf(b);
+    if (pa >= 0 || pb >= 0) return (pa < 0 ? Infinity : pa) - (pb < 0 ? Infinity : pb);
+    return a < b ? -1 : a > b ? 1 : 0;
+  };
+}
+
+const byTopOrder = compareWithPriority(TOP_ORDER);
+const byMetadataOrder = compareWithPriority(METADATA_ORDER);
+const byName = compareWithPriority([]);
+
+/** Deterministic key order (see {@link canonicalize}); arrays keep their order. */
+export function orderKeys(value: unknown, depth = 0, parentKey = ''): unknown {
+  if (Array.isArray(value)) return value.map((item) => orderKeys(item, depth + 1, ''));
+  if (!isJsonMap(value)) return value;
+  const compare =
+    depth === 0 ? byTopOrder : depth === 1 && parentKey === 'metadata' ? byMetadataOrder : byName;
+  const out: JsonMap = {};
+  for (const key of Object.keys(value).sort(compare)) out[key] = orderKeys(value[key], depth + 1, key);
+  return out;
+}
+
+/**
+ * One YAML document, deterministic and safe for kubectl: strings that YAML 1.1 would read as something
+ * else (`yes`, `on`, `0123`, `2024-01-01`) are quoted, long lines are never folded.
+ */
+export function toYaml(obj: unknown): string {
+  return yamlStringify(obj, { version: '1.1', lineWidth: 0, minContentWidth: 0 });
+}
+
+/**
+ * YAML 1.1 as kubectl reads it, but without the tags that would turn text into something other than
+ * JSON (timestamps become `Date`, `<<` merges): a timestamp stays the string it was.
+ */
+const PARSE_TAGS_LEFT_OUT = new Set(
+  ['timestamp', 'binary', 'set', 'omap', 'pairs', 'merge'].map((name) => `tag:yaml.org,2002:${name}`),
+);
+
+export const yamlParseOptions = {
+  version: '1.1' as const,
+  customTags: (tags: any[]) => tags.filter((tag) => !PARSE_TAGS_LEFT_OUT.has(tag.tag)),
+};
+
+/** Parses one or more YAML documents (e.g. a file); empty documents are skipped. Throws on YAML errors. */
+export function parseYamlDocuments(text: string, source = 'YAML'): unknown[] {
+  const out: unknown[] = [];
+  for (const doc of parseAllDocuments(text, yamlParseOptions)) {
+    if (doc.errors.length) throw new Error(`${source}: ${doc.errors[0].message}`);
+    const value = doc.toJS();
+    if (value !== null && value !== undefined) out.push(value);
+  }
+  return out;
+}

@@ -1,0 +1,219 @@
+import { Labels } from '../labels.js';
+import { storageClassOf } from './preferences.js';
+import { parseQuantity } from './quantity.js';
+import { isJsonMap, type JsonMap, type KubeObject } from './types.js';
+
+/**
+ * What a restore changes in an object on its way into the cluster. Every function is pure: it returns a
+ * new object and leaves its input alone. {@link prepareForRestore} applies them all.
+ */
+export interface RestoreTransformOptions {
+  /** Written to the `nsbackup.io/restored-from` label of every restored object. */
+  backupId: string;
+  /** Source namespace → target namespace; namespaces not listed stay as they are. */
+  namespaceMapping?: Record<string, string>;
+  /** Storage classes whose PVs are restored and whose claims keep their volume (`""` = no class). */
+  rebindStorageClasses?: string[];
+}
+
+const mapped = (namespace: string, mapping: Record<string, string>): string =>
+  Object.prototype.hasOwnProperty.call(mapping, namespace) ? mapping[namespace] : namespace;
+
+function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+/**
+ * Rewrites every namespace reference nsbackup knows of: `metadata.namespace`; a Namespace's own name;
+ * subjects of RoleBindings and ClusterRoleBindings; a PV's `claimRef`; a VolumeSnapshotContent's
+ * `volumeSnapshotRef`; the Service references of admission webhooks, APIServices and CRD conversion
+ * webhooks. A ClusterRoleBinding subject in a namespace that is not mapped is left alone.
+ */
+export function mapNamespaces(obj: KubeObject, mapping: Record<string, string>): KubeObject {
+  if (Object.keys(mapping).length === 0) return obj;
+  const out = clone(obj);
+  const map = (ns: unknown) => (typeof ns === 'string' ? mapped(ns, mapping) : ns);
+  if (out.metadata.namespace) out.metadata.namespace = mapped(out.metadata.namespace, mapping);
+  const spec = isJsonMap(out.spec) ? out.spec : undefined;
+  switch (out.kind) {
+    case 'Namespace':
+      if (out.apiVersion === 'v1' && out.metadata.name)
+        out.metadata.name = mapped(out.metadata.name, mapping);
+      break;
+    case 'RoleBinding':
+    case 'ClusterRoleBinding':
+      for (const subject of Array.isArray(out.subjects) ? out.subjects : []) {
+        if (isJsonMap(subject) && subject.namespace !== undefined) subject.namespace = map(subject.namespace);
+      }
+      break;
+    case 'PersistentVolume':
+      if (spec && isJsonMap(spec.claimRef)) spec.claimRef.namespace = map(spec.claimRef.namespace);
+      break;
+    case 'VolumeSnapshotContent':
+      if (spec && isJsonMap(spec.volumeSnapshotRef)) {
+        spec.volumeSnapshotRef.namespace = map(spec.volumeSnapshotRef.namespace);
+      }
+      break;
+    case 'MutatingWebhookConfiguration':
+    case 'ValidatingWebhookConfiguration':
+      for (const webhook of Array.isArray(out.webhooks) ? out.webhooks : []) {
+        const service =
+          isJsonMap(webhook) && isJsonMap(webhook.clientConfig) ? webhook.clientConfig.service : undefined;
+        if (isJsonMap(service)) service.namespace = map(service.namespace);
+      }
+      break;
+    case 'APIService':
+      if (spec && isJsonMap(spec.service)) spec.service.namespace = map(spec.service.namespace);
+      break;
+    case 'CustomResourceDefinition': {
+      const conversion = spec && isJsonMap(spec.conversion) ? spec.conversion : undefined;
+      const webhook = conversion && isJsonMap(conversion.webhook) ? conversion.webhook : undefined;
+      const service = webhook && isJsonMap(webhook.clientConfig) ? webhook.clientConfig.service : undefined;
+      if (isJsonMap(service)) service.namespace = map(service.namespace);
+      break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Service: `clusterIP` and `clusterIPs` are cleared so the target cluster assigns new ones, unless the
+ * Service is headless (`None`), which is a choice, not an assignment. Node ports are not touched here:
+ * the canonical form already holds only the ones a user chose.
+ */
+export function prepareService(obj: KubeObject): KubeObject {
+  if (obj.kind !== 'Service' || obj.apiVersion !== 'v1' || !isJsonMap(obj.spec)) return obj;
+  if (obj.spec.clusterIP === 'None') return obj;
+  const out = clone(obj);
+  const spec = out.spec as JsonMap;
+  delete spec.clusterIP;
+  delete spec.clusterIPs;
+  return out;
+}
+
+export const PVC_BIND_ANNOTATIONS = [
+  'pv.kubernetes.io/bind-completed',
+  'pv.kubernetes.io/bound-by-controller',
+  'volume.beta.kubernetes.io/storage-provisioner',
+  'volume.kubernetes.io/storage-provisioner',
+];
+export const SELECTED_NODE_ANNOTATION = 'volume.kubernetes.io/selected-node';
+
+function withoutAnnotations(obj: KubeObject, keys: string[]): void {
+  const annotations = obj.metadata.annotations;
+  if (!annotations) return;
+  for (const key of keys) delete annotations[key];
+  if (Object.keys(annotations).length === 0) delete obj.metadata.annotations;
+}
+
+/**
+ * PersistentVolumeClaim: `volume.kubernetes.io/selected-node` is always removed (the node is of the old
+ * cluster). Unless the claim's storage class is rebound, `spec.volumeName` and the bind annotations are
+ * removed too, so the claim gets a fresh volume from its StorageClass.
+ */
+export function preparePvc(obj: KubeObject, rebindStorageClasses: string[] = []): KubeObject {
+  if (obj.kind !== 'PersistentVolumeClaim' || obj.apiVersion !== 'v1') return obj;
+  const out = clone(obj);
+  withoutAnnotations(out, [SELECTED_NODE_ANNOTATION]);
+  if (!rebindStorageClasses.includes(storageClassOf(out))) {
+    withoutAnnotations(out, PVC_BIND_ANNOTATIONS);
+    if (isJsonMap(out.spec)) delete out.spec.volumeName;
+  }
+  return out;
+}
+
+/**
+ * PersistentVolume (restored only for rebound storage classes): the `claimRef` keeps the claim's name and
+ * (mapped) namespace but loses `uid` and `resourceVersion`, which name the old claim; the PV controller
+ * binds the restored claim and fills them in.
+ */
+export function preparePv(obj: KubeObject): KubeObject {
+  if (obj.kind !== 'PersistentVolume' || obj.apiVersion !== 'v1' || !isJsonMap(obj.spec)) return obj;
+  if (!isJsonMap(obj.spec.claimRef)) return obj;
+  const out = clone(obj);
+  const claimRef = (out.spec as JsonMap).claimRef as JsonMap;
+  delete claimRef.uid;
+  delete claimRef.resourceVersion;
+  return out;
+}
+
+/**
+ * Pod: `spec.nodeName` is removed (the node is of the old cluster; the scheduler picks one).
+ */
+export function preparePod(obj: KubeObject): KubeObject {
+  if (
+    obj.kind !== 'Pod' ||
+    obj.apiVersion !== 'v1' ||
+    !isJsonMap(obj.spec) ||
+    obj.spec.nodeName === undefined
+  ) {
+    return obj;
+  }
+  const out = clone(obj);
+  delete (out.spec as JsonMap).nodeName;
+  return out;
+}
+
+/**
+ * ownerReferences are removed: they name objects by uid, and in the target cluster those uids either do
+ * not exist (the garbage collector would delete the restored object) or belong to something else.
+ */
+export function withoutOwnerReferences(obj: KubeObject): KubeObject {
+  if (!obj.metadata.ownerReferences) return obj;
+  const out = clone(obj);
+  delete out.metadata.ownerReferences;
+  return out;
+}
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** Sets `nsbackup.io/restored-from=<backup id>`; throws when the id cannot be a label value. */
+export function labelRestoredFrom(obj: KubeObject, backupId: string): KubeObject {
+  if (!backupId || backupId.length > 63 || !LABEL_VALUE.test(backupId)) {
+    throw new Error(
+      `backup id "${backupId}" cannot be a label value (63 characters: letters, digits, - _ .)`,
+    );
+  }
+  const out = clone(obj);
+  out.metadata.labels = { ...(out.metadata.labels ?? {}), [Labels.restoredFrom]: backupId };
+  return out;
+}
+
+/** All changes on the way in, in order: mapping, ownerReferences, per-kind fixes, the restored-from label. */
+export function prepareForRestore(obj: KubeObject, options: RestoreTransformOptions): KubeObject {
+  let out = mapNamespaces(obj, options.namespaceMapping ?? {});
+  out = withoutOwnerReferences(out);
+  out = prepareService(out);
+  out = preparePvc(out, options.rebindStorageClasses ?? []);
+  out = preparePv(out);
+  out = preparePod(out);
+  return labelRestoredFrom(out, options.backupId);
+}
+
+/**
+ * A claim that restores a VolumeSnapshot: `dataSource` (and `dataSourceRef`) point at the snapshot,
+ * the volume binding is cleared, and the requested size is raised to the snapshot's `restoreSize`
+ * when that is larger (a claim smaller than its source is refused by the CSI driver).
+ */
+export function withSnapshotSource(
+  pvc: KubeObject,
+  snapshotName: string,
+  options: { restoreSize?: string } = {},
+): KubeObject {
+  if (pvc.kind !== 'PersistentVolumeClaim')
+    throw new Error(`withSnapshotSource needs a PersistentVolumeClaim, got ${pvc.kind}`);
+  let out = preparePvc(pvc, []);
+  if (out === pvc) out = clone(pvc);
+  const spec: JsonMap = isJsonMap(out.spec) ? out.spec : (out.spec = {});
+  const source = { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snapshotName };
+  spec.dataSource = { ...source };
+  spec.dataSourceRef = { ...source };
+  if (options.restoreSize) {
+    const resources: JsonMap = isJsonMap(spec.resources) ? spec.resources : (spec.resources = {});
+    const requests: JsonMap = isJsonMap(resources.requests) ? resources.requests : (resources.requests = {});
+    const current = typeof requests.storage === 'string' ? requests.storage : undefined;
+    if (!current || parseQuantity(current) < parseQuantity(options.restoreSize))
+      requests.storage = options.restoreSize;
+  }
+  return out;
+}
