@@ -101,10 +101,26 @@ function generatePvc(r: Rng, namespace: string, pvc: string, start: number, time
     const createdAt = isoAt(t, r);
     const own = policy === 'mixed' ? r.pick(['gfs', 'days', 'deltas']) : policy;
     const labels: Record<string, string> = { [Labels.pvc]: pvc, [Labels.retain]: own };
-    if (own === 'gfs') Object.assign(labels, gfsLabelsFor(createdAt, timeZone, records.filter((x) => x.pvc === pvc)));
+    if (own === 'gfs')
+      Object.assign(
+        labels,
+        gfsLabelsFor(
+          createdAt,
+          timeZone,
+          records.filter((x) => x.pvc === pvc),
+        ),
+      );
     if (own === 'days') labels[Labels.deleteAfter] = deleteAfterFor(createdAt, timeZone, r.int(0, 10));
     if (own === 'deltas') labels[DELTAS_LABEL] = deltas;
-    records.push({ namespace, name: `${pvc}-${i}-${r.int(0, 999)}`, pvc, createdAt, ready: true, failed: false, labels });
+    records.push({
+      namespace,
+      name: `${pvc}-${i}-${r.int(0, 999)}`,
+      pvc,
+      createdAt,
+      ready: true,
+      failed: false,
+      labels,
+    });
   }
   return { records, last: t };
 }

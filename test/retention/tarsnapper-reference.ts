@@ -7,7 +7,10 @@ export interface ReferenceBackup {
 }
 
 /** The names tarsnapper keeps. Ties in time are broken by name, as the core does. */
-export function referenceExpireKeep(backups: readonly ReferenceBackup[], deltaMs: readonly number[]): Set<string> {
+export function referenceExpireKeep(
+  backups: readonly ReferenceBackup[],
+  deltaMs: readonly number[],
+): Set<string> {
   if (backups.length === 0) return new Set();
   // Most recent first.
   const sorted = [...backups].sort((a, b) => b.ms - a.ms || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
