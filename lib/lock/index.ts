@@ -1,0 +1,2 @@
+export * from './node-lock.js';
+export * from './slots.js';
