@@ -1,0 +1,585 @@
+// Object semantics of the API server, independent of HTTP: create/get/list/update/patch/delete with the
+// conventions upstream's generic registry applies (uid, resourceVersion, generation, generateName,
+// finalizers, status subresources, namespace lifecycle, CRD registration, dryRun).
+import { randomUUID, randomInt } from 'node:crypto';
+import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.js';
+import { groupVersion, resourcesOfCrd, type ResourceDef, type ResourceTable } from './resources.js';
+import {
+  checkFieldSelector,
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  SelectorError,
+} from './selectors.js';
+import { ApiError, Errors } from './status.js';
+import { lowerBound, objectKey, type Store } from './store.js';
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** 'status' for the status subresource. */
+  subresource?: string;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export interface ListResult {
+  items: any[];
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+export type PatchType = 'merge' | 'json' | 'strategic';
+
+/** RFC 3339 with second precision, as metav1.Time serializes. */
+export function now(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const GENERATE_NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** Groups whose objects carry metadata.generation (bumped on spec changes). */
+const GENERATION_GROUPS = new Set([
+  'apps',
+  'batch',
+  'networking.k8s.io',
+  'policy',
+  'autoscaling',
+  'apiextensions.k8s.io',
+]);
+
+function tracksGeneration(r: ResourceDef): boolean {
+  return Boolean(r.custom) || GENERATION_GROUPS.has(r.group);
+}
+
+function specOf(r: ResourceDef, obj: any): string {
+  if (r.custom) {
+    const { metadata: _m, status: _s, ...rest } = obj;
+    return JSON.stringify(rest);
+  }
+  return JSON.stringify(obj.spec ?? null);
+}
+
+function withoutVolatile(obj: any): string {
+  const { resourceVersion: _rv, managedFields: _mf, ...meta } = obj.metadata ?? {};
+  return JSON.stringify({ ...obj, metadata: meta });
+}
+
+export class Registry {
+  constructor(
+    readonly store: Store,
+    readonly table: ResourceTable,
+  ) {}
+
+  /** The stored object, or undefined. Stored objects are never mutated: every write stores a new object. */
+  peek(r: ResourceDef, namespace: string | undefined, name: string): any | undefined {
+    return this.store.get(r.group, r.plural, r.namespaced ? namespace : undefined, name);
+  }
+
+  get(r: ResourceDef, namespace: string | undefined, name: string): any {
+    const obj = this.peek(r, namespace, name);
+    if (!obj) throw Errors.notFound(r, name);
+    return obj;
+  }
+
+  private namespaceDef(): ResourceDef {
+    return this.table.find('', 'v1', 'namespaces')!;
+  }
+
+  private checkNamespaceWritable(r: ResourceDef, namespace: string, name: string): void {
+    const ns = this.store.get('', 'namespaces', undefined, namespace);
+    if (!ns) throw Errors.notFound(this.namespaceDef(), namespace);
+    if (ns.status?.phase === 'Terminating' || ns.metadata.deletionTimestamp) {
+      const err = Errors.forbidden(
+        r,
+        name,
+        `unable to create new content in namespace ${namespace} because it is being terminated`,
+      );
+      err.details!.causes = [
+        {
+          reason: 'NamespaceTerminating',
+          message: `namespace ${namespace} is being terminated`,
+          field: 'metadata.namespace',
+        },
+      ];
+      throw err;
+    }
+  }
+
+  private checkTypeMeta(r: ResourceDef, obj: any): void {
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+      throw Errors.badRequest(`the object provided is unrecognized (must be of type ${r.kind})`);
+    }
+    if (obj.kind !== undefined && obj.kind !== r.kind) {
+      throw Errors.badRequest(`the object provided is unrecognized (must be of type ${r.kind}): ${obj.kind}`);
+    }
+    const gv = groupVersion(r);
+    if (obj.apiVersion !== undefined && obj.apiVersion !== gv) {
+      // A real server converts between served versions; the emulator serves one version per kind.
+      const sameGroup = (obj.apiVersion.includes('/') ? obj.apiVersion.split('/')[0] : '') === r.group;
+      if (!sameGroup)
+        throw Errors.badRequest(
+          `the API version in the data (${obj.apiVersion}) does not match the expected API version (${gv})`,
+        );
+    }
+  }
+
+  private validateName(r: ResourceDef, obj: any): void {
+    const name = obj.metadata?.name;
+    if (!name) {
+      throw Errors.invalid(r, '', [
+        {
+          field: 'metadata.name',
+          type: 'FieldValueRequired',
+          message: 'Required value: name or generateName is required',
+        },
+      ]);
+    }
+    const label = r.plural === 'namespaces';
+    const ok = label
+      ? DNS1123_LABEL.test(name) && name.length <= 63
+      : DNS1123_SUBDOMAIN.test(name) && name.length <= 253;
+    if (!ok) {
+      const what = label ? 'a lowercase RFC 1123 label' : 'a lowercase RFC 1123 subdomain';
+      throw Errors.invalid(r, name, [
+        {
+          field: 'metadata.name',
+          type: 'FieldValueInvalid',
+          message: `Invalid value: "${name}": ${what} must consist of lower case alphanumeric characters, '-'${label ? '' : " or '.'"}, and must start and end with an alphanumeric character`,
+        },
+      ]);
+    }
+    for (const [k, v] of Object.entries(obj.metadata.labels ?? {})) {
+      if (typeof v !== 'string') {
+        throw Errors.badRequest(
+          `json: cannot unmarshal ${typeof v} into Go struct field ObjectMeta.metadata.labels of type string`,
+        );
+      }
+      try {
+        parseLabelSelector(v === '' ? `${k}` : `${k}=${v}`);
+      } catch {
+        throw Errors.invalid(r, name, [
+          {
+            field: 'metadata.labels',
+            type: 'FieldValueInvalid',
+            message: `Invalid value: "${v}": invalid label ${k}`,
+          },
+        ]);
+      }
+    }
+  }
+
+  /** Puts URL namespace and body namespace together the way upstream does. */
+  private placeNamespace(r: ResourceDef, obj: any, namespace: string | undefined): void {
+    if (!r.namespaced) {
+      delete obj.metadata.namespace;
+      return;
+    }
+    const bodyNs = obj.metadata.namespace;
+    if (bodyNs && namespace && bodyNs !== namespace) {
+      throw Errors.badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
+    }
+    obj.metadata.namespace = namespace ?? bodyNs;
+    if (!obj.metadata.namespace) throw Errors.badRequest('the server could not find the requested resource');
+  }
+
+  create(r: ResourceDef, namespace: string | undefined, body: any, opts: WriteOptions = {}): any {
+    this.checkTypeMeta(r, body);
+    const obj = structuredClone(body);
+    obj.apiVersion = groupVersion(r);
+    obj.kind = r.kind;
+    obj.metadata = obj.metadata ?? {};
+    if (obj.metadata.resourceVersion) {
+      throw Errors.badRequest('resourceVersion should not be set on objects to be created');
+    }
+    this.placeNamespace(r, obj, namespace);
+    if (!obj.metadata.name && obj.metadata.generateName) {
+      obj.metadata.name =
+        obj.metadata.generateName +
+        Array.from({ length: 5 }, () => GENERATE_NAME_CHARS[randomInt(27)]).join('');
+    }
+    this.validateName(r, obj);
+    if (r.namespaced) this.checkNamespaceWritable(r, obj.metadata.namespace, obj.metadata.name);
+    if (this.peek(r, obj.metadata.namespace, obj.metadata.name))
+      throw Errors.alreadyExists(r, obj.metadata.name);
+    obj.metadata.uid = randomUUID();
+    obj.metadata.creationTimestamp = now();
+    delete obj.metadata.deletionTimestamp;
+    delete obj.metadata.deletionGracePeriodSeconds;
+    delete obj.metadata.selfLink;
+    if (tracksGeneration(r)) obj.metadata.generation = 1;
+    else delete obj.metadata.generation;
+    if (r.subresources.includes('status')) delete obj.status;
+    this.applyDefaults(r, obj);
+    this.validate(r, obj);
+    if (opts.dryRun) return obj;
+    const stored = this.store.put(r.group, r.plural, obj);
+    if (r.plural === 'customresourcedefinitions') return this.establishCrd(stored);
+    return stored;
+  }
+
+  /** What upstream defaulting and PrepareForCreate set, for the fields clients read back. */
+  private applyDefaults(r: ResourceDef, obj: any): void {
+    if (r.group !== '') return;
+    switch (r.plural) {
+      case 'namespaces':
+        obj.metadata.labels = { ...obj.metadata.labels, 'kubernetes.io/metadata.name': obj.metadata.name };
+        obj.spec = { finalizers: ['kubernetes'], ...obj.spec };
+        obj.status = { phase: 'Active' };
+        break;
+      case 'pods':
+        obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
+        obj.spec = {
+          restartPolicy: 'Always',
+          dnsPolicy: 'ClusterFirst',
+          schedulerName: 'default-scheduler',
+          ...obj.spec,
+        };
+        break;
+      case 'persistentvolumeclaims':
+        obj.status = { phase: 'Pending' };
+        obj.spec = { volumeMode: 'Filesystem', ...obj.spec };
+        break;
+      case 'persistentvolumes':
+        obj.status = { phase: 'Pending' };
+        break;
+      case 'secrets':
+        obj.type = obj.type ?? 'Opaque';
+        break;
+      case 'services':
+        obj.spec = { type: 'ClusterIP', sessionAffinity: 'None', ...obj.spec };
+        if (!obj.spec.clusterIP) obj.spec.clusterIP = `10.96.${randomInt(256)}.${randomInt(1, 255)}`;
+        if (!obj.spec.clusterIPs) obj.spec.clusterIPs = [obj.spec.clusterIP];
+        obj.status = { loadBalancer: {} };
+        break;
+    }
+  }
+
+  /** The few validations clients are known to trip over. */
+  private validate(r: ResourceDef, obj: any): void {
+    if (r.group === '' && r.plural === 'pods') {
+      const containers = obj.spec?.containers;
+      if (!Array.isArray(containers) || containers.length === 0) {
+        throw Errors.invalid(r, obj.metadata.name, [
+          { field: 'spec.containers', type: 'FieldValueRequired', message: 'Required value' },
+        ]);
+      }
+    }
+    if (r.plural === 'customresourcedefinitions') {
+      const spec = obj.spec ?? {};
+      const expected = `${spec.names?.plural}.${spec.group}`;
+      if (obj.metadata.name !== expected) {
+        throw Errors.invalid(r, obj.metadata.name, [
+          {
+            field: 'metadata.name',
+            type: 'FieldValueInvalid',
+            message: `Invalid value: "${obj.metadata.name}": must be spec.names.plural+"."+spec.group`,
+          },
+        ]);
+      }
+    }
+  }
+
+  private establishCrd(crd: any): any {
+    for (const def of resourcesOfCrd(crd)) this.table.add(def);
+    const names = crd.spec.names;
+    const status = {
+      acceptedNames: names,
+      storedVersions: (crd.spec.versions ?? []).filter((v: any) => v.storage).map((v: any) => v.name),
+      conditions: [
+        {
+          type: 'NamesAccepted',
+          status: 'True',
+          reason: 'NoConflicts',
+          message: 'no conflicts found',
+          lastTransitionTime: now(),
+        },
+        {
+          type: 'Established',
+          status: 'True',
+          reason: 'InitialNamesAccepted',
+          message: 'the initial names have been accepted',
+          lastTransitionTime: now(),
+        },
+      ],
+    };
+    return this.store.put('apiextensions.k8s.io', 'customresourcedefinitions', { ...crd, status });
+  }
+
+  list(r: ResourceDef, namespace: string | undefined, opts: ListOptions = {}): ListResult {
+    let labels;
+    let fields;
+    try {
+      labels = parseLabelSelector(opts.labelSelector ?? '');
+      fields = parseFieldSelector(opts.fieldSelector ?? '');
+      checkFieldSelector(r.kind, fields);
+    } catch (e) {
+      if (e instanceof SelectorError) throw Errors.badRequest(e.message);
+      throw e;
+    }
+    const resourceVersion = String(this.store.resourceVersion);
+    const filtered = labels.length > 0 || fields.length > 0;
+    const matches = (o: any) => matchesLabels(labels, o.metadata.labels) && matchesFields(r.kind, fields, o);
+    const ns = r.namespaced ? namespace : undefined;
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : undefined;
+    if (!limit && !opts.continue) {
+      const all = this.store.list(r.group, r.plural, ns);
+      return { items: filtered ? all.filter(matches) : all, resourceVersion };
+    }
+    // Paginated: walk the sorted keys from the continue position, like etcd range reads.
+    let start = ns !== undefined ? `${ns}/` : '';
+    let listRv = resourceVersion;
+    if (opts.continue) {
+      const token = decodeContinue(opts.continue);
+      start = token.start;
+      listRv = String(token.rv);
+    }
+    const keys = this.store.keys(r.group, r.plural);
+    const prefix = ns !== undefined ? `${ns}/` : '';
+    const items: any[] = [];
+    let i = lowerBound(keys, start);
+    let last = '';
+    for (; i < keys.length && keys[i].startsWith(prefix); i++) {
+      if (limit && items.length >= limit) break;
+      const obj = this.store.get(r.group, r.plural, ...splitKey(keys[i]));
+      last = keys[i];
+      if (!filtered || matches(obj)) items.push(obj);
+    }
+    let end = i;
+    while (end < keys.length && keys[end].startsWith(prefix)) end++;
+    const remaining = end - i;
+    if (remaining === 0) return { items, resourceVersion: listRv };
+    return {
+      items,
+      resourceVersion: listRv,
+      continue: encodeContinue(Number(listRv), `${last}\u0000`),
+      ...(filtered ? {} : { remainingItemCount: remaining }),
+    };
+  }
+
+  update(
+    r: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    body: any,
+    opts: WriteOptions = {},
+  ): any {
+    this.checkTypeMeta(r, body);
+    const existing = this.get(r, namespace, name);
+    const obj = structuredClone(body);
+    obj.metadata = obj.metadata ?? {};
+    if (obj.metadata.name !== undefined && obj.metadata.name !== name) {
+      throw Errors.badRequest(
+        `the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`,
+      );
+    }
+    obj.metadata.name = name;
+    this.placeNamespace(r, obj, r.namespaced ? namespace : undefined);
+    const rv = obj.metadata.resourceVersion;
+    if (rv !== undefined && rv !== '' && rv !== existing.metadata.resourceVersion)
+      throw Errors.conflict(r, name);
+    if ((rv === undefined || rv === '') && r.custom) {
+      throw Errors.invalid(r, name, [
+        {
+          field: 'metadata.resourceVersion',
+          type: 'FieldValueInvalid',
+          message: 'Invalid value: 0: must be specified for an update',
+        },
+      ]);
+    }
+    return this.commitUpdate(r, existing, obj, opts);
+  }
+
+  patch(
+    r: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    patch: any,
+    opts: WriteOptions = {},
+  ): any {
+    const existing = this.get(r, namespace, name);
+    let patched: any;
+    try {
+      if (type === 'json') patched = jsonPatch(existing, patch);
+      else if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+        throw new PatchError(
+          'json: cannot unmarshal array into Go value of type map[string]interface {}',
+          400,
+        );
+      } else if (type === 'merge') patched = mergePatch(existing, patch);
+      else patched = strategicMergePatch(existing, patch);
+    } catch (e) {
+      if (e instanceof PatchError) {
+        throw e.status === 400 ? Errors.badRequest(e.message) : new ApiError(422, 'Invalid', e.message, {});
+      }
+      throw e;
+    }
+    patched.metadata = patched.metadata ?? {};
+    if (
+      patched.metadata.name !== name ||
+      (r.namespaced && patched.metadata.namespace !== existing.metadata.namespace)
+    ) {
+      throw Errors.badRequest('metadata.name and metadata.namespace cannot be changed by a patch');
+    }
+    if (patched.metadata.uid !== undefined && patched.metadata.uid !== existing.metadata.uid) {
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${patched.metadata.uid}, UID in object meta: ${existing.metadata.uid}`,
+        {},
+      );
+    }
+    const rv = patched.metadata.resourceVersion;
+    if (rv !== undefined && rv !== existing.metadata.resourceVersion) throw Errors.conflict(r, name);
+    return this.commitUpdate(r, existing, patched, opts);
+  }
+
+  private commitUpdate(r: ResourceDef, existing: any, obj: any, opts: WriteOptions): any {
+    obj.apiVersion = groupVersion(r);
+    obj.kind = r.kind;
+    const meta = obj.metadata;
+    // System fields are the server's, whatever the client sent.
+    meta.uid = existing.metadata.uid;
+    meta.creationTimestamp = existing.metadata.creationTimestamp;
+    meta.resourceVersion = existing.metadata.resourceVersion;
+    if (existing.metadata.deletionTimestamp) {
+      meta.deletionTimestamp = existing.metadata.deletionTimestamp;
+      meta.deletionGracePeriodSeconds = existing.metadata.deletionGracePeriodSeconds;
+    } else {
+      delete meta.deletionTimestamp;
+      delete meta.deletionGracePeriodSeconds;
+    }
+    let result = obj;
+    if (opts.subresource === 'status') {
+      // The status subresource takes the status and nothing else.
+      result = { ...structuredClone(existing), status: obj.status };
+    } else if (r.subresources.includes('status')) {
+      if (existing.status === undefined) delete result.status;
+      else result.status = structuredClone(existing.status);
+    }
+    if (tracksGeneration(r)) {
+      result.metadata.generation = existing.metadata.generation ?? 1;
+      if (opts.subresource !== 'status' && specOf(r, existing) !== specOf(r, result))
+        result.metadata.generation += 1;
+    }
+    if (r.plural === 'namespaces' && r.group === '' && opts.subresource !== 'finalize') {
+      result.spec = existing.spec; // spec.finalizers changes only through /finalize
+      result.metadata.labels = {
+        ...result.metadata.labels,
+        'kubernetes.io/metadata.name': result.metadata.name,
+      };
+    }
+    if (r.plural === 'namespaces' && opts.subresource === 'finalize') {
+      result = {
+        ...structuredClone(existing),
+        spec: { ...existing.spec, finalizers: obj.spec?.finalizers ?? [] },
+      };
+    }
+    this.validate(r, result);
+    // An update that changes nothing is not a write: same resourceVersion, no event.
+    if (withoutVolatile(result) === withoutVolatile(existing)) return existing;
+    if (opts.dryRun) return result;
+    if (result.metadata.deletionTimestamp && this.finalizersOf(r, result).length === 0) {
+      return this.store.remove(r.group, r.plural, result.metadata.namespace, result.metadata.name);
+    }
+    return this.store.put(r.group, r.plural, result);
+  }
+
+  private finalizersOf(r: ResourceDef, obj: any): string[] {
+    const meta: string[] = obj.metadata.finalizers ?? [];
+    if (r.group === '' && r.plural === 'namespaces') return [...meta, ...(obj.spec?.finalizers ?? [])];
+    return meta;
+  }
+
+  /**
+   * Deletes, or marks for deletion while finalizers remain. Returns the object and whether it is gone.
+   */
+  delete(
+    r: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    opts: WriteOptions & { preconditions?: { uid?: string; resourceVersion?: string } } = {},
+  ): { object: any; deleted: boolean } {
+    const existing = this.get(r, namespace, name);
+    const pre = opts.preconditions;
+    if (pre?.uid && pre.uid !== existing.metadata.uid) {
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${r.group ? `${r.plural}.${r.group}` : r.plural} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${existing.metadata.uid}`,
+        { name, kind: r.plural },
+      );
+    }
+    if (pre?.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion) {
+      throw Errors.conflict(r, name);
+    }
+    if (this.finalizersOf(r, existing).length > 0) {
+      if (existing.metadata.deletionTimestamp) return { object: existing, deleted: false };
+      const marked = structuredClone(existing);
+      marked.metadata.deletionTimestamp = now();
+      marked.metadata.deletionGracePeriodSeconds = 0;
+      if (r.group === '' && r.plural === 'namespaces')
+        marked.status = { ...marked.status, phase: 'Terminating' };
+      if (opts.dryRun) return { object: marked, deleted: false };
+      return { object: this.store.put(r.group, r.plural, marked), deleted: false };
+    }
+    if (opts.dryRun) return { object: existing, deleted: true };
+    const removed = this.store.remove(r.group, r.plural, existing.metadata.namespace, name);
+    if (r.plural === 'customresourcedefinitions' && r.group === 'apiextensions.k8s.io')
+      this.unregisterCrd(removed);
+    return { object: removed, deleted: true };
+  }
+
+  private unregisterCrd(crd: any): void {
+    const { group, names } = crd.spec ?? {};
+    this.table.removeCustom(group, names?.plural);
+    this.store.dropResource(group, names?.plural);
+  }
+
+  deleteCollection(
+    r: ResourceDef,
+    namespace: string | undefined,
+    opts: ListOptions & WriteOptions = {},
+  ): any[] {
+    const { items } = this.list(r, namespace, {
+      labelSelector: opts.labelSelector,
+      fieldSelector: opts.fieldSelector,
+    });
+    return items.map(
+      (o) => this.delete(r, o.metadata.namespace, o.metadata.name, { dryRun: opts.dryRun }).object,
+    );
+  }
+}
+
+function splitKey(key: string): [string | undefined, string] {
+  const slash = key.indexOf('/');
+  const ns = key.slice(0, slash);
+  return [ns === '' ? undefined : ns, key.slice(slash + 1)];
+}
+
+export function encodeContinue(rv: number, start: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start })).toString('base64url');
+}
+
+function decodeContinue(token: string): { rv: number; start: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (parsed.v !== 'meta.k8s.io/v1' || typeof parsed.start !== 'string') throw new Error('bad token');
+    return parsed;
+  } catch {
+    throw Errors.badRequest(`continue key is not valid: ${token}`);
+  }
+}
+
+export { objectKey };
