@@ -1,0 +1,187 @@
+import type { FileDigest } from './digest.js';
+
+/**
+ * A backup's folder in S3 is `<prefix>/<cluster>/<namespace>/<backup id>/` and holds:
+ *
+ * - `resources.yaml.gz`: every exported object in canonical form, as YAML documents each preceded by a
+ *   line `---`, gzip-compressed (`resources.yaml.gz.enc` when encrypted: gzip, then encrypted);
+ * - `dump-<database>.sql.gz` (`.enc` when encrypted): database dumps, when the backup took them;
+ * - `manifest.json`, written LAST: what the backup holds and the size and SHA-256 of every other file as
+ *   stored. A folder without a manifest is an unfinished backup: it is never `latest` and never restored.
+ *
+ * A restore reads the manifest, checks every file against it ({@link verifyManifest}) before it creates
+ * anything, then reads the files. The manifest never contains a key, only its id.
+ */
+export const MANIFEST_FORMAT_VERSION = 1;
+export const MANIFEST_FILE = 'manifest.json';
+export const RESOURCES_FILE = 'resources.yaml.gz';
+export const ENCRYPTED_SUFFIX = '.enc';
+
+/** `dump-<database>.sql.gz`, `.enc` appended when encrypted. */
+export function dumpFileName(database: string, encrypted: boolean): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(database))
+    throw new Error(`database name "${database}" cannot be part of a file name`);
+  return `dump-${database}.sql.gz${encrypted ? ENCRYPTED_SUFFIX : ''}`;
+}
+
+export function resourcesFileName(encrypted: boolean): string {
+  return RESOURCES_FILE + (encrypted ? ENCRYPTED_SUFFIX : '');
+}
+
+/** The S3 key of the backup's folder, ending in `/`. Empty prefix parts are dropped. */
+export function backupFolderKey(
+  prefix: string,
+  cluster: string,
+  namespace: string,
+  backupId: string,
+): string {
+  for (const [what, value] of Object.entries({ cluster, namespace, backupId })) {
+    if (!value || value.includes('/')) throw new Error(`${what} "${value}" cannot be part of an S3 key`);
+  }
+  const parts = [...prefix.split('/').filter(Boolean), cluster, namespace, backupId];
+  return `${parts.join('/')}/`;
+}
+
+export interface ManifestFile extends FileDigest {
+  name: string;
+  /** `resources` or `dump`. */
+  contents: 'resources' | 'dump';
+  /** For dumps: the database. */
+  database?: string;
+}
+
+export interface ManifestEncryption {
+  algorithm: string;
+  keyId: string;
+  segmentSize: number;
+}
+
+export interface BackupManifest {
+  formatVersion: number;
+  cluster: string;
+  namespace: string;
+  backupId: string;
+  /** When the backup started, RFC 3339. */
+  startedAt: string;
+  /** When the manifest was written, RFC 3339. */
+  completedAt: string;
+  /** resourceVersion of each list the export read, by `Kind.group`. */
+  listResourceVersions: Record<string, string>;
+  /** Number of exported objects by `Kind.group` (`ConfigMap`, `Deployment.apps`). */
+  counts: Record<string, number>;
+  objectCount: number;
+  /** API path of every exported object, in archive order. */
+  paths: string[];
+  files: ManifestFile[];
+  /** `null` when the files are not encrypted. */
+  encryption: ManifestEncryption | null;
+}
+
+export class ManifestError extends Error {
+  constructor(message: string) {
+    super(`manifest: ${message}`);
+    this.name = 'ManifestError';
+  }
+}
+
+/** The manifest as stored: pretty JSON, stable key order as declared in {@link BackupManifest}. */
+export function serializeManifest(manifest: BackupManifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isCountMap = (value: unknown): value is Record<string, number> =>
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.values(value).every((n) => Number.isInteger(n) && n >= 0);
+
+/** Parses and checks a stored manifest; refuses a format newer than this nsbackup knows. */
+export function parseManifest(text: string): BackupManifest {
+  let raw: any;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ManifestError(`not JSON (${(error as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null) throw new ManifestError('not an object');
+  if (!Number.isInteger(raw.formatVersion)) throw new ManifestError('formatVersion missing');
+  if (raw.formatVersion > MANIFEST_FORMAT_VERSION) {
+    throw new ManifestError(
+      `format version ${raw.formatVersion} is newer than this nsbackup understands (${MANIFEST_FORMAT_VERSION}); upgrade nsbackup`,
+    );
+  }
+  for (const field of ['cluster', 'namespace', 'backupId', 'startedAt', 'completedAt']) {
+    if (!isString(raw[field]) || !raw[field]) throw new ManifestError(`${field} missing`);
+  }
+  if (!isCountMap(raw.counts)) throw new ManifestError('counts must map kinds to counts');
+  if (!Array.isArray(raw.paths) || !raw.paths.every(isString))
+    throw new ManifestError('paths must be a list');
+  if (raw.objectCount !== raw.paths.length) throw new ManifestError('objectCount does not match paths');
+  if (typeof raw.listResourceVersions !== 'object' || raw.listResourceVersions === null) {
+    throw new ManifestError('listResourceVersions missing');
+  }
+  if (!Array.isArray(raw.files)) throw new ManifestError('files must be a list');
+  raw.files.forEach((file: any, index: number) => {
+    if (!isString(file?.name) || !file.name || file.name.includes('/'))
+      throw new ManifestError(`files[${index}].name`);
+    if (!Number.isInteger(file.size) || file.size < 0) throw new ManifestError(`files[${index}].size`);
+    if (!isString(file.sha256) || !/^[0-9a-f]{64}$/.test(file.sha256))
+      throw new ManifestError(`files[${index}].sha256`);
+  });
+  if (raw.encryption !== null) {
+    const enc = raw.encryption;
+    if (!isString(enc?.algorithm) || !isString(enc.keyId) || !Number.isInteger(enc.segmentSize)) {
+      throw new ManifestError('encryption must be null or { algorithm, keyId, segmentSize }');
+    }
+  }
+  return raw as BackupManifest;
+}
+
+/** One file as found in storage. `size`/`sha256` may be missing when only listed, not read. */
+export interface StoredFile {
+  name: string;
+  size?: number;
+  sha256?: string;
+}
+
+export interface ManifestCheck {
+  ok: boolean;
+  /** One line per problem: a missing file, a size or checksum mismatch. */
+  problems: string[];
+}
+
+/**
+ * The restore's pre-check: every file the manifest lists must be present with the recorded size and
+ * SHA-256. Files in the folder that the manifest does not list are ignored. A restore must stop when
+ * `ok` is false, before it creates anything.
+ */
+export function verifyManifest(manifest: BackupManifest, files: StoredFile[]): ManifestCheck {
+  const found = new Map(files.map((file) => [file.name, file]));
+  const problems: string[] = [];
+  for (const expected of manifest.files) {
+    const actual = found.get(expected.name);
+    if (!actual) {
+      problems.push(`${expected.name}: missing`);
+      continue;
+    }
+    if (actual.size !== undefined && actual.size !== expected.size) {
+      problems.push(`${expected.name}: size ${actual.size} bytes, manifest says ${expected.size}`);
+    }
+    if (actual.sha256 === undefined) problems.push(`${expected.name}: checksum not computed`);
+    else if (actual.sha256 !== expected.sha256) {
+      problems.push(`${expected.name}: SHA-256 ${actual.sha256}, manifest says ${expected.sha256}`);
+    }
+  }
+  return { ok: problems.length === 0, problems };
+}
+
+/** Checks one file as it is read (e.g. while downloading); throws on a mismatch. */
+export function assertFileMatches(manifest: BackupManifest, name: string, digest: FileDigest): void {
+  const check = verifyManifest({ ...manifest, files: manifest.files.filter((file) => file.name === name) }, [
+    { name, ...digest },
+  ]);
+  if (!manifest.files.some((file) => file.name === name))
+    throw new ManifestError(`${name} is not in the manifest`);
+  if (!check.ok) throw new ManifestError(check.problems.join('; '));
+}
