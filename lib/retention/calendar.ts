@@ -5,9 +5,13 @@ import type { GfsKey } from './types.js';
 
 const LOCAL_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+const knownZones = new Set<string>();
+
 /** Throws on a zone luxon does not know: a typo must not silently fall back to UTC. */
 export function assertTimeZone(timeZone: string): void {
+  if (knownZones.has(timeZone)) return;
   if (!DateTime.now().setZone(timeZone).isValid) throw new RangeError(`unknown time zone: ${timeZone}`);
+  knownZones.add(timeZone);
 }
 
 // Kubernetes timestamps always carry an offset. One without would be read in the machine's zone.
