@@ -1,0 +1,112 @@
+// `nsbackup list`: the snapshots of each PVC with what retention sees in them. Pure formatting.
+import { DateTime } from 'luxon';
+import { Labels } from '../labels.js';
+import type { SnapshotInfo } from './snapshots.js';
+
+export interface SnapshotRow {
+  namespace: string;
+  pvc: string;
+  snapshot: string;
+  createdAt: string;
+  ready: boolean;
+  failed: boolean;
+  size: string;
+  type: string;
+  retain: string;
+  daily: string;
+  weekly: string;
+  monthly: string;
+  yearly: string;
+  deleteAfter: string;
+  pinned: boolean;
+  backup: string;
+  terminating: boolean;
+}
+
+export function snapshotRows(infos: readonly SnapshotInfo[]): SnapshotRow[] {
+  const rows = infos.map(({ record, restoreSize, terminating }) => {
+    const l = record.labels;
+    return {
+      namespace: record.namespace,
+      pvc: record.pvc,
+      snapshot: record.name,
+      createdAt: record.createdAt,
+      ready: record.ready,
+      failed: record.failed,
+      size: restoreSize ?? '',
+      type: l[Labels.type] ?? '',
+      retain: l[Labels.retain] ?? '',
+      daily: l[Labels.daily] ?? '',
+      weekly: l[Labels.weekly] ?? '',
+      monthly: l[Labels.monthly] ?? '',
+      yearly: l[Labels.yearly] ?? '',
+      deleteAfter: l[Labels.deleteAfter] ?? '',
+      pinned: l[Labels.pin] === 'true',
+      backup: l[Labels.backup] ?? '',
+      terminating,
+    };
+  });
+  // Oldest first within a PVC: a table reads like a timeline, the newest backup is the last line.
+  return rows.sort(
+    (a, b) =>
+      cmp(a.namespace, b.namespace) ||
+      cmp(a.pvc, b.pvc) ||
+      Date.parse(a.createdAt) - Date.parse(b.createdAt) ||
+      cmp(a.snapshot, b.snapshot),
+  );
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** One table per namespace and PVC, separated by a blank line; times in `timeZone`. */
+export function formatTables(rows: readonly SnapshotRow[], timeZone: string): string {
+  if (rows.length === 0) return 'No VolumeSnapshots found.\n';
+  const withYearly = rows.some((r) => r.yearly);
+  const groups = new Map<string, SnapshotRow[]>();
+  for (const row of rows) {
+    const key = `${row.namespace}\u0000${row.pvc}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  const blocks: string[] = [];
+  for (const group of groups.values()) {
+    const header = ['SNAPSHOT', 'CREATED', 'READY', 'SIZE', 'TYPE', 'DAILY', 'WEEKLY', 'MONTHLY'];
+    if (withYearly) header.push('YEARLY');
+    header.push('DELETE-AFTER', 'PINNED');
+    const lines = group.map((r) => {
+      const cells = [
+        r.snapshot,
+        localTime(r.createdAt, timeZone),
+        r.terminating ? 'deleting' : r.failed ? 'failed' : r.ready ? 'true' : 'false',
+        r.size || '-',
+        r.type || '-',
+        r.daily || '-',
+        r.weekly || '-',
+        r.monthly || '-',
+      ];
+      if (withYearly) cells.push(r.yearly || '-');
+      cells.push(r.deleteAfter || '-', r.pinned ? 'true' : '-');
+      return cells;
+    });
+    blocks.push(
+      `NAMESPACE ${group[0].namespace}  PVC ${group[0].pvc || '(unknown)'}\n${columns([header, ...lines])}`,
+    );
+  }
+  return blocks.join('\n\n') + '\n';
+}
+
+function localTime(iso: string, timeZone: string): string {
+  const t = DateTime.fromISO(iso, { setZone: true });
+  return t.isValid ? t.setZone(timeZone).toFormat('yyyy-MM-dd HH:mm') : iso || '-';
+}
+
+function columns(table: string[][]): string {
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  return table
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('   ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

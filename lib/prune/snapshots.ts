@@ -1,0 +1,84 @@
+// Reads VolumeSnapshots from the cluster and maps them to what the retention core and the sweep need.
+import {
+  corePath,
+  KubeApiError,
+  volumeSnapshotPath,
+  type KubeClient,
+  type KubeObject,
+} from '../kube/index.js';
+import { Annotations, Labels } from '../labels.js';
+import type { Logger } from '../log.js';
+import type { SnapshotRecord } from '../retention/index.js';
+
+/** Our finalizer: a VolumeSnapshot carrying it still has S3 objects to delete (see sweep.ts). */
+export const S3_CLEANUP_FINALIZER = 'nsbackup.io/s3-cleanup';
+
+/** One VolumeSnapshot: the core's record plus what the sweep and `list` need. */
+export interface SnapshotInfo {
+  record: SnapshotRecord;
+  resourceVersion: string;
+  uid?: string;
+  contentName?: string;
+  restoreSize?: string;
+  error?: string;
+  /** Annotation `nsbackup.io/s3-location`: where the backup stored its files. */
+  s3Location?: string;
+  finalizers: string[];
+  /** Deletion has started (deletionTimestamp set): retention no longer counts or plans it. */
+  terminating: boolean;
+}
+
+export function toSnapshotInfo(vs: KubeObject): SnapshotInfo {
+  const meta = vs.metadata;
+  const labels = meta.labels ?? {};
+  const status = vs.status ?? {};
+  return {
+    record: {
+      namespace: meta.namespace ?? '',
+      name: meta.name,
+      pvc: labels[Labels.pvc] ?? vs.spec?.source?.persistentVolumeClaimName ?? '',
+      createdAt: status.creationTime ?? meta.creationTimestamp ?? '',
+      ready: status.readyToUse === true,
+      failed: Boolean(status.error) || labels[Labels.failed] === 'true',
+      labels,
+    },
+    resourceVersion: meta.resourceVersion ?? '',
+    uid: meta.uid,
+    contentName: status.boundVolumeSnapshotContentName || undefined,
+    restoreSize: status.restoreSize === undefined ? undefined : String(status.restoreSize),
+    error: status.error?.message,
+    s3Location: meta.annotations?.[Annotations.s3Location] || undefined,
+    finalizers: meta.finalizers ?? [],
+    terminating: Boolean(meta.deletionTimestamp),
+  };
+}
+
+/**
+ * Every VolumeSnapshot of one namespace, or of all (namespace undefined), page by page. A cluster-wide
+ * list needs cluster-wide RBAC; without it, each namespace that may be listed is read on its own.
+ */
+export async function listSnapshots(
+  kube: KubeClient,
+  namespace: string | undefined,
+  log: Logger,
+): Promise<KubeObject[]> {
+  if (namespace !== undefined) return kube.listAll(volumeSnapshotPath(namespace));
+  try {
+    return await kube.listAll(volumeSnapshotPath());
+  } catch (error) {
+    if (!(error instanceof KubeApiError && error.code === 403)) throw error;
+    log.warn('may not list VolumeSnapshots cluster-wide: listing namespace by namespace', {
+      reason: error.message,
+    });
+  }
+  const all: KubeObject[] = [];
+  for (const ns of await kube.listAll(corePath('namespaces'))) {
+    try {
+      all.push(...(await kube.listAll(volumeSnapshotPath(ns.metadata.name))));
+    } catch (error) {
+      if (!(error instanceof KubeApiError && error.code === 403)) throw error;
+      log.warn('may not list VolumeSnapshots: namespace skipped', { namespace: ns.metadata.name });
+    }
+  }
+  return all;
+}

@@ -1,0 +1,189 @@
+// The sweep's deletions, one snapshot at a time with a pause in between. Per snapshot: the bound
+// VolumeSnapshotContent is set to deletionPolicy Delete (else deleting the snapshot would leave the
+// storage behind), then the VolumeSnapshot is deleted, then the backup's S3 folder if no other snapshot
+// of that backup remains. The snapshot is the only record of its S3 folder, so before the last one is
+// deleted it gets our finalizer: it stays visible (terminating) until the folder is gone, and a run
+// killed in between finishes the job on its next start instead of leaking the folder.
+import type { KubeClient } from '../kube/index.js';
+import type { Logger } from '../log.js';
+import type { Deletion } from '../retention/index.js';
+import type { S3Store } from '../s3/index.js';
+import { sleep as realSleep } from './concurrency.js';
+import { FolderReferences, s3FolderOf, type S3Folder, type S3Layout } from './s3-folders.js';
+import { S3_CLEANUP_FINALIZER, type SnapshotInfo } from './snapshots.js';
+import { addCleanupFinalizer, deleteSnapshot, releaseContent, removeCleanupFinalizer } from './writes.js';
+
+export interface SweepDeps {
+  kube: KubeClient;
+  log: Logger;
+  /** A store for a bucket; undefined when S3 is not configured. */
+  s3: (bucket: string) => S3Store | undefined;
+  layout: S3Layout | undefined;
+  signal: AbortSignal;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export interface SweepFailure {
+  namespace: string;
+  snapshot: string;
+  pvc: string;
+  error: string;
+}
+
+export interface SweepResult {
+  deleted: number;
+  /** Changed by someone since they were listed (e.g. pinned): kept, decided again next run. */
+  skipped: number;
+  s3FoldersDeleted: number;
+  failures: SweepFailure[];
+  /** The run was stopped (signal) before every deletion was tried. */
+  stopped: boolean;
+}
+
+type Outcome = 'deleted' | 'skipped';
+
+export class Sweeper {
+  private readonly refs: FolderReferences;
+  readonly result: SweepResult = {
+    deleted: 0,
+    skipped: 0,
+    s3FoldersDeleted: 0,
+    failures: [],
+    stopped: false,
+  };
+
+  constructor(
+    private readonly deps: SweepDeps,
+    infos: readonly SnapshotInfo[],
+  ) {
+    this.refs = new FolderReferences(infos, deps.layout);
+  }
+
+  /** Snapshots a killed run left terminating with our finalizer: delete their S3 folder, let them go. */
+  async finishPending(infos: readonly SnapshotInfo[]): Promise<void> {
+    for (const info of infos) {
+      if (!info.terminating || !info.finalizers.includes(S3_CLEANUP_FINALIZER)) continue;
+      const fields = this.fields(info);
+      try {
+        const folder = this.folderOf(info);
+        if (folder && this.refs.isUnreferenced(folder)) await this.deleteFolder(folder, info);
+        await removeCleanupFinalizer(this.deps.kube, info);
+        this.deps.log.info('finished the S3 cleanup of a snapshot deleted by an earlier run', fields);
+      } catch (error) {
+        this.fail(info, error);
+      }
+    }
+  }
+
+  /** Deletes in order, pausing between deletions; one failure never stops the others. */
+  async deleteAll(deletions: readonly Deletion[], infos: ReadonlyMap<string, SnapshotInfo>, pauseMs: number) {
+    const sleep = this.deps.sleep ?? realSleep;
+    for (const [index, deletion] of deletions.entries()) {
+      if (index > 0) await sleep(pauseMs, this.deps.signal);
+      if (this.deps.signal.aborted) {
+        this.result.stopped = true;
+        this.deps.log.warn('stopped before every deletion was tried', {
+          tried: index,
+          of: deletions.length,
+        });
+        return;
+      }
+      const info = infos.get(`${deletion.namespace}/${deletion.name}`)!;
+      this.deps.log.info('deleting snapshot', {
+        ...this.fields(info),
+        reason: `delete-after ${deletion.deleteAfter} is over`,
+      });
+      try {
+        const outcome = await this.deleteOne(info);
+        if (outcome === 'deleted') this.result.deleted++;
+        else this.result.skipped++;
+      } catch (error) {
+        this.fail(info, error);
+      }
+    }
+  }
+
+  private async deleteOne(info: SnapshotInfo): Promise<Outcome> {
+    const { kube, log } = this.deps;
+    const fields = this.fields(info);
+    const folder = this.folderOf(info);
+    const last = folder !== undefined && this.refs.isLast(folder, info);
+    if (folder && last && !this.deps.s3(folder.bucket)) {
+      throw new Error(
+        `its backup stored files in s3://${folder.bucket}/${folder.key}, but S3 is not configured`,
+      );
+    }
+    const content = await releaseContent(kube, info);
+    if (content === 'patched')
+      log.info('set deletionPolicy Delete on the bound content', { ...fields, content: info.contentName });
+    if (content === 'not-bound-here')
+      log.warn('bound content refers to another snapshot: left alone', {
+        ...fields,
+        content: info.contentName,
+      });
+
+    let deleted: Awaited<ReturnType<typeof deleteSnapshot>> = { outcome: 'gone' };
+    if (!last) deleted = await deleteSnapshot(kube, info, info.resourceVersion);
+    else {
+      const guarded = await addCleanupFinalizer(kube, info);
+      if (guarded.outcome === 'changed') return this.skip(info);
+      if (guarded.outcome === 'done') deleted = await deleteSnapshot(kube, info, guarded.resourceVersion);
+    }
+    if (deleted.outcome === 'changed') {
+      if (last) await removeCleanupFinalizer(kube, info);
+      return this.skip(info);
+    }
+    if (folder) this.refs.forget(folder, info);
+    if (folder && last) {
+      await this.deleteFolder(folder, info);
+      await removeCleanupFinalizer(kube, info);
+    } else if (folder) {
+      log.info('S3 folder kept: other snapshots of the same backup remain', {
+        ...fields,
+        s3: `s3://${folder.bucket}/${folder.key}`,
+      });
+    }
+    return 'deleted';
+  }
+
+  private folderOf(info: SnapshotInfo): S3Folder | undefined {
+    const lookup = s3FolderOf(info, this.deps.layout);
+    if (lookup.problem) throw new Error(lookup.problem);
+    return lookup.folder;
+  }
+
+  private async deleteFolder(folder: S3Folder, info: SnapshotInfo): Promise<void> {
+    const store = this.deps.s3(folder.bucket);
+    if (!store) throw new Error(`S3 is not configured: cannot delete s3://${folder.bucket}/${folder.key}`);
+    const objects = await store.deletePrefix(folder.key);
+    this.result.s3FoldersDeleted++;
+    this.deps.log.info("deleted the backup's S3 objects", {
+      ...this.fields(info),
+      s3: `s3://${folder.bucket}/${folder.key}`,
+      objects,
+    });
+  }
+
+  private skip(info: SnapshotInfo): Outcome {
+    this.deps.log.warn(
+      'snapshot changed since it was listed: kept, decided again next run',
+      this.fields(info),
+    );
+    return 'skipped';
+  }
+
+  private fail(info: SnapshotInfo, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.result.failures.push({
+      namespace: info.record.namespace,
+      snapshot: info.record.name,
+      pvc: info.record.pvc,
+      error: message,
+    });
+    this.deps.log.error('could not delete snapshot', { ...this.fields(info), error: message });
+  }
+
+  private fields(info: SnapshotInfo) {
+    return { namespace: info.record.namespace, snapshot: info.record.name, pvc: info.record.pvc };
+  }
+}

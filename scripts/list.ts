@@ -1,0 +1,45 @@
+// nsbackup list: the VolumeSnapshots per PVC with their retention labels, as tables or JSON.
+import { defineCommand, runIfMain } from '../lib/command.js';
+import { oneOf } from '../lib/config/index.js';
+import { kubeSettings } from '../lib/kube/index.js';
+import { connectFrom } from '../lib/prune/command-support.js';
+import { formatTables, snapshotRows } from '../lib/prune/list.js';
+import {
+  scopeAliases,
+  scopeFrom,
+  scopeSettings,
+  timeZoneFrom,
+  timeZoneSetting,
+} from '../lib/prune/settings.js';
+import { listSnapshots, toSnapshotInfo } from '../lib/prune/snapshots.js';
+
+const schema = {
+  ...scopeSettings,
+  output: oneOf(['table', 'json'] as const, {
+    env: 'NSBACKUP_OUTPUT',
+    flag: '--output',
+    default: 'table',
+    description: 'table: one table per PVC, for people; json: an array of snapshots, for scripts.',
+  }),
+  ...timeZoneSetting,
+  ...kubeSettings,
+};
+
+export const command = defineCommand({
+  name: 'list',
+  summary: 'List VolumeSnapshots per PVC with their retention labels.',
+  usage: 'nsbackup list [-n NAMESPACE | -A] [-o table|json]',
+  schema,
+  aliases: { ...scopeAliases, '-o': '--output' },
+  quiet: true,
+  async run({ config, log, env, out }) {
+    const timeZone = timeZoneFrom(config.timeZone);
+    const kube = connectFrom(config, env);
+    const namespace = scopeFrom(config, kube.defaultNamespace);
+    const rows = snapshotRows((await listSnapshots(kube, namespace, log)).map(toSnapshotInfo));
+    out(config.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatTables(rows, timeZone));
+    return { summary: { namespace: namespace ?? '(all)', snapshots: rows.length } };
+  },
+});
+
+runIfMain(command, import.meta.url);

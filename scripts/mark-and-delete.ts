@@ -1,0 +1,81 @@
+// nsbackup mark-and-delete: mark snapshots nothing keeps any more, then delete those whose delete-after is over.
+import { defineCommand, runIfMain } from '../lib/command.js';
+import { ExitCode } from '../lib/exit.js';
+import { kubeSettings } from '../lib/kube/index.js';
+import { combinedSignal, connectFrom, s3StoresFrom, type PruneDeps } from '../lib/prune/command-support.js';
+import { markAndDelete } from '../lib/prune/mark-and-delete.js';
+import {
+  dryRunSetting,
+  markAndDeleteSettings,
+  scopeAliases,
+  scopeFrom,
+  scopeSettings,
+  timeZoneFrom,
+  timeZoneSetting,
+} from '../lib/prune/settings.js';
+import { s3Settings } from '../lib/s3/index.js';
+
+const schema = {
+  ...scopeSettings,
+  ...markAndDeleteSettings,
+  ...timeZoneSetting,
+  ...dryRunSetting,
+  ...kubeSettings,
+  ...s3Settings,
+};
+
+export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
+  return defineCommand({
+    name: 'mark-and-delete',
+    summary: 'Mark unkept snapshots with a delete-after date, then delete those whose date is over.',
+    usage: 'nsbackup mark-and-delete [-n NAMESPACE | -A] [--dry-run] [--force]',
+    schema,
+    aliases: scopeAliases,
+    async run({ config, log, env, signal, out }) {
+      const timeZone = timeZoneFrom(config.timeZone);
+      const kube = connectFrom(config, env);
+      const namespace = scopeFrom(config, kube.defaultNamespace);
+      const { layout, s3 } = s3StoresFrom(config, env, log);
+      const result = await markAndDelete(
+        { kube, log, out, signal: combinedSignal(signal, deps.signal), s3, layout, sleep: deps.sleep },
+        {
+          namespace,
+          now: deps.now?.() ?? new Date(),
+          timeZone,
+          graceDays: config.deleteGrace,
+          pauseMs: config.deletePause,
+          maxDeleteShare: config.maxDeleteShare,
+          maxDeleteCount: config.maxDeleteCount,
+          force: config.force,
+          dryRun: config.dryRun,
+        },
+      );
+      const failed = result.refused || result.stopped || result.failures.length > 0 || result.markFailed > 0;
+      return {
+        exitCode: failed ? ExitCode.failed : ExitCode.ok,
+        summary: {
+          namespace: namespace ?? '(all)',
+          dryRun: config.dryRun,
+          snapshots: result.snapshots,
+          marked: result.marked,
+          markSkipped: result.markSkipped,
+          markFailed: result.markFailed,
+          due: result.due,
+          deleted: result.deleted,
+          deleteSkipped: result.deleteSkipped,
+          deleteFailed: result.failures.length,
+          s3FoldersDeleted: result.s3FoldersDeleted,
+          refused: result.refused,
+          refusals: result.refusals.map((r) => `${r.namespace}/${r.pvc}: ${r.reason}`),
+          stopped: result.stopped,
+          problems: result.problems,
+          ...(result.failures.length ? { failures: result.failures } : {}),
+        },
+      };
+    },
+  });
+}
+
+export const command = createMarkAndDeleteCommand();
+
+runIfMain(command, import.meta.url);

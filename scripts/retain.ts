@@ -1,0 +1,50 @@
+// nsbackup retain: per PVC, remove the period labels (daily/weekly/monthly/yearly) the policy no longer keeps.
+import { defineCommand, runIfMain } from '../lib/command.js';
+import { ExitCode } from '../lib/exit.js';
+import { kubeSettings } from '../lib/kube/index.js';
+import { combinedSignal, connectFrom, type PruneDeps } from '../lib/prune/command-support.js';
+import { retain } from '../lib/prune/retain.js';
+import {
+  dryRunSetting,
+  keepSettings,
+  scopeAliases,
+  scopeFrom,
+  scopeSettings,
+} from '../lib/prune/settings.js';
+
+const schema = { ...scopeSettings, ...keepSettings, ...dryRunSetting, ...kubeSettings };
+
+export function createRetainCommand(deps: PruneDeps = {}) {
+  return defineCommand({
+    name: 'retain',
+    summary: 'Remove the daily/weekly/monthly labels retention no longer keeps (per PVC).',
+    usage: 'nsbackup retain [-n NAMESPACE | -A] [--dry-run]',
+    schema,
+    aliases: scopeAliases,
+    async run({ config, log, env, signal, out }) {
+      const kube = connectFrom(config, env);
+      const namespace = scopeFrom(config, kube.defaultNamespace);
+      const result = await retain(
+        { kube, log, out, signal: combinedSignal(signal, deps.signal) },
+        {
+          namespace,
+          dryRun: config.dryRun,
+          keep: {
+            daily: config.keepDaily,
+            weekly: config.keepWeekly,
+            monthly: config.keepMonthly,
+            yearly: config.keepYearly,
+          },
+        },
+      );
+      return {
+        exitCode: result.failed > 0 ? ExitCode.failed : ExitCode.ok,
+        summary: { namespace: namespace ?? '(all)', dryRun: config.dryRun, ...result },
+      };
+    },
+  });
+}
+
+export const command = createRetainCommand();
+
+runIfMain(command, import.meta.url);
