@@ -4,6 +4,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import YAML from 'yaml';
+import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { acceptExec, type ExecHandler, type ExecRequest } from './exec.js';
 import type { Faults } from './faults.js';
@@ -135,6 +136,13 @@ export class ApiServer {
       if (parts.length === 2) return { type: 'discovery', body: () => apiGroup(group, gv.versions) };
       if (!gv.versions.includes(parts[2])) return { type: 'error', error: Errors.noResource() };
       return this.resourceRoute(group, parts[2], parts.slice(3));
+    }
+    if (parts[0] === 'openapi' && parts[1] === 'v3') {
+      if (parts.length === 2)
+        return { type: 'discovery', body: () => openApiV3Root(table, this.registry.store.resourceVersion) };
+      const [group, version] = parts[2] === 'api' ? ['', parts[3]] : [parts[3], parts[4]];
+      const doc = openApiV3GroupVersion(table, group ?? '', version ?? '');
+      return doc ? { type: 'discovery', body: () => doc } : { type: 'error', error: Errors.noResource() };
     }
     if (pathname === '/healthz' || pathname === '/livez' || pathname === '/readyz') {
       return { type: 'discovery', body: () => 'ok' };
@@ -509,6 +517,7 @@ export class ApiServer {
       matchesLabels(labels, o.metadata.labels) &&
       matchesFields(r.kind, fields, o);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders(); // clients wait for the headers before they report the watch as open
     this.watches.add(res);
     const send = (type: string, obj: any) =>
       res.write(`${JSON.stringify({ type, object: this.out(r, obj) })}\n`);
