@@ -7,8 +7,17 @@ export interface CommandEntry {
   load: () => Promise<Command<any>>;
 }
 
-export const commands: Record<string, CommandEntry> = {{
-  retain: { summary: 'Remove the period labels retention no longer keeps', load: async () => (await import('./retain.js')).command },
-  'mark-and-delete': { summary: 'Mark unkept snapshots, delete expired ones', load: async () => (await import('./mark-and-delete.js')).command },
-  list: { summary: 'List VolumeSnapshots per PVC with their retention labels', load: async () => (await import('./list.js')).command },
+export const commands: Record<string, CommandEntry> = {
+  retain: {
+    summary: 'Remove the period labels retention no longer keeps',
+    load: async () => (await import('./retain.js')).command,
+  },
+  'mark-and-delete': {
+    summary: 'Mark unkept snapshots, delete expired ones',
+    load: async () => (await import('./mark-and-delete.js')).command,
+  },
+  list: {
+    summary: 'List VolumeSnapshots per PVC with their retention labels',
+    load: async () => (await import('./list.js')).command,
+  },
 };
