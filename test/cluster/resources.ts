@@ -168,6 +168,34 @@ export function resourcesOfCrd(crd: any): ResourceDef[] {
     }));
 }
 
+const col = (name: string, type: string, jsonPath: string) => ({ name, type, jsonPath });
+/** A subset of the columns external-snapshotter's CRDs print. */
+const printerColumns: Record<string, any[]> = {
+  VolumeSnapshot: [
+    col('ReadyToUse', 'boolean', '.status.readyToUse'),
+    col('SourcePVC', 'string', '.spec.source.persistentVolumeClaimName'),
+    col('RestoreSize', 'string', '.status.restoreSize'),
+    col('SnapshotClass', 'string', '.spec.volumeSnapshotClassName'),
+    col('SnapshotContent', 'string', '.status.boundVolumeSnapshotContentName'),
+    col('CreationTime', 'date', '.status.creationTime'),
+    col('Age', 'date', '.metadata.creationTimestamp'),
+  ],
+  VolumeSnapshotContent: [
+    col('ReadyToUse', 'boolean', '.status.readyToUse'),
+    col('RestoreSize', 'integer', '.status.restoreSize'),
+    col('DeletionPolicy', 'string', '.spec.deletionPolicy'),
+    col('Driver', 'string', '.spec.driver'),
+    col('VolumeSnapshot', 'string', '.spec.volumeSnapshotRef.name'),
+    col('VolumeSnapshotNamespace', 'string', '.spec.volumeSnapshotRef.namespace'),
+    col('Age', 'date', '.metadata.creationTimestamp'),
+  ],
+  VolumeSnapshotClass: [
+    col('Driver', 'string', '.driver'),
+    col('DeletionPolicy', 'string', '.deletionPolicy'),
+    col('Age', 'date', '.metadata.creationTimestamp'),
+  ],
+};
+
 function snapshotCrd(
   plural: string,
   singular: string,
@@ -195,6 +223,7 @@ function snapshotCrd(
           served: true,
           storage: true,
           subresources: status ? { status: {} } : undefined,
+          additionalPrinterColumns: printerColumns[kind],
           schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
         },
       ],

@@ -1,0 +1,247 @@
+// The emulator through the real kubectl binary (1.32), unchanged flags, its own discovery cache.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { localProcessHandler } from './exec.js';
+import { startCluster, type Cluster } from './index.js';
+
+const KUBECTL = '/usr/bin/kubectl';
+let cluster: Cluster;
+let dir: string;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function kubectl(...args: string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(
+      KUBECTL,
+      ['--kubeconfig', cluster.kubeconfigPath, '--cache-dir', join(dir, 'cache'), ...args],
+      { env: { PATH: process.env.PATH, HOME: dir }, timeout: 20_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as any).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function ok(...args: string[]): Promise<string> {
+  const r = await kubectl(...args);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+const manifests = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: shop
+  labels: {tier: db}
+data: {a: "1"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: nginx}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly, namespace: shop}
+spec:
+  schedule: "0 1 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: backup, image: busybox, command: [sh, -c, "echo hi"]}]
+`;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'emulator-kubectl-'));
+  cluster = await startCluster();
+  writeFileSync(join(dir, 'shop.yaml'), manifests);
+  writeFileSync(
+    join(dir, 'extra.yaml'),
+    `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: shop}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: two, namespace: shop}\nstringData: {k: v}\n`,
+  );
+  await ok('apply', '-f', join(dir, 'shop.yaml'));
+});
+
+afterAll(async () => {
+  await cluster?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('kubectl', () => {
+  it('applies a multi-document file, and re-applies it unchanged', async () => {
+    expect(cluster.get('apps/v1', 'Deployment', 'shop', 'web')?.spec.replicas).toBe(2);
+    const again = await ok('apply', '-f', join(dir, 'shop.yaml'));
+    expect(again).toContain('deployment.apps/web unchanged');
+    expect(again).toContain('configmap/settings unchanged');
+  });
+
+  it('creates from a multi-document file and reports existing objects as AlreadyExists', async () => {
+    expect(await ok('create', '-f', join(dir, 'extra.yaml'))).toContain('secret/two created');
+    const second = await kubectl('create', '-f', join(dir, 'extra.yaml'));
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toContain('configmaps "one" already exists');
+  });
+
+  it('prints tables and YAML', async () => {
+    const table = await ok('get', 'deploy', '-n', 'shop');
+    expect(table).toMatch(/NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nweb\s+2\/2\s+2\s+2\s+\d+s/);
+    const yaml = YAML.parse(await ok('get', 'cm', 'settings', '-n', 'shop', '-o', 'yaml'));
+    expect(yaml).toMatchObject({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      data: { a: '1' },
+      metadata: { name: 'settings' },
+    });
+    expect(await ok('get', 'ns')).toMatch(/shop\s+Active/);
+  });
+
+  it('selects by label, labels, annotates and removes a label with a merge patch', async () => {
+    expect((await ok('get', 'cm', '-n', 'shop', '-l', 'tier=db', '-o', 'name')).trim()).toBe(
+      'configmap/settings',
+    );
+    cluster.clearRequests();
+    await ok('label', 'cm', 'settings', '-n', 'shop', 'keep=yes');
+    await ok('annotate', 'cm', 'settings', '-n', 'shop', 'note=hello');
+    await ok('label', 'cm', 'settings', '-n', 'shop', 'tier-');
+    const cm = cluster.get('v1', 'ConfigMap', 'shop', 'settings');
+    expect(cm.metadata.labels).toEqual({ keep: 'yes' });
+    expect(cm.metadata.annotations.note).toBe('hello');
+    const patches = cluster.requests.filter((r) => r.verb === 'patch');
+    expect(patches.map((p) => p.contentType)).toEqual(Array(3).fill('application/merge-patch+json'));
+  });
+
+  it('prints VolumeSnapshots with the CRD printer columns', async () => {
+    cluster.seed(
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data', namespace: 'shop' },
+        spec: { resources: { requests: { storage: '2Gi' } } },
+      },
+      {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshot',
+        metadata: { name: 'snap', namespace: 'shop' },
+        spec: { source: { persistentVolumeClaimName: 'data' } },
+      },
+    );
+    await cluster.controllers.idle();
+    expect(await ok('get', 'vs', '-n', 'shop')).toMatch(
+      /NAME\s+READYTOUSE\s+SOURCEPVC\s+RESTORESIZE.*\nsnap\s+true\s+data\s+2Gi/,
+    );
+  });
+
+  it('deletes', async () => {
+    expect(await ok('delete', 'cm', 'one', '-n', 'shop')).toContain('configmap "one" deleted');
+    expect(cluster.get('v1', 'ConfigMap', 'shop', 'one')).toBeUndefined();
+    const missing = await kubectl('delete', 'cm', 'one', '-n', 'shop');
+    expect(missing.stderr).toContain('configmaps "one" not found');
+  });
+
+  it('creates a Job from a CronJob (protobuf body)', async () => {
+    await ok('create', 'job', 'manual-1', '--from=cronjob/nightly', '-n', 'shop');
+    const job = cluster.get('batch/v1', 'Job', 'shop', 'manual-1');
+    expect(job.metadata.annotations['cronjob.kubernetes.io/instantiate']).toBe('manual');
+    expect(job.spec.template.spec.containers[0].command).toEqual(['sh', '-c', 'echo hi']);
+    const post = cluster.requests.find((r) => r.verb === 'create' && r.path.endsWith('/jobs'));
+    expect(post?.contentType).toBe('application/vnd.kubernetes.protobuf');
+  });
+
+  describe('exec', () => {
+    beforeAll(() => {
+      const container = (name: string) => ({ name, image: 'postgres' });
+      cluster.seed(
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'db', namespace: 'shop' },
+          spec: { containers: [container('pg')] },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'two', namespace: 'shop' },
+          spec: { containers: [container('a'), container('b')] },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'pending', namespace: 'shop' },
+          spec: { containers: [container('pg')] },
+          status: { phase: 'Pending' },
+        },
+      );
+      cluster.exec.register('shop', 'db', 'pg', localProcessHandler());
+    });
+
+    it('runs the registered handler and passes the exit code through', async () => {
+      const r = await kubectl('exec', 'db', '-n', 'shop', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3');
+      expect(r.stdout).toBe('out\n');
+      expect(r.stderr).toContain('err');
+      expect(r.code).toBe(3);
+      expect(
+        cluster.requests.some((q) => q.verb === 'exec' && q.path === '/api/v1/namespaces/shop/pods/db/exec'),
+      ).toBe(true);
+    });
+
+    it('feeds stdin', async () => {
+      const child = execFile(KUBECTL, [
+        '--kubeconfig',
+        cluster.kubeconfigPath,
+        '--cache-dir',
+        join(dir, 'cache'),
+        'exec',
+        '-i',
+        'db',
+        '-n',
+        'shop',
+        '--',
+        'wc',
+        '-c',
+      ]);
+      child.stdin!.end('hello world');
+      const out = await new Promise<string>((resolve) => {
+        let text = '';
+        child.stdout!.on('data', (d) => (text += d));
+        child.on('close', () => resolve(text));
+      });
+      expect(out.trim()).toBe('11');
+    });
+
+    it('fails like a real server for a wrong container, several containers, or a pod not running', async () => {
+      expect((await kubectl('exec', 'db', '-c', 'nope', '-n', 'shop', '--', 'true')).stderr).toContain(
+        'container nope is not valid for pod db',
+      );
+      expect((await kubectl('exec', 'two', '-n', 'shop', '--', 'true')).stderr).toMatch(
+        /a container name must be specified for pod two|Defaulted container/,
+      );
+      const pending = await kubectl('exec', 'pending', '-n', 'shop', '--', 'true');
+      expect(pending.code).not.toBe(0);
+      const missing = await kubectl('exec', 'ghost', '-n', 'shop', '--', 'true');
+      expect(missing.stderr).toContain('pods "ghost" not found');
+    });
+  });
+});
