@@ -3,16 +3,10 @@
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* The release's base name; CronJob names get a suffix (-backup, -prune, -restore), and a CronJob's Jobs add 11
-     characters to it, so keep it at 40. */}}
+{{/* The base name of every object: the release name (`<release>-backup`, `<release>-prune`, ...). A CronJob's
+     Jobs add 11 characters and ad-hoc Jobs `-adhoc-<10 digits>`, so it is kept to 40 characters. */}}
 {{- define "nsbackup.fullname" -}}
-{{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
-{{- else if contains (include "nsbackup.name" .) .Release.Name -}}
-{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .Release.Name (include "nsbackup.name" .) | trunc 40 | trimSuffix "-" -}}
-{{- end -}}
+{{- default .Release.Name .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
 {{- end -}}
 
 {{- define "nsbackup.labels" -}}
