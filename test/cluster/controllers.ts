@@ -35,8 +35,18 @@ export interface Controllers {
 }
 
 class Control implements Failable {
-  enabled = true;
+  private on = true;
   private failures: string[] = [];
+  /** Called when the controller is switched back on: it catches up, as a restarted controller resyncs. */
+  onEnable: () => void = () => {};
+  get enabled(): boolean {
+    return this.on;
+  }
+  set enabled(value: boolean) {
+    const wasOff = !this.on;
+    this.on = value;
+    if (value && wasOff) this.onEnable();
+  }
   failNext(message: string): void {
     this.failures.push(message);
   }
@@ -486,7 +496,7 @@ export function startControllers(
     const ns = o.metadata.namespace;
     const name = o.metadata.name;
     const key = `${c.group}|${c.resource}`;
-    if (ns && c.type !== 'ADDED') {
+    if (ns) {
       const nsObj = current('', 'namespaces', undefined, ns);
       if (nsObj?.metadata.deletionTimestamp) schedule(0, () => drainNamespace(ns));
     }
@@ -523,6 +533,24 @@ export function startControllers(
   }
 
   store.events.on('change', onChange);
+
+  // Switching a controller back on replays the current objects, like a controller's initial list.
+  const replay = (group: string, resource: string) => () => {
+    for (const object of store.list(group, resource)) {
+      onChange({ type: 'MODIFIED', group, resource, object, resourceVersion: store.resourceVersion });
+    }
+  };
+  snapshot.onEnable = replay(SNAP, 'volumesnapshots');
+  pvcBinder.onEnable = replay('', 'persistentvolumeclaims');
+  workloads.onEnable = () => {
+    replay('apps', 'deployments')();
+    replay('apps', 'statefulsets')();
+  };
+  kubelet.onEnable = () => {
+    for (const p of store.list('', 'pods'))
+      schedule(0, () => startPod(p.metadata.namespace, p.metadata.name));
+  };
+  namespaces.onEnable = replay('', 'namespaces');
 
   return {
     snapshot,
