@@ -1,0 +1,24 @@
+// Checks before anything is written: the namespace exists and each PVC exists and is Bound.
+// (The exec target is checked by resolveTarget.) Every failure names the object and what is wrong.
+
+import { JobError } from '../exit.js';
+import { corePath } from '../kube/index.js';
+import type { KubeClient } from '../kube/index.js';
+
+export async function checkNamespace(kube: KubeClient, namespace: string): Promise<void> {
+  const ns = await kube.getIfExists(corePath('namespaces', undefined, namespace));
+  if (!ns) throw new JobError(`namespace ${namespace} not found`);
+  if (ns.status?.phase === 'Terminating') throw new JobError(`namespace ${namespace} is being deleted`);
+}
+
+export async function checkPvcs(kube: KubeClient, namespace: string, pvcs: string[]): Promise<void> {
+  const problems: string[] = [];
+  for (const name of pvcs) {
+    const pvc = await kube.getIfExists(corePath('persistentvolumeclaims', namespace, name));
+    if (!pvc) problems.push(`PVC ${namespace}/${name} not found`);
+    else if (pvc.status?.phase !== 'Bound') {
+      problems.push(`PVC ${namespace}/${name} is ${pvc.status?.phase ?? 'in no phase'}, not Bound`);
+    }
+  }
+  if (problems.length) throw new JobError(problems.join('; '));
+}

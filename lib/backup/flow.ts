@@ -1,0 +1,374 @@
+// One backup run, as small steps in a fixed order:
+//   checks (namespace, PVCs, exec targets, backup type) -> node lock -> database check -> pre hooks -> dump
+//   -> S3 (dump stream, resource export) -> VolumeSnapshots -> wait until cut -> post hooks -> wait until ready
+//   -> discard failed snapshots -> release lock -> notify.
+// Nothing is written before every check passed. Each step's I/O is injected (BackupDeps).
+
+import { ExitCode, JobError } from '../exit.js';
+import type { KubeClient } from '../kube/index.js';
+import { volumeSnapshotPath } from '../kube/index.js';
+import type { BackupType } from '../labels.js';
+import type { NodeLock, NodeLockOptions } from '../lock/index.js';
+import type { Logger } from '../log.js';
+import { VERSION } from '../version.js';
+import { detectBackupType } from './backup-type.js';
+import type { TypeInputs } from './backup-type.js';
+import { checkNamespace, checkPvcs } from './checks.js';
+import type { Hook } from './hooks.js';
+import { backupIdFor, snapshotNameFor } from './naming.js';
+import { notify } from './notify.js';
+import type { Notifier } from './notify.js';
+import type { BackupPlan } from './plan.js';
+import type { DatabaseOps, ExecFn, ExportResources } from './ports.js';
+import { snapshotAnnotations, snapshotLabels, volumeSnapshotManifest } from './snapshot-labels.js';
+import type { DumpFacts } from './snapshot-labels.js';
+import { discardSnapshot, listSnapshotRecords, waitForSnapshots } from './snapshots.js';
+import { resolveTarget } from './target.js';
+import type { PodTarget } from './target.js';
+
+export interface BackupDeps {
+  kube: KubeClient;
+  log: Logger;
+  /** Where the dry-run plan is printed. */
+  out: (text: string) => void;
+  signal?: AbortSignal;
+  exec: ExecFn;
+  database?: DatabaseOps;
+  exportResources?: ExportResources;
+  /** `<prefix>/<cluster>/<namespace>/<backup id>/`, when S3 is configured. */
+  s3KeyPrefix?: (backupId: string) => string;
+  acquireLock: (opts: NodeLockOptions) => Promise<NodeLock>;
+  notifier: Notifier;
+  typeInputs: Omit<TypeInputs, 'namespaces'>;
+  now: () => Date;
+  random: () => number;
+  sleep: (ms: number) => Promise<void>;
+  /** Interval of snapshot status polls. */
+  pollMs: number;
+}
+
+export type SnapshotOutcome = 'planned' | 'ready' | 'deleted' | 'labelled-failed' | 'left';
+
+export interface SnapshotReport {
+  name: string;
+  pvc: string;
+  labels: Record<string, string>;
+  outcome: SnapshotOutcome;
+  error?: string;
+}
+
+export interface BackupReport {
+  backupId: string;
+  namespace: string;
+  type?: BackupType;
+  dryRun: boolean;
+  snapshots: SnapshotReport[];
+  dump?: DumpFacts;
+  s3Locations: string[];
+  /** Set when the run failed; its exitCode is the process's. */
+  error?: JobError;
+  /** Problems that did not stop the run but make it a failure (a post hook, a snapshot that failed). */
+  failures: string[];
+}
+
+export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<BackupReport> {
+  const namespace = plan.namespace || deps.kube.defaultNamespace;
+  const startedAt = deps.now();
+  const report: BackupReport = {
+    backupId: backupIdFor(startedAt, deps.random),
+    namespace,
+    dryRun: plan.dryRun,
+    snapshots: [],
+    s3Locations: [],
+    failures: [],
+  };
+  const log = deps.log.child({ namespace, backupId: report.backupId });
+  let lock: NodeLock | undefined;
+  try {
+    // 1. Checks: read-only.
+    await checkNamespace(deps.kube, namespace);
+    await checkPvcs(deps.kube, namespace, plan.pvcs);
+    const dbTarget = plan.database
+      ? await resolveTarget(deps.kube, namespace, plan.database.target, plan.database.container)
+      : undefined;
+    const hookTargets = await resolveHookTargets(deps.kube, namespace, plan, dbTarget);
+    const detected = await detectBackupType(deps.kube, {
+      ...deps.typeInputs,
+      namespaces: [deps.kube.defaultNamespace, namespace],
+    });
+    report.type = detected.type;
+    log.info('checks passed', {
+      pvcs: plan.pvcs,
+      dbTarget: dbTarget && `${dbTarget.pod}/${dbTarget.container}`,
+      type: detected.type,
+      typeFrom: detected.reason,
+    });
+
+    // 2. Node lock (skipped in a dry run).
+    if (plan.lock) lock = await deps.acquireLock({ ...plan.lock, log, signal: deps.signal });
+
+    // 3. Database check: tools, server, free space. Writes nothing, so it runs in a dry run too.
+    if (plan.database && dbTarget) {
+      if (!deps.database) throw new JobError(`no database adapter for ${plan.database.kind}`);
+      await deps.database.check(dbTarget, plan.database, deps.signal);
+      log.info('database check passed', { db: plan.database.kind, pod: dbTarget.pod });
+    }
+
+    if (plan.dryRun) {
+      report.snapshots = await planSnapshots(
+        plan,
+        deps,
+        namespace,
+        report.backupId,
+        detected.type,
+        'planned',
+      );
+      deps.out(formatPlan(report, plan));
+      return report;
+    }
+
+    // 4..7. Pre hooks, dump, S3, snapshots; post hooks whenever pre hooks started (or, without pre hooks,
+    // once the snapshots are taken).
+    let preHooksStarted = false;
+    let snapshotsTaken = false;
+    const names: string[] = [];
+    let deadline = 0;
+    try {
+      preHooksStarted = plan.hooks.pre.length > 0;
+      await runHooks('pre', plan.hooks.pre, hookTargets, deps, log);
+
+      if (plan.database && dbTarget) {
+        report.dump = await deps.database!.dump(dbTarget, plan.database, deps.signal);
+        log.info('dump written', {
+          files: report.dump.files.map((f) => ({ path: f.path, sizeBytes: f.sizeBytes, sha256: f.sha256 })),
+          durationSeconds: Math.round(report.dump.durationMs / 100) / 10,
+        });
+      }
+      const keyPrefix = deps.s3KeyPrefix?.(report.backupId);
+      if (keyPrefix && plan.s3Dump && plan.database && dbTarget && deps.database?.streamToS3) {
+        report.s3Locations.push(
+          await deps.database.streamToS3(dbTarget, plan.database, keyPrefix, deps.signal),
+        );
+      }
+      if (keyPrefix && deps.exportResources) {
+        report.s3Locations.push(
+          await deps.exportResources({
+            namespace,
+            backupId: report.backupId,
+            keyPrefix,
+            signal: deps.signal,
+          }),
+        );
+      }
+
+      if (plan.pvcs.length) {
+        // The last safe point: a compromised lock or a stop signal ends the run before the first snapshot.
+        lock?.assertHeld('creating snapshots');
+        if (deps.signal?.aborted) throw deps.signal.reason;
+        report.snapshots = await planSnapshots(
+          plan,
+          deps,
+          namespace,
+          report.backupId,
+          detected.type,
+          'ready',
+        );
+        const annotations = snapshotAnnotations({
+          config: { ...plan.recordedConfig, namespace },
+          version: VERSION,
+          dump: report.dump,
+          s3Location: report.s3Locations.join(',') || undefined,
+        });
+        for (const snap of report.snapshots) {
+          await deps.kube.create(
+            volumeSnapshotPath(namespace),
+            volumeSnapshotManifest({
+              namespace,
+              name: snap.name,
+              pvc: snap.pvc,
+              snapshotClass: plan.snapshotClass,
+              labels: snap.labels,
+              annotations,
+            }),
+          );
+          names.push(snap.name);
+          log.info('snapshot created', { snapshot: snap.name, pvc: snap.pvc, labels: snap.labels });
+        }
+        // One budget for both waits, from the moment the snapshots exist.
+        deadline = deps.now().getTime() + plan.snapshotTimeoutMs;
+        // Post hooks may resume the application once every point in time is taken (status.creationTime).
+        await waitForSnapshots(deps.kube, namespace, names, waitOptions(deps, deadline, 'cut'));
+      }
+      snapshotsTaken = true;
+    } finally {
+      if (preHooksStarted || (snapshotsTaken && plan.hooks.post.length)) {
+        try {
+          await runHooks('post', plan.hooks.post, hookTargets, deps, log);
+        } catch (e) {
+          report.failures.push((e as Error).message);
+        }
+      }
+      // Snapshots created before a failure still need their verdict below.
+      report.snapshots = report.snapshots.filter((s) => names.includes(s.name));
+    }
+
+    // 8. Ready, or discarded.
+    if (names.length) {
+      const states = await waitForSnapshots(
+        deps.kube,
+        namespace,
+        names,
+        waitOptions(deps, deadline, 'ready'),
+      );
+      for (const snap of report.snapshots) {
+        const result = states.get(snap.name);
+        if (result?.state === 'ready') {
+          log.info('snapshot ready', { snapshot: snap.name });
+          continue;
+        }
+        snap.error =
+          result?.state === 'timeout'
+            ? `not readyToUse within ${Math.round(plan.snapshotTimeoutMs / 1000)}s`
+            : (result?.error ?? 'failed');
+        log.error('snapshot failed', { snapshot: snap.name, pvc: snap.pvc, error: snap.error });
+        snap.outcome = await discardSnapshot(deps.kube, namespace, snap.name, log);
+        report.failures.push(`snapshot ${snap.name} of PVC ${snap.pvc}: ${snap.error} (${snap.outcome})`);
+      }
+    }
+    if (report.failures.length) throw new JobError(report.failures.join('; '));
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const extra = report.failures.filter((f) => f !== message);
+    report.error =
+      e instanceof JobError && !extra.length
+        ? e
+        : new JobError([message, ...extra].join('; '), e instanceof JobError ? e.exitCode : ExitCode.failed);
+  } finally {
+    await lock?.release();
+  }
+  if (!plan.dryRun) {
+    const url = report.error ? plan.notifyFailureUrl : plan.notifyUrl;
+    await notify(deps.notifier, url, report.error ? 'failure' : 'success', log);
+  }
+  return report;
+}
+
+function waitOptions(deps: BackupDeps, deadline: number, until: 'cut' | 'ready') {
+  return { until, deadline, pollMs: deps.pollMs, sleep: deps.sleep, now: () => deps.now().getTime() };
+}
+
+/** Names and labels of this run's snapshots; GFS periods judged per PVC against its existing snapshots. */
+async function planSnapshots(
+  plan: BackupPlan,
+  deps: BackupDeps,
+  namespace: string,
+  backupId: string,
+  type: BackupType,
+  outcome: SnapshotOutcome,
+): Promise<SnapshotReport[]> {
+  if (!plan.pvcs.length) return [];
+  const existing = await listSnapshotRecords(deps.kube, namespace);
+  const at = deps.now();
+  return plan.pvcs.map((pvc) => ({
+    name: snapshotNameFor(pvc, at, deps.random),
+    pvc,
+    outcome,
+    labels: snapshotLabels({
+      backupId,
+      pvc,
+      type,
+      retain: plan.retain,
+      createdAt: at.toISOString(),
+      timeZone: plan.timeZone,
+      existingOfSamePvc: existing.filter((r) => r.pvc === pvc),
+    }),
+  }));
+}
+
+async function resolveHookTargets(
+  kube: KubeClient,
+  namespace: string,
+  plan: BackupPlan,
+  dbTarget: PodTarget | undefined,
+): Promise<Map<Hook, PodTarget>> {
+  const targets = new Map<Hook, PodTarget>();
+  for (const hook of [...plan.hooks.pre, ...plan.hooks.post]) {
+    if (!hook.target) {
+      targets.set(hook, { ...dbTarget!, container: hook.container || dbTarget!.container });
+    } else {
+      targets.set(hook, await resolveTarget(kube, namespace, hook.target, hook.container));
+    }
+  }
+  return targets;
+}
+
+async function runHooks(
+  phase: 'pre' | 'post',
+  hooks: Hook[],
+  targets: Map<Hook, PodTarget>,
+  deps: BackupDeps,
+  log: Logger,
+): Promise<void> {
+  const failures: string[] = [];
+  for (const hook of hooks) {
+    const target = targets.get(hook)!;
+    const started = deps.now().getTime();
+    let message: string | undefined;
+    try {
+      const result = await deps.exec({
+        namespace: target.namespace,
+        pod: target.pod,
+        container: target.container,
+        command: hook.command,
+        signal: deps.signal,
+      });
+      if (result.exitCode !== 0) {
+        message = `exit code ${result.exitCode}${result.stderr ? `: ${result.stderr.trim().slice(-300)}` : ''}`;
+      }
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    const fields = {
+      hook: hook.name,
+      pod: target.pod,
+      container: target.container,
+      ms: deps.now().getTime() - started,
+    };
+    if (!message) {
+      log.info(`${phase} hook succeeded`, fields);
+      continue;
+    }
+    const text = `${phase} hook "${hook.name}" failed in ${target.pod}/${target.container}: ${message}`;
+    if (hook.onError === 'continue') {
+      log.warn(`${text} (onError: continue)`, fields);
+      continue;
+    }
+    log.error(text, fields);
+    // A failing pre hook stops the run; post hooks all run, then their failures fail it.
+    if (phase === 'pre') throw new JobError(text);
+    failures.push(text);
+  }
+  if (failures.length) throw new JobError(failures.join('; '));
+}
+
+/** The dry run's output: what would be created, one snapshot per line with its labels. */
+export function formatPlan(report: BackupReport, plan: BackupPlan): string {
+  const lines = [
+    `dry run: backup ${report.backupId} of namespace ${report.namespace} (type ${report.type}, retain ${plan.retain.policy})`,
+    plan.database
+      ? `  dump: ${plan.database.kind} in ${plan.database.target} to ${plan.database.dumpDir}`
+      : '  dump: none',
+    ...report.snapshots.map(
+      (s) =>
+        `  VolumeSnapshot ${s.name} of PVC ${s.pvc}: ${Object.entries(s.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+    ),
+    ...(report.snapshots.length ? [] : ['  no VolumeSnapshot (NSBACKUP_PVC is empty)']),
+    ...plan.hooks.pre.map((h) => `  pre hook: ${h.name}`),
+    ...plan.hooks.post.map((h) => `  post hook: ${h.name}`),
+  ];
+  return lines.join('\n');
+}
+
+export const exitCodeOf = (report: BackupReport): number => report.error?.exitCode ?? ExitCode.ok;

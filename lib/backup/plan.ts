@@ -1,0 +1,196 @@
+// From the loaded settings to the plan of one run: defaults that depend on other settings, and the rules
+// that span several settings (a ConfigError lists them all: exit 2, nothing touched).
+
+import { ConfigError } from '../config/index.js';
+import type { ConfigOf } from '../config/index.js';
+import { assertTimeZone, encodeDeltas, parseDeltas } from '../retention/index.js';
+import type { HooksFile } from './hooks.js';
+import type { BackupSettings } from './settings.js';
+import type { RetainSpec } from './snapshot-labels.js';
+import { parseTarget } from './target.js';
+
+export type BackupConfig = ConfigOf<BackupSettings>;
+export type DbKind = 'postgres' | 'mysql';
+
+export interface DatabasePlan {
+  kind: DbKind;
+  target: string;
+  container?: string;
+  names: string[];
+  user: string;
+  /** Set when the Job holds the password (sent over stdin). */
+  password?: string;
+  /** Name of the container variable that holds the password. */
+  passwordEnv?: string;
+  dumpDir: string;
+  diskThreshold: number;
+}
+
+export interface BackupPlan {
+  /** Empty until the kube client supplies the default. */
+  namespace: string;
+  pvcs: string[];
+  database?: DatabasePlan;
+  retain: RetainSpec;
+  timeZone: string;
+  snapshotClass?: string;
+  snapshotTimeoutMs: number;
+  dryRun: boolean;
+  lock?: { dir: string; slots: number; timeoutMs: number; staleMs: number };
+  hooks: HooksFile;
+  notifyUrl: string;
+  notifyFailureUrl: string;
+  s3Dump: boolean;
+  s3: boolean;
+  /** The non-secret settings, recorded on every snapshot. */
+  recordedConfig: Record<string, unknown>;
+}
+
+export const DEFAULT_DUMP_DIR: Record<DbKind, string> = {
+  postgres: '/var/lib/postgresql/data',
+  mysql: '/var/lib/mysql',
+};
+export const DEFAULT_DB_USER: Record<DbKind, string> = { postgres: 'postgres', mysql: 'root' };
+
+/** The time zone of every label date: the standard TZ variable, else the machine's zone. */
+export function timeZoneFrom(env: NodeJS.ProcessEnv): string {
+  const tz = env.TZ?.replace(/^:/, '');
+  return tz || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): BackupPlan {
+  const problems: string[] = [];
+  const db = config.db;
+  let database: DatabasePlan | undefined;
+  if (db !== 'none') {
+    if (!config.dbTarget) {
+      problems.push(
+        `NSBACKUP_DB=${db} needs NSBACKUP_DB_TARGET (deployment/NAME, statefulset/NAME or pod/NAME)`,
+      );
+    }
+    if (config.dbPassword && config.dbPasswordEnv) {
+      problems.push('NSBACKUP_DB_PASSWORD and NSBACKUP_DB_PASSWORD_ENV are both set: choose one');
+    }
+    database = {
+      kind: db,
+      target: config.dbTarget,
+      container: config.dbContainer || undefined,
+      names: config.dbNames,
+      user: config.dbUser || DEFAULT_DB_USER[db],
+      password: config.dbPassword || undefined,
+      passwordEnv: config.dbPasswordEnv || undefined,
+      dumpDir: config.dumpDir || DEFAULT_DUMP_DIR[db],
+      diskThreshold: config.diskThreshold,
+    };
+  }
+
+  let retain: RetainSpec = { policy: 'gfs' };
+  if (config.retain === 'days') {
+    if (!env.NSBACKUP_RETAIN_DAYS?.trim()) problems.push('NSBACKUP_RETAIN=days needs NSBACKUP_RETAIN_DAYS');
+    retain = { policy: 'days', days: config.retainDays };
+  } else if (config.retain === 'deltas') {
+    if (!config.retainDeltas)
+      problems.push('NSBACKUP_RETAIN=deltas needs NSBACKUP_RETAIN_DELTAS (e.g. "PT1H P1D P7D")');
+    else {
+      try {
+        encodeDeltas(parseDeltas(config.retainDeltas));
+      } catch (e) {
+        problems.push(`NSBACKUP_RETAIN_DELTAS: ${(e as Error).message}`);
+      }
+    }
+    retain = { policy: 'deltas', deltas: config.retainDeltas };
+  }
+
+  const timeZone = timeZoneFrom(env);
+  try {
+    assertTimeZone(timeZone);
+  } catch {
+    problems.push(`TZ="${env.TZ}" is not a time zone luxon knows (use an IANA name such as Europe/Berlin)`);
+  }
+
+  const hooks = config.hooks ?? { pre: [], post: [] };
+  for (const [i, hook] of [
+    ...hooks.pre.map((h) => ['pre', h] as const),
+    ...hooks.post.map((h) => ['post', h] as const),
+  ].entries()) {
+    if (!hook[1].target && !database) {
+      problems.push(
+        `NSBACKUP_HOOKS_FILE: ${hook[0]} hook "${hook[1].name}" has no target and NSBACKUP_DB=none (#${i})`,
+      );
+    }
+  }
+  if (config.s3Dump && !config.s3Bucket) problems.push('NSBACKUP_S3_DUMP needs NSBACKUP_S3_BUCKET');
+  if (config.s3Dump && !database) problems.push('NSBACKUP_S3_DUMP needs a database (NSBACKUP_DB is none)');
+  if (!config.pvcs.length && !database && !config.s3Bucket) {
+    problems.push(
+      'nothing to back up: NSBACKUP_PVC is empty, NSBACKUP_DB=none and NSBACKUP_S3_BUCKET is unset',
+    );
+  }
+  if (database?.target) {
+    try {
+      parseTarget(database.target);
+    } catch (e) {
+      problems.push(`NSBACKUP_DB_TARGET: ${(e as Error).message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    namespace: config.namespace,
+    pvcs: config.pvcs,
+    database,
+    retain,
+    timeZone,
+    snapshotClass: config.snapshotClass || undefined,
+    snapshotTimeoutMs: config.snapshotTimeout,
+    dryRun: config.dryRun,
+    lock:
+      config.lock && !config.dryRun
+        ? {
+            dir: config.lockDir,
+            slots: config.lockSlots,
+            timeoutMs: config.lockTimeout,
+            staleMs: config.lockStale,
+          }
+        : undefined,
+    hooks,
+    notifyUrl: config.notifyUrl,
+    notifyFailureUrl: config.notifyFailureUrl,
+    s3Dump: config.s3Dump,
+    s3: Boolean(config.s3Bucket),
+    recordedConfig: recordedConfig(config, database, retain, timeZone),
+  };
+}
+
+/** What a snapshot records about the run that made it: enough to restore and to audit, no secrets, no URLs. */
+function recordedConfig(
+  config: BackupConfig,
+  database: DatabasePlan | undefined,
+  retain: RetainSpec,
+  timeZone: string,
+): Record<string, unknown> {
+  return {
+    namespace: config.namespace || undefined,
+    pvcs: config.pvcs,
+    db: config.db,
+    ...(database
+      ? {
+          dbTarget: database.target,
+          dbContainer: database.container,
+          dbNames: database.names,
+          dbUser: database.user,
+          dbPasswordFrom: database.password
+            ? 'job'
+            : database.passwordEnv
+              ? `env:${database.passwordEnv}`
+              : 'none',
+          dumpDir: database.dumpDir,
+        }
+      : {}),
+    retain,
+    timeZone,
+    snapshotClass: config.snapshotClass || undefined,
+    s3Bucket: config.s3Bucket || undefined,
+    s3Prefix: config.s3Bucket ? config.s3Prefix : undefined,
+  };
+}

@@ -1,0 +1,26 @@
+// What the backup flow needs from the outside, as plain function types, so each step can be tested with
+// fakes and the real adapters (pods/exec, the dump scripts, the resource export) plug in at one place.
+
+import type { DatabasePlan } from './plan.js';
+import type { DumpFacts } from './snapshot-labels.js';
+import type { PodTarget } from './target.js';
+
+export type { ExecFn, ExecOptions, ExecResult } from '../exec/index.js';
+
+/** The database steps, run in the database container (engineer E1's lib/dump behind an adapter). */
+export interface DatabaseOps {
+  /** Tools present, server answers, dump directory under the disk threshold. Writes nothing. */
+  check(target: PodTarget, db: DatabasePlan, signal?: AbortSignal): Promise<void>;
+  /** Dumps to a verified file on the PVC; the previous good dump survives a failure. */
+  dump(target: PodTarget, db: DatabasePlan, signal?: AbortSignal): Promise<DumpFacts>;
+  /** Streams a dump to S3 under `keyPrefix`; returns the `s3://` location. */
+  streamToS3?(target: PodTarget, db: DatabasePlan, keyPrefix: string, signal?: AbortSignal): Promise<string>;
+}
+
+/** The resource export of the namespace to S3 (the restore issue); returns the `s3://` location. */
+export type ExportResources = (input: {
+  namespace: string;
+  backupId: string;
+  keyPrefix: string;
+  signal?: AbortSignal;
+}) => Promise<string>;

@@ -1,0 +1,197 @@
+// The settings of `nsbackup backup`. The names are fixed: the chart, the docs and the checks use them.
+
+import { bool, duration, int, list, oneOf, secret, str, url, yamlFile } from '../config/index.js';
+import { kubeSettings } from '../kube/index.js';
+import { defaultSlotCount } from '../lock/index.js';
+import { s3Settings } from '../s3/index.js';
+import { parseHooksFile } from './hooks.js';
+
+/** A Kubernetes object name (DNS subdomain). */
+const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const backupSettings = {
+  namespace: str({
+    env: 'NSBACKUP_NAMESPACE',
+    flag: '--namespace',
+    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    patternText: 'a namespace name',
+    defaultText: "the pod's namespace in-cluster, else the kubeconfig context's",
+    description: 'Namespace to back up.',
+  }),
+  pvcs: list({
+    env: 'NSBACKUP_PVC',
+    flag: '--pvc',
+    item: /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/,
+    itemText: 'PVC names of at most 63 characters (the name is a label value on the snapshot)',
+    description: 'PVCs to snapshot, comma-separated. Empty: no volume snapshot.',
+  }),
+  db: oneOf(['postgres', 'mysql', 'none'] as const, {
+    env: 'NSBACKUP_DB',
+    flag: '--db',
+    required: true,
+    description:
+      'Database to dump before the snapshot: postgres, mysql (MySQL and MariaDB) or none. Required, so a ' +
+      'database namespace never silently goes without a dump.',
+  }),
+  dbTarget: str({
+    env: 'NSBACKUP_DB_TARGET',
+    flag: '--db-target',
+    pattern: /^(deployment|deploy|statefulset|sts|pod|po)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    patternText: 'deployment/NAME, statefulset/NAME or pod/NAME',
+    description: 'Where the dump runs: a Running and Ready pod of this workload.',
+  }),
+  dbContainer: str({
+    env: 'NSBACKUP_DB_CONTAINER',
+    flag: '--db-container',
+    defaultText: "the pod's only container",
+    description: 'Container the database runs in (the dump runs there, so client and server versions match).',
+  }),
+  dbNames: list({
+    env: 'NSBACKUP_DB_NAMES',
+    flag: '--db-names',
+    description: 'Databases to dump, comma-separated. Empty: all databases.',
+  }),
+  dbUser: str({
+    env: 'NSBACKUP_DB_USER',
+    defaultText: 'postgres for postgres, root for mysql',
+    description: 'Database user.',
+  }),
+  dbPassword: secret({
+    env: 'NSBACKUP_DB_PASSWORD',
+    description: 'Database password; handed to the container over stdin, never on the command line.',
+  }),
+  dbPasswordEnv: str({
+    env: 'NSBACKUP_DB_PASSWORD_ENV',
+    pattern: ENV_NAME,
+    patternText: 'an environment variable name',
+    description:
+      'Name of a variable in the database container that holds the password (e.g. POSTGRES_PASSWORD, ' +
+      'MYSQL_ROOT_PASSWORD).',
+  }),
+  dumpDir: str({
+    env: 'NSBACKUP_DUMP_DIR',
+    pattern: /^\/\S*$/,
+    patternText: 'an absolute path',
+    defaultText: '/var/lib/postgresql/data for postgres, /var/lib/mysql for mysql',
+    description: 'Directory in the container, on the snapshotted PVC, where the dump file is kept.',
+  }),
+  s3Dump: bool({
+    env: 'NSBACKUP_S3_DUMP',
+    default: false,
+    description: 'Also stream the dump to S3 (needs NSBACKUP_S3_BUCKET).',
+  }),
+  snapshotClass: str({
+    env: 'NSBACKUP_SNAPSHOT_CLASS',
+    pattern: NAME,
+    patternText: 'a VolumeSnapshotClass name',
+    defaultText: 'the cluster default class',
+    description: 'VolumeSnapshotClass of the snapshots.',
+  }),
+  snapshotTimeout: duration({
+    env: 'NSBACKUP_SNAPSHOT_TIMEOUT',
+    default: 15 * 60_000,
+    min: 1_000,
+    description: 'How long to wait for each snapshot to become readyToUse.',
+  }),
+  diskThreshold: int({
+    env: 'NSBACKUP_DISK_THRESHOLD',
+    default: 90,
+    min: 1,
+    max: 100,
+    description: 'Fail before dumping when the dump directory is at least this full (percent used).',
+  }),
+  retain: oneOf(['gfs', 'days', 'deltas'] as const, {
+    env: 'NSBACKUP_RETAIN',
+    default: 'gfs',
+    description: 'Retention policy recorded on the snapshots: gfs, days or deltas.',
+  }),
+  retainDays: int({
+    env: 'NSBACKUP_RETAIN_DAYS',
+    min: 0,
+    description: 'For retain=days: days to keep each snapshot.',
+  }),
+  retainDeltas: str({
+    env: 'NSBACKUP_RETAIN_DELTAS',
+    description: 'For retain=deltas: ISO 8601 durations such as "PT1H P1D P7D".',
+  }),
+  lock: bool({
+    env: 'NSBACKUP_LOCK',
+    default: true,
+    description: 'Take a node lock slot so only a few backups run at once per node.',
+  }),
+  lockDir: str({
+    env: 'NSBACKUP_LOCK_DIR',
+    default: '/tmp/nsbackup-locks',
+    description: 'Directory of the lock slots (a hostPath in the chart, so the limit is per node).',
+  }),
+  lockSlots: int({
+    env: 'NSBACKUP_LOCK_SLOTS',
+    min: 1,
+    default: () => defaultSlotCount(),
+    defaultText: 'node CPUs / 2, at least 1',
+    description: 'Backups that may run at once on one node.',
+  }),
+  lockTimeout: duration({
+    env: 'NSBACKUP_LOCK_TIMEOUT',
+    default: 3_600_000,
+    description: 'Give up (exit 3) when no lock slot frees up for this long.',
+  }),
+  lockStale: duration({
+    env: 'NSBACKUP_LOCK_STALE',
+    default: 60_000,
+    min: 2_000,
+    description: 'A slot whose holder stopped refreshing it (it died) is reclaimed after this long.',
+  }),
+  dryRun: bool({
+    env: 'NSBACKUP_DRY_RUN',
+    flag: '--dry-run',
+    default: false,
+    description: 'Run every check and print the plan; write nothing.',
+  }),
+  type: str({
+    env: 'NSBACKUP_TYPE',
+    flag: '--type',
+    pattern: /^(scheduled|adhoc)$/,
+    patternText: 'scheduled or adhoc',
+    defaultText: 'adhoc when the Job carries cronjob.kubernetes.io/instantiate: manual, else scheduled',
+    description: 'Backup type recorded on the snapshots.',
+  }),
+  jobName: str({
+    env: 'NSBACKUP_JOB_NAME',
+    pattern: NAME,
+    patternText: 'a Job name',
+    defaultText: 'the owner of this pod (NSBACKUP_POD_NAME or HOSTNAME)',
+    description: 'The Job this backup runs as, to tell scheduled from ad-hoc runs.',
+  }),
+  podName: str({
+    env: 'NSBACKUP_POD_NAME',
+    defaultText: '$HOSTNAME in-cluster',
+    description: 'The pod this backup runs in (downward API), to find its Job.',
+  }),
+  notifyUrl: url({
+    env: 'NSBACKUP_NOTIFY_URL',
+    description: 'GET after a successful backup (dead-man switch). A failing request is logged only.',
+  }),
+  notifyFailureUrl: url({
+    env: 'NSBACKUP_NOTIFY_FAILURE_URL',
+    description: 'GET after a failed backup. A failing request is logged only.',
+  }),
+  hooks: yamlFile({
+    env: 'NSBACKUP_HOOKS_FILE',
+    contentText: 'pre/post hooks (target, container, command, onError)',
+    validate: parseHooksFile,
+    description: 'Commands run in a container before and after the snapshots (e.g. a flush).',
+  }),
+  clusterName: str({
+    env: 'NSBACKUP_CLUSTER_NAME',
+    pattern: /^[A-Za-z0-9._-]+$/,
+    patternText: 'letters, digits, . _ -',
+    defaultText: "the kubeconfig's cluster name",
+    description: 'Cluster name in S3 keys (<prefix>/<cluster>/<namespace>/<backup id>/).',
+  }),
+  ...kubeSettings,
+  ...s3Settings,
+};
+
+export type BackupSettings = typeof backupSettings;

@@ -1,0 +1,125 @@
+// Labels and annotations of a new VolumeSnapshot. Pure: the clock, the zone and the PVC's existing
+// snapshots are inputs. GFS labels look only at snapshots OF THE SAME PVC (backup-ns looked at the whole
+// namespace, so a second PVC never got daily/weekly/monthly labels).
+
+import { Annotations, Labels } from '../labels.js';
+import type { BackupType, RetainPolicyName } from '../labels.js';
+import {
+  activeGfsKeys,
+  DEFAULT_GFS_KEEP,
+  DELTAS_LABEL,
+  deleteAfterFor,
+  encodeDeltas,
+  gfsLabelsFor,
+  parseDeltas,
+} from '../retention/index.js';
+import type { SnapshotRecord } from '../retention/index.js';
+import type { KubeObject } from '../kube/index.js';
+
+export type RetainSpec =
+  { policy: 'gfs' } | { policy: 'days'; days: number } | { policy: 'deltas'; deltas: string };
+
+export interface LabelInputs {
+  backupId: string;
+  pvc: string;
+  type: BackupType;
+  retain: RetainSpec;
+  /** ISO 8601 with offset: the moment the snapshot is created. */
+  createdAt: string;
+  timeZone: string;
+  /** The PVC's other VolumeSnapshots in the namespace (any state; the core skips failed ones). */
+  existingOfSamePvc: readonly SnapshotRecord[];
+}
+
+export function snapshotLabels(input: LabelInputs): Record<string, string> {
+  const labels: Record<string, string> = {
+    [Labels.backup]: input.backupId,
+    [Labels.pvc]: input.pvc,
+    [Labels.type]: input.type,
+    [Labels.retain]: input.retain.policy satisfies RetainPolicyName,
+  };
+  switch (input.retain.policy) {
+    case 'gfs':
+      Object.assign(
+        labels,
+        gfsLabelsFor(
+          input.createdAt,
+          input.timeZone,
+          input.existingOfSamePvc,
+          activeGfsKeys(DEFAULT_GFS_KEEP),
+        ),
+      );
+      break;
+    case 'days':
+      labels[Labels.deleteAfter] = deleteAfterFor(input.createdAt, input.timeZone, input.retain.days);
+      break;
+    case 'deltas':
+      labels[DELTAS_LABEL] = encodeDeltas(parseDeltas(input.retain.deltas));
+      break;
+  }
+  return labels;
+}
+
+export interface DumpFacts {
+  files: { path: string; database: string; sizeBytes: number; sha256: string }[];
+  durationMs: number;
+}
+
+export function snapshotAnnotations(input: {
+  config: Record<string, unknown>;
+  version: string;
+  dump?: DumpFacts;
+  s3Location?: string;
+}): Record<string, string> {
+  const annotations: Record<string, string> = {
+    [Annotations.config]: JSON.stringify(input.config),
+    [Annotations.version]: input.version,
+  };
+  if (input.dump && input.dump.files.length) {
+    // Several databases: values comma-separated in the order of dump-path.
+    annotations[Annotations.dumpPath] = input.dump.files.map((f) => f.path).join(',');
+    annotations[Annotations.dumpSize] = input.dump.files.map((f) => String(f.sizeBytes)).join(',');
+    annotations[Annotations.dumpSha256] = input.dump.files.map((f) => f.sha256).join(',');
+    annotations[Annotations.dumpDuration] = `${(input.dump.durationMs / 1000).toFixed(1)}s`;
+  }
+  if (input.s3Location) annotations[Annotations.s3Location] = input.s3Location;
+  return annotations;
+}
+
+/** A VolumeSnapshot as the retention core sees it (the same reading the retain job uses). */
+export function snapshotRecordOf(vs: KubeObject): SnapshotRecord {
+  const labels = vs.metadata.labels ?? {};
+  return {
+    namespace: vs.metadata.namespace ?? '',
+    name: vs.metadata.name,
+    pvc: labels[Labels.pvc] ?? vs.spec?.source?.persistentVolumeClaimName ?? '',
+    createdAt: vs.status?.creationTime ?? vs.metadata.creationTimestamp ?? '',
+    ready: vs.status?.readyToUse === true,
+    failed: Boolean(vs.status?.error) || labels[Labels.failed] === 'true',
+    labels,
+  };
+}
+
+export function volumeSnapshotManifest(input: {
+  namespace: string;
+  name: string;
+  pvc: string;
+  snapshotClass?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}): KubeObject {
+  return {
+    apiVersion: 'snapshot.storage.k8s.io/v1',
+    kind: 'VolumeSnapshot',
+    metadata: {
+      name: input.name,
+      namespace: input.namespace,
+      labels: input.labels,
+      annotations: input.annotations,
+    },
+    spec: {
+      ...(input.snapshotClass ? { volumeSnapshotClassName: input.snapshotClass } : {}),
+      source: { persistentVolumeClaimName: input.pvc },
+    },
+  };
+}

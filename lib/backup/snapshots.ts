@@ -1,0 +1,100 @@
+// VolumeSnapshot I/O: create, wait, and make sure a snapshot that failed is never counted as a good backup.
+
+import { KubeApiError, volumeSnapshotPath } from '../kube/index.js';
+import type { KubeClient, KubeObject } from '../kube/index.js';
+import { Labels } from '../labels.js';
+import type { Logger } from '../log.js';
+import type { SnapshotRecord } from '../retention/index.js';
+import { snapshotRecordOf } from './snapshot-labels.js';
+
+export async function listSnapshotRecords(kube: KubeClient, namespace: string): Promise<SnapshotRecord[]> {
+  return (await kube.listAll(volumeSnapshotPath(namespace))).map(snapshotRecordOf);
+}
+
+export type SnapshotState = 'pending' | 'cut' | 'ready' | 'failed';
+
+/**
+ * `cut`: the point in time is taken (`status.creationTime`) but the data may still be uploading, so the
+ * application may resume (post hooks) while the snapshot is not yet usable.
+ */
+export function snapshotState(vs: KubeObject | undefined): { state: SnapshotState; error?: string } {
+  if (!vs) return { state: 'failed', error: 'the VolumeSnapshot disappeared' };
+  const status = vs.status ?? {};
+  if (status.error) return { state: 'failed', error: status.error.message ?? JSON.stringify(status.error) };
+  if (status.readyToUse === true) return { state: 'ready' };
+  if (status.creationTime) return { state: 'cut' };
+  return { state: 'pending' };
+}
+
+export interface WaitOptions {
+  until: 'cut' | 'ready';
+  deadline: number;
+  pollMs: number;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+}
+
+/** Polls until every snapshot reached `until` or failed, or the deadline passed (then: `timeout`). */
+export async function waitForSnapshots(
+  kube: KubeClient,
+  namespace: string,
+  names: string[],
+  opts: WaitOptions,
+): Promise<Map<string, { state: SnapshotState | 'timeout'; error?: string }>> {
+  const results = new Map<string, { state: SnapshotState | 'timeout'; error?: string }>();
+  const reached = (s: SnapshotState) =>
+    s === 'failed' || s === 'ready' || (opts.until === 'cut' && s === 'cut');
+  let open = [...names];
+  for (;;) {
+    const next: string[] = [];
+    for (const name of open) {
+      const result = snapshotState(await kube.getIfExists(volumeSnapshotPath(namespace, name)));
+      if (reached(result.state)) results.set(name, result);
+      else next.push(name);
+    }
+    open = next;
+    if (!open.length) return results;
+    if (opts.now() >= opts.deadline) {
+      for (const name of open) results.set(name, { state: 'timeout' });
+      return results;
+    }
+    await opts.sleep(Math.min(opts.pollMs, Math.max(0, opts.deadline - opts.now())));
+  }
+}
+
+/**
+ * A failed snapshot must not count as a good backup: delete it; if that fails, label it failed (retention
+ * ignores failed snapshots and the next backup takes over its GFS periods). Returns what was done.
+ */
+export async function discardSnapshot(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  log: Logger,
+): Promise<'deleted' | 'labelled-failed' | 'left'> {
+  const path = volumeSnapshotPath(namespace, name);
+  try {
+    await kube.delete(path);
+    log.warn('failed snapshot deleted', { snapshot: name });
+    return 'deleted';
+  } catch (e) {
+    if (e instanceof KubeApiError && e.code === 404) return 'deleted';
+    log.warn('could not delete the failed snapshot; labelling it failed instead', {
+      snapshot: name,
+      error: (e as Error).message,
+    });
+  }
+  try {
+    await kube.mergePatch(path, { metadata: { labels: { [Labels.failed]: 'true' } } });
+    log.warn(`failed snapshot labelled ${Labels.failed}=true: retention will not count it`, {
+      snapshot: name,
+    });
+    return 'labelled-failed';
+  } catch (e) {
+    log.error('could neither delete nor label the failed snapshot: delete it by hand', {
+      snapshot: name,
+      error: (e as Error).message,
+    });
+    return 'left';
+  }
+}
