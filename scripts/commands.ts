@@ -8,6 +8,10 @@ export interface CommandEntry {
 }
 
 export const commands: Record<string, CommandEntry> = {
+  backup: {
+    summary: 'Back up one namespace: database dump, then a VolumeSnapshot per PVC',
+    load: async () => (await import('./backup.js')).command,
+  },
   retain: {
     summary: 'Remove the period labels retention no longer keeps',
     load: async () => (await import('./retain.js')).command,
