@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import YAML from 'yaml';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
+import { decodeKubernetesProtobuf, UnsupportedProtobufError } from './protobuf.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { acceptExec, type ExecHandler, type ExecRequest } from './exec.js';
 import type { Faults } from './faults.js';
@@ -70,18 +71,6 @@ function mediaType(header: string | undefined): string {
 function boolParam(q: URLSearchParams, key: string): boolean {
   const v = q.get(key);
   return v === 'true' || v === '1';
-}
-
-// TEMPORARY until protobuf.ts (engineer B) lands: loaded by a computed specifier so this file compiles.
-async function loadProtobuf(): Promise<any> {
-  const specifier = './protobuf.js';
-  try {
-    return await import(specifier);
-  } catch {
-    throw Errors.unsupportedMediaType(
-      'protobuf bodies cannot be decoded yet: test/cluster/protobuf.ts is missing',
-    );
-  }
 }
 
 export class ApiServer {
@@ -266,11 +255,10 @@ export class ApiServer {
           `the nsbackup emulator accepts application/vnd.kubernetes.protobuf bodies only on create, not on ${verb}`,
         );
       }
-      const protobuf = await loadProtobuf();
       try {
-        return protobuf.decodeKubernetesProtobuf(body);
+        return decodeKubernetesProtobuf(body);
       } catch (e) {
-        if (e instanceof protobuf.UnsupportedProtobufError) {
+        if (e instanceof UnsupportedProtobufError) {
           throw Errors.unsupportedMediaType(
             `the nsbackup emulator cannot decode this protobuf body faithfully: ${(e as Error).message}`,
           );
