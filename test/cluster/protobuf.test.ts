@@ -10,9 +10,13 @@ import {
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 // Captured from kubectl 1.32 by fixtures/capture-kubectl-job.ts: the POST body of
-// `kubectl create job manual-1 --from=cronjob/nsbackup`, and the same kubectl's `--dry-run=client -o json`.
-const kubectlBody = readFileSync(join(fixtures, 'kubectl-create-job.pb'));
-const kubectlJson = JSON.parse(readFileSync(join(fixtures, 'kubectl-create-job.json'), 'utf8'));
+// `kubectl create job manual-1 --from=cronjob/<name>`, and the same kubectl's `--dry-run=client -o json`,
+// for a CronJob shaped like ours (rich) and one that sets nearly every other field in the table (wide).
+const captured = (variant: string) => ({
+  body: readFileSync(join(fixtures, `job-from-cronjob-${variant}.pb`)),
+  json: JSON.parse(readFileSync(join(fixtures, `job-from-cronjob-${variant}.json`), 'utf8')),
+});
+const kubectlBody = captured('rich').body;
 
 // A minimal protobuf writer, to build inputs field by field.
 function varint(value: bigint | number): Buffer {
@@ -46,8 +50,9 @@ function envelope(apiVersion: string, kind: string, raw: Buffer): Buffer {
 describe('decodeKubernetesProtobuf on what kubectl really sends', () => {
   const job = decodeKubernetesProtobuf(kubectlBody);
 
-  it('yields exactly the JSON kubectl would have sent for the same Job', () => {
-    expect(job).toEqual(kubectlJson);
+  it.each(['rich', 'wide'])('yields exactly the JSON kubectl would have sent (%s CronJob)', (variant) => {
+    const { body, json } = captured(variant);
+    expect(decodeKubernetesProtobuf(body)).toEqual(json);
   });
 
   it('keeps what create job --from=cronjob adds and what the pod template carries', () => {
