@@ -1,0 +1,106 @@
+// VolumeSnapshots (and their bound contents) as a backup run leaves them, for seeding the emulator.
+import { Annotations, Labels } from '../../lib/labels.js';
+import type { Cluster } from '../cluster/index.js';
+
+export const SNAP_API = 'snapshot.storage.k8s.io/v1';
+
+export interface SnapshotSpec {
+  namespace: string;
+  name: string;
+  pvc: string;
+  createdAt: string;
+  labels?: Record<string, string>;
+  /** Default true. */
+  ready?: boolean;
+  error?: string;
+  /** The bound content's deletionPolicy (default Retain, as a class for backups would set it). */
+  contentPolicy?: 'Retain' | 'Delete';
+  s3Location?: string;
+  restoreSize?: string;
+}
+
+export function snapshotObjects(spec: SnapshotSpec): [any, any] {
+  const uid = `uid-${spec.namespace}-${spec.name}`;
+  const contentName = `snapcontent-${uid}`;
+  const vs = {
+    apiVersion: SNAP_API,
+    kind: 'VolumeSnapshot',
+    metadata: {
+      name: spec.name,
+      namespace: spec.namespace,
+      uid,
+      creationTimestamp: spec.createdAt,
+      labels: { [Labels.pvc]: spec.pvc, ...spec.labels },
+      annotations: spec.s3Location ? { [Annotations.s3Location]: spec.s3Location } : {},
+      finalizers: ['snapshot.storage.kubernetes.io/volumesnapshot-bound-protection'],
+    },
+    spec: { source: { persistentVolumeClaimName: spec.pvc }, volumeSnapshotClassName: 'csi' },
+    status: {
+      boundVolumeSnapshotContentName: contentName,
+      creationTime: spec.createdAt,
+      readyToUse: spec.ready ?? true,
+      restoreSize: spec.restoreSize ?? '1Gi',
+      ...(spec.error ? { error: { message: spec.error, time: spec.createdAt } } : {}),
+    },
+  };
+  const content = {
+    apiVersion: SNAP_API,
+    kind: 'VolumeSnapshotContent',
+    metadata: { name: contentName, creationTimestamp: spec.createdAt },
+    spec: {
+      deletionPolicy: spec.contentPolicy ?? 'Retain',
+      driver: 'hostpath.csi.k8s.io',
+      source: { volumeHandle: `pv-${spec.pvc}` },
+      volumeSnapshotClassName: 'csi',
+      volumeSnapshotRef: {
+        apiVersion: SNAP_API,
+        kind: 'VolumeSnapshot',
+        namespace: spec.namespace,
+        name: spec.name,
+        uid,
+      },
+    },
+    status: { readyToUse: spec.ready ?? true, snapshotHandle: `snap-${uid}`, restoreSize: 1073741824 },
+  };
+  return [vs, content];
+}
+
+export function seedSnapshots(cluster: Cluster, specs: readonly SnapshotSpec[]): void {
+  cluster.seed(...specs.flatMap(snapshotObjects));
+}
+
+/** Names of the VolumeSnapshots left in a namespace, sorted. */
+export function snapshotNames(cluster: Cluster, namespace: string): string[] {
+  return cluster
+    .list(SNAP_API, 'VolumeSnapshot', namespace)
+    .map((vs) => vs.metadata.name)
+    .sort();
+}
+
+/** Labels of every snapshot in a namespace, by name (what retention changed). */
+export function labelsByName(cluster: Cluster, namespace: string): Record<string, Record<string, string>> {
+  return Object.fromEntries(
+    cluster
+      .list(SNAP_API, 'VolumeSnapshot', namespace)
+      .map((vs) => [vs.metadata.name, vs.metadata.labels ?? {}]),
+  );
+}
+
+/** The writes in the request log (anything but get/list/watch). */
+export function writes(cluster: Cluster) {
+  return cluster.requests.filter((r) => !['get', 'list', 'watch'].includes(r.verb));
+}
+
+/** Collects runCommand's log lines and output. */
+export function capture() {
+  const lines: string[] = [];
+  const output: string[] = [];
+  return {
+    lines,
+    output,
+    write: (line: string) => lines.push(line),
+    out: (text: string) => output.push(text),
+    logs: () => lines.map((l) => JSON.parse(l) as Record<string, any>),
+    summary: () => lines.map((l) => JSON.parse(l)).find((l) => l.summary === true) as Record<string, any>,
+  };
+}
