@@ -109,7 +109,6 @@ export function extractZipEntry(zipPath: string, entryName: string): Buffer {
   }
 }
 
-
 export interface HelmResult {
   status: number;
   stdout: string;

@@ -1,0 +1,476 @@
+// The Helm chart: lint, render with each values file, validate every object against the Kubernetes schemas,
+// and check what a user relies on (pod security, locks, schedules, wiring of settings, least-privilege RBAC).
+
+import { readFileSync } from 'node:fs';
+import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
+import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import YAML from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CHART_DIR, helm, helmTemplate, helmTemplateError, type RenderedObject } from '../helpers/helm.js';
+import {
+  container,
+  containersOf,
+  envOf,
+  find,
+  grants,
+  ofKind,
+  podSpecOf,
+  valuesFile,
+  type Container,
+} from './rendered.js';
+import { DOCUMENTED_GRANTS, readmeGrants } from './rbac-table.js';
+
+const VALUES = ['postgres', 'mysql', 'none', 'cluster-pruner'] as const;
+type ValuesName = (typeof VALUES)[number];
+
+const MODELS: Record<string, new (data: any) => { validate(): void }> = {
+  'v1/ServiceAccount': ServiceAccount,
+  'v1/ConfigMap': ConfigMap,
+  'batch/v1/CronJob': CronJob,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+};
+
+const rendered = {} as Record<ValuesName, RenderedObject[]>;
+
+beforeAll(() => {
+  for (const name of VALUES) rendered[name] = helmTemplate({ valuesFiles: [valuesFile(name)] });
+});
+
+describe('helm lint and template', () => {
+  it.each(VALUES)('helm lint passes with %s values', (name) => {
+    const res = helm(['lint', CHART_DIR, '--strict', '--values', valuesFile(name)]);
+    expect(res.stderr + res.stdout).toContain('0 chart(s) failed');
+    expect(res.status).toBe(0);
+  });
+
+  it('renders what each install is for', () => {
+    const names = (n: ValuesName) => rendered[n].map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    expect(names('postgres')).toEqual([
+      'ClusterRole/nsbackup-shop-shop-prune',
+      'ClusterRoleBinding/nsbackup-shop-shop-prune',
+      'ConfigMap/shop-hooks',
+      'CronJob/shop-backup',
+      'CronJob/shop-prune',
+      'CronJob/shop-restore',
+      'Role/shop-backup',
+      'Role/shop-prune',
+      'Role/shop-restore',
+      'RoleBinding/shop-backup',
+      'RoleBinding/shop-prune',
+      'RoleBinding/shop-restore',
+      'ServiceAccount/shop-backup',
+      'ServiceAccount/shop-prune',
+      'ServiceAccount/shop-restore',
+    ]);
+    expect(names('mysql')).toEqual([
+      'CronJob/shop-backup',
+      'Role/shop-backup',
+      'RoleBinding/shop-backup',
+      'ServiceAccount/shop-backup',
+    ]);
+    // The cluster-wide pruner: no backup, no namespaced Role, one ClusterRole.
+    expect(names('cluster-pruner')).toEqual([
+      'ClusterRole/nsbackup-shop-shop-prune',
+      'ClusterRoleBinding/nsbackup-shop-shop-prune',
+      'CronJob/shop-prune',
+      'ServiceAccount/shop-prune',
+    ]);
+  });
+
+  it.each(VALUES)('every object rendered with %s values is valid against the Kubernetes schema', (name) => {
+    for (const obj of rendered[name]) {
+      const Model = MODELS[`${obj.apiVersion}/${obj.kind}`];
+      expect(Model, `a schema for ${obj.apiVersion} ${obj.kind}`).toBeDefined();
+      expect(() => new Model(obj).validate(), `${obj.kind}/${obj.metadata.name}`).not.toThrow();
+      if (obj.kind !== 'ClusterRole' && obj.kind !== 'ClusterRoleBinding')
+        expect(obj.metadata.namespace).toBe('shop');
+    }
+  });
+
+  it('names fit: CronJob names leave room for the Job suffix, ad-hoc names stay under 63', () => {
+    const long = 'a'.repeat(53); // helm's longest release name
+    const objects = helmTemplate({ release: long, valuesFiles: [valuesFile('postgres')] });
+    for (const cj of ofKind(objects, 'CronJob')) {
+      expect(cj.metadata.name.length).toBeLessThanOrEqual(52);
+      expect(() => new CronJob(cj as any).validate()).not.toThrow();
+    }
+    for (const o of objects) expect(o.metadata.name.length).toBeLessThanOrEqual(63);
+    expect(`${long.slice(0, 40)}-adhoc-${'1'.repeat(10)}`.length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe('values.schema.json: a wrong value fails at install', () => {
+  it('the defaults alone fail: the database type must be chosen, never skipped silently', () => {
+    const err = helmTemplateError({});
+    expect(err).toMatch(/database\/type.*postgres.*mysql.*none/);
+  });
+
+  it.each([
+    ['database.type=postgress', /database\/type/],
+    ['databse.type=postgres', /additional properties 'databse' not allowed/],
+    ['backup.schedule=every night', /backup\/schedule/],
+    ['backup.pvcs[0]=Data_Volume', /backup\/pvcs\/0/],
+    ['database.target=db', /database\/target/],
+    ['backup.retain.policy=weekly', /backup\/retain\/policy/],
+    ['lock.hostPath=relative/dir', /lock\/hostPath/],
+    ['mode=cluster', /mode/],
+    ['prune.maxDeleteShare=2', /prune\/maxDeleteShare/],
+    ['s3.secret.keys.PATH=x', /'PATH' does not match pattern/],
+    // Secrets are granted only through export.exportSecrets, never by listing them as a kind.
+    ['export.resources[0].resources[0]=secrets', /export\/resources\/0\/resources\/0/],
+  ])('%s is refused', (set, message) => {
+    const [key, value] = set.split('=');
+    const err = helmTemplateError({
+      valuesFiles: [valuesFile('postgres')],
+      set: { [key]: value },
+    });
+    expect(err).toMatch(message);
+  });
+
+  it.each([
+    [{ 'database.target': '' }, /database.target is required/],
+    [{ 'backup.retain.policy': 'days' }, /backup.retain.days is required/],
+    [{ 'backup.retain.policy': 'deltas' }, /backup.retain.deltas is required/],
+    [{ 'database.password.containerEnv': 'POSTGRES_PASSWORD' }, /secretName or containerEnv, not both/],
+  ])('cross-field rule %j fails with a clear message', (set, message) => {
+    expect(helmTemplateError({ valuesFiles: [valuesFile('postgres')], set })).toMatch(message);
+  });
+});
+
+describe('the backup CronJob', () => {
+  const backup = () => find(rendered.postgres, 'CronJob', 'shop-backup');
+
+  it('runs the backup command on the schedule, in the time zone, never twice at once', () => {
+    const cj = backup();
+    expect(cj.spec.schedule).toBe('15 1 * * *');
+    expect(cj.spec.timeZone).toBe('Europe/Berlin');
+    expect(cj.spec.concurrencyPolicy).toBe('Forbid');
+    expect(cj.spec.successfulJobsHistoryLimit).toBe(3);
+    expect(cj.spec.failedJobsHistoryLimit).toBe(3);
+    expect(cj.spec.startingDeadlineSeconds).toBe(3600);
+    expect(cj.spec.jobTemplate.spec.backoffLimit).toBe(0);
+    expect(cj.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(14400);
+    const c = container(podSpecOf(cj), 'backup');
+    expect(c.args).toEqual(['backup']);
+    expect(c.command).toBeUndefined(); // the image's entrypoint is the nsbackup front door
+    expect(c.image).toBe('ghcr.io/nsbackup/nsbackup:0.1.0');
+    expect(podSpecOf(cj).serviceAccountName).toBe('shop-backup');
+    expect(podSpecOf(cj).restartPolicy).toBe('Never');
+  });
+
+  it("runs on the database pod's node, with the node lock on a hostPath", () => {
+    const pod = podSpecOf(backup());
+    expect(pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
+      { labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'kubernetes.io/hostname' },
+    ]);
+    expect(pod.volumes).toContainEqual({
+      name: 'locks',
+      hostPath: { path: '/var/lib/nsbackup/locks', type: 'DirectoryOrCreate' },
+    });
+    const env = envOf(container(pod, 'backup'));
+    const mount = container(pod, 'backup').volumeMounts!.find((m) => m.name === 'locks')!;
+    expect(env.get('NSBACKUP_LOCK_DIR')?.value).toBe(mount.mountPath);
+    expect(env.get('NSBACKUP_LOCK')?.value).toBe('true');
+    expect(env.get('NSBACKUP_LOCK_SLOTS')?.value).toBe('2');
+    expect(env.get('NSBACKUP_LOCK_TIMEOUT')?.value).toBe('30m');
+    // The kubelet makes the directory root-owned 0755; only this init container runs as uid 0, to chmod it.
+    const init = container(pod, 'lock-dir-permissions');
+    expect(init.command).toEqual(['chmod', '1777', mount.mountPath]);
+    expect(init.securityContext).toMatchObject({
+      runAsUser: 0,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+    });
+    expect(init.securityContext!.capabilities.add).toBeUndefined();
+  });
+
+  it('without a lock or a database pod selector: no hostPath, no affinity, no root init container', () => {
+    const pod = podSpecOf(find(rendered.none, 'CronJob', 'shop-backup'));
+    expect(pod.affinity).toBeUndefined();
+    expect(pod.initContainers).toBeUndefined();
+    expect(JSON.stringify(pod.volumes)).not.toContain('hostPath');
+    expect(envOf(container(pod, 'backup')).get('NSBACKUP_LOCK')?.value).toBe('false');
+  });
+
+  it('wires database, PVC, retention, notification and hook settings as NSBACKUP_* variables', () => {
+    const pod = podSpecOf(backup());
+    const env = envOf(container(pod, 'backup'));
+    const plain = Object.fromEntries(
+      [...env].filter(([, e]) => e.value !== undefined).map(([k, e]) => [k, e.value]),
+    );
+    expect(plain).toMatchObject({
+      NSBACKUP_DB: 'postgres',
+      NSBACKUP_DB_TARGET: 'deployment/db',
+      NSBACKUP_DB_CONTAINER: 'postgres',
+      NSBACKUP_DB_NAMES: 'shop,audit',
+      NSBACKUP_DB_USER: 'backup',
+      NSBACKUP_PVC: 'data,wal',
+      NSBACKUP_SNAPSHOT_CLASS: 'csi-snapclass',
+      NSBACKUP_SNAPSHOT_TIMEOUT: '20m',
+      NSBACKUP_RETAIN: 'gfs',
+      NSBACKUP_NOTIFY_URL: 'https://hc.example.com/ping/abc',
+      NSBACKUP_NOTIFY_FAILURE_URL: 'https://hc.example.com/ping/abc/fail',
+      NSBACKUP_S3_BUCKET: 'backups',
+      NSBACKUP_S3_PREFIX: 'prod',
+      NSBACKUP_S3_ENDPOINT: 'https://minio.example.com',
+      TZ: 'Europe/Berlin',
+    });
+    // Unset values stay unset, so the program's defaults apply.
+    expect(env.has('NSBACKUP_DUMP_DIR')).toBe(false);
+    expect(env.has('NSBACKUP_DISK_THRESHOLD')).toBe(false);
+    expect(env.has('NSBACKUP_S3_REGION')).toBe(false);
+    // The hooks file is a ConfigMap mounted where NSBACKUP_HOOKS_FILE points.
+    const hooksFile = env.get('NSBACKUP_HOOKS_FILE')!.value!;
+    const mount = container(pod, 'backup').volumeMounts!.find((m) => m.name === 'hooks')!;
+    expect(hooksFile.startsWith(mount.mountPath + '/')).toBe(true);
+    const cm = find(
+      rendered.postgres,
+      'ConfigMap',
+      pod.volumes.find((v: any) => v.name === 'hooks').configMap.name,
+    );
+    expect(YAML.parse(cm.data[hooksFile.slice(mount.mountPath.length + 1)])).toEqual({
+      pre: [{ container: 'postgres', command: ['psql', '-c', 'CHECKPOINT'], onError: 'fail' }],
+    });
+  });
+
+  it('takes secrets from Secret references only, and its own pod name and namespace from the downward API', () => {
+    const env = envOf(container(podSpecOf(backup()), 'backup'));
+    expect(env.get('NSBACKUP_DB_PASSWORD')).toEqual({
+      name: 'NSBACKUP_DB_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'db-credentials', key: 'password' } },
+    });
+    expect(env.get('AWS_ACCESS_KEY_ID')?.valueFrom?.secretKeyRef).toEqual({
+      name: 's3-credentials',
+      key: 'access-key',
+    });
+    expect(env.get('AWS_SECRET_ACCESS_KEY')?.valueFrom?.secretKeyRef).toEqual({
+      name: 's3-credentials',
+      key: 'secret-key',
+    });
+    expect(env.get('NSBACKUP_POD_NAME')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    expect(env.get('NSBACKUP_NAMESPACE')?.valueFrom).toEqual({
+      fieldRef: { fieldPath: 'metadata.namespace' },
+    });
+    for (const [name, e] of env) {
+      if (/PASSWORD|SECRET|KEY_ID|ENCRYPTION_KEY/.test(name)) expect(e.value, name).toBeUndefined();
+    }
+  });
+
+  it('mysql values: the password by variable name, days retention, S3 settings entirely from a Secret', () => {
+    const env = envOf(container(podSpecOf(find(rendered.mysql, 'CronJob', 'shop-backup')), 'backup'));
+    expect(env.get('NSBACKUP_DB')?.value).toBe('mysql');
+    expect(env.get('NSBACKUP_DB_TARGET')?.value).toBe('statefulset/mariadb');
+    expect(env.get('NSBACKUP_DB_PASSWORD_ENV')?.value).toBe('MARIADB_ROOT_PASSWORD');
+    expect(env.has('NSBACKUP_DB_PASSWORD')).toBe(false);
+    expect(env.get('NSBACKUP_DISK_THRESHOLD')?.value).toBe('85');
+    expect(env.get('NSBACKUP_RETAIN')?.value).toBe('days');
+    expect(env.get('NSBACKUP_RETAIN_DAYS')?.value).toBe('14');
+    expect(env.get('NSBACKUP_S3_DUMP')?.value).toBe('true');
+    expect(env.get('NSBACKUP_CLUSTER_NAME')?.value).toBe('prod-eu');
+    expect(env.get('NSBACKUP_S3_BUCKET')?.valueFrom?.secretKeyRef).toEqual({
+      name: 's3-settings',
+      key: 'bucket',
+    });
+    expect(env.get('NSBACKUP_S3_ENDPOINT')?.valueFrom?.secretKeyRef).toEqual({
+      name: 's3-settings',
+      key: 'endpoint',
+    });
+    expect(env.get('NSBACKUP_ENCRYPTION_KEY')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'nsbackup-key',
+      key: 'key',
+    });
+  });
+});
+
+describe('retention and restore', () => {
+  it('namespace install: retain runs first (init container), then mark-and-delete, for the own namespace', () => {
+    const cj = find(rendered.postgres, 'CronJob', 'shop-prune');
+    expect(cj.spec.concurrencyPolicy).toBe('Forbid');
+    const pod = podSpecOf(cj);
+    expect(pod.initContainers.map((c: Container) => c.args)).toEqual([['retain']]);
+    expect(pod.containers.map((c: Container) => c.args)).toEqual([['mark-and-delete']]);
+    const retain = envOf(container(pod, 'retain'));
+    expect(retain.get('NSBACKUP_NAMESPACE')?.valueFrom).toEqual({
+      fieldRef: { fieldPath: 'metadata.namespace' },
+    });
+    expect(retain.has('NSBACKUP_ALL_NAMESPACES')).toBe(false);
+    expect(retain.get('NSBACKUP_KEEP_DAILY')?.value).toBe('7');
+    const sweep = envOf(container(pod, 'mark-and-delete'));
+    expect(sweep.get('NSBACKUP_DELETE_PAUSE')?.value).toBe('2s');
+    expect(sweep.get('NSBACKUP_MAX_DELETE_COUNT')?.value).toBe('10');
+    // The sweep deletes a backup's S3 folder too, so it gets the S3 settings; retain does not need them.
+    expect(sweep.get('AWS_SECRET_ACCESS_KEY')?.valueFrom?.secretKeyRef?.name).toBe('s3-credentials');
+    expect(retain.has('AWS_SECRET_ACCESS_KEY')).toBe(false);
+  });
+
+  it('cluster-wide pruner: every namespace, no NSBACKUP_NAMESPACE', () => {
+    const cj = find(rendered['cluster-pruner'], 'CronJob', 'shop-prune');
+    expect(cj.spec.schedule).toBe('0 5 * * *');
+    expect(cj.spec.timeZone).toBe('America/New_York');
+    for (const c of containersOf(podSpecOf(cj))) {
+      const env = envOf(c);
+      expect(env.get('NSBACKUP_ALL_NAMESPACES')?.value, c.name).toBe('true');
+      expect(env.has('NSBACKUP_NAMESPACE'), c.name).toBe(false);
+      expect(env.get('TZ')?.value).toBe('America/New_York');
+    }
+    expect(envOf(container(podSpecOf(cj), 'retain')).get('NSBACKUP_KEEP_DAILY')?.value).toBe('14');
+    expect(envOf(container(podSpecOf(cj), 'mark-and-delete')).get('NSBACKUP_MAX_DELETE_SHARE')?.value).toBe(
+      '0.3',
+    );
+  });
+
+  it('the restore template is a suspended CronJob that never runs by itself', () => {
+    const cj = find(rendered.postgres, 'CronJob', 'shop-restore');
+    expect(cj.spec.suspend).toBe(true);
+    const c = container(podSpecOf(cj), 'restore');
+    expect(c.args).toEqual(['restore', '--backup', 'latest', '--dry-run']);
+    expect(podSpecOf(cj).serviceAccountName).toBe('shop-restore');
+  });
+});
+
+describe('pod security', () => {
+  it.each(VALUES)(
+    '%s: non-root, read-only root, no escalation, no capabilities, RuntimeDefault seccomp',
+    (name) => {
+      for (const cj of ofKind(rendered[name], 'CronJob')) {
+        const pod = podSpecOf(cj);
+        expect(pod.securityContext).toMatchObject({
+          runAsNonRoot: true,
+          runAsUser: 1000,
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+        expect(cj.spec.jobTemplate.metadata.labels['app.kubernetes.io/name']).toBe('nsbackup');
+        expect(pod.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '1Gi' } });
+        for (const c of containersOf(pod)) {
+          const sc = c.securityContext!;
+          expect(sc.allowPrivilegeEscalation, c.name).toBe(false);
+          expect(sc.readOnlyRootFilesystem, c.name).toBe(true);
+          expect(sc.privileged, c.name).toBe(false);
+          expect(sc.capabilities, c.name).toEqual({ drop: ['ALL'] });
+          expect(sc.seccompProfile, c.name).toEqual({ type: 'RuntimeDefault' });
+          expect(c.resources?.limits?.memory, c.name).toBeTruthy();
+          expect(c.resources?.requests?.cpu, c.name).toBeTruthy();
+          if (c.name === 'lock-dir-permissions') continue; // the one documented uid-0 chmod
+          expect(sc.runAsNonRoot, c.name).toBe(true);
+          expect(c.volumeMounts, c.name).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+        }
+      }
+    },
+  );
+});
+
+describe('RBAC: exactly the documented verbs', () => {
+  const grantsOf = (objects: RenderedObject[]) => {
+    const out: string[] = [];
+    for (const role of [...ofKind(objects, 'Role'), ...ofKind(objects, 'ClusterRole')]) {
+      const who = role.metadata.labels!['app.kubernetes.io/component'];
+      for (const g of grants(role)) out.push(`${who}|${role.kind}|${g}`);
+    }
+    return out.sort();
+  };
+
+  it('the default roles grant nothing beyond the documented table, and the README shows that table', () => {
+    const objects = helmTemplate({ valuesFiles: [valuesFile('postgres')] });
+    expect(grantsOf(objects)).toEqual(DOCUMENTED_GRANTS.namespace('shop'));
+    expect(readmeGrants('shop')).toEqual(DOCUMENTED_GRANTS.namespace('shop'));
+  });
+
+  it('the cluster-wide pruner holds only snapshot rights, cluster-wide', () => {
+    expect(grantsOf(rendered['cluster-pruner'])).toEqual(DOCUMENTED_GRANTS.clusterPruner);
+    expect(readmeGrants('', 'cluster')).toEqual(DOCUMENTED_GRANTS.clusterPruner);
+  });
+
+  it('no Secret can be read unless a values switch says so; nothing outside the namespace but snapshot contents', () => {
+    for (const name of VALUES) {
+      for (const g of grantsOf(rendered[name])) {
+        expect(g, name).not.toMatch(/\|secrets\|/);
+        expect(g, name).not.toContain('*');
+        if (g.includes('|ClusterRole|')) expect(g, name).toMatch(/\|volumesnapshot(content)?s\|/);
+      }
+    }
+    const withSecrets = grantsOf(
+      helmTemplate({ valuesFiles: [valuesFile('mysql')], set: { 'export.exportSecrets': 'true' } }),
+    );
+    expect(withSecrets.filter((g) => g.includes('|secrets|'))).toEqual([
+      'backup|Role|core|secrets|get',
+      'backup|Role|core|secrets|list',
+    ]);
+  });
+
+  it('the export switch adds read-only get/list on the listed kinds, and nothing else', () => {
+    const base = grantsOf(rendered.none).filter((g) => g.startsWith('backup|'));
+    const withExport = grantsOf(rendered.mysql).filter((g) => g.startsWith('backup|'));
+    const added = withExport.filter((g) => !base.includes(g));
+    expect(added.length).toBeGreaterThan(20);
+    for (const g of added) expect(g).toMatch(/\|(get|list)$/);
+    expect(added).toContain('backup|Role|apps|deployments|list');
+    expect(added).toContain('backup|Role|core|configmaps|get');
+  });
+
+  it('the prune ClusterRole for snapshot contents can be switched off', () => {
+    const objects = helmTemplate({
+      valuesFiles: [valuesFile('none')],
+      set: { 'prune.snapshotContents': 'false' },
+    });
+    expect(ofKind(objects, 'ClusterRole')).toEqual([]);
+    expect(ofKind(objects, 'ClusterRoleBinding')).toEqual([]);
+  });
+
+  it('every binding binds its own ServiceAccount to a role that exists', () => {
+    for (const name of VALUES) {
+      const bindings = [
+        ...ofKind(rendered[name], 'RoleBinding'),
+        ...ofKind(rendered[name], 'ClusterRoleBinding'),
+      ];
+      for (const b of bindings) {
+        const component = b.metadata.labels!['app.kubernetes.io/component'];
+        expect(b.subjects).toEqual([
+          { kind: 'ServiceAccount', name: `shop-${component}`, namespace: 'shop' },
+        ]);
+        find(rendered[name], 'ServiceAccount', `shop-${component}`);
+        find(rendered[name], b.roleRef.kind, b.roleRef.name);
+      }
+    }
+  });
+});
+
+describe('NOTES.txt', () => {
+  it('prints the ad-hoc backup, pin, expire and list commands', () => {
+    const res = helm([
+      'install',
+      'shop',
+      CHART_DIR,
+      '--dry-run=client',
+      '--namespace',
+      'shop',
+      '--values',
+      valuesFile('postgres'),
+    ]);
+    expect(res.status, res.stderr).toBe(0);
+    const notes = res.stdout.slice(res.stdout.indexOf('NOTES:'));
+    expect(notes).toContain('kubectl -n shop create job --from=cronjob/shop-backup shop-adhoc-$(date +%s)');
+    expect(notes).toContain('kubectl -n shop label volumesnapshot <name> nsbackup.io/pin=true');
+    expect(notes).toContain('nsbackup.io/delete-after=$(date -d yesterday +%F) --overwrite');
+    expect(notes).toContain('nsbackup list -n shop');
+    expect(notes).toContain(
+      'kubectl -n shop create job --from=cronjob/shop-restore shop-restore-$(date +%s)',
+    );
+  });
+});
+
+describe('chart README', () => {
+  it('documents every top-level value', () => {
+    const readme = readFileSync(`${CHART_DIR}/README.md`, 'utf8');
+    const values = YAML.parse(readFileSync(`${CHART_DIR}/values.yaml`, 'utf8')) as Record<string, unknown>;
+    for (const key of Object.keys(values)) expect(readme, key).toContain(`\`${key}`);
+  });
+});

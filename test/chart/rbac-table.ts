@@ -1,0 +1,150 @@
+// The documented RBAC table, as data: what each entrypoint may do. The chart test compares the rendered Roles with
+// it, and the chart README's tables with it, so code, test and docs cannot drift apart.
+
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { CHART_DIR } from '../helpers/helm.js';
+
+interface Row {
+  who: 'backup' | 'prune' | 'restore';
+  kind: 'Role' | 'ClusterRole';
+  group: string;
+  resources: string[];
+  verbs: string[];
+}
+
+const SNAP = 'snapshot.storage.k8s.io';
+
+const NAMESPACE_ROWS: Row[] = [
+  { who: 'backup', kind: 'Role', group: 'core', resources: ['namespaces (own)'], verbs: ['get'] },
+  {
+    who: 'backup',
+    kind: 'Role',
+    group: 'core',
+    resources: ['persistentvolumeclaims'],
+    verbs: ['get', 'list'],
+  },
+  { who: 'backup', kind: 'Role', group: 'core', resources: ['pods'], verbs: ['get', 'list'] },
+  { who: 'backup', kind: 'Role', group: 'core', resources: ['pods/exec'], verbs: ['create', 'get'] },
+  {
+    who: 'backup',
+    kind: 'Role',
+    group: 'apps',
+    resources: ['deployments', 'statefulsets', 'replicasets'],
+    verbs: ['get'],
+  },
+  { who: 'backup', kind: 'Role', group: 'batch', resources: ['jobs'], verbs: ['get'] },
+  {
+    who: 'backup',
+    kind: 'Role',
+    group: SNAP,
+    resources: ['volumesnapshots'],
+    verbs: ['create', 'get', 'list', 'patch', 'delete'],
+  },
+  {
+    who: 'prune',
+    kind: 'Role',
+    group: SNAP,
+    resources: ['volumesnapshots'],
+    verbs: ['get', 'list', 'patch', 'delete'],
+  },
+  {
+    who: 'prune',
+    kind: 'ClusterRole',
+    group: SNAP,
+    resources: ['volumesnapshotcontents'],
+    verbs: ['get', 'patch'],
+  },
+  { who: 'restore', kind: 'Role', group: 'core', resources: ['namespaces (own)'], verbs: ['get'] },
+  {
+    who: 'restore',
+    kind: 'Role',
+    group: 'restore.rbacResources',
+    resources: ['restore.rbacResources'],
+    verbs: ['get', 'list', 'create', 'patch', 'update'],
+  },
+  { who: 'restore', kind: 'Role', group: 'core', resources: ['pods'], verbs: ['get', 'list'] },
+  { who: 'restore', kind: 'Role', group: 'core', resources: ['pods/exec'], verbs: ['create', 'get'] },
+  {
+    who: 'restore',
+    kind: 'Role',
+    group: 'apps',
+    resources: ['deployments', 'statefulsets', 'replicasets'],
+    verbs: ['get'],
+  },
+];
+
+const CLUSTER_PRUNER_ROWS: Row[] = [
+  {
+    who: 'prune',
+    kind: 'ClusterRole',
+    group: SNAP,
+    resources: ['volumesnapshotcontents'],
+    verbs: ['get', 'patch'],
+  },
+  {
+    who: 'prune',
+    kind: 'ClusterRole',
+    group: SNAP,
+    resources: ['volumesnapshots'],
+    verbs: ['get', 'list', 'patch', 'delete'],
+  },
+];
+
+/** `group/resource` pairs of a values list of rules (export.resources, restore.rbacResources). */
+function valuesKinds(path: string): { group: string; resource: string }[] {
+  const values = YAML.parse(readFileSync(`${CHART_DIR}/values.yaml`, 'utf8'));
+  const rules = path.split('.').reduce((v: any, k) => v?.[k], values) as {
+    apiGroups: string[];
+    resources: string[];
+  }[];
+  return rules.flatMap((r) =>
+    r.apiGroups.flatMap((g) => r.resources.map((resource) => ({ group: g, resource }))),
+  );
+}
+
+function expand(rows: Row[], namespace: string): string[] {
+  const out: string[] = [];
+  for (const row of rows) {
+    const pairs = row.resources.includes('restore.rbacResources')
+      ? valuesKinds('restore.rbacResources')
+      : row.resources.map((resource) => ({ group: row.group, resource }));
+    for (const { group, resource } of pairs)
+      for (const verb of row.verbs) {
+        const name = resource === 'namespaces (own)' ? `namespaces(${namespace})` : resource;
+        out.push(`${row.who}|${row.kind}|${group || 'core'}|${name}|${verb}`);
+      }
+  }
+  return out.sort();
+}
+
+export const DOCUMENTED_GRANTS = {
+  /** backup + prune + restore of a namespace install (export off). */
+  namespace: (ns: string) => expand(NAMESPACE_ROWS, ns),
+  clusterPruner: expand(CLUSTER_PRUNER_ROWS, ''),
+};
+
+/**
+ * The grants the chart README's tables list: rows `| who | Role or ClusterRole | group | resources | verbs | why |`.
+ * `who` is backup, prune, restore (the namespace install) or `prune (cluster)`; rows for a values switch
+ * (`backup (export.enabled)`, ...) are left out, as they are not granted by default.
+ */
+export function readmeGrants(namespace: string, table: 'namespace' | 'cluster' = 'namespace'): string[] {
+  const readme = readFileSync(`${CHART_DIR}/README.md`, 'utf8');
+  const rows: Row[] = [];
+  for (const line of readme.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim().replace(/`/g, ''));
+    if (cells.length < 7 || cells[0] !== '') continue;
+    const [, who, kind, group, resources, verbs] = cells;
+    const wanted = table === 'namespace' ? ['backup', 'prune', 'restore'] : ['prune (cluster)'];
+    if (!wanted.includes(who) || (kind !== 'Role' && kind !== 'ClusterRole')) continue;
+    rows.push({
+      who: who.replace(' (cluster)', '') as Row['who'],
+      kind,
+      group,
+      resources: resources.split(',').map((s) => s.trim()),
+      verbs: verbs.split(',').map((s) => s.trim()),
+    });
+  }
+  return expand(rows, namespace);
+}
