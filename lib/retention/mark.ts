@@ -5,14 +5,7 @@ import { DELTAS_LABEL, decodeDeltas, deltasKeep } from './deltas.js';
 import { holdsGfsLabel } from './gfs.js';
 import { policyOf, unknownPolicyProblem } from './policy.js';
 import { deleteAfterOf, mayGo } from './protect.js';
-import {
-  byPlanOrder,
-  byProblemOrder,
-  goodSnapsByPvc,
-  refOf,
-  timestampProblems,
-  type Snap,
-} from './records.js';
+import { byProblemOrder, goodSnapsByPvc, inPlanOrder, refOf, type Planned, type Snap } from './records.js';
 import type { Mark, MarkOptions, MarkPlan, Problem, SnapshotRecord } from './types.js';
 
 export function planMark(records: readonly SnapshotRecord[], options: MarkOptions): MarkPlan {
@@ -21,9 +14,9 @@ export function planMark(records: readonly SnapshotRecord[], options: MarkOption
     throw new RangeError(`graceDays must be a whole number >= 0, got ${options.graceDays}`);
   }
   const deleteAfter = addDays(localDate(options.now, options.timeZone), options.graceDays);
-  const marks: Mark[] = [];
-  const problems: Problem[] = timestampProblems(records);
-  for (const snaps of goodSnapsByPvc(records).values()) {
+  const marks: Planned<Mark>[] = [];
+  const { groups, problems } = goodSnapsByPvc(records);
+  for (const snaps of groups.values()) {
     const deltas = deltasKeptIn(snaps);
     if (deltas.problem) problems.push(deltas.problem);
     snaps.forEach((snap, index) => {
@@ -32,10 +25,10 @@ export function planMark(records: readonly SnapshotRecord[], options: MarkOption
       if (policy === undefined) problems.push(unknownPolicyProblem(snap));
       const unkept =
         (policy === 'gfs' && !holdsGfsLabel(snap.record)) || (policy === 'deltas' && !deltas.kept.has(snap));
-      if (unkept) marks.push({ ...refOf(snap.record), deleteAfter });
+      if (unkept) marks.push({ snap, item: { ...refOf(snap.record), deleteAfter } });
     });
   }
-  return { marks: byPlanOrder(marks), problems: byProblemOrder(problems) };
+  return { marks: inPlanOrder(marks), problems: byProblemOrder(problems) };
 }
 
 /**

@@ -36,11 +36,22 @@ export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The good snapshots of each PVC (namespace + PVC), newest first. */
-export function goodSnapsByPvc(records: readonly SnapshotRecord[]): Map<string, Snap[]> {
+/**
+ * The good snapshots of each PVC (namespace + PVC), newest first, and a problem for each record of
+ * ours whose creation time cannot be read (it is then left alone, but the user should know).
+ */
+export function goodSnapsByPvc(records: readonly SnapshotRecord[]): {
+  groups: Map<string, Snap[]>;
+  problems: Problem[];
+} {
   const groups = new Map<string, Snap[]>();
+  const problems: Problem[] = [];
   for (const record of records) {
     const snap = { record, ms: epochMs(record.createdAt) };
+    if (isOurs(record) && Number.isNaN(snap.ms)) {
+      const reason = `unreadable creation time "${record.createdAt}"`;
+      problems.push({ namespace: record.namespace, name: record.name, reason });
+    }
     if (!isGood(snap)) continue;
     const key = pvcKey(record);
     const group = groups.get(key);
@@ -48,7 +59,7 @@ export function goodSnapsByPvc(records: readonly SnapshotRecord[]): Map<string, 
     else groups.set(key, [snap]);
   }
   for (const group of groups.values()) group.sort(newestFirst);
-  return groups;
+  return { groups, problems };
 }
 
 export function pvcKey(record: { namespace: string; pvc: string }): string {
@@ -59,28 +70,22 @@ export function refOf(record: SnapshotRecord): SnapshotRef {
   return { namespace: record.namespace, name: record.name, pvc: record.pvc, createdAt: record.createdAt };
 }
 
-/** Our records that are not good only because their timestamp is unreadable: worth a warning. */
-export function timestampProblems(records: readonly SnapshotRecord[]): Problem[] {
-  return records
-    .filter((r) => isOurs(r) && Number.isNaN(epochMs(r.createdAt)))
-    .map((r) => ({
-      namespace: r.namespace,
-      name: r.name,
-      reason: `unreadable creation time "${r.createdAt}"`,
-    }));
+/** A planned item with the snapshot it is about, so the plan can be ordered without re-parsing. */
+export interface Planned<T> {
+  snap: Snap;
+  item: T;
 }
 
 /** Canonical output order: namespace, PVC, creation time, name. */
-export function byPlanOrder<T extends SnapshotRef>(items: T[]): T[] {
-  const decorated = items.map((item) => ({ item, ms: epochMs(item.createdAt) }));
-  decorated.sort(
+export function inPlanOrder<T>(planned: Planned<T>[]): T[] {
+  planned.sort(
     (a, b) =>
-      compareText(a.item.namespace, b.item.namespace) ||
-      compareText(a.item.pvc, b.item.pvc) ||
-      a.ms - b.ms ||
-      compareText(a.item.name, b.item.name),
+      compareText(a.snap.record.namespace, b.snap.record.namespace) ||
+      compareText(a.snap.record.pvc, b.snap.record.pvc) ||
+      a.snap.ms - b.snap.ms ||
+      compareText(a.snap.record.name, b.snap.record.name),
   );
-  return decorated.map((d) => d.item);
+  return planned.map((p) => p.item);
 }
 
 export function byProblemOrder(problems: Problem[]): Problem[] {

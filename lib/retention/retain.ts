@@ -2,8 +2,8 @@
 // anything by itself; a snapshot that lost every label is marked later, then swept after a grace.
 import { DEFAULT_GFS_KEEP, gfsRemovals } from './gfs.js';
 import { policyOf, unknownPolicyProblem } from './policy.js';
-import { byPlanOrder, byProblemOrder, goodSnapsByPvc, refOf, timestampProblems } from './records.js';
-import type { GfsKeep, LabelRemoval, Problem, RetainPlan, RetainPolicy, SnapshotRecord } from './types.js';
+import { byProblemOrder, goodSnapsByPvc, inPlanOrder, refOf, type Planned } from './records.js';
+import type { GfsKeep, LabelRemoval, RetainPlan, RetainPolicy, SnapshotRecord } from './types.js';
 
 export const DEFAULT_RETAIN_POLICY: RetainPolicy = { gfs: DEFAULT_GFS_KEEP };
 
@@ -16,16 +16,16 @@ export function planRetain(
   policy: RetainPolicy = DEFAULT_RETAIN_POLICY,
 ): RetainPlan {
   assertKeep(policy.gfs);
-  const removals: LabelRemoval[] = [];
-  const problems: Problem[] = timestampProblems(records);
-  for (const snaps of goodSnapsByPvc(records).values()) {
+  const removals: Planned<LabelRemoval>[] = [];
+  const { groups, problems } = goodSnapsByPvc(records);
+  for (const snaps of groups.values()) {
     const gfs = snaps.filter((snap) => policyOf(snap) === 'gfs');
     problems.push(...snaps.filter((snap) => policyOf(snap) === undefined).map(unknownPolicyProblem));
     for (const [snap, labels] of gfsRemovals(gfs, policy.gfs)) {
-      removals.push({ ...refOf(snap.record), remove: [...labels].sort() });
+      removals.push({ snap, item: { ...refOf(snap.record), remove: [...labels].sort() } });
     }
   }
-  return { removals: byPlanOrder(removals), problems: byProblemOrder(problems) };
+  return { removals: inPlanOrder(removals), problems: byProblemOrder(problems) };
 }
 
 function assertKeep(keep: GfsKeep): void {

@@ -1,14 +1,7 @@
 // sweep: delete snapshots whose delete-after day is over, behind a safety valve.
 import { assertTimeZone, isLocalDate, localDate } from './calendar.js';
 import { deleteAfterOf, mayGo } from './protect.js';
-import {
-  byPlanOrder,
-  byProblemOrder,
-  goodSnapsByPvc,
-  refOf,
-  timestampProblems,
-  type Snap,
-} from './records.js';
+import { byProblemOrder, goodSnapsByPvc, inPlanOrder, refOf, type Planned, type Snap } from './records.js';
 import type { Deletion, Problem, Refusal, SnapshotRecord, SweepOptions, SweepPlan } from './types.js';
 
 /**
@@ -21,10 +14,10 @@ import type { Deletion, Problem, Refusal, SnapshotRecord, SweepOptions, SweepPla
 export function planSweep(records: readonly SnapshotRecord[], options: SweepOptions): SweepPlan {
   assertSweepOptions(options);
   const today = localDate(options.now, options.timeZone);
-  const deletions: Deletion[] = [];
+  const deletions: Planned<Deletion>[] = [];
   const refusals: Refusal[] = [];
-  const problems: Problem[] = timestampProblems(records);
-  for (const snaps of goodSnapsByPvc(records).values()) {
+  const { groups, problems } = goodSnapsByPvc(records);
+  for (const snaps of groups.values()) {
     const due = dueIn(snaps, today, problems);
     const refusal = valve(snaps, due.length, options);
     if (refusal) refusals.push(refusal);
@@ -32,15 +25,15 @@ export function planSweep(records: readonly SnapshotRecord[], options: SweepOpti
   }
   const refused = refusals.length > 0 && !options.force;
   return {
-    deletions: refused ? [] : byPlanOrder(deletions),
+    deletions: refused ? [] : inPlanOrder(deletions),
     refusals: refusals.sort((a, b) => (a.namespace + '\0' + a.pvc < b.namespace + '\0' + b.pvc ? -1 : 1)),
     refused,
     problems: byProblemOrder(problems),
   };
 }
 
-function dueIn(snaps: readonly Snap[], today: string, problems: Problem[]): Deletion[] {
-  const due: Deletion[] = [];
+function dueIn(snaps: readonly Snap[], today: string, problems: Problem[]): Planned<Deletion>[] {
+  const due: Planned<Deletion>[] = [];
   snaps.forEach((snap, index) => {
     const deleteAfter = deleteAfterOf(snap);
     if (deleteAfter === undefined || !mayGo(snaps, index)) return;
@@ -52,7 +45,7 @@ function dueIn(snaps: readonly Snap[], today: string, problems: Problem[]): Dele
         reason: `delete-after "${deleteAfter}" is not a YYYY-MM-DD date: kept`,
       });
     } else if (deleteAfter < today) {
-      due.push({ ...refOf(snap.record), deleteAfter });
+      due.push({ snap, item: { ...refOf(snap.record), deleteAfter } });
     }
   });
   return due;
