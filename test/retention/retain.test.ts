@@ -57,6 +57,13 @@ describe('planRetain (gfs)', () => {
     expect(plan.removals.map((r) => r.name)).toEqual(['data-2026-01-01']);
   });
 
+  it('counts only holders that will survive: one expired by hand does not take a slot', () => {
+    const records = dailies(8);
+    records[7] = { ...records[7], labels: { ...records[7].labels, [Labels.deleteAfter]: '2026-01-08' } };
+    // 01-08 is expiring, so 01-01..01-07 are the 7 newest that stay: nothing to remove.
+    expect(planRetain(records).removals).toEqual([]);
+  });
+
   it('gives days and deltas snapshots nothing to lose, and reports an unknown policy', () => {
     const records = [
       snapshot('d', '2026-01-01T00:00:00Z', { [Labels.retain]: 'days', [Labels.deleteAfter]: '2026-01-08' }),
