@@ -1,0 +1,153 @@
+// The Dockerfile cannot be built here (no container engine), so it is checked three ways: dockerfile-utils (the
+// validator behind the VS Code Docker extension) finds no problem; the rules the image depends on hold (multi-stage,
+// production dependencies only, numeric non-root user, the front door as entrypoint); and the compiled program
+// needs nothing the runtime stage leaves out (no devDependency, no test code imported by lib/ or scripts/).
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative, resolve } from 'node:path';
+import { validate } from 'dockerfile-utils';
+import YAML from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { CHART_DIR, REPO_ROOT } from '../helpers/helm.js';
+
+const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  bin: Record<string, string>;
+  dependencies: Record<string, string>;
+};
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+
+/** Instructions in order, continuation lines joined, comments dropped. */
+function instructions(text: string): Instruction[] {
+  const joined = text.replace(/\\\r?\n/g, ' ');
+  return joined
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const [keyword, ...rest] = l.split(/\s+/);
+      return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
+    });
+}
+
+/** Stages: the instructions after each FROM. */
+function stages(list: Instruction[]): { from: string; name?: string; body: Instruction[] }[] {
+  const out: { from: string; name?: string; body: Instruction[] }[] = [];
+  for (const ins of list) {
+    if (ins.keyword === 'FROM') {
+      const m = ins.args.match(/^(\S+)(?:\s+AS\s+(\S+))?$/i)!;
+      out.push({ from: m[1], name: m[2], body: [] });
+    } else if (out.length) out[out.length - 1].body.push(ins);
+  }
+  return out;
+}
+
+describe('Dockerfile', () => {
+  const list = instructions(dockerfile);
+  const [build, runtime, ...more] = stages(list);
+  const args = Object.fromEntries(
+    list.filter((i) => i.keyword === 'ARG').map((i) => i.args.split('=') as [string, string]),
+  );
+  const expand = (s: string) => s.replace(/\$\{(\w+)\}/g, (_, k: string) => args[k] ?? '');
+
+  it('passes the dockerfile-utils validator without a problem', () => {
+    const problems = validate(dockerfile).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
+    expect(problems).toEqual([]);
+  });
+
+  it('the validator does catch a broken Dockerfile (so the check above can fail)', () => {
+    expect(validate('FROM node:24-slim\nCOPY onlyone\nUSER\nENTRYPOINT ["node"\n').length).toBeGreaterThan(1);
+  });
+
+  it('builds with dev dependencies, runs on a pinned Node LTS slim image with production dependencies', () => {
+    expect(more).toEqual([]);
+    expect(build.name).toBe('build');
+    const runs = (stage: typeof build) => stage.body.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    expect(runs(build).join(' && ')).toMatch(/npm ci\b(?!.*--omit=dev).*npm run build/);
+    expect(runs(runtime).join(' ')).toMatch(/npm ci --omit=dev/);
+    const major = Number(args.NODE_VERSION);
+    expect(major % 2, 'even Node majors are the LTS lines').toBe(0);
+    expect(major).toBeGreaterThanOrEqual(22);
+    for (const stage of [build, runtime]) expect(expand(stage.from)).toBe(`node:${major}-bookworm-slim`);
+    // Only the compiled program comes from the build stage.
+    const copies = runtime.body.filter((i) => i.keyword === 'COPY').map((i) => i.args);
+    expect(copies).toEqual(['package.json package-lock.json ./', '--from=build /src/dist ./dist']);
+  });
+
+  it('runs as a numeric non-root user, the one the chart declares for runAsNonRoot', () => {
+    const user = runtime.body.filter((i) => i.keyword === 'USER').map((i) => i.args);
+    expect(user).toHaveLength(1);
+    const [uid, gid] = user[0].split(':').map(Number);
+    expect(uid).toBeGreaterThan(0);
+    expect(gid).toBeGreaterThan(0);
+    const values = YAML.parse(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8'));
+    expect(values.securityContext).toEqual({ runAsUser: uid, runAsGroup: gid });
+  });
+
+  it('the entrypoint is the nsbackup front door as the build writes it', () => {
+    const entry = runtime.body.filter((i) => i.keyword === 'ENTRYPOINT').map((i) => JSON.parse(i.args));
+    const workdir = runtime.body.find((i) => i.keyword === 'WORKDIR')!.args;
+    expect(entry).toEqual([['node', `${workdir}/${pkg.bin.nsbackup}`]]);
+    // tsconfig.build.json compiles scripts/ and lib/ from the repository root into dist/.
+    const tsconfig = JSON.parse(readFileSync(join(REPO_ROOT, 'tsconfig.json'), 'utf8'));
+    expect(tsconfig.compilerOptions).toMatchObject({ outDir: 'dist', rootDir: '.' });
+    expect(pkg.bin.nsbackup).toBe('dist/scripts/nsbackup.js');
+    expect(statSync(join(REPO_ROOT, 'scripts/nsbackup.ts')).isFile()).toBe(true);
+  });
+
+  it('.dockerignore sends only what the build copies', () => {
+    const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
+    expect(ignore[0]).toBe('*');
+    const allowed = ignore.slice(1).map((l) => l.replace(/^!/, '').replace(/\/$/, ''));
+    const copied = build.body
+      .filter((i) => i.keyword === 'COPY')
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1))
+      .concat(
+        runtime.body
+          .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'))
+          .flatMap((i) => i.args.split(/\s+/).slice(0, -1)),
+      );
+    for (const c of copied) expect(allowed, c).toContain(c);
+  });
+});
+
+describe('what the runtime stage leaves out is not needed', () => {
+  const excluded = new Set(['scripts/demo.ts']); // tsconfig.build.json excludes it
+  const files = (dir: string): string[] =>
+    readdirSync(join(REPO_ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+    );
+
+  it('lib/ and scripts/ import only Node built-ins, production dependencies and each other', () => {
+    const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+    const problems: string[] = [];
+    for (const file of [...files('lib'), ...files('scripts')].filter((f) => !excluded.has(f))) {
+      const source = readFileSync(join(REPO_ROOT, file), 'utf8');
+      const specifiers = [
+        ...source.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm),
+        ...source.matchAll(/^\s*import\s+'([^']+)'/gm),
+        ...source.matchAll(/import\(\s*'([^']+)'\s*\)/g),
+      ].map((m) => m[1]);
+      for (const spec of specifiers) {
+        if (spec.startsWith('.')) {
+          const target = relative(REPO_ROOT, resolve(REPO_ROOT, file, '..', spec));
+          if (!/^(lib|scripts)\//.test(target))
+            problems.push(`${file} imports ${spec} (outside lib/ and scripts/)`);
+          continue;
+        }
+        if (builtins.has(spec)) continue;
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+        if (!(name in pkg.dependencies))
+          problems.push(`${file} imports ${spec}, not a production dependency`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
