@@ -1,0 +1,72 @@
+// Pure: the exec command and stdin for one run of DB_SCRIPT. User values become separate argv elements; the
+// password, when the Job holds it, becomes the first line of stdin.
+import { DB_SCRIPT } from './script.js';
+import { DumpError } from './errors.js';
+import type { DbConnection } from './types.js';
+
+export type ScriptAction = 'check' | 'dump' | 'stream' | 'restore';
+
+export interface ScriptInvocation {
+  command: string[];
+  /** The password line for stdin, when the password is handed over by the Job. */
+  stdinPrefix?: Buffer;
+}
+
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function scriptInvocation(
+  action: ScriptAction,
+  db: DbConnection,
+  options: { dumpDir?: string; thresholdPercent?: number; args?: string[] } = {},
+): ScriptInvocation {
+  const pw = db.password;
+  if (pw.from === 'env' && !VARIABLE_NAME.test(pw.name)) {
+    throw new DumpError(
+      `the password variable name "${pw.name}" is not a valid environment variable name`,
+      'arguments',
+    );
+  }
+  if (pw.from === 'value' && /[\r\n]/.test(pw.value)) {
+    throw new DumpError('a password handed over on stdin cannot contain a line break', 'arguments');
+  }
+  const threshold = options.thresholdPercent ?? 90;
+  if (!Number.isInteger(threshold) || threshold < 0 || threshold > 100) {
+    throw new DumpError(`the disk threshold must be a whole percentage, not ${threshold}`, 'arguments');
+  }
+  const command = [
+    'sh',
+    '-c',
+    DB_SCRIPT,
+    'nsbackup',
+    action,
+    db.kind,
+    pw.from === 'value' ? 'stdin' : pw.from,
+    pw.from === 'env' ? pw.name : '',
+    db.user ?? '',
+    db.host ?? '',
+    db.port === undefined ? '' : String(db.port),
+    options.dumpDir ?? '',
+    String(threshold),
+    ...(options.args ?? []),
+  ];
+  return {
+    command,
+    stdinPrefix: pw.from === 'value' ? Buffer.from(pw.value + '\n', 'utf8') : undefined,
+  };
+}
+
+/** The dump file's name in the dump directory (mirrors file_base in DB_SCRIPT). */
+export function dumpFileName(kind: DbConnection['kind'], databases: string[]): string {
+  if (kind === 'mysql') return databases.length ? 'databases.sql.gz' : 'all-databases.sql.gz';
+  return `${databases[0].replace(/[^A-Za-z0-9._-]/g, '_')}.sql.gz`;
+}
+
+/** PostgreSQL databases whose names map to the same file would overwrite each other's dump. */
+export function fileNameClashes(databases: string[]): string[][] {
+  const byFile = new Map<string, string[]>();
+  for (const db of databases) {
+    const file = dumpFileName('postgres', [db]);
+    byFile.set(file, [...(byFile.get(file) ?? []), db]);
+  }
+  return [...byFile.values()].filter((dbs) => dbs.length > 1);
+}

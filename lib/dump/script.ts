@@ -1,0 +1,253 @@
+// The shell program that runs inside the DATABASE container (so that pg_dump/mysqldump match the server's
+// version). It is one constant string: every value that comes from the user (database names, user, host, dump
+// directory, the name of a password variable) reaches it only as a positional argument, and the password only on
+// stdin or through `printenv NAME`. Nothing is ever eval'ed or spliced into a command string.
+//
+//   sh -c "$DB_SCRIPT" nsbackup ACTION KIND PW_SOURCE PW_VAR USER HOST PORT DIR THRESHOLD [ARGS...]
+//
+//   ACTION     check | dump | stream | restore
+//   KIND       postgres | mysql
+//   PW_SOURCE  stdin (first line of stdin) | env (variable named PW_VAR) | none
+//   USER/HOST/PORT  '' for the client's default (in a database container: the local socket)
+//   DIR        the dump directory (check, dump); THRESHOLD the highest allowed used% of its disk
+//   ARGS       check/dump/stream: database names (postgres: none = every connectable database; mysql: none =
+//              --all-databases); restore: SOURCE (a file path, or - for stdin after the password) and DATABASE
+//
+// Output: tab-separated lines on stdout, `nsbackup-version TOOL VERSION`, `nsbackup-disk USED THRESHOLD`,
+// `nsbackup-file SIZE SHA256 PATH DATABASE`; in stream mode stdout is the gzip stream itself. Failures: one line
+// `nsbackup: MESSAGE` on stderr and an exit code naming the step (see DumpStep in errors.ts).
+//
+// A pipeline's status is that of its last command and POSIX sh has no pipefail, so the dump's own exit status
+// is written to file descriptor 3, which is captured by $( ): `rc=$( { { dump; echo $? >&3; } | gzip; } 3>&1 )`.
+
+export const DB_SCRIPT = String.raw`
+set -u
+set -f
+NSB_ACTION=$1 NSB_KIND=$2 NSB_PW_SOURCE=$3 NSB_PW_VAR=$4 NSB_USER=$5 NSB_HOST=$6 NSB_PORT=$7 NSB_DIR=$8 NSB_THRESHOLD=$9
+shift 9
+NSB_TMP=
+
+fail() {
+  code=$1
+  shift
+  printf 'nsbackup: %s\n' "$*" >&2
+  exit "$code"
+}
+cleanup() {
+  if [ -n "$NSB_TMP" ]; then rm -f -- "$NSB_TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+case $NSB_KIND in postgres | mysql) ;; *) fail 2 "unknown database kind $NSB_KIND" ;; esac
+case $NSB_THRESHOLD in '' | *[!0-9]*) fail 2 'the disk threshold must be a whole number' ;; esac
+case $NSB_PORT in *[!0-9]*) fail 2 'the port must be a number' ;; esac
+
+# The password: never in argv (visible in the API server's audit log and in ps), never eval'ed.
+NSB_PW=
+case $NSB_PW_SOURCE in
+  stdin)
+    IFS= read -r NSB_PW || [ -n "$NSB_PW" ] || fail 2 'expected the password on stdin'
+    ;;
+  env)
+    case $NSB_PW_VAR in
+      '' | [0-9]* | *[!A-Za-z0-9_]*) fail 2 'the password variable name must match [A-Za-z_][A-Za-z0-9_]*' ;;
+    esac
+    NSB_PW=$(printenv "$NSB_PW_VAR") || fail 2 "the container has no environment variable $NSB_PW_VAR"
+    ;;
+  none) ;;
+  *) fail 2 "unknown password source $NSB_PW_SOURCE" ;;
+esac
+
+if [ "$NSB_KIND" = postgres ]; then
+  if [ -n "$NSB_PW" ]; then export PGPASSWORD="$NSB_PW"; fi
+  if [ -n "$NSB_USER" ]; then export PGUSER="$NSB_USER"; fi
+  if [ -n "$NSB_HOST" ]; then export PGHOST="$NSB_HOST"; fi
+  if [ -n "$NSB_PORT" ]; then export PGPORT="$NSB_PORT"; fi
+else
+  if [ -n "$NSB_PW" ]; then export MYSQL_PWD="$NSB_PW"; fi
+  if [ -n "$NSB_HOST" ]; then export MYSQL_HOST="$NSB_HOST"; fi
+  if [ -n "$NSB_PORT" ]; then export MYSQL_TCP_PORT="$NSB_PORT"; fi
+fi
+NSB_PW=
+
+# mysql clients take the user only as an option; values are single --opt=value words, never option-like args.
+my_run() {
+  tool=$1
+  shift
+  if [ -n "$NSB_USER" ]; then "$tool" --user="$NSB_USER" "$@"; else "$tool" "$@"; fi
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+find_tools() {
+  have gzip || fail 10 'gzip not found in the container'
+  if [ "$NSB_KIND" = postgres ]; then
+    have pg_dump || fail 10 'pg_dump not found in the container'
+    have psql || fail 10 'psql not found in the container'
+    NSB_DUMP=pg_dump NSB_CLIENT=psql
+  else
+    if have mariadb-dump; then NSB_DUMP=mariadb-dump; elif have mysqldump; then NSB_DUMP=mysqldump; else
+      fail 10 'neither mariadb-dump nor mysqldump found in the container'
+    fi
+    if have mariadb; then NSB_CLIENT=mariadb; elif have mysql; then NSB_CLIENT=mysql; else
+      fail 10 'neither the mariadb nor the mysql client found in the container'
+    fi
+  fi
+}
+
+print_versions() {
+  for t in "$NSB_DUMP" "$NSB_CLIENT" gzip; do
+    printf 'nsbackup-version\t%s\t%s\n' "$t" "$("$t" --version 2>&1 | head -n 1)"
+  done
+}
+
+check_server() {
+  if [ "$NSB_KIND" = postgres ]; then
+    if [ $# -gt 0 ] && [ -n "$1" ]; then db=$1; else db=postgres; fi
+    out=$(PGDATABASE=$db psql -X -A -t -w -c 'SELECT 1' 2>&1)
+  else
+    out=$(my_run "$NSB_CLIENT" --batch --skip-column-names -e 'SELECT 1' 2>&1)
+  fi
+  [ "$out" = 1 ] || fail 11 "the database server does not answer SELECT 1: $(printf '%s\n' "$out" | tail -n 3)"
+}
+
+check_dir() {
+  case $NSB_DIR in /*) ;; *) fail 12 "the dump directory must be an absolute path: $NSB_DIR" ;; esac
+  mkdir -p -- "$NSB_DIR" 2>/dev/null || fail 12 "cannot create the dump directory $NSB_DIR"
+  { [ -d "$NSB_DIR" ] && [ -w "$NSB_DIR" ]; } || fail 12 "the dump directory $NSB_DIR is not writable"
+}
+
+check_disk() {
+  line=$(df -P -- "$NSB_DIR" 2>&1 | tail -n 1)
+  set -- $line
+  used=
+  if [ $# -ge 5 ]; then used=$(printf '%s' "$5" | tr -d '%'); fi
+  case $used in '' | *[!0-9]*) fail 13 "cannot read the disk usage of $NSB_DIR from df -P: $line" ;; esac
+  printf 'nsbackup-disk\t%s\t%s\n' "$used" "$NSB_THRESHOLD"
+  [ "$used" -lt "$NSB_THRESHOLD" ] ||
+    fail 13 "the disk of the dump directory $NSB_DIR is $used% used, at or over the threshold of $NSB_THRESHOLD%"
+}
+
+# Writes the plain SQL of one database (postgres) or of the listed/all databases (mysql) to stdout.
+# PostgreSQL: plain format with --clean --if-exists, restorable with psql into an existing database. The name
+# goes in PGDATABASE, which libpq never parses as a connection string (a -d argument with = in it would be).
+run_dump() {
+  if [ "$NSB_KIND" = postgres ]; then
+    PGDATABASE=$1 pg_dump --format=plain --clean --if-exists --no-password
+  elif [ $# -eq 0 ]; then
+    my_run "$NSB_DUMP" --single-transaction --routines --triggers --events --hex-blob --all-databases
+  else
+    my_run "$NSB_DUMP" --single-transaction --routines --triggers --events --hex-blob --databases "$@"
+  fi
+}
+
+sha_of() {
+  if have sha256sum; then
+    sha256sum -- "$1" | cut -d ' ' -f 1
+  elif have openssl; then
+    openssl dgst -sha256 -r "$1" | cut -d ' ' -f 1
+  else
+    printf ''
+  fi
+}
+
+file_base() {
+  printf '%s' "$1" | tr -c 'A-Za-z0-9._-' '_'
+}
+
+# dump_to_file BASE LABEL [DATABASE...]: temp file, verified, then renamed over the previous dump.
+dump_to_file() {
+  base=$1 label=$2
+  shift 2
+  final="$NSB_DIR/$base.sql.gz"
+  NSB_TMP="$NSB_DIR/.$base.sql.gz.partial"
+  rc=$({ { run_dump "$@" 3>&-; echo $? >&3; } | gzip -c >"$NSB_TMP" 3>&-; } 3>&1)
+  gz=$?
+  [ "$rc" = 0 ] || fail 14 "the dump of $label failed (exit code $rc)"
+  [ "$gz" = 0 ] || fail 14 "gzip failed while writing the dump of $label (exit code $gz)"
+  gzip -t -- "$NSB_TMP" 2>/dev/null || fail 15 "the dump of $label is not a valid gzip file"
+  n=$(gzip -dc -- "$NSB_TMP" | head -c 1 | wc -c)
+  [ "$n" -gt 0 ] || fail 15 "the dump of $label is empty"
+  # The volume snapshot that follows copies blocks, not the page cache: flush before and after the rename.
+  sync -- "$NSB_TMP" 2>/dev/null || sync
+  mv -f -- "$NSB_TMP" "$final" || fail 15 "cannot rename the verified dump of $label to $final"
+  NSB_TMP=
+  sync -f -- "$final" 2>/dev/null || sync
+  size=$(wc -c <"$final" | tr -d ' ')
+  printf 'nsbackup-file\t%s\t%s\t%s\t%s\n' "$size" "$(sha_of "$final")" "$final" "$label"
+}
+
+case $NSB_ACTION in
+  check)
+    find_tools
+    print_versions
+    check_server "$@"
+    check_dir
+    check_disk
+    ;;
+  dump)
+    find_tools
+    check_dir
+    check_disk
+    if [ "$NSB_KIND" = postgres ]; then
+      if [ $# -eq 0 ]; then
+        list=$(psql -X -A -t -w -d postgres -c 'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1' 2>&1) ||
+          fail 11 "cannot list the databases: $list"
+        IFS='
+'
+        set -- $list
+        unset IFS
+      fi
+      for db in "$@"; do
+        [ -n "$db" ] || fail 2 'empty database name'
+        dump_to_file "$(file_base "$db")" "$db" "$db"
+      done
+    elif [ $# -eq 0 ]; then
+      dump_to_file all-databases all-databases
+    else
+      for db in "$@"; do
+        case $db in '' | -*) fail 2 'a database name must not be empty or start with -' ;; esac
+      done
+      dump_to_file databases "$*" "$@"
+    fi
+    ;;
+  stream)
+    find_tools
+    if [ "$NSB_KIND" = postgres ]; then
+      [ $# -eq 1 ] && [ -n "$1" ] || fail 2 'stream one PostgreSQL database at a time'
+    else
+      for db in "$@"; do
+        case $db in '' | -*) fail 2 'a database name must not be empty or start with -' ;; esac
+      done
+    fi
+    exec 4>&1
+    rc=$({ { run_dump "$@" 3>&- 4>&-; echo $? >&3; } | gzip -c >&4 3>&- 4>&-; } 3>&1)
+    gz=$?
+    [ "$rc" = 0 ] || fail 14 "the dump failed (exit code $rc)"
+    [ "$gz" = 0 ] || fail 14 "gzip failed (exit code $gz)"
+    ;;
+  restore)
+    find_tools
+    [ $# -eq 2 ] && [ -n "$1" ] || fail 2 'restore needs a source (a file or -) and a database (may be empty)'
+    src=$1 db=$2
+    if [ "$src" != - ] && [ ! -r "$src" ]; then fail 16 "cannot read the dump file $src"; fi
+    [ "$NSB_KIND" = mysql ] || [ -n "$db" ] || fail 2 'restoring a PostgreSQL dump needs a database'
+    rc=$({ { if [ "$src" = - ]; then gzip -dc; else gzip -dc -- "$src"; fi; echo $? >&3; } |
+      if [ "$NSB_KIND" = postgres ]; then
+        PGDATABASE=$db psql -X -q -w -v ON_ERROR_STOP=1 --single-transaction >/dev/null 3>&-
+      elif [ -n "$db" ]; then
+        my_run "$NSB_CLIENT" --database="$db" >/dev/null 3>&-
+      else
+        my_run "$NSB_CLIENT" >/dev/null 3>&-
+      fi; } 3>&1)
+    client=$?
+    # The client first: when it stops on an error, gzip dies of SIGPIPE, which is not the cause.
+    [ "$client" = 0 ] || fail 16 "$NSB_CLIENT failed to restore the dump (exit code $client)"
+    [ "$rc" = 0 ] || fail 16 "the dump could not be decompressed (gzip exit code $rc)"
+    ;;
+  *) fail 2 "unknown action $NSB_ACTION" ;;
+esac
+`;
