@@ -3,8 +3,6 @@ import { Readable, pipeline, type Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
-import { parse as yamlParse } from 'yaml';
-import { toYaml, yamlParseOptions } from './canonical.js';
 import {
   DEFAULT_SEGMENT_SIZE,
   DecryptionError,
@@ -21,9 +19,13 @@ import { guessApiPathOf, type PathOf } from './resource-info.js';
 import { assertKubeObject, kindKeyOf, type KubeObject } from './types.js';
 
 /**
- * The resource archive (`resources.yaml.gz`, `.enc` when encrypted): canonical objects as YAML
- * documents, each preceded by a line `---` and nothing else, gzip-compressed, then optionally encrypted
+ * The resource archive (`resources.ndjson.gz`, `.enc` when encrypted): canonical objects as JSON, one
+ * object per line (NDJSON; keys in canonical order), gzip-compressed, then optionally encrypted
  * (see crypto.ts). Written and read as streams: neither side holds more than a few segments of it.
+ *
+ * JSON rather than YAML because an export must keep up with `kubectl get -o json`: the YAML library
+ * takes ~0.2-0.5 ms per object each way, JSON ~5 us, and the archive is read by machines. `zcat | jq`
+ * shows it; `nsbackup export --dir` writes the same canonical objects as YAML for people.
  */
 export interface ResourceArchiveSummary {
   fileName: string;
@@ -48,6 +50,8 @@ export interface ResourceArchiveWriter {
   /** Ends the archive; resolves once all stored bytes have been read, with their size and SHA-256. */
   finish(): Promise<ResourceArchiveSummary>;
 }
+
+const BATCH_CHARS = 64 * 1024;
 
 export interface ResourceArchiveWriterOptions {
   encryptionKey?: EncryptionKey;
@@ -75,6 +79,15 @@ export function createResourceArchiveWriter(
   const paths: string[] = [];
   const seen = new Set<string>();
   let finishing = false;
+  let batch: string[] = [];
+  let batchLength = 0;
+  const flushBatch = async (): Promise<void> => {
+    if (!batch.length) return;
+    const text = batch.join('');
+    batch = [];
+    batchLength = 0;
+    if (!gzip.write(text)) await once(gzip, 'drain');
+  };
 
   return {
     stored: meter,
@@ -90,11 +103,15 @@ export function createResourceArchiveWriter(
       paths.push(objectPath);
       const key = kindKeyOf(obj);
       counts[key] = (counts[key] ?? 0) + 1;
-      if (!gzip.write(`---\n${toYaml(obj)}`)) await once(gzip, 'drain');
+      batch.push(`${JSON.stringify(obj)}\n`);
+      batchLength += batch[batch.length - 1].length;
+      // Many small writes each cost a trip to zlib's thread pool; hand it ~64 KiB at a time.
+      if (batchLength >= BATCH_CHARS) await flushBatch();
     },
     async finish() {
       finishing = true;
       if (failure) throw failure;
+      await flushBatch();
       gzip.end();
       await finished(meter);
       if (failure) throw failure;
@@ -191,44 +208,32 @@ export async function* readResourceArchive(
 
   const decoder = new StringDecoder('utf8');
   let carry = '';
-  let doc: string[] | undefined;
-  let index = 0;
-  const parseDoc = (lines: string[]): KubeObject => {
-    const where = `document ${index + 1}`;
+  let line = 0;
+  const parseLine = (text: string): KubeObject => {
+    line++;
     let value: unknown;
     try {
-      value = yamlParse(lines.join('\n'), yamlParseOptions);
+      value = JSON.parse(text);
     } catch (error) {
-      throw new ArchiveError(`${where}: ${(error as Error).message}`);
+      throw new ArchiveError(`line ${line}: ${(error as Error).message}`);
     }
     try {
-      assertKubeObject(value, where);
+      assertKubeObject(value, `line ${line}`);
     } catch (error) {
       throw new ArchiveError((error as Error).message);
     }
-    index++;
     return value;
   };
   try {
     for await (const chunk of gunzip) {
       const lines = (carry + decoder.write(chunk)).split('\n');
       carry = lines.pop()!;
-      const ready: KubeObject[] = [];
-      for (const line of lines) {
-        if (line === '---') {
-          if (doc) ready.push(parseDoc(doc));
-          doc = [];
-        } else if (doc) doc.push(line);
-        else if (line.trim()) throw new ArchiveError('content before the first document marker');
-      }
+      const ready = lines.map(parseLine);
       yield* ready;
     }
     const rest = carry + decoder.end();
-    if (rest) {
-      if (!doc) throw new ArchiveError('content before the first document marker');
-      doc.push(rest);
-    }
-    if (doc) yield parseDoc(doc);
+    // The writer ends every object with a newline: text after the last one means a cut.
+    if (rest) throw new ArchiveError(`cut short: line ${line + 1} has no end`);
   } catch (error) {
     if (error instanceof ArchiveError || error instanceof DecryptionError) throw error;
     const code = (error as NodeJS.ErrnoException).code;

@@ -38,7 +38,9 @@ export function createMeterStream(): MeterStream {
 }
 
 /** Reads a stream to its end and returns its size and SHA-256, holding one chunk at a time. */
-export async function digestOf(readable: Readable | AsyncIterable<Buffer | string>): Promise<FileDigest> {
+export async function digestOf(
+  readable: Readable | AsyncIterable<Buffer | string> | Iterable<Buffer>,
+): Promise<FileDigest> {
   const hash = createHash('sha256');
   let size = 0;
   for await (const chunk of readable) {

@@ -3,8 +3,8 @@ import type { FileDigest } from './digest.js';
 /**
  * A backup's folder in S3 is `<prefix>/<cluster>/<namespace>/<backup id>/` and holds:
  *
- * - `resources.yaml.gz`: every exported object in canonical form, as YAML documents each preceded by a
- *   line `---`, gzip-compressed (`resources.yaml.gz.enc` when encrypted: gzip, then encrypted);
+ * - `resources.ndjson.gz`: every exported object in canonical form, as JSON, one object per line,
+ *   gzip-compressed (`resources.ndjson.gz.enc` when encrypted: gzip, then encrypted);
  * - `dump-<database>.sql.gz` (`.enc` when encrypted): database dumps, when the backup took them;
  * - `manifest.json`, written LAST: what the backup holds and the size and SHA-256 of every other file as
  *   stored. A folder without a manifest is an unfinished backup: it is never `latest` and never restored.
@@ -14,7 +14,7 @@ import type { FileDigest } from './digest.js';
  */
 export const MANIFEST_FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
-export const RESOURCES_FILE = 'resources.yaml.gz';
+export const RESOURCES_FILE = 'resources.ndjson.gz';
 export const ENCRYPTED_SUFFIX = '.enc';
 
 /** `dump-<database>.sql.gz`, `.enc` appended when encrypted. */
