@@ -92,8 +92,17 @@ function applyMarks(records: SnapshotRecord[], marks: { name: string; deleteAfte
 
 const fmt = (ms: number) => `${ms.toFixed(0).padStart(5)} ms`;
 
+// One scenario per argument (gfs, deltas, deltas-one-pvc) gives that scenario's own peak RSS.
+const scenarios: Record<string, () => void> = {
+  gfs: () => bench('gfs, 500 PVCs x 100 (every 8 h)', history(500, 100, 8 * HOUR, 'gfs')),
+  deltas: () => bench('deltas, 500 PVCs x 100 (hourly)', history(500, 100, HOUR, 'deltas')),
+  'deltas-one-pvc': () => bench('deltas, 1 PVC x 50,000 (hourly)', history(1, 50_000, HOUR, 'deltas')),
+};
+const chosen = process.argv.slice(2);
 console.log(`node ${process.version}; best of 5 runs per planner; plans are pure, so no API calls`);
-bench('gfs, 500 PVCs x 100 (every 8 h)', history(500, 100, 8 * HOUR, 'gfs'));
-bench('deltas, 500 PVCs x 100 (hourly)', history(500, 100, HOUR, 'deltas'));
-bench('deltas, 1 PVC x 50,000 (hourly)', history(1, 50_000, HOUR, 'deltas'));
+for (const name of chosen.length > 0 ? chosen : Object.keys(scenarios)) {
+  const run = scenarios[name];
+  if (!run) throw new Error(`unknown scenario ${name}; choose from ${Object.keys(scenarios).join(', ')}`);
+  run();
+}
 console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
