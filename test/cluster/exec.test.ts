@@ -365,6 +365,21 @@ describe('exec protocol details', () => {
     );
   });
 
+  it('splits a large write into small frames and survives a handler writing after it resolved', async () => {
+    const payload = randomBytes(3 * 1024 * 1024 + 5);
+    handler = async (_req, io) => {
+      io.stdout.write(payload);
+      setTimeout(() => io.stdout.write('too late'), 10);
+      return 0;
+    };
+    const session = await rawExec('command=x&stdout=true', ['v5.channel.k8s.io']);
+    await session.closed;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const output = session.frames.filter((f) => f[0] === 1);
+    expect(Math.max(...output.map((f) => f.length))).toBeLessThanOrEqual(64 * 1024 + 1);
+    expect(Buffer.concat(output.map((f) => f.subarray(1))).equals(payload)).toBe(true);
+  });
+
   it('holds the handler back while the client is not reading, then delivers everything', async () => {
     const total = 256 * 1024 * 1024;
     let accepted = 0;
@@ -408,8 +423,14 @@ describe('exec protocol details', () => {
     let bufferedWhileIdle = -1;
     let consumed = 0;
     handler = async (_req, io) => {
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      bufferedWhileIdle = io.stdin!.readableLength;
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      const deadline = Date.now() + 10_000;
+      // Everything the server holds for the handler: the stream's readable and (PassThrough) writable sides.
+      const held = () => io.stdin!.readableLength + ((io.stdin as any).writableLength ?? 0);
+      while (held() < 1024 * 1024 && Date.now() < deadline) await sleep(20);
+      // Time enough for tens of MiB more to pile up, were the socket still being read.
+      await sleep(300);
+      bufferedWhileIdle = held();
       for await (const chunk of io.stdin!) consumed += (chunk as Buffer).length;
       io.stdout.write(String(consumed));
       return 0;
@@ -421,7 +442,7 @@ describe('exec protocol details', () => {
     session.ws.send(Buffer.from([255, 0]));
     await session.closed;
     expect(bufferedWhileIdle).toBeGreaterThan(0);
-    expect(bufferedWhileIdle).toBeLessThanOrEqual(2 * 1024 * 1024);
+    expect(bufferedWhileIdle).toBeLessThanOrEqual(4 * 1024 * 1024);
     expect(consumed).toBe(sent);
     const out = session.frames.filter((f) => f[0] === 1).map((f) => f.subarray(1).toString());
     expect(out.join('')).toBe(String(sent));

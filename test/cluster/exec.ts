@@ -45,6 +45,8 @@ export const EXEC_SUBPROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'cha
 
 /** Above this many bytes queued on the socket, the handler's stdout/stderr writes wait for 'drain'. */
 export const SOCKET_HIGH_WATER_MARK = 1024 * 1024;
+/** The largest payload of one output frame; bigger writes are split. */
+export const MAX_FRAME_PAYLOAD = 64 * 1024;
 /** Bytes of client stdin buffered towards a slow handler before the socket stops being read. */
 export const STDIN_HIGH_WATER_MARK = 1024 * 1024;
 
@@ -161,14 +163,18 @@ async function runSession(
       write(chunk: Buffer, _encoding, callback) {
         // A channel the client did not ask for is open but ignored, as wsstream's IgnoreChannel is.
         if (!enabled || socketClosed) return callback();
-        if (chunk.length === 0) return callback();
-        send(channel, chunk);
+        // Frames stay small, as the API server's io.Copy makes them (clients cap a message's size).
+        for (let offset = 0; offset < chunk.length; offset += MAX_FRAME_PAYLOAD) {
+          send(channel, chunk.subarray(offset, offset + MAX_FRAME_PAYLOAD));
+        }
         whenWritable(() => callback());
       },
     });
 
   const stdout = channelWriter(STDOUT_CHANNEL, request.stdout);
   const stderr = channelWriter(STDERR_CHANNEL, request.stderr);
+  // A handler that writes after it has resolved gets an error on its write callback, not a crashed server.
+  for (const stream of [stdout, stderr]) stream.on('error', () => {});
   const stdin = request.stdin ? new PassThrough({ highWaterMark: STDIN_HIGH_WATER_MARK }) : null;
   let stdinOpen = stdin !== null;
   const endStdin = (): void => {
