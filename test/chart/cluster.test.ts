@@ -1,0 +1,237 @@
+// The chart wires the program: its rendered objects are created in the emulator with real `kubectl create -f`, a
+// Job is made from the rendered CronJob with real `kubectl create job --from=cronjob/...`, and each entrypoint then
+// runs locally (through the front door's command registry) with exactly that Job's arguments and environment —
+// Secrets and the downward API resolved as the kubelet would — against the emulator and a local S3.
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../lib/command.js';
+import { commands } from '../../scripts/commands.js';
+import { startCluster, type Cluster } from '../cluster/index.js';
+import { helmTemplate, type RenderedObject } from '../helpers/helm.js';
+import { startS3, TEST_S3_CREDENTIALS, type LocalS3 } from '../helpers/s3.js';
+import { localContainer, podForJob, type LocalContainer } from './job-env.js';
+import { valuesFile } from './rendered.js';
+
+const KUBECTL = '/usr/bin/kubectl';
+const NS = 'shop';
+const SNAP = 'snapshot.storage.k8s.io/v1';
+
+let cluster: Cluster;
+let s3: LocalS3;
+let dir: string;
+let rendered: RenderedObject[];
+
+function kubectl(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      KUBECTL,
+      ['--kubeconfig', cluster.kubeconfigPath, '--cache-dir', join(dir, 'kube-cache'), ...args],
+      { env: { PATH: process.env.PATH, HOME: dir }, timeout: 30_000 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+    );
+  });
+}
+
+/** Runs a container the way the image does: the front door picks the command named by the first argument. */
+async function runLocally(c: LocalContainer): Promise<{ code: number; logs: string[] }> {
+  const [name, ...argv] = c.args;
+  const entry = commands[name];
+  if (!entry) throw new Error(`the front door has no command "${name}"`);
+  const logs: string[] = [];
+  // The in-cluster service account is the one thing a local run cannot have: the emulator's kubeconfig stands in.
+  const env = { ...c.env, NSBACKUP_KUBECONFIG: cluster.kubeconfigPath, PATH: process.env.PATH };
+  const code = await runCommand(await entry.load(), { argv, env, write: (l) => logs.push(l), out: () => {} });
+  return { code, logs };
+}
+
+/** A Job as kubectl made it, its pod seeded as the Job controller would, and the container as the kubelet runs it. */
+async function jobContainer(jobName: string, containerName: string): Promise<LocalContainer> {
+  const job = cluster.get('batch/v1', 'Job', NS, jobName);
+  expect(job, `Job ${jobName}`).toBeDefined();
+  const podName = `${jobName}-x7k2p`;
+  if (!cluster.get('v1', 'Pod', NS, podName)) cluster.seed(podForJob(job, podName));
+  const pod = cluster.get('v1', 'Pod', NS, podName);
+  return localContainer(cluster, pod, containerName, join(dir, 'mounts', jobName));
+}
+
+const snapshots = () => cluster.list(SNAP, 'VolumeSnapshot', NS);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'nsbackup-chart-'));
+  [cluster, s3] = await Promise.all([startCluster(), startS3()]);
+  rendered = helmTemplate({
+    namespace: NS,
+    release: NS,
+    valuesFiles: [valuesFile('none')],
+    set: { 'lock.enabled': 'true', 's3.endpoint': s3.endpoint, 's3.region': 'us-east-1' },
+  });
+  cluster.seed(
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data', namespace: NS },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      status: { phase: 'Bound', capacity: { storage: '1Gi' } },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's3-credentials', namespace: NS },
+      data: {
+        AWS_ACCESS_KEY_ID: Buffer.from(TEST_S3_CREDENTIALS.accessKeyId).toString('base64'),
+        AWS_SECRET_ACCESS_KEY: Buffer.from(TEST_S3_CREDENTIALS.secretAccessKey).toString('base64'),
+      },
+    },
+  );
+  const file = join(dir, 'chart.yaml');
+  writeFileSync(file, rendered.map((o) => YAML.stringify(o)).join('---\n'));
+  await kubectl('create', '-f', file);
+});
+
+afterAll(async () => {
+  await Promise.all([cluster?.close(), s3?.close()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the rendered chart on a cluster', () => {
+  it('kubectl create -f accepts every rendered object', () => {
+    expect(rendered.length).toBeGreaterThan(5);
+    for (const o of rendered) {
+      const got = cluster.get(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name);
+      expect(got, `${o.kind}/${o.metadata.name}`).toBeDefined();
+    }
+  });
+
+  it('an ad-hoc backup Job from kubectl create job --from=cronjob runs the backup, labelled adhoc', async () => {
+    await kubectl('create', 'job', 'shop-adhoc-1', '--from=cronjob/shop-backup', '-n', NS);
+    const job = cluster.get('batch/v1', 'Job', NS, 'shop-adhoc-1');
+    expect(job.metadata.annotations['cronjob.kubernetes.io/instantiate']).toBe('manual');
+    expect(job.metadata.labels['app.kubernetes.io/name']).toBe('nsbackup');
+
+    const c = await jobContainer('shop-adhoc-1', 'backup');
+    expect(c.args).toEqual(['backup']);
+    // The environment the kubelet would build: downward API and Secret references resolved.
+    expect(c.env).toMatchObject({
+      NSBACKUP_POD_NAME: 'shop-adhoc-1-x7k2p',
+      NSBACKUP_NAMESPACE: NS,
+      NSBACKUP_DB: 'none',
+      NSBACKUP_PVC: 'data',
+      AWS_ACCESS_KEY_ID: TEST_S3_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_S3_CREDENTIALS.secretAccessKey,
+      NSBACKUP_S3_BUCKET: s3.bucket,
+      NSBACKUP_S3_ENDPOINT: s3.endpoint,
+    });
+    expect(c.env.NSBACKUP_LOCK_DIR.startsWith(dir)).toBe(true); // the hostPath mount, mapped to a local folder
+
+    const { code, logs } = await runLocally(c);
+    expect(code, logs.join('\n')).toBe(0);
+    const made = snapshots();
+    expect(made).toHaveLength(1);
+    expect(made[0].metadata.labels).toMatchObject({
+      'nsbackup.io/pvc': 'data',
+      'nsbackup.io/type': 'adhoc',
+      'nsbackup.io/retain': 'gfs',
+    });
+    expect(made[0].spec.source).toEqual({ persistentVolumeClaimName: 'data' });
+    expect(made[0].status.readyToUse).toBe(true);
+  });
+
+  it("a Job the CronJob controller starts (no manual annotation) makes a 'scheduled' backup", async () => {
+    const cronJob = cluster.get('batch/v1', 'CronJob', NS, 'shop-backup');
+    const template = cronJob.spec.jobTemplate;
+    // What the CronJob controller posts: the job template, owned by the CronJob, without the manual annotation.
+    writeFileSync(
+      join(dir, 'scheduled-job.yaml'),
+      YAML.stringify({
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: {
+          name: 'shop-backup-29000000',
+          namespace: NS,
+          labels: template.metadata.labels,
+          annotations: { 'batch.kubernetes.io/cronjob-scheduled-timestamp': new Date().toISOString() },
+          ownerReferences: [
+            {
+              apiVersion: 'batch/v1',
+              kind: 'CronJob',
+              name: 'shop-backup',
+              uid: cronJob.metadata.uid,
+              controller: true,
+            },
+          ],
+        },
+        spec: template.spec,
+      }),
+    );
+    await kubectl('create', '-f', join(dir, 'scheduled-job.yaml'));
+    const { code, logs } = await runLocally(await jobContainer('shop-backup-29000000', 'backup'));
+    expect(code, logs.join('\n')).toBe(0);
+    const types = snapshots().map((s) => s.metadata.labels['nsbackup.io/type']);
+    expect(types.sort()).toEqual(['adhoc', 'scheduled']);
+  });
+
+  it('the prune Job runs retain, then mark-and-delete, with the chart settings and the S3 Secret', async () => {
+    // History: three older daily snapshots of the PVC, and one expired yesterday whose backup has S3 objects.
+    const day = (n: number) => new Date(Date.now() - n * 86_400_000);
+    const date = (d: Date) => d.toISOString().slice(0, 10);
+    const old = (name: string, ageDays: number, labels: Record<string, string>) => ({
+      apiVersion: SNAP,
+      kind: 'VolumeSnapshot',
+      metadata: {
+        name,
+        namespace: NS,
+        creationTimestamp: day(ageDays).toISOString(),
+        labels: {
+          'nsbackup.io/pvc': 'data',
+          'nsbackup.io/retain': 'gfs',
+          'nsbackup.io/type': 'scheduled',
+          'nsbackup.io/backup': `b-${name}`,
+          ...labels,
+        },
+      },
+      spec: { source: { persistentVolumeClaimName: 'data' } },
+      status: { readyToUse: true, creationTime: day(ageDays).toISOString() },
+    });
+    cluster.seed(
+      old('data-old-3', 3, { 'nsbackup.io/daily': date(day(3)) }),
+      old('data-old-2', 2, { 'nsbackup.io/daily': date(day(2)) }),
+      old('data-expired', 10, { 'nsbackup.io/delete-after': date(day(2)) }),
+    );
+    const store = s3.store();
+    await store.upload(store.key('default', NS, 'b-data-expired', 'dump.sql.gz'), Buffer.from('old dump'));
+
+    await kubectl('create', 'job', 'shop-prune-1', '--from=cronjob/shop-prune', '-n', NS);
+    const retain = await jobContainer('shop-prune-1', 'retain');
+    const sweep = await jobContainer('shop-prune-1', 'mark-and-delete');
+    expect(retain.args).toEqual(['retain']);
+    expect(sweep.args).toEqual(['mark-and-delete']);
+    expect(retain.env.NSBACKUP_KEEP_DAILY).toBe('1');
+    expect(sweep.env.AWS_SECRET_ACCESS_KEY).toBe(TEST_S3_CREDENTIALS.secretAccessKey);
+
+    const first = await runLocally(retain);
+    expect(first.code, first.logs.join('\n')).toBe(0);
+    // keep.daily=1: only the newest daily label survives (today's backups), the older ones lose theirs.
+    const daily = snapshots()
+      .filter((s) => s.metadata.labels['nsbackup.io/daily'])
+      .map((s) => s.metadata.name);
+    expect(daily).not.toContain('data-old-3');
+    expect(daily).not.toContain('data-old-2');
+
+    const second = await runLocally(sweep);
+    expect(second.code, second.logs.join('\n')).toBe(0);
+    const left = snapshots().map((s) => s.metadata.name);
+    expect(left).not.toContain('data-expired');
+    expect(await store.exists(store.key('default', NS, 'b-data-expired', 'dump.sql.gz'))).toBe(false);
+    // The snapshots that lost their labels are now marked for deletion after the grace day.
+    const marked = snapshots().filter((s) => s.metadata.name.startsWith('data-old-'));
+    for (const s of marked)
+      expect(s.metadata.labels['nsbackup.io/delete-after']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+});
