@@ -330,7 +330,7 @@ describe('lists', () => {
 
   it('returns typed list items without apiVersion/kind, like a real server', async () => {
     const res = await fetch(`${cluster.url}/api/v1/namespaces/many/configmaps?limit=1`);
-    const list = await res.json();
+    const list = (await res.json()) as any;
     expect(list.kind).toBe('ConfigMapList');
     expect(list.items[0].kind).toBeUndefined();
     expect(Number(list.metadata.resourceVersion)).toBeGreaterThan(0);

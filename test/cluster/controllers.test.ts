@@ -248,13 +248,13 @@ describe('CRDs', () => {
               name: 'v1',
               served: true,
               storage: true,
-              schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+              schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
             },
           ],
         },
       },
     });
-    const list = await (await fetch(`${cluster.url}/apis/example.com/v1`)).json();
+    const list = (await (await fetch(`${cluster.url}/apis/example.com/v1`)).json()) as any;
     expect(list.resources[0]).toMatchObject({
       name: 'widgets',
       kind: 'Widget',
@@ -270,14 +270,14 @@ describe('CRDs', () => {
     });
     await ext.deleteCustomResourceDefinition({ name: 'widgets.example.com' });
     expect((await fetch(`${cluster.url}/apis/example.com/v1`)).status).toBe(404);
-    const groups = await (await fetch(`${cluster.url}/apis`)).json();
+    const groups = (await (await fetch(`${cluster.url}/apis`)).json()) as any;
     expect(groups.groups.map((g: any) => g.name)).not.toContain('example.com');
   });
 
   it('serves no snapshot API on a cluster started without the snapshot CRDs', async () => {
     const bare = await startCluster({ snapshotCrds: false });
     try {
-      const groups = await (await fetch(`${bare.url}/apis`)).json();
+      const groups = (await (await fetch(`${bare.url}/apis`)).json()) as any;
       expect(groups.groups.map((g: any) => g.name)).not.toContain(G);
       const res = await fetch(`${bare.url}/apis/${G}/v1/namespaces/default/volumesnapshots`);
       expect(res.status).toBe(404);

@@ -11,7 +11,7 @@ let cluster: Cluster;
 
 const get = async (path: string, headers: Record<string, string> = {}) => {
   const res = await fetch(`${cluster.url}${path}`, { headers });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as any };
 };
 
 beforeAll(async () => {
@@ -101,7 +101,7 @@ describe('content negotiation', () => {
       headers: { 'Content-Type': 'application/vnd.kubernetes.protobuf' },
       body: Buffer.from('not protobuf at all'),
     });
-    const status = await res.json();
+    const status = (await res.json()) as any;
     expect(res.status).toBe(415);
     expect(status.reason).toBe('UnsupportedMediaType');
     expect(status.message).toMatch(/protobuf/);
