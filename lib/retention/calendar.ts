@@ -1,6 +1,6 @@
 // Calendar arithmetic in an IANA time zone. Every label and every "today" is a local date in the
 // configured zone, so a backup at 23:30 on Dec 31 in Berlin is a 2026 backup although it is 22:30 UTC.
-import { DateTime } from 'luxon';
+import { DateTime, IANAZone } from 'luxon';
 import type { GfsKey } from './types.js';
 
 const LOCAL_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -10,7 +10,7 @@ const knownZones = new Set<string>();
 /** Throws on a zone luxon does not know: a typo must not silently fall back to UTC. */
 export function assertTimeZone(timeZone: string): void {
   if (knownZones.has(timeZone)) return;
-  if (!DateTime.now().setZone(timeZone).isValid) throw new RangeError(`unknown time zone: ${timeZone}`);
+  if (!IANAZone.isValidZone(timeZone)) throw new RangeError(`unknown time zone: ${timeZone}`);
   knownZones.add(timeZone);
 }
 
