@@ -127,7 +127,10 @@ describe('objects through client-node', () => {
         body: { metadata: { name: 'rv', resourceVersion: '5' } },
       }),
     );
-    expect(withRv.status.message).toBe('resourceVersion should not be set on objects to be created');
+    expect(withRv).toMatchObject({
+      code: 500,
+      status: { message: 'resourceVersion should not be set on objects to be created' },
+    });
   });
 
   it('rejects an update carrying a stale resourceVersion with 409 Conflict', async () => {

@@ -200,7 +200,7 @@ export class Registry {
     obj.kind = r.kind;
     obj.metadata = obj.metadata ?? {};
     if (obj.metadata.resourceVersion) {
-      throw Errors.badRequest('resourceVersion should not be set on objects to be created');
+      throw Errors.resourceVersionOnCreate();
     }
     this.placeNamespace(r, obj, namespace);
     if (!obj.metadata.name && obj.metadata.generateName) {

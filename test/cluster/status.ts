@@ -20,7 +20,7 @@ export class ApiError extends Error {
       metadata: {},
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
+      ...(this.reason ? { reason: this.reason } : {}),
       ...(this.details ? { details: this.details } : {}),
       code: this.code,
     };
@@ -88,6 +88,9 @@ export const Errors = {
       { retryAfterSeconds },
       { 'Retry-After': String(retryAfterSeconds) },
     ),
+  /** etcd storage refuses it; the error surfaces as a bare 500 without a reason, as on a real server. */
+  resourceVersionOnCreate: () =>
+    new ApiError(500, '', 'resourceVersion should not be set on objects to be created'),
   internal: (message: string) =>
     new ApiError(500, 'InternalError', `Internal error occurred: ${message}`, {}),
 };
