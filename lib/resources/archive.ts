@@ -189,18 +189,31 @@ export async function* readResourceArchive(
   options: { encryptionKey?: EncryptionKey } = {},
 ): AsyncGenerator<KubeObject> {
   const { head, all } = await peek(source, 28);
+  try {
+    yield* readObjects(head, all, options.encryptionKey);
+  } finally {
+    // Stops the download too when the reader gives up early or fails.
+    all.destroy();
+  }
+}
+
+async function* readObjects(
+  head: Buffer,
+  all: Readable,
+  key: EncryptionKey | undefined,
+): AsyncGenerator<KubeObject> {
   if (head.length === 0) throw new ArchiveError('empty file');
   const encrypted = looksEncrypted(head);
-  if (encrypted && !options.encryptionKey) {
+  if (encrypted && !key) {
     const { keyId } = parseEncryptionHeader(head);
     throw new DecryptionError('wrong-key', `the archive is encrypted with key ${keyId}; no key was given`);
   }
-  if (!encrypted && options.encryptionKey) {
+  if (!encrypted && key) {
     throw new DecryptionError('not-encrypted', 'a key was given, but the archive is not encrypted');
   }
   const gunzip = createGunzip();
   const stages: (Readable | Transform)[] = [all];
-  if (encrypted) stages.push(createDecryptStream(options.encryptionKey!));
+  if (encrypted) stages.push(createDecryptStream(key!));
   stages.push(gunzip);
   pipeline(stages as [Readable, ...Transform[]], () => {
     // Errors reach the reader through the last stream.

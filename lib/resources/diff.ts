@@ -184,12 +184,13 @@ function alignLines(left: string[], right: string[]): LineOp[] {
         middle.push('=');
         i++;
         j++;
-      } else if (j < b.length && (i === a.length || lcs[i * width + j + 1] >= lcs[(i + 1) * width + j])) {
-        middle.push('+');
-        j++;
-      } else {
+      } else if (i < a.length && (j === b.length || lcs[(i + 1) * width + j] >= lcs[i * width + j + 1])) {
+        // Deletions before insertions, as diff(1) shows a replaced line.
         middle.push('-');
         i++;
+      } else {
+        middle.push('+');
+        j++;
       }
     }
   }

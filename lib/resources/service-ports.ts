@@ -12,10 +12,15 @@ export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-confi
  * Velero decides the same way. `healthCheckNodePort` follows the same rule.
  *
  * This must run on the object as the API server returned it: canonical form drops `managedFields`,
- * so {@link canonicalize} calls it before dropping them. Returns a new object; the input is unchanged.
+ * so {@link canonicalize} calls it before dropping them. An object without `managedFields` (already
+ * canonical, written by hand, or from a server that does not track fields) keeps all its node ports:
+ * there is no evidence to decide by, and canonicalizing twice must not lose a chosen port.
+ * Returns a new object; the input is unchanged.
  */
 export function withoutAllocatedNodePorts(service: KubeObject): KubeObject {
   if (service.kind !== 'Service' || !isJsonMap(service.spec)) return service;
+  const managedFields = service.metadata.managedFields;
+  if (!Array.isArray(managedFields) || managedFields.length === 0) return service;
   const spec = service.spec;
   if (spec.type === 'ExternalName') return service;
   const chosen = chosenNodePorts(service);

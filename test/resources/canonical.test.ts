@@ -87,6 +87,16 @@ describe('canonicalize', () => {
 });
 
 describe('node ports', () => {
+  // A managedFields entry that owns other fields, but no node port.
+  const noNodePortOwner = [
+    {
+      manager: 'kubectl-client-side-apply',
+      operation: 'Update',
+      fieldsType: 'FieldsV1',
+      fieldsV1: { 'f:metadata': {} },
+    },
+  ];
+
   it('keeps the node port a client set and drops the one the allocator chose', () => {
     const ports = (canonicalize(nodePortService()).spec as any).ports;
     expect(ports).toEqual([
@@ -97,7 +107,7 @@ describe('node ports', () => {
 
   it('trusts the last-applied configuration (kubectl apply), by name and for unnamed ports by value', () => {
     const svc = nodePortService();
-    delete svc.metadata.managedFields;
+    svc.metadata.managedFields = noNodePortOwner;
     svc.metadata.annotations = {
       [LAST_APPLIED_ANNOTATION]: JSON.stringify({
         spec: { ports: [{ name: 'metrics', port: 9090, nodePort: 31234 }] },
@@ -107,7 +117,7 @@ describe('node ports', () => {
     expect(ports.map((p: any) => p.nodePort)).toEqual([undefined, 31234]);
 
     const unnamed = nodePortService();
-    delete unnamed.metadata.managedFields;
+    unnamed.metadata.managedFields = noNodePortOwner;
     (unnamed.spec as any).ports = [
       { port: 80, nodePort: 30001 },
       { port: 81, nodePort: 30002 },
@@ -123,13 +133,21 @@ describe('node ports', () => {
 
   it('drops every node port when nothing shows a choice, and an allocated healthCheckNodePort', () => {
     const svc = nodePortService();
-    delete svc.metadata.managedFields;
+    svc.metadata.managedFields = noNodePortOwner;
     (svc.spec as any).type = 'LoadBalancer';
     (svc.spec as any).externalTrafficPolicy = 'Local';
     (svc.spec as any).healthCheckNodePort = 32000;
     const spec = withoutAllocatedNodePorts(svc).spec as any;
     expect(spec.ports.every((p: any) => p.nodePort === undefined)).toBe(true);
     expect(spec.healthCheckNodePort).toBeUndefined();
+  });
+
+  it('keeps every node port of an object without managedFields, so canonicalizing twice loses nothing', () => {
+    const once = canonicalize(nodePortService());
+    expect(canonicalize(once)).toEqual(once);
+    const handWritten = nodePortService();
+    delete handWritten.metadata.managedFields;
+    expect((canonicalize(handWritten).spec as any).ports.map((p: any) => p.nodePort)).toEqual([30080, 31234]);
   });
 
   it('leaves a headless Service alone', () => {
