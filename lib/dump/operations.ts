@@ -129,13 +129,22 @@ export async function streamDumpToS3(
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   ctx.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  // An object already at the key (a retry of the same backup) is not ours to remove when this attempt fails.
+  const existedBefore = await options.store.exists(options.key);
+  let streaming = true;
+  let uploadFailedFirst = false;
   const uploaded = options.store.upload(options.key, meter, 'application/gzip').then(
     () => undefined,
     (e: unknown) => {
-      stop.abort();
+      if (streaming) {
+        uploadFailedFirst = true;
+        stop.abort();
+      }
       return e instanceof Error ? e : new Error(String(e));
     },
   );
+  const uploadFailure = (e: Error) =>
+    new DumpError(`upload of the dump to ${options.store.url(options.key)} failed: ${e.message}`, 'upload');
   try {
     let failure: Error | undefined;
     try {
@@ -150,6 +159,7 @@ export async function streamDumpToS3(
     } catch (e) {
       failure = e instanceof Error ? e : new Error(String(e));
     }
+    streaming = false;
     if (!failure) {
       meter.end();
       const uploadError = await uploaded;
@@ -161,26 +171,15 @@ export async function streamDumpToS3(
           durationMs: Math.round(performance.now() - started),
         };
       }
-      failure = new DumpError(
-        `upload of the dump to ${options.store.url(options.key)} failed: ${uploadError.message}`,
-        'upload',
-      );
+      failure = uploadFailure(uploadError);
     } else {
+      // Never end() the stream of a failed dump: the upload is aborted, no object is completed.
       meter.destroy(new Error('the dump failed'));
       const uploadError = await uploaded;
-      if (
-        uploadError &&
-        stop.signal.aborted &&
-        !ctx.signal?.aborted &&
-        !(failure instanceof DumpError && failure.step !== 'dump')
-      ) {
-        failure = new DumpError(
-          `upload of the dump to ${options.store.url(options.key)} failed: ${uploadError.message}`,
-          'upload',
-        );
-      }
+      // The exec was stopped because the upload failed: that is the cause to report.
+      if (uploadError && uploadFailedFirst) failure = uploadFailure(uploadError);
     }
-    await removeObject(options.store, options.key);
+    if (!existedBefore) await removeObject(options.store, options.key);
     throw failure;
   } finally {
     ctx.signal?.removeEventListener('abort', onOuterAbort);
