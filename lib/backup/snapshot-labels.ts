@@ -61,7 +61,7 @@ export function snapshotLabels(input: LabelInputs): Record<string, string> {
 }
 
 export interface DumpFacts {
-  files: { path: string; database: string; sizeBytes: number; sha256: string }[];
+  files: { path: string; database: string; sizeBytes: number; sha256?: string }[];
   durationMs: number;
 }
 
@@ -79,7 +79,7 @@ export function snapshotAnnotations(input: {
     // Several databases: values comma-separated in the order of dump-path.
     annotations[Annotations.dumpPath] = input.dump.files.map((f) => f.path).join(',');
     annotations[Annotations.dumpSize] = input.dump.files.map((f) => String(f.sizeBytes)).join(',');
-    annotations[Annotations.dumpSha256] = input.dump.files.map((f) => f.sha256).join(',');
+    annotations[Annotations.dumpSha256] = input.dump.files.map((f) => f.sha256 ?? 'unknown').join(',');
     annotations[Annotations.dumpDuration] = `${(input.dump.durationMs / 1000).toFixed(1)}s`;
   }
   if (input.s3Location) annotations[Annotations.s3Location] = input.s3Location;

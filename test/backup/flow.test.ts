@@ -1,0 +1,539 @@
+// The backup command against the emulator: labels, snapshot failures, dry run, lock, ad-hoc runs, notification.
+// The database steps are a fake here (the real dumps are in database.test.ts), so each case stays fast.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseOps } from '../../lib/backup/ports.js';
+import { runCommand } from '../../lib/command.js';
+import { createBackupCommand } from '../../scripts/backup.js';
+import type { BackupOverrides } from '../../scripts/backup.js';
+import { startCluster } from '../cluster/index.js';
+import type { Cluster } from '../cluster/index.js';
+
+const run = promisify(execFile);
+let cluster: Cluster;
+let dir: string;
+let pings: string[];
+let pingServer: Server;
+let pingUrl: string;
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  dir = await mkdtemp(join(tmpdir(), 'nsbackup-flow-'));
+  pings = [];
+  pingServer = createServer((req, res) => {
+    pings.push(req.url ?? '');
+    res.end('ok');
+  });
+  await new Promise<void>((r) => pingServer.listen(0, '127.0.0.1', r));
+  const address = pingServer.address() as { port: number };
+  pingUrl = `http://127.0.0.1:${address.port}`;
+});
+
+afterAll(async () => {
+  await cluster?.close();
+  await new Promise((r) => pingServer?.close(r));
+  await rm(dir, { recursive: true, force: true });
+});
+
+let nsCounter = 0;
+/** A namespace with two Bound PVCs and a database Deployment whose pod is Running and Ready. */
+function seedNamespace(): string {
+  const ns = `shop-${++nsCounter}`;
+  const pvc = (name: string) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace: ns },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    status: { phase: 'Bound', capacity: { storage: '1Gi' } },
+  });
+  cluster.seed(
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+    pvc('data'),
+    pvc('wal'),
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'db', namespace: ns },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'db' } },
+        template: {
+          metadata: { labels: { app: 'db' } },
+          spec: { containers: [{ name: 'postgres', image: 'postgres:15' }] },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'db-7d4f9-abcde', namespace: ns, labels: { app: 'db' } },
+      spec: {
+        containers: [
+          { name: 'postgres', image: 'postgres:15', env: [{ name: 'POSTGRES_PASSWORD', value: 'pw' }] },
+          { name: 'exporter', image: 'exporter' },
+        ],
+      },
+    },
+  );
+  return ns;
+}
+
+function fakeDatabase(events: string[] = [], dumpMs = 0): DatabaseOps {
+  return {
+    check: async () => {
+      events.push('check');
+    },
+    dump: async (target) => {
+      events.push(`dump start ${target.pod}`);
+      await new Promise((r) => setTimeout(r, dumpMs));
+      events.push('dump end');
+      return {
+        files: [
+          {
+            path: '/var/lib/postgresql/data/nsbackup-app.sql.gz',
+            database: 'app',
+            sizeBytes: 1234,
+            sha256: 'ab'.repeat(32),
+          },
+        ],
+        durationMs: dumpMs,
+      };
+    },
+  };
+}
+
+interface RunOutcome {
+  code: number;
+  logs: any[];
+  out: string;
+}
+
+async function backup(env: Record<string, string>, overrides: BackupOverrides = {}): Promise<RunOutcome> {
+  const logs: any[] = [];
+  let out = '';
+  const code = await runCommand(
+    createBackupCommand({ database: fakeDatabase(), pollMs: 20, notifier: undefined, ...overrides }),
+    {
+      env: {
+        NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+        NSBACKUP_LOCK_DIR: join(dir, 'locks'),
+        NSBACKUP_TYPE: 'scheduled',
+        TZ: 'UTC',
+        ...env,
+      },
+      write: (line) => logs.push(JSON.parse(line)),
+      out: (text) => (out += text + '\n'),
+    },
+  );
+  return { code, logs, out };
+}
+
+const summaryOf = (r: RunOutcome) => r.logs.find((l) => l.summary);
+const snapshotsIn = (ns: string) => cluster.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', ns);
+/** Snapshots retention would count as good backups. */
+const goodSnapshotsIn = (ns: string) =>
+  snapshotsIn(ns).filter(
+    (s) =>
+      !s.metadata.deletionTimestamp &&
+      s.metadata.labels?.['nsbackup.io/failed'] !== 'true' &&
+      !s.status?.error,
+  );
+const clock = (iso: string) => () => new Date(iso);
+
+describe('backup of a namespace with a database and two PVCs', () => {
+  it('dumps, snapshots both PVCs with their labels and annotations, and succeeds', async () => {
+    const ns = seedNamespace();
+    const events: string[] = [];
+    const r = await backup(
+      {
+        NSBACKUP_NAMESPACE: ns,
+        NSBACKUP_PVC: 'data,wal',
+        NSBACKUP_DB: 'postgres',
+        NSBACKUP_DB_TARGET: 'deployment/db',
+        NSBACKUP_DB_CONTAINER: 'postgres',
+      },
+      { database: fakeDatabase(events), now: clock('2026-11-21T13:49:20Z') },
+    );
+    expect(r.code, JSON.stringify(summaryOf(r))).toBe(0);
+    expect(events).toEqual(['check', 'dump start db-7d4f9-abcde', 'dump end']);
+    const snaps = snapshotsIn(ns);
+    expect(snaps.map((s) => s.spec.source.persistentVolumeClaimName).sort()).toEqual(['data', 'wal']);
+    for (const s of snaps) {
+      expect(s.metadata.name).toMatch(
+        new RegExp(`^${s.spec.source.persistentVolumeClaimName}-20261121-134920-[a-z0-9]{6}$`),
+      );
+      expect(s.status.readyToUse).toBe(true);
+      expect(s.metadata.labels).toMatchObject({
+        'nsbackup.io/backup': summaryOf(r).backupId,
+        'nsbackup.io/pvc': s.spec.source.persistentVolumeClaimName,
+        'nsbackup.io/type': 'scheduled',
+        'nsbackup.io/retain': 'gfs',
+        'nsbackup.io/daily': '2026-11-21',
+        'nsbackup.io/weekly': '2026-w47',
+        'nsbackup.io/monthly': '2026-11',
+      });
+      expect(s.metadata.annotations['nsbackup.io/dump-sha256']).toBe('ab'.repeat(32));
+      expect(s.metadata.annotations['nsbackup.io/dump-size']).toBe('1234');
+      expect(JSON.parse(s.metadata.annotations['nsbackup.io/config'])).toMatchObject({
+        namespace: ns,
+        db: 'postgres',
+      });
+    }
+    expect(summaryOf(r)).toMatchObject({ outcome: 'success', namespace: ns, type: 'scheduled' });
+  });
+
+  it('labels the first backup of each day, week and month per PVC, across a year boundary', async () => {
+    const ns = seedNamespace();
+    const env = { NSBACKUP_NAMESPACE: ns, NSBACKUP_PVC: 'data,wal', NSBACKUP_DB: 'none' };
+    const labelsAt = async (iso: string) => {
+      const r = await backup(env, { now: clock(iso) });
+      expect(r.code).toBe(0);
+      const id = summaryOf(r).backupId;
+      return snapshotsIn(ns)
+        .filter((s) => s.metadata.labels['nsbackup.io/backup'] === id)
+        .map((s) => {
+          const l = s.metadata.labels;
+          return [
+            l['nsbackup.io/pvc'],
+            l['nsbackup.io/daily'],
+            l['nsbackup.io/weekly'],
+            l['nsbackup.io/monthly'],
+          ].join(' ');
+        })
+        .sort();
+    };
+    expect(await labelsAt('2026-12-31T22:00:00Z')).toEqual([
+      'data 2026-12-31 2026-w53 2026-12',
+      'wal 2026-12-31 2026-w53 2026-12',
+    ]);
+    // Same day, week and month: no period labels, for either PVC.
+    expect(await labelsAt('2026-12-31T23:00:00Z')).toEqual(['data   ', 'wal   ']);
+    // New year: a new day and month, but Jan 1 2027 is still in ISO week 53 of 2026.
+    expect(await labelsAt('2027-01-01T00:30:00Z')).toEqual([
+      'data 2027-01-01  2027-01',
+      'wal 2027-01-01  2027-01',
+    ]);
+  });
+
+  it('records delete-after for NSBACKUP_RETAIN=days', async () => {
+    const ns = seedNamespace();
+    const r = await backup(
+      {
+        NSBACKUP_NAMESPACE: ns,
+        NSBACKUP_PVC: 'data',
+        NSBACKUP_DB: 'none',
+        NSBACKUP_RETAIN: 'days',
+        NSBACKUP_RETAIN_DAYS: '7',
+      },
+      { now: clock('2026-11-21T13:49:20Z') },
+    );
+    expect(r.code).toBe(0);
+    expect(snapshotsIn(ns)[0].metadata.labels).toMatchObject({
+      'nsbackup.io/retain': 'days',
+      'nsbackup.io/delete-after': '2026-11-28',
+    });
+  });
+});
+
+describe('dry run', () => {
+  it('runs the checks, prints the plan and writes nothing', async () => {
+    const ns = seedNamespace();
+    const events: string[] = [];
+    cluster.clearRequests();
+    const r = await backup(
+      {
+        NSBACKUP_NAMESPACE: ns,
+        NSBACKUP_PVC: 'data,wal',
+        NSBACKUP_DB: 'postgres',
+        NSBACKUP_DB_TARGET: 'deployment/db',
+        NSBACKUP_DB_CONTAINER: 'postgres',
+        NSBACKUP_DRY_RUN: 'true',
+        NSBACKUP_NOTIFY_URL: `${pingUrl}/dry`,
+      },
+      { database: fakeDatabase(events), now: clock('2026-11-21T13:49:20Z') },
+    );
+    expect(r.code).toBe(0);
+    expect(events).toEqual(['check']);
+    expect(r.out).toMatch(
+      /VolumeSnapshot data-20261121-134920-[a-z0-9]{6} of PVC data: .*nsbackup.io\/daily=2026-11-21/,
+    );
+    expect(r.out).toMatch(/VolumeSnapshot wal-20261121-134920-/);
+    const writes = cluster.requests.filter((q) => !['get', 'list', 'watch'].includes(q.verb));
+    expect(writes).toEqual([]);
+    expect(snapshotsIn(ns)).toEqual([]);
+    expect(pings).not.toContain('/dry');
+  });
+});
+
+describe('failures: clear message, non-zero exit, no snapshot counted as good', () => {
+  const dbEnv = (ns: string) => ({
+    NSBACKUP_NAMESPACE: ns,
+    NSBACKUP_PVC: 'data,wal',
+    NSBACKUP_DB: 'postgres',
+    NSBACKUP_DB_TARGET: 'deployment/db',
+    NSBACKUP_DB_CONTAINER: 'postgres',
+  });
+
+  it('a snapshot that reports an error is deleted and fails the run', async () => {
+    const ns = seedNamespace();
+    cluster.controllers.snapshot.failNext('the disk is on fire');
+    const r = await backup({ ...dbEnv(ns), NSBACKUP_NOTIFY_FAILURE_URL: `${pingUrl}/failed?token=s3cret` });
+    expect(r.code).toBe(1);
+    expect(summaryOf(r).error).toMatch(/snapshot data-.* of PVC data: the disk is on fire \(deleted\)/);
+    await cluster.controllers.idle();
+    expect(goodSnapshotsIn(ns).map((s) => s.spec.source.persistentVolumeClaimName)).toEqual(['wal']);
+    expect(pings).toContain('/failed?token=s3cret');
+    expect(JSON.stringify(r.logs)).not.toContain('s3cret');
+  });
+
+  it('a snapshot that is not ready in time is deleted and fails the run', async () => {
+    const ns = seedNamespace();
+    cluster.controllers.snapshot.readyDelayMs = 60_000;
+    try {
+      const r = await backup({ ...dbEnv(ns), NSBACKUP_PVC: 'data', NSBACKUP_SNAPSHOT_TIMEOUT: '1s' });
+      expect(r.code).toBe(1);
+      expect(summaryOf(r).error).toMatch(/snapshot data-.*: not readyToUse within 1s \(deleted\)/);
+    } finally {
+      cluster.controllers.snapshot.readyDelayMs = 0;
+    }
+    // The controller's ready timer is still pending: a deleted snapshot must stay gone when it fires.
+    expect(goodSnapshotsIn(ns)).toEqual([]);
+  });
+
+  it('labels a failed snapshot failed when it cannot be deleted', async () => {
+    const ns = seedNamespace();
+    cluster.controllers.snapshot.failNext('no space for snapshots');
+    cluster.faults.add({
+      verb: 'delete',
+      path: new RegExp(`/namespaces/${ns}/volumesnapshots/`),
+      status: 403,
+      times: 1,
+    });
+    const r = await backup({ ...dbEnv(ns), NSBACKUP_PVC: 'data' });
+    expect(r.code).toBe(1);
+    expect(summaryOf(r).error).toMatch(/no space for snapshots \(labelled-failed\)/);
+    const [snap] = snapshotsIn(ns);
+    expect(snap.metadata.labels['nsbackup.io/failed']).toBe('true');
+    expect(goodSnapshotsIn(ns)).toEqual([]);
+  });
+
+  it.each([
+    ['a missing PVC', () => ({ NSBACKUP_PVC: 'data,logs' }), /PVC shop-\d+\/logs not found/],
+    [
+      'a missing container',
+      () => ({ NSBACKUP_DB_CONTAINER: 'mysql' }),
+      /no container "mysql" \(containers: postgres, exporter\)/,
+    ],
+    [
+      'a missing workload',
+      () => ({ NSBACKUP_DB_TARGET: 'statefulset/db' }),
+      /statefulset\/db not found in namespace/,
+    ],
+    ['a missing namespace', () => ({ NSBACKUP_NAMESPACE: 'nowhere' }), /namespace nowhere not found/],
+  ])('%s stops the run before anything is written', async (_what, extra, message) => {
+    const ns = seedNamespace();
+    const events: string[] = [];
+    cluster.clearRequests();
+    const r = await backup({ ...dbEnv(ns), ...extra(ns) }, { database: fakeDatabase(events) });
+    expect(r.code).toBe(1);
+    expect(summaryOf(r).error).toMatch(message);
+    expect(events).toEqual([]);
+    expect(cluster.requests.filter((q) => q.verb === 'create')).toEqual([]);
+  });
+
+  it('a PVC that is not Bound stops the run', async () => {
+    const ns = seedNamespace();
+    cluster.controllers.pvcBinder.enabled = false; // a claim no provisioner serves
+    cluster.seed({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'pending', namespace: ns },
+      spec: { resources: { requests: { storage: '1Gi' } } },
+      status: { phase: 'Pending' },
+    });
+    const r = await backup({ ...dbEnv(ns), NSBACKUP_PVC: 'pending' }).finally(
+      () => (cluster.controllers.pvcBinder.enabled = true),
+    );
+    expect(r.code).toBe(1);
+    expect(summaryOf(r).error).toMatch(/PVC shop-\d+\/pending is Pending, not Bound/);
+  });
+
+  it('a failing dump stops the run before any snapshot', async () => {
+    const ns = seedNamespace();
+    const r = await backup(dbEnv(ns), {
+      database: {
+        ...fakeDatabase(),
+        dump: async () => Promise.reject(new Error('database dump failed: pg_dump exited 1')),
+      },
+    });
+    expect(r.code).toBe(1);
+    expect(summaryOf(r).error).toMatch(/pg_dump exited 1/);
+    expect(snapshotsIn(ns)).toEqual([]);
+  });
+
+  it('bad configuration exits 2 and lists every problem', async () => {
+    const r = await backup({ NSBACKUP_PVC: 'data', NSBACKUP_DB: 'postgres', NSBACKUP_RETAIN: 'weekly' });
+    expect(r.code).toBe(2);
+    const message = r.logs.map((l) => l.msg).join('\n');
+    expect(message).toMatch(/NSBACKUP_RETAIN \(got "weekly"\) must be one of: gfs, days, deltas/);
+    const r2 = await backup({ NSBACKUP_PVC: 'data', NSBACKUP_DB: 'postgres' });
+    expect(r2.code).toBe(2);
+    expect(r2.logs.map((l) => l.error ?? l.msg).join('\n')).toMatch(/needs NSBACKUP_DB_TARGET/);
+    const r3 = await backup({ NSBACKUP_PVC: 'data' });
+    expect(r3.code).toBe(2);
+    expect(r3.logs.map((l) => l.msg).join('\n')).toMatch(/NSBACKUP_DB is required/);
+  });
+});
+
+describe('node lock', () => {
+  it('serialises two backups racing for one slot, and the loser of a timeout exits 3', async () => {
+    const ns = seedNamespace();
+    const events: string[] = [];
+    const env = {
+      NSBACKUP_NAMESPACE: ns,
+      NSBACKUP_PVC: 'data',
+      NSBACKUP_DB: 'postgres',
+      NSBACKUP_DB_TARGET: 'pod/db-7d4f9-abcde',
+      NSBACKUP_DB_CONTAINER: 'postgres',
+      NSBACKUP_LOCK_SLOTS: '1',
+      NSBACKUP_LOCK_DIR: join(dir, 'race'),
+    };
+    const [a, b] = await Promise.all([
+      backup(env, { database: fakeDatabase(events, 400) }),
+      backup(env, { database: fakeDatabase(events, 400) }),
+    ]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const dumps = events.filter((e) => e.startsWith('dump'));
+    expect(dumps).toEqual(['dump start db-7d4f9-abcde', 'dump end', 'dump start db-7d4f9-abcde', 'dump end']);
+
+    const [holder, loser] = await Promise.all([
+      backup(env, { database: fakeDatabase([], 2_000) }),
+      new Promise((r) => setTimeout(r, 300)).then(() => backup({ ...env, NSBACKUP_LOCK_TIMEOUT: '1s' })),
+    ]);
+    expect(holder.code).toBe(0);
+    expect(loser.code).toBe(3);
+    expect(summaryOf(loser).error).toMatch(/node lock not acquired within 1s/);
+  }, 20_000);
+});
+
+describe('backup type', () => {
+  it('labels a run started with kubectl create job --from=cronjob adhoc', async () => {
+    const ns = seedNamespace();
+    cluster.seed({
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'nsbackup', namespace: ns },
+      spec: {
+        schedule: '0 3 * * *',
+        jobTemplate: {
+          spec: {
+            template: {
+              spec: {
+                restartPolicy: 'Never',
+                containers: [
+                  {
+                    name: 'backup',
+                    image: 'nsbackup',
+                    args: ['backup'],
+                    env: [
+                      { name: 'NSBACKUP_DB', value: 'none' },
+                      { name: 'NSBACKUP_PVC', value: 'data' },
+                    ],
+                  },
+                ],
+              },
+            },
+          },
+        },
+      },
+    });
+    await run('kubectl', [
+      'create',
+      'job',
+      '--from=cronjob/nsbackup',
+      'adhoc-1',
+      '-n',
+      ns,
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+      '--cache-dir',
+      join(dir, 'kube-cache'),
+    ]);
+    const r = await backup({
+      NSBACKUP_NAMESPACE: ns,
+      NSBACKUP_DB: 'none',
+      NSBACKUP_PVC: 'data',
+      NSBACKUP_TYPE: '',
+      NSBACKUP_JOB_NAME: 'adhoc-1',
+    });
+    expect(r.code, JSON.stringify(summaryOf(r))).toBe(0);
+    expect(snapshotsIn(ns)[0].metadata.labels['nsbackup.io/type']).toBe('adhoc');
+
+    // The CronJob controller's own Job (no manual annotation) is scheduled.
+    cluster.seed({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: {
+        name: 'nsbackup-29400000',
+        namespace: ns,
+        ownerReferences: [
+          { apiVersion: 'batch/v1', kind: 'CronJob', name: 'nsbackup', uid: 'u', controller: true },
+        ],
+      },
+      spec: {
+        template: { spec: { containers: [{ name: 'backup', image: 'nsbackup' }], restartPolicy: 'Never' } },
+      },
+    });
+    const s = await backup({
+      NSBACKUP_NAMESPACE: ns,
+      NSBACKUP_DB: 'none',
+      NSBACKUP_PVC: 'data',
+      NSBACKUP_TYPE: '',
+      NSBACKUP_JOB_NAME: 'nsbackup-29400000',
+    });
+    expect(s.code).toBe(0);
+    expect(summaryOf(s).type).toBe('scheduled');
+  });
+
+  it('fails clearly when the named Job does not exist', async () => {
+    const ns = seedNamespace();
+    const r = await backup({
+      NSBACKUP_NAMESPACE: ns,
+      NSBACKUP_DB: 'none',
+      NSBACKUP_PVC: 'data',
+      NSBACKUP_TYPE: '',
+      NSBACKUP_JOB_NAME: 'gone',
+    });
+    expect(r.code).toBe(1);
+    expect(summaryOf(r).error).toMatch(/Job gone not found.*set NSBACKUP_TYPE/);
+    expect(snapshotsIn(ns)).toEqual([]);
+  });
+});
+
+describe('notification', () => {
+  it('pings after success, and an unreachable URL never fails the backup', async () => {
+    const ns = seedNamespace();
+    const r = await backup({
+      NSBACKUP_NAMESPACE: ns,
+      NSBACKUP_DB: 'none',
+      NSBACKUP_PVC: 'data',
+      NSBACKUP_NOTIFY_URL: `${pingUrl}/ok`,
+    });
+    expect(r.code).toBe(0);
+    expect(pings).toContain('/ok');
+    const down = await backup({
+      NSBACKUP_NAMESPACE: ns,
+      NSBACKUP_DB: 'none',
+      NSBACKUP_PVC: 'data',
+      NSBACKUP_NOTIFY_URL: 'http://127.0.0.1:1/ping',
+    });
+    expect(down.code).toBe(0);
+    expect(down.logs.some((l) => l.msg.startsWith('notification failed'))).toBe(true);
+  });
+});
