@@ -24,6 +24,11 @@ import {
   type Container,
 } from './rendered.js';
 import { DOCUMENTED_GRANTS, readmeGrants } from './rbac-table.js';
+import { loggingSettings } from '../../lib/command.js';
+import type { Schema } from '../../lib/config/index.js';
+import { command as backupCommand } from '../../scripts/backup.js';
+import { command as markAndDeleteCommand } from '../../scripts/mark-and-delete.js';
+import { command as retainCommand } from '../../scripts/retain.js';
 
 const VALUES = ['postgres', 'mysql', 'none', 'cluster-pruner'] as const;
 type ValuesName = (typeof VALUES)[number];
@@ -288,6 +293,38 @@ describe('the backup CronJob', () => {
       name: 'nsbackup-key',
       key: 'key',
     });
+  });
+});
+
+describe('every variable the chart sets is a setting of the command it runs', () => {
+  const schemas: Record<string, Schema> = {
+    backup: backupCommand.schema,
+    retain: retainCommand.schema,
+    'mark-and-delete': markAndDeleteCommand.schema,
+  };
+  // Wired ahead of the program: the export's key (issue 6) is not declared by scripts/backup.ts yet.
+  const PENDING: Record<string, string[]> = { backup: ['NSBACKUP_ENCRYPTION_KEY'] };
+
+  it.each(VALUES)('%s: NSBACKUP_* names are declared, required settings are present', (name) => {
+    let checked = 0;
+    for (const cj of ofKind(rendered[name], 'CronJob')) {
+      for (const c of containersOf(podSpecOf(cj))) {
+        const commandName = c.args?.[0];
+        const schema = commandName ? schemas[commandName] : undefined;
+        if (!schema) continue; // the chmod init container; restore (scripts/restore.ts does not exist yet)
+        checked++;
+        const declared = new Set(Object.values({ ...schema, ...loggingSettings }).map((s) => s.env));
+        for (const env of envOf(c).keys()) {
+          if (env === 'TZ' || env.startsWith('AWS_')) continue;
+          expect(
+            declared.has(env) || Boolean(PENDING[commandName!]?.includes(env)),
+            `${commandName}: ${env}`,
+          ).toBe(true);
+        }
+        for (const s of Object.values(schema)) if (s.required) expect(envOf(c).has(s.env), s.env).toBe(true);
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
   });
 });
 

@@ -197,12 +197,30 @@ describe('the rendered chart on a cluster', () => {
         },
       },
       spec: { source: { persistentVolumeClaimName: 'data' } },
-      status: { readyToUse: true, creationTime: day(ageDays).toISOString() },
+      status: {
+        boundVolumeSnapshotContentName: `snapcontent-${name}`,
+        readyToUse: true,
+        creationTime: day(ageDays).toISOString(),
+      },
+    });
+    // Each bound to its content, as the snapshot controller leaves them; Retain, as many classes set it.
+    const content = (name: string) => ({
+      apiVersion: SNAP,
+      kind: 'VolumeSnapshotContent',
+      metadata: { name: `snapcontent-${name}` },
+      spec: {
+        deletionPolicy: 'Retain',
+        driver: 'hostpath.csi.k8s.io',
+        source: { volumeHandle: `vol-${name}` },
+        volumeSnapshotRef: { apiVersion: SNAP, kind: 'VolumeSnapshot', name, namespace: NS },
+      },
+      status: { readyToUse: true, snapshotHandle: `snap-${name}` },
     });
     cluster.seed(
       old('data-old-3', 3, { 'nsbackup.io/daily': date(day(3)) }),
       old('data-old-2', 2, { 'nsbackup.io/daily': date(day(2)) }),
       old('data-expired', 10, { 'nsbackup.io/delete-after': date(day(2)) }),
+      ...['data-old-3', 'data-old-2', 'data-expired'].map(content),
     );
     const store = s3.store();
     await store.upload(store.key('default', NS, 'b-data-expired', 'dump.sql.gz'), Buffer.from('old dump'));
@@ -228,6 +246,12 @@ describe('the rendered chart on a cluster', () => {
     expect(second.code, second.logs.join('\n')).toBe(0);
     const left = snapshots().map((s) => s.metadata.name);
     expect(left).not.toContain('data-expired');
+    // Its content was switched to Delete first (the ClusterRole's patch), so the storage goes with it.
+    const expiredContent = cluster.get(SNAP, 'VolumeSnapshotContent', undefined, 'snapcontent-data-expired');
+    expect(expiredContent?.spec.deletionPolicy ?? 'deleted').toMatch(/^(Delete|deleted)$/);
+    expect(
+      cluster.get(SNAP, 'VolumeSnapshotContent', undefined, 'snapcontent-data-old-2')?.spec.deletionPolicy,
+    ).toBe('Retain');
     expect(await store.exists(store.key('default', NS, 'b-data-expired', 'dump.sql.gz'))).toBe(false);
     // The snapshots that lost their labels are now marked for deletion after the grace day.
     const marked = snapshots().filter((s) => s.metadata.name.startsWith('data-old-'));

@@ -47,12 +47,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
-{{/* What every nsbackup container gets: its own pod (downward API), time zone, logging. */}}
+{{/* What every nsbackup container gets: time zone, logging. */}}
 {{- define "nsbackup.commonEnv" -}}
-- name: NSBACKUP_POD_NAME
-  valueFrom:
-    fieldRef:
-      fieldPath: metadata.name
 - name: TZ
   value: {{ .Values.timeZone | quote }}
 - name: NSBACKUP_LOG_FORMAT
