@@ -16,6 +16,8 @@ export const Labels = {
   weekly: 'nsbackup.io/weekly',
   monthly: 'nsbackup.io/monthly',
   yearly: 'nsbackup.io/yearly',
+  /** The `deltas` policy's generations, e.g. `PT1H_P1D_P7D` (ISO 8601 durations joined by `_`). */
+  deltas: 'nsbackup.io/deltas',
   /** `YYYY-MM-DD`: mark-and-delete deletes the snapshot after this day. */
   deleteAfter: 'nsbackup.io/delete-after',
   /** `true`: never marked, never deleted. */

@@ -2,9 +2,10 @@
 // hourly backups for a day, daily ones for a week, nothing older). The first delta is the backup
 // interval, each later one ends a generation; the newest backup is always kept.
 import { Duration } from 'luxon';
+import { Labels } from '../labels.js';
 
-/** Label that records a snapshot's deltas; not in lib/labels.ts yet. */
-export const DELTAS_LABEL = 'nsbackup.io/deltas';
+/** Label that records a snapshot's deltas. */
+export const DELTAS_LABEL = Labels.deltas;
 
 /** Label values allow [A-Za-z0-9._-], at most 63 characters; ISO durations use only [PTWDHMS0-9.]. */
 const SEPARATOR = '_';
