@@ -278,6 +278,62 @@ describe('objects through client-node', () => {
   });
 });
 
+describe('per-kind rules', () => {
+  it('folds Secret stringData into base64 data', async () => {
+    const s = await core.createNamespacedSecret({
+      namespace: 'app',
+      body: { metadata: { name: 's' }, stringData: { pw: 'hunter2' } },
+    });
+    expect(s.data).toEqual({ pw: Buffer.from('hunter2').toString('base64') });
+    expect(s.stringData).toBeUndefined();
+    expect(s.type).toBe('Opaque');
+  });
+
+  it('refuses to change an immutable ConfigMap and a Service clusterIP', async () => {
+    const cm = await core.createNamespacedConfigMap({
+      namespace: 'app',
+      body: { metadata: { name: 'frozen' }, immutable: true, data: { a: '1' } },
+    });
+    const change = await failure(
+      core.replaceNamespacedConfigMap({
+        namespace: 'app',
+        name: 'frozen',
+        body: { ...cm, data: { a: '2' } },
+      }),
+    );
+    expect(change).toMatchObject({ code: 422, status: { reason: 'Invalid' } });
+    const svc = await core.createNamespacedService({
+      namespace: 'app',
+      body: { metadata: { name: 'svc' }, spec: { ports: [{ port: 80 }] } },
+    });
+    expect(svc.spec?.clusterIP).toMatch(/^10\.96\./);
+    const moved = await failure(
+      core.replaceNamespacedService({
+        namespace: 'app',
+        name: 'svc',
+        body: { ...svc, spec: { ...svc.spec, clusterIP: '10.0.0.9', clusterIPs: ['10.0.0.9'] } },
+      }),
+    );
+    expect(moved.code).toBe(422);
+  });
+
+  it('gives a Job the selector and pod labels the Job strategy generates', async () => {
+    const res = await fetch(`${cluster.url}/apis/batch/v1/namespaces/app/jobs`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        metadata: { name: 'j' },
+        spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'x' }] } } },
+      }),
+    });
+    const job = (await res.json()) as any;
+    expect(res.status).toBe(201);
+    expect(job.spec.selector.matchLabels).toEqual({ 'batch.kubernetes.io/controller-uid': job.metadata.uid });
+    expect(job.spec.template.metadata.labels['job-name']).toBe('j');
+    expect(job.spec.backoffLimit).toBe(6);
+  });
+});
+
 describe('lists', () => {
   beforeAll(async () => {
     await core.createNamespace({ body: { metadata: { name: 'many' } } });

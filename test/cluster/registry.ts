@@ -2,6 +2,7 @@
 // conventions upstream's generic registry applies (uid, resourceVersion, generation, generateName,
 // finalizers, status subresources, namespace lifecycle, CRD registration, dryRun).
 import { randomUUID, randomInt } from 'node:crypto';
+import { defaultOnCreate, normalize, validateObject, validateUpdate } from './kinds.js';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.js';
 import { groupVersion, resourcesOfCrd, type ResourceDef, type ResourceTable } from './resources.js';
 import {
@@ -220,74 +221,13 @@ export class Registry {
     if (tracksGeneration(r)) obj.metadata.generation = 1;
     else delete obj.metadata.generation;
     if (r.subresources.includes('status')) delete obj.status;
-    this.applyDefaults(r, obj);
-    this.validate(r, obj);
+    defaultOnCreate(r, obj);
+    normalize(r, obj);
+    validateObject(r, obj);
     if (opts.dryRun) return obj;
     const stored = this.store.put(r.group, r.plural, obj);
     if (r.plural === 'customresourcedefinitions') return this.establishCrd(stored);
     return stored;
-  }
-
-  /** What upstream defaulting and PrepareForCreate set, for the fields clients read back. */
-  private applyDefaults(r: ResourceDef, obj: any): void {
-    if (r.group !== '') return;
-    switch (r.plural) {
-      case 'namespaces':
-        obj.metadata.labels = { ...obj.metadata.labels, 'kubernetes.io/metadata.name': obj.metadata.name };
-        obj.spec = { finalizers: ['kubernetes'], ...obj.spec };
-        obj.status = { phase: 'Active' };
-        break;
-      case 'pods':
-        obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
-        obj.spec = {
-          restartPolicy: 'Always',
-          dnsPolicy: 'ClusterFirst',
-          schedulerName: 'default-scheduler',
-          ...obj.spec,
-        };
-        break;
-      case 'persistentvolumeclaims':
-        obj.status = { phase: 'Pending' };
-        obj.spec = { volumeMode: 'Filesystem', ...obj.spec };
-        break;
-      case 'persistentvolumes':
-        obj.status = { phase: 'Pending' };
-        break;
-      case 'secrets':
-        obj.type = obj.type ?? 'Opaque';
-        break;
-      case 'services':
-        obj.spec = { type: 'ClusterIP', sessionAffinity: 'None', ...obj.spec };
-        if (!obj.spec.clusterIP) obj.spec.clusterIP = `10.96.${randomInt(256)}.${randomInt(1, 255)}`;
-        if (!obj.spec.clusterIPs) obj.spec.clusterIPs = [obj.spec.clusterIP];
-        obj.status = { loadBalancer: {} };
-        break;
-    }
-  }
-
-  /** The few validations clients are known to trip over. */
-  private validate(r: ResourceDef, obj: any): void {
-    if (r.group === '' && r.plural === 'pods') {
-      const containers = obj.spec?.containers;
-      if (!Array.isArray(containers) || containers.length === 0) {
-        throw Errors.invalid(r, obj.metadata.name, [
-          { field: 'spec.containers', type: 'FieldValueRequired', message: 'Required value' },
-        ]);
-      }
-    }
-    if (r.plural === 'customresourcedefinitions') {
-      const spec = obj.spec ?? {};
-      const expected = `${spec.names?.plural}.${spec.group}`;
-      if (obj.metadata.name !== expected) {
-        throw Errors.invalid(r, obj.metadata.name, [
-          {
-            field: 'metadata.name',
-            type: 'FieldValueInvalid',
-            message: `Invalid value: "${obj.metadata.name}": must be spec.names.plural+"."+spec.group`,
-          },
-        ]);
-      }
-    }
   }
 
   private establishCrd(crd: any): any {
@@ -486,7 +426,9 @@ export class Registry {
         spec: { ...existing.spec, finalizers: obj.spec?.finalizers ?? [] },
       };
     }
-    this.validate(r, result);
+    if (opts.subresource !== 'status') normalize(r, result);
+    validateObject(r, result);
+    validateUpdate(r, existing, result);
     // An update that changes nothing is not a write: same resourceVersion, no event.
     if (withoutVolatile(result) === withoutVolatile(existing)) return existing;
     if (opts.dryRun) return result;
