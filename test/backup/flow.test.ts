@@ -324,23 +324,23 @@ describe('failures: clear message, non-zero exit, no snapshot counted as good', 
   });
 
   it.each([
-    ['a missing PVC', () => ({ NSBACKUP_PVC: 'data,logs' }), /PVC shop-\d+\/logs not found/],
+    ['a missing PVC', { NSBACKUP_PVC: 'data,logs' }, /PVC shop-\d+\/logs not found/],
     [
       'a missing container',
-      () => ({ NSBACKUP_DB_CONTAINER: 'mysql' }),
+      { NSBACKUP_DB_CONTAINER: 'mysql' },
       /no container "mysql" \(containers: postgres, exporter\)/,
     ],
     [
       'a missing workload',
-      () => ({ NSBACKUP_DB_TARGET: 'statefulset/db' }),
+      { NSBACKUP_DB_TARGET: 'statefulset/db' },
       /statefulset\/db not found in namespace/,
     ],
-    ['a missing namespace', () => ({ NSBACKUP_NAMESPACE: 'nowhere' }), /namespace nowhere not found/],
+    ['a missing namespace', { NSBACKUP_NAMESPACE: 'nowhere' }, /namespace nowhere not found/],
   ])('%s stops the run before anything is written', async (_what, extra, message) => {
     const ns = seedNamespace();
     const events: string[] = [];
     cluster.clearRequests();
-    const r = await backup({ ...dbEnv(ns), ...extra(ns) }, { database: fakeDatabase(events) });
+    const r = await backup({ ...dbEnv(ns), ...extra }, { database: fakeDatabase(events) });
     expect(r.code).toBe(1);
     expect(summaryOf(r).error).toMatch(message);
     expect(events).toEqual([]);
