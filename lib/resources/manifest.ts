@@ -1,3 +1,4 @@
+import type { ResourceArchiveSummary } from './archive.js';
 import type { FileDigest } from './digest.js';
 
 /**
@@ -82,6 +83,48 @@ export class ManifestError extends Error {
     super(`manifest: ${message}`);
     this.name = 'ManifestError';
   }
+}
+
+/**
+ * Builds the manifest from the archive writer's summary and the dumps' digests. `completedAt` defaults
+ * to now; call it after every other file is stored, and store the manifest last.
+ */
+export function buildManifest(input: {
+  cluster: string;
+  namespace: string;
+  backupId: string;
+  startedAt: Date | string;
+  completedAt?: Date | string;
+  listResourceVersions: Record<string, string>;
+  resources: ResourceArchiveSummary;
+  dumps?: { database: string; name: string; size: number; sha256: string }[];
+}): BackupManifest {
+  const time = (value: Date | string) =>
+    (typeof value === 'string' ? new Date(value) : value).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const { resources } = input;
+  return {
+    formatVersion: MANIFEST_FORMAT_VERSION,
+    cluster: input.cluster,
+    namespace: input.namespace,
+    backupId: input.backupId,
+    startedAt: time(input.startedAt),
+    completedAt: time(input.completedAt ?? new Date()),
+    listResourceVersions: input.listResourceVersions,
+    counts: resources.counts,
+    objectCount: resources.objectCount,
+    paths: resources.paths,
+    files: [
+      { name: resources.fileName, contents: 'resources', size: resources.size, sha256: resources.sha256 },
+      ...(input.dumps ?? []).map((dump) => ({
+        name: dump.name,
+        contents: 'dump' as const,
+        database: dump.database,
+        size: dump.size,
+        sha256: dump.sha256,
+      })),
+    ],
+    encryption: resources.encryption,
+  };
 }
 
 /** The manifest as stored: pretty JSON, stable key order as declared in {@link BackupManifest}. */

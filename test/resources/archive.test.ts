@@ -3,10 +3,14 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ArchiveError,
+  buildManifest,
+  parseManifest,
+  serializeManifest,
   DecryptionError,
   canonicalize,
   createResourceArchiveWriter,
@@ -78,6 +82,29 @@ describe('resource archive', () => {
     });
   }
 
+  it('summarises into a manifest that verifies the stored bytes', async () => {
+    const { bytes, summary } = await writeArchive(canonicalShop(), key);
+    const manifest = buildManifest({
+      cluster: 'prod-eu',
+      namespace: 'shop',
+      backupId: 'b1',
+      startedAt: new Date('2024-05-01T10:00:00.500Z'),
+      completedAt: '2024-05-01T10:00:42Z',
+      listResourceVersions: { ConfigMap: '48213' },
+      resources: summary,
+      dumps: [{ database: 'shop', name: 'dump-shop.sql.gz.enc', size: 10, sha256: 'f'.repeat(64) }],
+    });
+    const stored = parseManifest(serializeManifest(manifest));
+    expect(stored.startedAt).toBe('2024-05-01T10:00:00Z');
+    expect(stored.encryption?.keyId).toBe(key.id);
+    expect(stored.paths).toEqual(summary.paths);
+    const files = [
+      { name: summary.fileName, ...(await digestOf([bytes])) },
+      { name: 'dump-shop.sql.gz.enc', size: 10, sha256: 'f'.repeat(64) },
+    ];
+    expect(verifyManifest(stored, files)).toEqual({ ok: true, problems: [] });
+  });
+
   it('reads the same objects whatever the chunking of the download', async () => {
     const objects = canonicalShop();
     const { bytes } = await writeArchive(objects, key);
@@ -118,6 +145,17 @@ describe('resource archive', () => {
   it('refuses bytes that are not an archive', async () => {
     expect(await readError(Buffer.from('apiVersion: v1\nkind: ConfigMap\n'))).toBeInstanceOf(ArchiveError);
     expect(await readError(Buffer.alloc(0))).toBeInstanceOf(ArchiveError);
+  });
+
+  it('stops the download when the reader gives up early', async () => {
+    const { bytes } = await writeArchive(canonicalShop(), key);
+    const download = Readable.from([bytes.subarray(0, 100), bytes.subarray(100)]);
+    for await (const obj of readResourceArchive(download, { encryptionKey: key })) {
+      expect(obj.kind).toBeDefined();
+      break;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(download.destroyed).toBe(true);
   });
 
   it('refuses the same object twice', async () => {
