@@ -154,6 +154,26 @@ describe('kubectl', () => {
     );
   });
 
+  it('waits for a snapshot to become ready, through a watch', async () => {
+    cluster.controllers.snapshot.readyDelayMs = 400;
+    try {
+      cluster.clearRequests();
+      cluster.seed({
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshot',
+        metadata: { name: 'later', namespace: 'shop' },
+        spec: { source: { persistentVolumeClaimName: 'data' } },
+      });
+      await ok('wait', '--for=jsonpath={.status.readyToUse}=true', 'vs/later', '-n', 'shop', '--timeout=15s');
+      expect(
+        cluster.get('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', 'shop', 'later').status.readyToUse,
+      ).toBe(true);
+      expect(cluster.requests.some((r) => r.verb === 'watch')).toBe(true);
+    } finally {
+      cluster.controllers.snapshot.readyDelayMs = 0;
+    }
+  });
+
   it('deletes', async () => {
     expect(await ok('delete', 'cm', 'one', '-n', 'shop')).toContain('configmap "one" deleted');
     expect(cluster.get('v1', 'ConfigMap', 'shop', 'one')).toBeUndefined();
