@@ -68,16 +68,18 @@ if [ "$NSB_KIND" = postgres ]; then
   if [ -n "$NSB_PORT" ]; then export PGPORT="$NSB_PORT"; fi
 else
   if [ -n "$NSB_PW" ]; then export MYSQL_PWD="$NSB_PW"; fi
-  if [ -n "$NSB_HOST" ]; then export MYSQL_HOST="$NSB_HOST"; fi
-  if [ -n "$NSB_PORT" ]; then export MYSQL_TCP_PORT="$NSB_PORT"; fi
 fi
 NSB_PW=
 
-# mysql clients take the user only as an option; values are single --opt=value words, never option-like args.
+# mysql tools take user, host and port only as options (mysqldump ignores MYSQL_HOST); each is one --opt=value
+# word, so a value can never become an option of its own. set -- inside a function only changes its arguments.
 my_run() {
   tool=$1
   shift
-  if [ -n "$NSB_USER" ]; then "$tool" --user="$NSB_USER" "$@"; else "$tool" "$@"; fi
+  if [ -n "$NSB_PORT" ]; then set -- --port="$NSB_PORT" "$@"; fi
+  if [ -n "$NSB_HOST" ]; then set -- --host="$NSB_HOST" "$@"; fi
+  if [ -n "$NSB_USER" ]; then set -- --user="$NSB_USER" "$@"; fi
+  "$tool" "$@"
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }
