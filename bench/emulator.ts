@@ -3,6 +3,7 @@
 // Creates N ConfigMaps in one namespace through client-node (bounded concurrency), then lists them paginated
 // (limit=500) and unpaginated, and reports objects/s and peak RSS. Emulator and client share this process,
 // so the figures include client-node's own cost.
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { startCluster } from '../test/cluster/index.js';
@@ -26,6 +27,7 @@ await core.createNamespace({ body: { metadata: { name: 'bench' } } });
 
 const payload = { 'settings.yaml': 'key: value\n'.repeat(20) };
 let next = 0;
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 await Promise.all(
   Array.from({ length: concurrency }, async () => {
@@ -45,6 +47,8 @@ await Promise.all(
   }),
 );
 const createMs = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+const createCpuMs = (cpu.user + cpu.system) / 1000;
 
 const t1 = performance.now();
 let paged = 0;
@@ -85,5 +89,9 @@ console.log(`  list unpaginated:     ${(fullMs / 1000).toFixed(2)} s  ${rate(tot
 console.log(
   `  list labelSelector:   ${(selectMs / 1000).toFixed(2)} s  (${selected.items.length} of ${total})`,
 );
+console.log(`  create CPU (client+server, this process): ${(createCpuMs / total).toFixed(2)} ms per object`);
 console.log(`  peak RSS:             ${mb(peakRss)}`);
+console.log(
+  `  load average at end:  ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} CPUs (wall-clock figures scale with it)`,
+);
 await cluster.close();
