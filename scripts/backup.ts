@@ -9,6 +9,7 @@ import { ExitCode } from '../lib/exit.js';
 import { connect } from '../lib/kube/index.js';
 import type { KubeClient } from '../lib/kube/index.js';
 import { acquireNodeLock } from '../lib/lock/index.js';
+import { S3Store, s3LocationFrom } from '../lib/s3/index.js';
 import { backupSettings } from '../lib/backup/settings.js';
 import type { BackupSettings } from '../lib/backup/settings.js';
 import { runBackup } from '../lib/backup/flow.js';
@@ -53,20 +54,18 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
       const exec = overrides.exec ?? podExec(kube);
       const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
       const clusterName = config.clusterName || kube.kc.getCurrentCluster()?.name || 'cluster';
-      const s3Prefix = config.s3Prefix.replace(/^\/+|\/+$/g, '');
+      const location = s3LocationFrom(config);
+      const store = location ? new S3Store(location) : undefined;
       const report = await runBackup(plan, {
         kube,
         log,
         out,
         signal,
         exec,
-        database: overrides.database ?? (plan.database ? databaseAdapter(exec, log) : undefined),
+        database: overrides.database ?? (plan.database ? databaseAdapter(exec, log, store) : undefined),
         exportResources: overrides.exportResources,
-        s3KeyPrefix: config.s3Bucket
-          ? (backupId) =>
-              [s3Prefix, clusterName, plan.namespace || kube.defaultNamespace, backupId]
-                .filter(Boolean)
-                .join('/') + '/'
+        s3KeyPrefix: store
+          ? (backupId) => [clusterName, plan.namespace || kube.defaultNamespace, backupId].join('/')
           : undefined,
         acquireLock: overrides.acquireLock ?? acquireNodeLock,
         notifier: overrides.notifier ?? httpGetNotifier(),

@@ -35,7 +35,7 @@ export interface BackupDeps {
   exec: ExecFn;
   database?: DatabaseOps;
   exportResources?: ExportResources;
-  /** `<prefix>/<cluster>/<namespace>/<backup id>/`, when S3 is configured. */
+  /** `<cluster>/<namespace>/<backup id>` under the store's prefix, when S3 is configured. */
   s3KeyPrefix?: (backupId: string) => string;
   acquireLock: (opts: NodeLockOptions) => Promise<NodeLock>;
   notifier: Notifier;
@@ -146,8 +146,9 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
       }
       const keyPrefix = deps.s3KeyPrefix?.(report.backupId);
       if (keyPrefix && plan.s3Dump && plan.database && dbTarget && deps.database?.streamToS3) {
+        const databases = report.dump?.files.map((f) => f.database) ?? plan.database.names;
         report.s3Locations.push(
-          await deps.database.streamToS3(dbTarget, plan.database, keyPrefix, deps.signal),
+          ...(await deps.database.streamToS3(dbTarget, plan.database, keyPrefix, databases, deps.signal)),
         );
       }
       if (keyPrefix && deps.exportResources) {

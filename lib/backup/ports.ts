@@ -13,11 +13,23 @@ export interface DatabaseOps {
   check(target: PodTarget, db: DatabasePlan, signal?: AbortSignal): Promise<void>;
   /** Dumps to a verified file on the PVC; the previous good dump survives a failure. */
   dump(target: PodTarget, db: DatabasePlan, signal?: AbortSignal): Promise<DumpFacts>;
-  /** Streams a dump to S3 under `keyPrefix`; returns the `s3://` location. */
-  streamToS3?(target: PodTarget, db: DatabasePlan, keyPrefix: string, signal?: AbortSignal): Promise<string>;
+  /**
+   * Streams the dump of `databases` (those the file dump wrote, for PostgreSQL) to S3 under `keyPrefix`
+   * (relative to the store's prefix); returns the `s3://` locations.
+   */
+  streamToS3?(
+    target: PodTarget,
+    db: DatabasePlan,
+    keyPrefix: string,
+    databases: string[],
+    signal?: AbortSignal,
+  ): Promise<string[]>;
 }
 
-/** The resource export of the namespace to S3 (the restore issue); returns the `s3://` location. */
+/**
+ * The resource export of the namespace to S3 (the restore issue), under `keyPrefix` (relative to the store's
+ * prefix: `<cluster>/<namespace>/<backup id>`); returns the `s3://` location.
+ */
 export type ExportResources = (input: {
   namespace: string;
   backupId: string;
