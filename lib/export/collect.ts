@@ -1,0 +1,227 @@
+// Lists a namespace for an export: every exportable resource, page by page (limit/continue), several types at
+// a time, yielded in a fixed order (the order of the resource list, then page order) so that the same
+// namespace always gives the same archive. Objects the cluster regenerates are dropped (D's rule), the rest
+// is canonicalised and addressed by its API path. Memory stays bounded: at most `concurrency` types are in
+// flight, each holding at most `pagesAhead` pages.
+
+import type { KubeClient, KubeList } from '../kube/index.js';
+import { KubeApiError } from '../kube/index.js';
+import {
+  apiPathOf,
+  canonicalize,
+  groupVersionOf,
+  kindKeyOf,
+  regeneratedReason,
+  type ExclusionContext,
+  type KubeObject,
+  type PathedObject,
+  type ResourceInfo,
+} from '../resources/index.js';
+import { prefetch } from './prefetch.js';
+
+export interface CollectOptions {
+  kube: KubeClient;
+  namespace: string;
+  /** Namespaced resources to list, in order ({@link namespacedExportResources}). */
+  resources: ResourceInfo[];
+  concurrency?: number;
+  pageSize?: number;
+  /** Pages buffered per resource type beyond the one being written. */
+  pagesAhead?: number;
+  /** Also yield the cluster-scoped objects the namespace depends on (PVs, StorageClasses, CRDs). */
+  clusterDependencies?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface CollectStats {
+  /** resourceVersion of each list, by `Kind.group`. */
+  listResourceVersions: Record<string, string>;
+  /** Objects listed (before exclusions). */
+  listed: number;
+  /** Objects left out, by reason. */
+  excluded: Record<string, number>;
+  /** Resource types or dependencies that could not be read (forbidden, gone), with the reason. */
+  skipped: { what: string; reason: string }[];
+}
+
+/** Groups served by Kubernetes itself: their types have no CRD to export. */
+const BUILT_IN_GROUPS = new Set([
+  '',
+  'apps',
+  'batch',
+  'autoscaling',
+  'policy',
+  'networking.k8s.io',
+  'rbac.authorization.k8s.io',
+  'storage.k8s.io',
+  'discovery.k8s.io',
+  'coordination.k8s.io',
+  'events.k8s.io',
+  'scheduling.k8s.io',
+  'node.k8s.io',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'apiregistration.k8s.io',
+  'certificates.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
+  'resource.k8s.io',
+  'internal.apiserver.k8s.io',
+  'storagemigration.k8s.io',
+  'metrics.k8s.io',
+]);
+
+/** Excluded-object counts are grouped by the reason's wording without the object's own name. */
+function reasonKey(reason: string): string {
+  return reason.replace(/ [A-Za-z]+\/[^ ]+$/, '').replace(/ of Service \S+,/, ' of a Service,');
+}
+
+/** Why a list (or get) is skipped rather than failing the export, or null to fail. */
+function skippable(error: unknown): string | null {
+  if (!(error instanceof KubeApiError)) return null;
+  if (error.code === 403) return `forbidden: ${error.message}`;
+  if (error.code === 404) return 'not served any more';
+  if (error.code === 405) return 'list not allowed';
+  return null;
+}
+
+interface ListedPage {
+  info: ResourceInfo;
+  items: KubeObject[];
+  resourceVersion?: string;
+  skipped?: string;
+}
+
+async function* pagesOf(
+  kube: KubeClient,
+  info: ResourceInfo,
+  namespace: string,
+  pageSize: number,
+  signal?: AbortSignal,
+): AsyncGenerator<ListedPage> {
+  const apiVersion = groupVersionOf(info);
+  try {
+    for await (const page of kube.listPages<KubeObject>(apiPathOf(info, namespace), {}, pageSize)) {
+      signal?.throwIfAborted();
+      // Typed lists leave apiVersion and kind out of their items.
+      const items = page.items.map((item) => ({ ...item, apiVersion, kind: info.kind }));
+      yield { info, items, resourceVersion: (page as KubeList).metadata?.resourceVersion };
+    }
+  } catch (error) {
+    const reason = skippable(error);
+    if (!reason) throw error;
+    yield { info, items: [], skipped: reason };
+  }
+}
+
+/**
+ * Yields the canonical objects of the namespace with their API paths; `stats` fills in as it goes and is
+ * complete when the generator ends.
+ */
+export function collectNamespace(options: CollectOptions): {
+  objects: AsyncGenerator<PathedObject>;
+  stats: CollectStats;
+} {
+  const stats: CollectStats = { listResourceVersions: {}, listed: 0, excluded: {}, skipped: [] };
+  return { objects: generate(options, stats), stats };
+}
+
+async function* generate(options: CollectOptions, stats: CollectStats): AsyncGenerator<PathedObject> {
+  const { kube, namespace, resources, signal } = options;
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const pageSize = options.pageSize ?? 500;
+  const context: ExclusionContext = { servicesWithSelector: new Set() };
+  const volumes = new Set<string>();
+  const storageClasses = new Set<string>();
+  const customResources = new Map<string, ResourceInfo>();
+
+  const window: AsyncIterable<ListedPage>[] = [];
+  let next = 0;
+  const startNext = () => {
+    if (next >= resources.length) return;
+    const info = resources[next++];
+    window.push(prefetch(pagesOf(kube, info, namespace, pageSize, signal), options.pagesAhead ?? 2));
+  };
+  for (let i = 0; i < concurrency; i++) startNext();
+
+  while (window.length) {
+    const head = window.shift()!;
+    startNext();
+    for await (const page of head) {
+      signal?.throwIfAborted();
+      const { info } = page;
+      const kindKey = kindKeyOf({ apiVersion: groupVersionOf(info), kind: info.kind });
+      if (page.skipped) {
+        stats.skipped.push({
+          what: `${info.resource}${info.group ? `.${info.group}` : ''}`,
+          reason: page.skipped,
+        });
+        continue;
+      }
+      if (page.resourceVersion && !(kindKey in stats.listResourceVersions)) {
+        stats.listResourceVersions[kindKey] = page.resourceVersion;
+      }
+      for (const item of page.items) {
+        stats.listed++;
+        // Services come first in the resource order: their selectors decide which Endpoints are kept.
+        if (info.group === '' && info.resource === 'services') {
+          const selector = (item.spec as { selector?: Record<string, string> } | undefined)?.selector;
+          if (selector && Object.keys(selector).length) {
+            context.servicesWithSelector.add(`${item.metadata.namespace ?? namespace}/${item.metadata.name}`);
+          }
+        }
+        const reason = regeneratedReason(item, context);
+        if (reason) {
+          const key = reasonKey(reason);
+          stats.excluded[key] = (stats.excluded[key] ?? 0) + 1;
+          continue;
+        }
+        const object = canonicalize(item);
+        if (info.group === '' && info.resource === 'persistentvolumeclaims') {
+          const spec = (object.spec ?? {}) as { volumeName?: string; storageClassName?: string };
+          if (spec.volumeName) volumes.add(spec.volumeName);
+          if (spec.storageClassName) storageClasses.add(spec.storageClassName);
+        }
+        if (!BUILT_IN_GROUPS.has(info.group)) customResources.set(`${info.resource}.${info.group}`, info);
+        yield { path: apiPathOf(info, namespace, object.metadata.name), object };
+      }
+    }
+  }
+
+  if (!options.clusterDependencies) return;
+  const dependencies = [
+    ...[...customResources.keys()].sort().map((name) => ({
+      path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${encodeURIComponent(name)}`,
+      what: `CustomResourceDefinition ${name}`,
+    })),
+    ...[...storageClasses].sort().map((name) => ({
+      path: `/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(name)}`,
+      what: `StorageClass ${name}`,
+    })),
+    ...[...volumes].sort().map((name) => ({
+      path: `/api/v1/persistentvolumes/${encodeURIComponent(name)}`,
+      what: `PersistentVolume ${name}`,
+    })),
+  ];
+  for (const dependency of dependencies) {
+    signal?.throwIfAborted();
+    let found: KubeObject | undefined;
+    try {
+      found = await kube.getIfExists<KubeObject>(dependency.path);
+    } catch (error) {
+      const reason = skippable(error);
+      if (!reason) throw error;
+      stats.skipped.push({ what: dependency.what, reason });
+      continue;
+    }
+    // A built-in group we do not know (a newer Kubernetes) has no CRD: nothing to add, nothing to report.
+    if (!found) {
+      if (!dependency.what.startsWith('CustomResourceDefinition'))
+        stats.skipped.push({ what: dependency.what, reason: 'not found' });
+      continue;
+    }
+    stats.listed++;
+    yield { path: dependency.path, object: canonicalize(found) };
+  }
+}

@@ -1,0 +1,90 @@
+// `nsbackup export --dir DIR`: the namespace as canonical YAML files (D's export layout), for review or Git.
+// The folder mirrors the namespace: files of objects deleted since the last export are removed. Because that
+// deletes files, the folder must be empty or one this command wrote for the same namespace (a marker file
+// says so); anything else is refused rather than pruned.
+
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { KubeClient } from '../kube/index.js';
+import type { Logger } from '../log.js';
+import { writeExportDir, type ExportDirResult, type ResourceInfo } from '../resources/index.js';
+import { collectNamespace, type CollectStats } from './collect.js';
+import { discover, namespacedExportResources, reportDiscovery } from './discovery.js';
+
+export const EXPORT_MARKER = '.nsbackup-export';
+
+/** The marker's content: constant for a namespace, so that a second export changes no file. */
+export function markerText(namespace: string): string {
+  return `# Written by nsbackup export; YAML files here that the next export does not write are removed.\nnamespace: ${namespace}\n`;
+}
+
+/** Throws unless DIR is missing, empty (dot-entries such as .git aside), or an export of `namespace`. */
+export async function assertExportDirUsable(dir: string, namespace: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (entries.includes(EXPORT_MARKER)) {
+    const text = await readFile(join(dir, EXPORT_MARKER), 'utf8');
+    const found = /^namespace: (.*)$/m.exec(text)?.[1];
+    if (found !== namespace) {
+      throw new Error(
+        `${dir} holds the export of namespace "${found}", not "${namespace}"; choose another folder`,
+      );
+    }
+    return;
+  }
+  if (entries.some((entry) => !entry.startsWith('.'))) {
+    throw new Error(
+      `${dir} is not empty and was not written by nsbackup export (no ${EXPORT_MARKER}); ` +
+        'choose an empty folder, since an export removes YAML files of objects that no longer exist',
+    );
+  }
+}
+
+export interface ExportToDirInput {
+  kube: KubeClient;
+  namespace: string;
+  dir: string;
+  log: Logger;
+  signal?: AbortSignal;
+  concurrency?: number;
+  clusterDependencies?: boolean;
+  resources?: ResourceInfo[];
+}
+
+export interface ExportToDirResult extends ExportDirResult {
+  stats: CollectStats;
+}
+
+export async function exportNamespaceToDir(input: ExportToDirInput): Promise<ExportToDirResult> {
+  const { kube, namespace, dir, log } = input;
+  await assertExportDirUsable(dir, namespace);
+  const resources = input.resources ?? reportDiscovery(await discover(kube), log);
+  const { objects, stats } = collectNamespace({
+    kube,
+    namespace,
+    resources: namespacedExportResources(resources),
+    concurrency: input.concurrency ?? 4,
+    clusterDependencies: input.clusterDependencies ?? true,
+    signal: input.signal,
+  });
+  const progress = log.progress('export', { unit: 'objects' });
+  async function* counted() {
+    for await (const item of objects) {
+      progress.add(1);
+      yield item;
+    }
+  }
+  try {
+    const result = await writeExportDir(dir, counted(), { prune: true });
+    await writeFile(join(dir, EXPORT_MARKER), markerText(namespace));
+    for (const skipped of stats.skipped) log.warn('not exported', skipped);
+    return { ...result, stats };
+  } finally {
+    progress.done();
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * Resource export: discovery, listing a namespace into canonical objects, the archive upload to S3 with its
+ * manifest, the export folder, and finding the latest finished backup. The pure rules are in lib/resources.
+ */
+export * from './discovery.js';
+export * from './collect.js';
+export * from './keys.js';
+export * from './settings.js';
+export * from './s3-export.js';
+export * from './dir-export.js';
+export * from './live.js';

@@ -1,0 +1,200 @@
+// The export to S3: the namespace's canonical objects streamed through D's archive writer (gzip, optional
+// encryption) into a multipart upload at <prefix>/<cluster>/<namespace>/<backup id>/, the manifest LAST. A
+// folder without a manifest is an unfinished backup: `latestBackupId` never returns it.
+
+import type { Readable } from 'node:stream';
+import type { KubeClient } from '../kube/index.js';
+import type { Logger } from '../log.js';
+import type { S3Store } from '../s3/index.js';
+import {
+  MANIFEST_FILE,
+  assertFileMatches,
+  backupFolderKey,
+  buildManifest,
+  createMeterStream,
+  createResourceArchiveWriter,
+  parseManifest,
+  readResourceArchive,
+  serializeManifest,
+  type BackupManifest,
+  type EncryptionKey,
+  type KubeObject,
+  type ResourceInfo,
+} from '../resources/index.js';
+import { collectNamespace, type CollectStats } from './collect.js';
+import { discover, namespacedExportResources, reportDiscovery } from './discovery.js';
+
+export interface ExportToS3Input {
+  kube: KubeClient;
+  store: S3Store;
+  namespace: string;
+  cluster: string;
+  backupId: string;
+  encryptionKey?: EncryptionKey;
+  log: Logger;
+  signal?: AbortSignal;
+  /** Resource types listed at once (NSBACKUP_EXPORT_CONCURRENCY). Default 4. */
+  concurrency?: number;
+  /** PVs, StorageClasses and CRDs the namespace uses (NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES). Default true. */
+  clusterDependencies?: boolean;
+  /** Discovery already read (else it is read here). */
+  resources?: ResourceInfo[];
+  pageSize?: number;
+  now?: () => Date;
+}
+
+export interface ExportToS3Result {
+  /** `<prefix>/<cluster>/<namespace>/<backup id>/`. */
+  folderKey: string;
+  manifestKey: string;
+  /** `s3://bucket/<folder>`. */
+  location: string;
+  objectCount: number;
+  /** Stored size of the archive (after gzip and encryption). */
+  bytes: number;
+  manifest: BackupManifest;
+  stats: CollectStats;
+}
+
+/** The S3 folder of a backup: `<prefix>/<cluster>/<namespace>/<backup id>/`. */
+export function backupFolderOf(store: S3Store, cluster: string, namespace: string, backupId: string): string {
+  return backupFolderKey(store.location.prefix, cluster, namespace, backupId);
+}
+
+export async function exportNamespaceToS3(input: ExportToS3Input): Promise<ExportToS3Result> {
+  const { kube, store, namespace, log, signal } = input;
+  const now = input.now ?? (() => new Date());
+  const startedAt = now();
+  const folderKey = backupFolderOf(store, input.cluster, namespace, input.backupId);
+  const manifestKey = folderKey + MANIFEST_FILE;
+  // A backup id names one backup: never replace a finished one.
+  if (await store.exists(manifestKey)) throw new Error(`backup ${store.url(folderKey)} already exists`);
+
+  const resources = input.resources ?? reportDiscovery(await discover(kube), log);
+  const { objects, stats } = collectNamespace({
+    kube,
+    namespace,
+    resources: namespacedExportResources(resources),
+    concurrency: input.concurrency ?? 4,
+    clusterDependencies: input.clusterDependencies ?? true,
+    pageSize: input.pageSize,
+    signal,
+  });
+
+  const writer = createResourceArchiveWriter({ encryptionKey: input.encryptionKey });
+  const archiveKey = folderKey + writer.fileName;
+  let uploadError: unknown;
+  const uploaded = store.upload(archiveKey, writer.stored).catch((error: unknown) => {
+    uploadError = error;
+    // Unblocks a writer waiting for the upload to read more.
+    writer.stored.destroy(error as Error);
+    throw error;
+  });
+  // Rejections are awaited below; this keeps an early failure from counting as unhandled meanwhile.
+  uploaded.catch(() => undefined);
+  const uploadFailed = uploaded.then(
+    () => new Promise<never>(() => undefined),
+    (error: unknown) => Promise.reject(error),
+  );
+  uploadFailed.catch(() => undefined);
+
+  const progress = log.progress('export', { unit: 'objects' });
+  try {
+    for await (const { path, object } of objects) {
+      await Promise.race([writer.add(object, path), uploadFailed]);
+      progress.add(1);
+    }
+    const summary = await Promise.race([writer.finish(), uploadFailed]);
+    await uploaded;
+    signal?.throwIfAborted();
+    const manifest = buildManifest({
+      cluster: input.cluster,
+      namespace,
+      backupId: input.backupId,
+      startedAt,
+      completedAt: now(),
+      listResourceVersions: stats.listResourceVersions,
+      resources: summary,
+    });
+    await store.upload(manifestKey, serializeManifest(manifest), 'application/json');
+    for (const skipped of stats.skipped) log.warn('not exported', skipped);
+    log.info('resources exported', {
+      location: store.url(folderKey),
+      objects: summary.objectCount,
+      bytes: summary.size,
+      excluded: stats.excluded,
+      encrypted: Boolean(input.encryptionKey),
+    });
+    return {
+      folderKey,
+      manifestKey,
+      location: store.url(folderKey),
+      objectCount: summary.objectCount,
+      bytes: summary.size,
+      manifest,
+      stats,
+    };
+  } catch (error) {
+    writer.stored.destroy();
+    await uploaded.catch(() => undefined);
+    throw uploadError && error !== uploadError
+      ? new Error(`export upload failed: ${(uploadError as Error).message}`, { cause: uploadError })
+      : error;
+  } finally {
+    progress.done();
+  }
+}
+
+/**
+ * The newest finished backup of a namespace: the folder whose manifest was written last (manifests are
+ * written last, so only finished backups count); ties go to the larger id (ids start with their UTC time).
+ */
+export async function latestBackupId(
+  store: S3Store,
+  cluster: string,
+  namespace: string,
+): Promise<string | undefined> {
+  const parent = backupFolderKey(store.location.prefix, cluster, namespace, '_').slice(0, -2);
+  let best: { id: string; time: number } | undefined;
+  for await (const object of store.list(parent)) {
+    const rest = object.key.slice(parent.length);
+    const slash = rest.indexOf('/');
+    if (slash <= 0 || rest.slice(slash + 1) !== MANIFEST_FILE) continue;
+    const id = rest.slice(0, slash);
+    const time = object.lastModified?.getTime() ?? 0;
+    if (!best || time > best.time || (time === best.time && id > best.id)) best = { id, time };
+  }
+  return best?.id;
+}
+
+/** Reads and checks a backup's manifest; a missing one means the backup does not exist or never finished. */
+export async function readManifest(store: S3Store, folderKey: string): Promise<BackupManifest> {
+  const key = folderKey + MANIFEST_FILE;
+  if (!(await store.exists(key))) {
+    throw new Error(`no finished backup at ${store.url(folderKey)} (${MANIFEST_FILE} missing)`);
+  }
+  return parseManifest(await store.downloadText(key));
+}
+
+/**
+ * Every object of a backup's resource archive, read in one streamed pass whose bytes are checked against
+ * the manifest at the end (size and SHA-256): objects are handed out as they are read, and the generator
+ * throws after the last one when the stored file does not match. Callers that act on objects before the
+ * end (a restore) must verify first; `diff` only compares once everything is read.
+ */
+export async function* readBackupObjects(
+  store: S3Store,
+  folderKey: string,
+  manifest: BackupManifest,
+  encryptionKey?: EncryptionKey,
+): AsyncGenerator<KubeObject> {
+  const file = manifest.files.find((f) => f.contents === 'resources');
+  if (!file) throw new Error(`the manifest of ${store.url(folderKey)} lists no resource archive`);
+  const download = await store.download(folderKey + file.name);
+  const meter = createMeterStream();
+  const metered: Readable = download.pipe(meter);
+  download.on('error', (error) => meter.destroy(error));
+  // The reader ends only after the whole download went through the meter (gunzip ends with its input).
+  yield* readResourceArchive(metered, { encryptionKey });
+  assertFileMatches(manifest, file.name, meter.digest());
+}

@@ -1,0 +1,53 @@
+// Settings of the resource export, shared by `nsbackup export`, `nsbackup diff` and the backup's export step.
+
+import { bool, int, secret, str } from '../config/index.js';
+import type { KubeClient } from '../kube/index.js';
+
+/** How the export lists the namespace and what it adds; spread into every schema that exports. */
+export const exportTuningSettings = {
+  exportConcurrency: int({
+    env: 'NSBACKUP_EXPORT_CONCURRENCY',
+    default: 4,
+    min: 1,
+    max: 64,
+    description: 'Resource types listed at the same time during an export.',
+  }),
+  exportClusterDependencies: bool({
+    env: 'NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES',
+    default: true,
+    description:
+      'Also export the cluster-scoped objects the namespace depends on: the PersistentVolumes bound to its ' +
+      'PVCs, the StorageClasses they name and the CRDs of its custom resources, so that a restore into an ' +
+      'empty cluster needs nothing but the backup. Needs get on those kinds; a forbidden one is skipped with a warning.',
+  }),
+};
+
+/** Client-side encryption of stored files (AES-256-GCM). */
+export const encryptionSettings = {
+  encryptionKey: secret({
+    env: 'NSBACKUP_ENCRYPTION_KEY',
+    description:
+      'Encryption key for S3 files: 32 bytes as base64 or 64 hex characters. Empty: not encrypted.',
+  }),
+  encryptionKeyFile: str({
+    env: 'NSBACKUP_ENCRYPTION_KEY_FILE',
+    description:
+      'File holding the encryption key (e.g. a mounted Secret), or a YAML map of namespace to key with "*" ' +
+      'for every other namespace. Exclusive with NSBACKUP_ENCRYPTION_KEY.',
+  }),
+};
+
+export const clusterNameSetting = {
+  clusterName: str({
+    env: 'NSBACKUP_CLUSTER_NAME',
+    pattern: /^[A-Za-z0-9._-]+$/,
+    patternText: 'letters, digits, . _ -',
+    defaultText: "the kubeconfig's cluster name",
+    description: 'Cluster name in S3 keys (<prefix>/<cluster>/<namespace>/<backup id>/).',
+  }),
+};
+
+/** The cluster part of S3 keys: the setting, else the kubeconfig's cluster name (as `nsbackup backup` does). */
+export function clusterNameOf(configured: string, kube: KubeClient): string {
+  return configured || kube.kc.getCurrentCluster()?.name || 'cluster';
+}
