@@ -1,6 +1,8 @@
 import { canonicalize, toYaml, type CanonicalOptions } from './canonical.js';
 import { exclusionContextOf, regeneratedReason } from './exclusions.js';
+import { Labels } from '../labels.js';
 import { guessApiPathOf, type PathOf } from './resource-info.js';
+import { mapNamespaces, preparePvc, prepareService } from './transform.js';
 import { isJsonMap, type KubeObject } from './types.js';
 
 /**
@@ -35,15 +37,39 @@ export interface DiffResult {
 
 export interface DiffOptions extends CanonicalOptions {
   pathOf?: PathOf;
+  /** Compare a backup of one namespace with another (after `restore --namespace-mapping`). */
+  namespaceMapping?: Record<string, string>;
+  /**
+   * Default true: what a restore changes by design is not a difference: the `nsbackup.io/restored-from`
+   * label, the cluster IPs of non-headless Services, a claim's volume binding and selected node.
+   */
+  ignoreRestoreChanges?: boolean;
 }
 
-function prepare(objects: KubeObject[], options: DiffOptions): Map<string, KubeObject> {
+/** Removes from both sides what a restore changes by design. */
+function withoutRestoreChanges(obj: KubeObject): KubeObject {
+  let out = prepareService(preparePvc(obj, []));
+  const labels = out.metadata.labels;
+  if (labels && Labels.restoredFrom in labels) {
+    out = structuredClone(out);
+    delete out.metadata.labels![Labels.restoredFrom];
+    if (Object.keys(out.metadata.labels!).length === 0) delete out.metadata.labels;
+  }
+  return out;
+}
+
+function prepare(
+  objects: KubeObject[],
+  options: DiffOptions,
+  mapping: Record<string, string>,
+): Map<string, KubeObject> {
   const pathOf = options.pathOf ?? guessApiPathOf;
   const context = exclusionContextOf(objects);
   const out = new Map<string, KubeObject>();
   for (const obj of objects) {
     if (regeneratedReason(obj, context)) continue;
-    const canonical = canonicalize(obj, options);
+    let canonical = mapNamespaces(canonicalize(obj, options), mapping);
+    if (options.ignoreRestoreChanges !== false) canonical = withoutRestoreChanges(canonical);
     out.set(pathOf(canonical), canonical);
   }
   return out;
@@ -51,8 +77,8 @@ function prepare(objects: KubeObject[], options: DiffOptions): Map<string, KubeO
 
 /** Compares a backup's objects with the live ones; results sorted by API path. */
 export function diffObjects(backup: KubeObject[], live: KubeObject[], options: DiffOptions = {}): DiffResult {
-  const before = prepare(backup, options);
-  const after = prepare(live, options);
+  const before = prepare(backup, options, options.namespaceMapping ?? {});
+  const after = prepare(live, options, {});
   const paths = [...new Set([...before.keys(), ...after.keys()])].sort();
   const differences: ObjectDiff[] = [];
   let unchanged = 0;

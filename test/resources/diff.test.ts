@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalize, diffObjects, unifiedDiff, type KubeObject } from '../../lib/resources/index.js';
+import {
+  canonicalize,
+  diffObjects,
+  exclusionContextOf,
+  prepareForRestore,
+  regeneratedReason,
+  unifiedDiff,
+  type KubeObject,
+} from '../../lib/resources/index.js';
 import { configMap, deployment, replicaSet, shopNamespace } from './fixtures.js';
 
 const backup = () => shopNamespace().map((o) => canonicalize(o));
@@ -41,6 +49,30 @@ describe('diffObjects', () => {
     expect(
       changed.unified.startsWith('--- backup /apis/apps/v1/namespaces/shop/deployments/web\n+++ live '),
     ).toBe(true);
+  });
+
+  it('sees no difference after a restore into a mapped namespace, unless asked to be strict', () => {
+    const context = exclusionContextOf(shopNamespace());
+    const restored = shopNamespace()
+      .filter((o) => !regeneratedReason(o, context))
+      .map((o) =>
+        prepareForRestore(canonicalize(o), { backupId: 'b1', namespaceMapping: { shop: 'shop-copy' } }),
+      );
+    // What the target cluster then fills in by itself.
+    const web = restored.find((o) => o.kind === 'Service' && o.metadata.name === 'web')!;
+    (web.spec as any).clusterIP = '10.96.0.77';
+    const result = diffObjects(backup(), restored, { namespaceMapping: { shop: 'shop-copy' } });
+    expect(result.differences).toEqual([]);
+    const strict = diffObjects(backup(), restored, {
+      namespaceMapping: { shop: 'shop-copy' },
+      ignoreRestoreChanges: false,
+    });
+    expect(strict.differences.length).toBeGreaterThan(5);
+    expect(strict.differences.find((d) => d.path.endsWith('/services/web'))!.changes).toContainEqual({
+      field: 'spec.clusterIP',
+      backup: '10.96.12.34',
+      live: '10.96.0.77',
+    });
   });
 
   it('compares lists by position and reports a removed field', () => {
