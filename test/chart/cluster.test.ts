@@ -15,7 +15,7 @@ import { startCluster, type Cluster } from '../cluster/index.js';
 import { helmTemplate, type RenderedObject } from '../helpers/helm.js';
 import { startS3, TEST_S3_CREDENTIALS, type LocalS3 } from '../helpers/s3.js';
 import { localContainer, podForJob, type LocalContainer } from './job-env.js';
-import { valuesFile } from './rendered.js';
+import { allowedBy, requestAttributes, valuesFile } from './rendered.js';
 
 const KUBECTL = '/usr/bin/kubectl';
 const NS = 'shop';
@@ -25,6 +25,7 @@ let cluster: Cluster;
 let s3: LocalS3;
 let dir: string;
 let rendered: RenderedObject[];
+let podKubeconfig: string;
 
 function kubectl(...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -38,15 +39,32 @@ function kubectl(...args: string[]): Promise<string> {
   });
 }
 
-/** Runs a container the way the image does: the front door picks the command named by the first argument. */
-async function runLocally(c: LocalContainer): Promise<{ code: number; logs: string[] }> {
+/**
+ * Runs a container the way the image does: the front door picks the command named by the first argument. Every
+ * API request it makes must be allowed by the rendered Roles of its component (the emulator does not enforce
+ * RBAC; this does), so a Role missing a verb fails here instead of in a cluster at night.
+ */
+async function runLocally(c: LocalContainer, component: string): Promise<{ code: number; logs: string[] }> {
   const [name, ...argv] = c.args;
   const entry = commands[name];
   if (!entry) throw new Error(`the front door has no command "${name}"`);
   const logs: string[] = [];
-  // The in-cluster service account is the one thing a local run cannot have: the emulator's kubeconfig stands in.
-  const env = { ...c.env, NSBACKUP_KUBECONFIG: cluster.kubeconfigPath, PATH: process.env.PATH };
+  // The in-cluster service account is the one thing a local run cannot have: a kubeconfig whose context namespace
+  // is the pod's (as the service account's namespace file would say) stands in.
+  const env = { ...c.env, NSBACKUP_KUBECONFIG: podKubeconfig, PATH: process.env.PATH };
+  cluster.clearRequests();
   const code = await runCommand(await entry.load(), { argv, env, write: (l) => logs.push(l), out: () => {} });
+  const roles = rendered.filter(
+    (o) =>
+      (o.kind === 'Role' || o.kind === 'ClusterRole') &&
+      o.metadata.labels?.['app.kubernetes.io/component'] === component,
+  );
+  const denied = cluster.requests
+    .map((r) => ({ r, attrs: requestAttributes(r.verb, r.path) }))
+    .filter(({ attrs }) => attrs && !allowedBy(attrs, roles))
+    .map(({ r }) => `${r.verb} ${r.path}`);
+  expect(denied, `${name} would be forbidden`).toEqual([]);
+  expect(cluster.requests.length).toBeGreaterThan(0);
   return { code, logs };
 }
 
@@ -65,6 +83,10 @@ const snapshots = () => cluster.list(SNAP, 'VolumeSnapshot', NS);
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nsbackup-chart-'));
   [cluster, s3] = await Promise.all([startCluster(), startS3()]);
+  const kubeconfig = structuredClone(cluster.kubeconfig);
+  for (const c of kubeconfig.contexts) c.context.namespace = NS;
+  podKubeconfig = join(dir, 'in-pod-kubeconfig');
+  writeFileSync(podKubeconfig, YAML.stringify(kubeconfig));
   rendered = helmTemplate({
     namespace: NS,
     release: NS,
@@ -130,7 +152,7 @@ describe('the rendered chart on a cluster', () => {
     });
     expect(c.env.NSBACKUP_LOCK_DIR.startsWith(dir)).toBe(true); // the hostPath mount, mapped to a local folder
 
-    const { code, logs } = await runLocally(c);
+    const { code, logs } = await runLocally(c, 'backup');
     expect(code, logs.join('\n')).toBe(0);
     const made = snapshots();
     expect(made).toHaveLength(1);
@@ -171,7 +193,7 @@ describe('the rendered chart on a cluster', () => {
       }),
     );
     await kubectl('create', '-f', join(dir, 'scheduled-job.yaml'));
-    const { code, logs } = await runLocally(await jobContainer('shop-backup-29000000', 'backup'));
+    const { code, logs } = await runLocally(await jobContainer('shop-backup-29000000', 'backup'), 'backup');
     expect(code, logs.join('\n')).toBe(0);
     const types = snapshots().map((s) => s.metadata.labels['nsbackup.io/type']);
     expect(types.sort()).toEqual(['adhoc', 'scheduled']);
@@ -233,7 +255,7 @@ describe('the rendered chart on a cluster', () => {
     expect(retain.env.NSBACKUP_KEEP_DAILY).toBe('1');
     expect(sweep.env.AWS_SECRET_ACCESS_KEY).toBe(TEST_S3_CREDENTIALS.secretAccessKey);
 
-    const first = await runLocally(retain);
+    const first = await runLocally(retain, 'prune');
     expect(first.code, first.logs.join('\n')).toBe(0);
     // keep.daily=1: only the newest daily label survives (today's backups), the older ones lose theirs.
     const daily = snapshots()
@@ -242,7 +264,7 @@ describe('the rendered chart on a cluster', () => {
     expect(daily).not.toContain('data-old-3');
     expect(daily).not.toContain('data-old-2');
 
-    const second = await runLocally(sweep);
+    const second = await runLocally(sweep, 'prune');
     expect(second.code, second.logs.join('\n')).toBe(0);
     const left = snapshots().map((s) => s.metadata.name);
     expect(left).not.toContain('data-expired');

@@ -75,3 +75,49 @@ export function grants(role: RenderedObject): string[] {
   }
   return out.sort();
 }
+
+/** What RBAC sees of a request: the API server's RequestInfo, reduced to what Role rules match on. */
+export interface RequestAttributes {
+  verb: string;
+  group: string;
+  resource: string;
+  namespace?: string;
+  name?: string;
+}
+
+/** RequestInfo of a resource path; undefined for discovery and other non-resource paths (open to everyone). */
+export function requestAttributes(verb: string, path: string): RequestAttributes | undefined {
+  const parts = path.split('/').filter(Boolean);
+  let rest: string[];
+  let group: string;
+  if (parts[0] === 'api' && parts.length > 2) {
+    group = '';
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis' && parts.length > 3) {
+    group = parts[1];
+    rest = parts.slice(3);
+  } else return undefined;
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length > 2) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  } else if (rest[0] === 'namespaces' && rest.length === 2) {
+    namespace = rest[1]; // GET /api/v1/namespaces/X is authorised in X
+  }
+  const [resource, name, sub] = rest;
+  return { verb, group, resource: sub ? `${resource}/${sub}` : resource, namespace, name };
+}
+
+/** Whether one of the roles (Role: in its namespace only; ClusterRole: everywhere) allows the request. */
+export function allowedBy(attrs: RequestAttributes, roles: RenderedObject[]): boolean {
+  return roles.some((role) => {
+    if (role.kind === 'Role' && role.metadata.namespace !== attrs.namespace) return false;
+    return (role.rules ?? []).some(
+      (rule: any) =>
+        rule.apiGroups.includes(attrs.group) &&
+        rule.resources.includes(attrs.resource) &&
+        rule.verbs.includes(attrs.verb) &&
+        (!rule.resourceNames || (attrs.name !== undefined && rule.resourceNames.includes(attrs.name))),
+    );
+  });
+}
