@@ -18,3 +18,4 @@ export * from './manifest.js';
 export * from './archive.js';
 export * from './export-layout.js';
 export * from './diff.js';
+export * from './plan.js';
