@@ -243,7 +243,7 @@ describe('the backup CronJob', () => {
       pod.volumes.find((v: any) => v.name === 'hooks').configMap.name,
     );
     expect(YAML.parse(cm.data[hooksFile.slice(mount.mountPath.length + 1)])).toEqual({
-      pre: [{ container: 'postgres', command: ['psql', '-c', 'CHECKPOINT'], onError: 'fail' }],
+      pre: [{ container: 'postgres', command: ['sync'], onError: 'fail' }],
     });
   });
 
@@ -302,8 +302,11 @@ describe('every variable the chart sets is a setting of the command it runs', ()
     retain: retainCommand.schema,
     'mark-and-delete': markAndDeleteCommand.schema,
   };
-  // Wired ahead of the program: the export's key (issue 6) is not declared by scripts/backup.ts yet.
-  const PENDING: Record<string, string[]> = { backup: ['NSBACKUP_ENCRYPTION_KEY'] };
+  // Wired ahead of the program (issue 6): the export's on/off switch and key are not declared by
+  // scripts/backup.ts yet, nor the database host/port (being added there).
+  const PENDING: Record<string, string[]> = {
+    backup: ['NSBACKUP_EXPORT', 'NSBACKUP_ENCRYPTION_KEY', 'NSBACKUP_DB_HOST', 'NSBACKUP_DB_PORT'],
+  };
 
   it.each(VALUES)('%s: NSBACKUP_* names are declared, required settings are present', (name) => {
     let checked = 0;
