@@ -11,7 +11,7 @@ import {
   timeZoneFrom,
   timeZoneSetting,
 } from '../lib/prune/settings.js';
-import { listSnapshots, toSnapshotInfo } from '../lib/prune/snapshots.js';
+import { listSnapshots } from '../lib/prune/snapshots.js';
 
 const schema = {
   ...scopeSettings,
@@ -36,7 +36,7 @@ export const command = defineCommand({
     const timeZone = timeZoneFrom(config.timeZone);
     const kube = connectFrom(config, env);
     const namespace = scopeFrom(config, kube.defaultNamespace);
-    const rows = snapshotRows((await listSnapshots(kube, namespace, log)).map(toSnapshotInfo));
+    const rows = snapshotRows(await listSnapshots(kube, namespace, log));
     out(config.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatTables(rows, timeZone));
     return { summary: { namespace: namespace ?? '(all)', snapshots: rows.length } };
   },

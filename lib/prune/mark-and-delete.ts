@@ -10,7 +10,7 @@ import {
 } from '../retention/index.js';
 import { forEachLimited } from './concurrency.js';
 import { idOf, logProblems, PATCH_CONCURRENCY, type PruneContext } from './retain.js';
-import { listSnapshots, toSnapshotInfo, type SnapshotInfo } from './snapshots.js';
+import { listSnapshots, type SnapshotInfo } from './snapshots.js';
 import { Sweeper, type SweepDeps, type SweepFailure } from './sweep.js';
 import { patchLabels } from './writes.js';
 
@@ -48,7 +48,7 @@ export async function markAndDelete(
   options: MarkAndDeleteOptions,
 ): Promise<MarkAndDeleteResult> {
   const { kube, log } = ctx;
-  const infos = (await listSnapshots(kube, options.namespace, log)).map(toSnapshotInfo);
+  const infos = await listSnapshots(kube, options.namespace, log);
   const live = infos.filter((info) => !info.terminating);
   const byId = new Map(live.map((info) => [idOf(info.record), info]));
   const today = localDate(options.now, options.timeZone);

@@ -4,7 +4,7 @@ import { LABEL_PREFIX } from '../labels.js';
 import type { Logger } from '../log.js';
 import { planRetain, type GfsKeep, type Problem } from '../retention/index.js';
 import { forEachLimited } from './concurrency.js';
-import { listSnapshots, toSnapshotInfo, type SnapshotInfo } from './snapshots.js';
+import { listSnapshots, type SnapshotInfo } from './snapshots.js';
 import { patchLabels } from './writes.js';
 
 /** Parallel patches: enough to make a first run over 50,000 snapshots take seconds, not minutes. */
@@ -38,7 +38,7 @@ export interface RetainResult {
 
 export async function retain(ctx: PruneContext, options: RetainOptions): Promise<RetainResult> {
   const { kube, log } = ctx;
-  const infos = (await listSnapshots(kube, options.namespace, log)).map(toSnapshotInfo);
+  const infos = await listSnapshots(kube, options.namespace, log);
   const live = infos.filter((info) => !info.terminating);
   const byId = new Map(live.map((info) => [idOf(info.record), info]));
   const plan = planRetain(

@@ -54,31 +54,38 @@ export function toSnapshotInfo(vs: KubeObject): SnapshotInfo {
 }
 
 /**
- * Every VolumeSnapshot of one namespace, or of all (namespace undefined), page by page. A cluster-wide
- * list needs cluster-wide RBAC; without it, each namespace that may be listed is read on its own.
+ * Every VolumeSnapshot of one namespace, or of all (namespace undefined), page by page; each page is
+ * mapped as it arrives so 50,000 full objects are never held at once. A cluster-wide list needs
+ * cluster-wide RBAC; without it, each namespace that may be listed is read on its own.
  */
 export async function listSnapshots(
   kube: KubeClient,
   namespace: string | undefined,
   log: Logger,
-): Promise<KubeObject[]> {
-  if (namespace !== undefined) return kube.listAll(volumeSnapshotPath(namespace));
+): Promise<SnapshotInfo[]> {
+  if (namespace !== undefined) return listMapped(kube, volumeSnapshotPath(namespace));
   try {
-    return await kube.listAll(volumeSnapshotPath());
+    return await listMapped(kube, volumeSnapshotPath());
   } catch (error) {
     if (!(error instanceof KubeApiError && error.code === 403)) throw error;
     log.warn('may not list VolumeSnapshots cluster-wide: listing namespace by namespace', {
       reason: error.message,
     });
   }
-  const all: KubeObject[] = [];
+  const all: SnapshotInfo[] = [];
   for (const ns of await kube.listAll(corePath('namespaces'))) {
     try {
-      all.push(...(await kube.listAll(volumeSnapshotPath(ns.metadata.name))));
+      all.push(...(await listMapped(kube, volumeSnapshotPath(ns.metadata.name))));
     } catch (error) {
       if (!(error instanceof KubeApiError && error.code === 403)) throw error;
       log.warn('may not list VolumeSnapshots: namespace skipped', { namespace: ns.metadata.name });
     }
   }
   return all;
+}
+
+async function listMapped(kube: KubeClient, path: string): Promise<SnapshotInfo[]> {
+  const infos: SnapshotInfo[] = [];
+  for await (const page of kube.listPages(path)) for (const vs of page.items) infos.push(toSnapshotInfo(vs));
+  return infos;
 }
