@@ -24,4 +24,12 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'List VolumeSnapshots per PVC with their retention labels',
     load: async () => (await import('./list.js')).command,
   },
+  export: {
+    summary: "Export a namespace's resources as canonical YAML files (--dir) or an archive to S3",
+    load: async () => (await import('./export.js')).command,
+  },
+  diff: {
+    summary: 'Show what differs between a backup (S3 or export folder) and the live namespace',
+    load: async () => (await import('./diff.js')).command,
+  },
 };

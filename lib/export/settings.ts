@@ -40,6 +40,7 @@ export const encryptionSettings = {
 export const clusterNameSetting = {
   clusterName: str({
     env: 'NSBACKUP_CLUSTER_NAME',
+    flag: '--cluster',
     pattern: /^[A-Za-z0-9._-]+$/,
     patternText: 'letters, digits, . _ -',
     defaultText: "the kubeconfig's cluster name",

@@ -1,0 +1,106 @@
+// `nsbackup export`: the namespace's resources in canonical form, as YAML files in a folder (`--dir`, for review
+// or Git) or as an archive in S3 (without `--dir`; the same export the backup runs, under a new backup id).
+
+import { backupIdFor } from '../lib/backup/naming.js';
+import { defineCommand, runIfMain } from '../lib/command.js';
+import { ConfigError, str } from '../lib/config/index.js';
+import {
+  clusterNameOf,
+  clusterNameSetting,
+  encryptionSettings,
+  exportNamespaceToDir,
+  exportNamespaceToS3,
+  exportTuningSettings,
+} from '../lib/export/index.js';
+import { connectOrConfigError, keyFrom, storeFrom } from '../lib/export/command-support.js';
+import { kubeSettings } from '../lib/kube/index.js';
+import { s3Settings } from '../lib/s3/index.js';
+
+const schema = {
+  namespace: str({
+    env: 'NSBACKUP_NAMESPACE',
+    flag: '--namespace',
+    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    patternText: 'a namespace name',
+    defaultText: "the kubeconfig context's namespace",
+    description: 'Namespace to export.',
+  }),
+  dir: str({
+    env: 'NSBACKUP_EXPORT_DIR',
+    flag: '--dir',
+    description:
+      'Write one canonical YAML file per object into this folder (empty, or an earlier export of the same ' +
+      'namespace: files of deleted objects are removed). Unset: export to S3.',
+  }),
+  backupId: str({
+    env: 'NSBACKUP_BACKUP_ID',
+    flag: '--backup-id',
+    pattern: /^[A-Za-z0-9._-]+$/,
+    patternText: 'letters, digits, . _ -',
+    defaultText: 'a new id, yyyyMMdd-HHmmss-xxxxxx (UTC)',
+    description: 'Backup id (S3 folder) of an export to S3.',
+  }),
+  ...clusterNameSetting,
+  ...exportTuningSettings,
+  ...encryptionSettings,
+  ...s3Settings,
+  ...kubeSettings,
+};
+
+export const command = defineCommand({
+  name: 'export',
+  summary: "Export a namespace's resources as canonical YAML files (--dir) or as an archive to S3",
+  usage: 'nsbackup export [-n NAMESPACE] --dir DIR | nsbackup export [-n NAMESPACE] [--backup-id ID]',
+  schema,
+  aliases: { '-n': '--namespace' },
+  async run({ config, log, env, signal }) {
+    const kube = connectOrConfigError(config, env);
+    const namespace = config.namespace || kube.defaultNamespace;
+    if (config.dir) {
+      const result = await exportNamespaceToDir({
+        kube,
+        namespace,
+        dir: config.dir,
+        log,
+        signal,
+        concurrency: config.exportConcurrency,
+        clusterDependencies: config.exportClusterDependencies,
+      });
+      return {
+        summary: {
+          namespace,
+          dir: config.dir,
+          objects: result.written.length,
+          removed: result.removed.length || undefined,
+          skipped: result.stats.skipped.length || undefined,
+        },
+      };
+    }
+    const store = storeFrom(config, env, log);
+    if (!store) throw new ConfigError(['set --dir DIR, or NSBACKUP_S3_BUCKET to export to S3']);
+    const result = await exportNamespaceToS3({
+      kube,
+      store,
+      namespace,
+      cluster: clusterNameOf(config.clusterName, kube),
+      backupId: config.backupId || backupIdFor(new Date()),
+      encryptionKey: keyFrom(config, namespace, log),
+      log,
+      signal,
+      concurrency: config.exportConcurrency,
+      clusterDependencies: config.exportClusterDependencies,
+    });
+    return {
+      summary: {
+        namespace,
+        backupId: result.manifest.backupId,
+        location: result.location,
+        objects: result.objectCount,
+        bytes: result.bytes,
+        skipped: result.stats.skipped.length || undefined,
+      },
+    };
+  },
+});
+
+runIfMain(command, import.meta.url);
