@@ -55,7 +55,12 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
       const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
       const clusterName = config.clusterName || kube.kc.getCurrentCluster()?.name || 'cluster';
       const location = s3LocationFrom(config);
-      const store = location ? new S3Store(location) : undefined;
+      // Static keys from this run's environment (tests pass one explicitly); else the SDK's default chain.
+      const staticKeys =
+        env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && !env.AWS_SESSION_TOKEN
+          ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
+          : undefined;
+      const store = location ? new S3Store(location, staticKeys) : undefined;
       const report = await runBackup(plan, {
         kube,
         log,

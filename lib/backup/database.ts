@@ -18,7 +18,7 @@ export function databaseAdapter(exec: ExecFn, log: Logger, store?: S3Store): Dat
   const context = (target: PodTarget, db: DatabasePlan, signal?: AbortSignal): DumpContext => ({
     exec,
     target: { namespace: target.namespace, pod: target.pod, container: target.container },
-    db: { kind: db.kind, user: db.user, password: passwordSource(db) },
+    db: { kind: db.kind, user: db.user, host: db.host, port: db.port, password: passwordSource(db) },
     signal,
   });
   return {

@@ -18,6 +18,8 @@ export interface DatabasePlan {
   container?: string;
   names: string[];
   user: string;
+  host?: string;
+  port?: number;
   /** Set when the Job holds the password (sent over stdin). */
   password?: string;
   /** Name of the container variable that holds the password. */
@@ -77,6 +79,8 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
       container: config.dbContainer || undefined,
       names: config.dbNames,
       user: config.dbUser || DEFAULT_DB_USER[db],
+      host: config.dbHost || undefined,
+      port: config.dbPort || undefined,
       password: config.dbPassword || undefined,
       passwordEnv: config.dbPasswordEnv || undefined,
       dumpDir: config.dumpDir || DEFAULT_DUMP_DIR[db],

@@ -1,0 +1,215 @@
+// Real dumps in a backup run: the backup command against the emulator, whose pods/exec runs the dump scripts
+// as local processes (localProcessHandler) next to a real PostgreSQL 15 and a real MariaDB.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../lib/command.js';
+import { createBackupCommand } from '../../scripts/backup.js';
+import { localProcessHandler } from '../cluster/exec.js';
+import { startCluster } from '../cluster/index.js';
+import type { Cluster } from '../cluster/index.js';
+import { startMariaDb } from '../helpers/mariadb.js';
+import type { LocalMariaDb } from '../helpers/mariadb.js';
+import { PG_BIN, startPostgres } from '../helpers/postgres.js';
+import type { LocalPostgres } from '../helpers/postgres.js';
+import { startS3 } from '../helpers/s3.js';
+import type { LocalS3 } from '../helpers/s3.js';
+
+const sh = promisify(execFile);
+const NS = 'shop';
+const PATH = `${PG_BIN}:/usr/bin:/bin`;
+let cluster: Cluster;
+let pg: LocalPostgres;
+let maria: LocalMariaDb;
+let s3: LocalS3;
+let work: string;
+
+beforeAll(async () => {
+  [cluster, pg, maria, s3] = await Promise.all([startCluster(), startPostgres(), startMariaDb(), startS3()]);
+  work = await mkdtemp(join(tmpdir(), 'nsbackup-backup-db-'));
+  const pvc = (name: string) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace: NS },
+    spec: { resources: { requests: { storage: '1Gi' } } },
+    status: { phase: 'Bound', capacity: { storage: '1Gi' } },
+  });
+  const workload = (kind: 'Deployment' | 'StatefulSet', name: string) => ({
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: { name, namespace: NS },
+    spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } } } },
+  });
+  cluster.seed(
+    pvc('pg-data'),
+    pvc('maria-data'),
+    workload('Deployment', 'pg'),
+    workload('StatefulSet', 'maria'),
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'pg-5c9f-x1', namespace: NS, labels: { app: 'pg' } },
+      spec: { containers: [{ name: 'postgres', env: [{ name: 'POSTGRES_PASSWORD', value: pg.password }] }] },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'maria-0', namespace: NS, labels: { app: 'maria' } },
+      spec: {
+        containers: [{ name: 'mariadb', env: [{ name: 'MARIADB_ROOT_PASSWORD', value: maria.password }] }],
+      },
+    },
+  );
+  // The "container" environment: the client finds the server through PGHOST/PGPORT, as it would on its socket.
+  cluster.exec.register(NS, 'pg-5c9f-x1', 'postgres', localProcessHandler({ env: { ...pg.env, PATH } }));
+  cluster.exec.register(NS, 'maria-0', 'mariadb', localProcessHandler({ env: { PATH: '/usr/bin:/bin' } }));
+  await pg.psql('CREATE DATABASE app');
+  await pg.psql(
+    `CREATE TABLE orders (id serial PRIMARY KEY, item text);
+     INSERT INTO orders(item) SELECT 'item ' || g FROM generate_series(1, 3000) g;`,
+    'app',
+  );
+  await maria.sql(
+    `CREATE DATABASE crm; USE crm; CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(50));
+     INSERT INTO people SELECT seq, CONCAT('p', seq) FROM seq_1_to_2000;`,
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([cluster?.close(), pg?.stop(), maria?.stop(), s3?.close()]);
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+async function backup(env: Record<string, string>) {
+  const logs: any[] = [];
+  const code = await runCommand(createBackupCommand({ pollMs: 20, notifier: async () => {} }), {
+    env: {
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+      NSBACKUP_NAMESPACE: NS,
+      NSBACKUP_LOCK_DIR: join(work, 'locks'),
+      NSBACKUP_TYPE: 'scheduled',
+      TZ: 'UTC',
+      ...env,
+    },
+    write: (line) => logs.push(JSON.parse(line)),
+  });
+  return { code, logs, summary: logs.find((l) => l.summary) };
+}
+
+const pgEnv = () => ({
+  NSBACKUP_DB: 'postgres',
+  NSBACKUP_DB_TARGET: 'deployment/pg',
+  NSBACKUP_DB_CONTAINER: 'postgres',
+  NSBACKUP_DB_USER: pg.user,
+  NSBACKUP_DB_NAMES: 'app',
+  NSBACKUP_DB_PASSWORD: pg.password,
+  NSBACKUP_DUMP_DIR: join(work, 'pg-dumps'),
+  NSBACKUP_PVC: 'pg-data',
+});
+const snapshotsOf = (pvc: string) =>
+  cluster
+    .list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', NS)
+    .filter((s) => s.spec.source.persistentVolumeClaimName === pvc);
+const sha256 = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+
+describe('PostgreSQL', () => {
+  it('dumps through pods/exec, records the dump on the snapshot, and the dump restores', async () => {
+    cluster.clearRequests();
+    const r = await backup(pgEnv());
+    expect(r.code, JSON.stringify(r.summary)).toBe(0);
+    const [snap] = snapshotsOf('pg-data');
+    const path = snap.metadata.annotations['nsbackup.io/dump-path'];
+    expect(path.startsWith(join(work, 'pg-dumps'))).toBe(true);
+    expect(snap.metadata.annotations['nsbackup.io/dump-sha256']).toBe(await sha256(path));
+    expect(snap.metadata.annotations['nsbackup.io/dump-size']).toBe(String((await stat(path)).size));
+
+    await pg.psql('CREATE DATABASE app_restored');
+    await sh('sh', ['-c', `gzip -dc "$1" | psql -X -q -v ON_ERROR_STOP=1 -d app_restored`, 'sh', path], {
+      env: { ...process.env, ...pg.env, PGPASSWORD: pg.password },
+    });
+    expect(await pg.psql('SELECT count(*) FROM orders', 'app_restored')).toBe('3000');
+
+    // The password went over stdin: not in any exec command the API server saw (audit log, ps).
+    const execs = cluster.requests.filter((q) => q.verb === 'exec');
+    expect(execs.length).toBeGreaterThanOrEqual(2);
+    for (const q of execs) expect(decodeURIComponent(q.query)).not.toContain(pg.password);
+    expect(JSON.stringify(r.logs)).not.toContain(pg.password);
+  });
+
+  it.each([
+    [
+      'the database is down',
+      { NSBACKUP_DB_HOST: '127.0.0.1', NSBACKUP_DB_PORT: '1' },
+      /database server check failed: .*does not answer/,
+    ],
+    [
+      'the disk is over the threshold',
+      { NSBACKUP_DISK_THRESHOLD: '1' },
+      /database disk check failed: .*at or over the threshold of 1%/,
+    ],
+  ])(
+    '%s: the run fails before any snapshot and the previous dump is untouched',
+    async (_what, extra, message) => {
+      const before = snapshotsOf('pg-data').length;
+      const path = snapshotsOf('pg-data')[0].metadata.annotations['nsbackup.io/dump-path'];
+      const [hash, mtime] = [await sha256(path), (await stat(path)).mtimeMs];
+      const r = await backup({ ...pgEnv(), ...extra });
+      expect(r.code).toBe(1);
+      expect(r.summary.error).toMatch(message);
+      expect(snapshotsOf('pg-data')).toHaveLength(before);
+      expect(await sha256(path)).toBe(hash);
+      expect((await stat(path)).mtimeMs).toBe(mtime);
+    },
+  );
+
+  it('streams the dump to S3 as well, under <cluster>/<namespace>/<backup id>', async () => {
+    const r = await backup({
+      ...pgEnv(),
+      ...s3.env,
+      NSBACKUP_S3_FORCE_PATH_STYLE: 'true',
+      NSBACKUP_S3_DUMP: 'true',
+      NSBACKUP_CLUSTER_NAME: 'test-cluster',
+    });
+    expect(r.code, JSON.stringify(r.summary)).toBe(0);
+    const key = `nsbackup/test-cluster/${NS}/${r.summary.backupId}/dump-app.sql.gz`;
+    expect(await s3.store().exists(key)).toBe(true);
+    const snap = snapshotsOf('pg-data').find(
+      (s) => s.metadata.labels['nsbackup.io/backup'] === r.summary.backupId,
+    );
+    expect(snap.metadata.annotations['nsbackup.io/s3-location']).toBe(`s3://${s3.bucket}/${key}`);
+  });
+});
+
+describe('MariaDB', () => {
+  it('dumps a StatefulSet database with the password from the container env, and the dump restores', async () => {
+    const r = await backup({
+      NSBACKUP_DB: 'mysql',
+      NSBACKUP_DB_TARGET: 'statefulset/maria',
+      NSBACKUP_DB_HOST: '127.0.0.1',
+      NSBACKUP_DB_PORT: String(maria.port),
+      NSBACKUP_DB_NAMES: 'crm',
+      NSBACKUP_DB_PASSWORD_ENV: 'MARIADB_ROOT_PASSWORD',
+      NSBACKUP_DUMP_DIR: join(work, 'maria-dumps'),
+      NSBACKUP_PVC: 'maria-data',
+    });
+    expect(r.code, JSON.stringify(r.summary)).toBe(0);
+    const [snap] = snapshotsOf('maria-data');
+    const path = snap.metadata.annotations['nsbackup.io/dump-path'];
+    await maria.sql('DROP DATABASE crm');
+    await sh(
+      'sh',
+      ['-c', 'gzip -dc "$1" | mariadb --host=127.0.0.1 --port="$2" -uroot', 'sh', path, String(maria.port)],
+      {
+        env: { ...process.env, MYSQL_PWD: maria.password },
+      },
+    );
+    expect(await maria.sql('SELECT count(*) FROM crm.people')).toBe('2000');
+  });
+});
