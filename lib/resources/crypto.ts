@@ -81,19 +81,21 @@ export interface EncryptionHeader {
   segmentSize: number;
 }
 
-/** True when the bytes start like an nsbackup-encrypted file. */
+/** True when the bytes start like an nsbackup-encrypted file (of any format version). */
 export function looksEncrypted(start: Buffer): boolean {
-  return start.length >= MAGIC.length && start.subarray(0, MAGIC.length).equals(MAGIC);
+  return start.length >= 7 && start.subarray(0, 7).equals(MAGIC.subarray(0, 7));
 }
 
 export function parseEncryptionHeader(header: Buffer): EncryptionHeader {
   if (header.length < HEADER_SIZE)
     throw new DecryptionError('truncated', 'encrypted file: header is cut short');
-  if (!looksEncrypted(header)) {
-    if (header.subarray(0, 7).equals(MAGIC.subarray(0, 7))) {
-      throw new DecryptionError('bad-header', `encrypted file: unsupported format version ${header[7]}`);
-    }
+  if (!looksEncrypted(header))
     throw new DecryptionError('not-encrypted', 'file is not encrypted by nsbackup');
+  if (header[7] !== MAGIC[7]) {
+    throw new DecryptionError(
+      'bad-header',
+      `encrypted file: format version ${header[7]} is unknown; upgrade nsbackup`,
+    );
   }
   const segmentSize = header.readUInt32BE(24);
   if (segmentSize < 1 || segmentSize > MAX_SEGMENT_SIZE) {

@@ -110,6 +110,14 @@ describe('segmented AES-256-GCM', () => {
     expect((await decryptError(header)).problem).toBe('tampered');
   });
 
+  it('refuses a format version it does not know', async () => {
+    const sealed = await encrypt(Buffer.from('x'));
+    sealed[7] = 2;
+    const error = await decryptError(sealed);
+    expect(error.problem).toBe('bad-header');
+    expect(error.message).toMatch(/format version 2 is unknown/);
+  });
+
   it('refuses bytes that are not encrypted', async () => {
     expect((await decryptError(Buffer.alloc(100, 1))).problem).toBe('not-encrypted');
   });
