@@ -1,0 +1,187 @@
+// Carries out a restore plan against a cluster: step by step, with bounded parallelism within a step; every
+// object created (never overwritten unless the preferences say `update`), and every outcome recorded in the
+// report. Running it again after an interruption completes the restore: what exists is skipped and reported.
+
+import { JobError } from '../exit.js';
+import {
+  KubeConnectionError,
+  isAlreadyExists,
+  isConflict,
+  isNotFound,
+  type KubeClient,
+} from '../kube/index.js';
+import type { Logger } from '../log.js';
+import { isJsonMap, parseApiPath, type KubeObject } from '../resources/index.js';
+import { describeEntry, type PlannedObject, type RestorePlan } from './plan.js';
+import { cutError, type ReportEntry, type RestoreReport } from './report.js';
+import { bodyForUpdate, matchesLive } from './update.js';
+
+const CRD_STEP = 'CustomResourceDefinition.apiextensions.k8s.io';
+const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+
+export interface ApplyOptions {
+  kube: KubeClient;
+  log: Logger;
+  dryRun: boolean;
+  concurrency: number;
+  crdTimeoutMs: number;
+  signal?: AbortSignal;
+  /** Between polls of a CRD's condition (tests shorten it). */
+  pollMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !signal?.aborted) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** `<plural>.<group>` of a custom resource path: the name of its CRD. */
+function crdNameOfPath(path: string): string | undefined {
+  const parts = parseApiPath(path);
+  return parts.group ? `${parts.resource}.${parts.group}` : undefined;
+}
+
+function isEstablished(crd: KubeObject | undefined): boolean {
+  const conditions =
+    isJsonMap(crd?.status) && Array.isArray(crd.status.conditions) ? crd.status.conditions : [];
+  return conditions.some((c) => isJsonMap(c) && c.type === 'Established' && c.status === 'True');
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return cutError(typeof code === 'number' ? `${code}: ${e.message}` : e.message);
+  }
+  return cutError(String(e));
+}
+
+export async function applyPlan(
+  plan: RestorePlan,
+  report: RestoreReport,
+  options: ApplyOptions,
+): Promise<void> {
+  const { kube, log, dryRun } = options;
+  const query = dryRun ? { dryRun: 'All' } : undefined;
+  /** Dry run: namespaces and CRDs that do not exist yet, so the server cannot check what goes into them. */
+  const missingNamespaces = new Set<string>();
+  const missingCrds = new Set<string>();
+  /** CRDs the restore created: their resources may take a moment to be served. */
+  const restoredCrds = new Set<string>();
+  const entryOf = (item: PlannedObject): ReportEntry => ({
+    ...describeEntry(item.targetPath, item.object, item.added ? undefined : item.path),
+    ...(item.added ? { reason: `added by the restore: ${item.added}` } : {}),
+  });
+
+  const update = async (item: PlannedObject): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      const live = await kube.get<KubeObject>(item.targetPath);
+      const body = bodyForUpdate(item.object, live);
+      if (matchesLive(body, live)) {
+        report.alreadyExisted.push({ ...entryOf(item), reason: 'identical to the backup' });
+        return;
+      }
+      try {
+        await kube.request('PUT', item.targetPath, { body, query });
+        report.updated.push(entryOf(item));
+        return;
+      } catch (e) {
+        // Someone wrote it between our read and our write: read again (bounded).
+        if (!isConflict(e) || attempt >= 3) throw e;
+      }
+    }
+  };
+
+  const create = async (item: PlannedObject): Promise<'created' | 'exists'> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await kube.create(item.collectionPath, item.object, query);
+        return 'created';
+      } catch (e) {
+        if (isAlreadyExists(e)) return 'exists';
+        const crd = crdNameOfPath(item.targetPath);
+        // A CRD just established may not be served for a moment on a real API server.
+        if (isNotFound(e) && crd && restoredCrds.has(crd) && attempt < 10) {
+          await sleep(options.pollMs ?? 500);
+          continue;
+        }
+        // The connection broke after the create was sent: it may or may not have been stored. Look, then retry.
+        if (e instanceof KubeConnectionError && !e.notSent && attempt < 3 && !dryRun) {
+          const live = await kube.getIfExists(item.targetPath);
+          if (live) return 'created';
+          continue;
+        }
+        throw e;
+      }
+    }
+  };
+
+  const restoreOne = async (item: PlannedObject): Promise<void> => {
+    const namespace = item.object.metadata.namespace;
+    const crd = crdNameOfPath(item.targetPath);
+    if (dryRun && ((namespace && missingNamespaces.has(namespace)) || (crd && missingCrds.has(crd)))) {
+      const what = namespace && missingNamespaces.has(namespace) ? `namespace ${namespace}` : `CRD ${crd}`;
+      report.notChecked.push({ ...entryOf(item), reason: `${what} is created by the restore` });
+      return;
+    }
+    try {
+      const outcome = await create(item);
+      if (outcome === 'created') {
+        report.created.push(entryOf(item));
+        if (dryRun && item.object.kind === 'Namespace') missingNamespaces.add(item.object.metadata.name!);
+        if (item.object.kind === 'CustomResourceDefinition') {
+          (dryRun ? missingCrds : restoredCrds).add(item.object.metadata.name!);
+        }
+        return;
+      }
+      if (item.ifExists === 'update') await update(item);
+      else
+        report.alreadyExisted.push({
+          ...entryOf(item),
+          reason: item.added ? 'exists' : 'skip (existing: skip)',
+        });
+    } catch (e) {
+      report.failed.push({ ...entryOf(item), error: errorText(e) });
+    }
+  };
+
+  for (const step of plan.steps) {
+    if (options.signal?.aborted) break;
+    const started = Date.now();
+    await forEachLimited(step.items, options.concurrency, restoreOne, options.signal);
+    log.info('restore step done', { step: step.name, objects: step.items.length, ms: Date.now() - started });
+    if (step.name === CRD_STEP && !dryRun) await waitForCrds(step.items, options);
+  }
+  if (options.signal?.aborted) {
+    throw new JobError(
+      'restore stopped before it finished; run it again to complete it (existing objects are skipped)',
+    );
+  }
+}
+
+/** Waits until every CRD of the step that exists is Established (a failed one is in the report already). */
+async function waitForCrds(items: PlannedObject[], options: ApplyOptions): Promise<void> {
+  const deadline = Date.now() + options.crdTimeoutMs;
+  for (const item of items) {
+    const name = item.object.metadata.name!;
+    for (;;) {
+      const crd = await options.kube.getIfExists<KubeObject>(`${CRD_PATH}/${encodeURIComponent(name)}`);
+      if (!crd || isEstablished(crd)) break;
+      if (Date.now() > deadline) {
+        throw new JobError(
+          `CustomResourceDefinition ${name} is not Established after ${options.crdTimeoutMs} ms`,
+        );
+      }
+      await sleep(options.pollMs ?? 500);
+    }
+  }
+}

@@ -1,0 +1,168 @@
+// What a restore will do, decided without touching a cluster. D's planRestore (lib/resources/plan.ts) makes the
+// decisions (exclusions, mapping, transforms, order, skip/update); this adds what the restore command needs
+// around them: the collection each object is POSTed to, PVCs pointed at their snapshots, objects the restore
+// adds itself (a target namespace that is missing, a snapshot recreated in another namespace), and report entries
+// that name the excluded objects.
+
+import {
+  apiPathOf,
+  kindKeyOf,
+  parseApiPath,
+  parseApiVersion,
+  planRestore as planDecisions,
+  prepareForRestore,
+  restoreSteps,
+  withSnapshotSource,
+  type KubeObject,
+  type PathedObject,
+  type PlannedObject as DecidedObject,
+  type RestorePreferences,
+  type RestoreStep,
+} from '../resources/index.js';
+import type { ReportEntry } from './report.js';
+
+/** One object the restore writes. `path` is its API path in the backup, which preferences match. */
+export interface PlannedObject extends DecidedObject {
+  /** The collection it is POSTed to. */
+  collectionPath: string;
+  /** Added by the restore (a missing namespace, a snapshot recreated from its content), not in the backup. */
+  added?: string;
+}
+
+export interface RestorePlan {
+  steps: RestoreStep<PlannedObject>[];
+  excluded: ReportEntry[];
+  /** Objects in the plan. */
+  count: number;
+}
+
+/** A VolumeSnapshot a restored PVC starts from (see snapshots.ts). */
+export interface PvcSnapshotSource {
+  /** The VolumeSnapshot's name in the PVC's target namespace. */
+  snapshotName: string;
+  restoreSize?: string;
+}
+
+export interface PlanOptions {
+  backupId: string;
+  preferences: RestorePreferences;
+  /** Source namespace → target namespace. */
+  namespaceMapping: Record<string, string>;
+  /** By the PVC's source path: restore it from this snapshot instead of an empty volume. */
+  pvcSources?: Map<string, PvcSnapshotSource>;
+  /** More objects to create (already in target form), e.g. snapshots recreated in another namespace. */
+  extraObjects?: { object: KubeObject; path: string; reason: string }[];
+}
+
+/** Parses `old=new` pairs; a namespace mapped twice, or two namespaces mapped to one, is an error. */
+export function parseNamespaceMapping(pairs: string[]): Record<string, string> {
+  const mapping: Record<string, string> = {};
+  const targets = new Map<string, string>();
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0 || eq === pair.length - 1) throw new Error(`namespace mapping "${pair}" is not old=new`);
+    const from = pair.slice(0, eq);
+    const to = pair.slice(eq + 1);
+    if (Object.prototype.hasOwnProperty.call(mapping, from) && mapping[from] !== to) {
+      throw new Error(`namespace ${from} is mapped twice (to ${mapping[from]} and ${to})`);
+    }
+    const other = targets.get(to);
+    if (other !== undefined && other !== from) {
+      throw new Error(`namespaces ${other} and ${from} are both mapped to ${to}`);
+    }
+    mapping[from] = to;
+    targets.set(to, from);
+  }
+  return mapping;
+}
+
+/** The collection an object at `targetPath` is created in. */
+export function collectionPathOf(targetPath: string): string {
+  return targetPath.slice(0, targetPath.lastIndexOf('/'));
+}
+
+/** The API path of an object the restore adds (already in target form), from a path of the same resource. */
+function pathOfAdded(samplePath: string, obj: KubeObject): string {
+  const parts = parseApiPath(samplePath);
+  const { group, version } = parseApiVersion(obj.apiVersion);
+  const info = {
+    group,
+    version,
+    resource: parts.resource,
+    kind: obj.kind,
+    namespaced: parts.namespace !== undefined,
+    verbs: [],
+  };
+  return apiPathOf(info, info.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name);
+}
+
+/** How the report names an object: its target path, and its path in the backup when that differs. */
+export function describeEntry(targetPath: string, obj: KubeObject, sourcePath?: string): ReportEntry {
+  return {
+    path: targetPath,
+    ...(sourcePath && sourcePath !== targetPath ? { sourcePath } : {}),
+    kind: kindKeyOf(obj),
+    ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+    name: obj.metadata.name ?? '',
+  };
+}
+
+/**
+ * Builds the plan. Objects the cluster regenerates and objects the preferences leave out are reported as excluded
+ * with the reason (`rule` says which); every target namespace the backup does not carry as a Namespace object is
+ * added, so that it is created when missing.
+ */
+export function planRestore(items: PathedObject[], options: PlanOptions): RestorePlan {
+  const decided = planDecisions(items, options.preferences, {
+    backupId: options.backupId,
+    namespaceMapping: options.namespaceMapping,
+  });
+  const byPath = new Map(items.map((item) => [item.path, item.object]));
+  const excluded: ReportEntry[] = decided.excluded.map(({ path, reason }) => {
+    const obj = byPath.get(path)!;
+    // The preferences' reasons all name a preference; the rest are D's regeneration rules.
+    const rule = /include|exclude|labels do not match|rebindStorageClasses/.test(reason)
+      ? 'preferences'
+      : 'regenerated';
+    return { ...describeEntry(path, obj), reason, rule };
+  });
+
+  const planned: PlannedObject[] = [];
+  for (const step of decided.steps) {
+    for (const item of step.items) {
+      let object = item.object;
+      const source = options.pvcSources?.get(item.path);
+      if (source && object.kind === 'PersistentVolumeClaim') {
+        object = withSnapshotSource(object, source.snapshotName, { restoreSize: source.restoreSize });
+      }
+      planned.push({ ...item, object, collectionPath: collectionPathOf(item.targetPath) });
+    }
+  }
+  const add = (object: KubeObject, targetPath: string, reason: string) => {
+    const prepared = prepareForRestore(object, { backupId: options.backupId });
+    planned.push({
+      path: targetPath,
+      targetPath,
+      collectionPath: collectionPathOf(targetPath),
+      object: prepared,
+      ifExists: 'skip',
+      added: reason,
+    });
+  };
+  for (const extra of options.extraObjects ?? [])
+    add(extra.object, pathOfAdded(extra.path, extra.object), extra.reason);
+  const namespaces = new Set(
+    planned.filter((p) => p.object.kind === 'Namespace').map((p) => p.object.metadata.name),
+  );
+  const needed = new Set(planned.map((p) => p.object.metadata.namespace).filter((ns): ns is string => !!ns));
+  for (const name of [...needed].sort()) {
+    if (namespaces.has(name)) continue;
+    add(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+      `/api/v1/namespaces/${encodeURIComponent(name)}`,
+      'target namespace',
+    );
+  }
+  const steps = restoreSteps(planned, { workloadsLast: options.preferences.workloadsLast });
+  return { steps, excluded, count: planned.length };
+}

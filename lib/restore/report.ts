@@ -1,0 +1,129 @@
+// The restore report (k8s-snap's shape): what was created, updated, found already there, left out (with the
+// reason) and what failed (with the error, cut to 300 characters), with counts.
+
+export interface ReportEntry {
+  /** API path in the target cluster (in the backup, for excluded objects). */
+  path: string;
+  /** API path in the backup, when it differs (namespace mapping). */
+  sourcePath?: string;
+  /** `Kind.group` (`Deployment.apps`, `ConfigMap`). */
+  kind: string;
+  namespace?: string;
+  name: string;
+  /** Excluded: why. alreadyExisted: `skip` or `identical`. Created: why the restore added an object not in the backup. */
+  reason?: string;
+  /** Excluded: by the restore preferences, or because the cluster regenerates the object. */
+  rule?: 'preferences' | 'regenerated';
+  /** Failed: the API server's (or connection's) message, at most 300 characters. */
+  error?: string;
+}
+
+export interface RestoreReport {
+  backupId: string;
+  /** `s3://bucket/prefix/...` or the folder restored from. */
+  source: string;
+  sourceNamespace: string;
+  namespaceMapping: Record<string, string>;
+  dryRun: boolean;
+  startedAt: string;
+  completedAt?: string;
+  created: ReportEntry[];
+  updated: ReportEntry[];
+  alreadyExisted: ReportEntry[];
+  excluded: ReportEntry[];
+  failed: ReportEntry[];
+  /**
+   * Dry run only: objects the server could not check because what they need is created by the restore itself
+   * (their namespace, or the CRD of a custom resource).
+   */
+  notChecked: ReportEntry[];
+  /** Things a user should know that are not failures (a PVC that could not get its snapshot). */
+  warnings: string[];
+  counts: {
+    created: number;
+    updated: number;
+    alreadyExisted: number;
+    excluded: number;
+    /** Of the excluded: by the preferences (the rest are objects the cluster regenerates). */
+    excludedByPreferences: number;
+    failed: number;
+    notChecked: number;
+  };
+}
+
+export const MAX_ERROR_LENGTH = 300;
+
+export function cutError(message: string): string {
+  const flat = message.replace(/\s+/g, ' ').trim();
+  return flat.length > MAX_ERROR_LENGTH ? `${flat.slice(0, MAX_ERROR_LENGTH - 3)}...` : flat;
+}
+
+export function emptyReport(input: {
+  backupId: string;
+  source: string;
+  sourceNamespace: string;
+  namespaceMapping: Record<string, string>;
+  dryRun: boolean;
+  startedAt?: Date;
+}): RestoreReport {
+  return {
+    backupId: input.backupId,
+    source: input.source,
+    sourceNamespace: input.sourceNamespace,
+    namespaceMapping: input.namespaceMapping,
+    dryRun: input.dryRun,
+    startedAt: (input.startedAt ?? new Date()).toISOString(),
+    created: [],
+    updated: [],
+    alreadyExisted: [],
+    excluded: [],
+    failed: [],
+    notChecked: [],
+    warnings: [],
+    counts: {
+      created: 0,
+      updated: 0,
+      alreadyExisted: 0,
+      excluded: 0,
+      excludedByPreferences: 0,
+      failed: 0,
+      notChecked: 0,
+    },
+  };
+}
+
+const byPath = (a: ReportEntry, b: ReportEntry) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** Sorts every list (parallel creation finishes in any order) and fills in the counts. */
+export function finishReport(report: RestoreReport): RestoreReport {
+  for (const list of [
+    report.created,
+    report.updated,
+    report.alreadyExisted,
+    report.excluded,
+    report.failed,
+    report.notChecked,
+  ]) {
+    list.sort(byPath);
+  }
+  report.completedAt = new Date().toISOString();
+  report.counts = {
+    created: report.created.length,
+    updated: report.updated.length,
+    alreadyExisted: report.alreadyExisted.length,
+    excluded: report.excluded.length,
+    excludedByPreferences: report.excluded.filter((e) => e.rule === 'preferences').length,
+    failed: report.failed.length,
+    notChecked: report.notChecked.length,
+  };
+  return report;
+}
+
+/** The summary line's fields. */
+export function summaryOf(report: RestoreReport): Record<string, unknown> {
+  return {
+    backupId: report.backupId,
+    dryRun: report.dryRun,
+    ...report.counts,
+  };
+}

@@ -1,0 +1,132 @@
+// `nsbackup restore` as a function: read and verify the backup, plan, write, report. The command in
+// scripts/restore.ts only wires settings and adapters to it.
+
+import { writeFile } from 'node:fs/promises';
+import { ConfigError, type ConfigOf } from '../config/index.js';
+import type { KubeClient } from '../kube/index.js';
+import type { Logger } from '../log.js';
+import { keyFrom } from '../export/command-support.js';
+import { clusterNameOf } from '../export/settings.js';
+import { defaultPreferences } from '../resources/index.js';
+import type { S3Store } from '../s3/index.js';
+import { applyPlan } from './apply.js';
+import { discoveryPathResolver } from './discovery.js';
+import { parseNamespaceMapping, planRestore } from './plan.js';
+import { emptyReport, finishReport, type RestoreReport } from './report.js';
+import type { RestoreSettings } from './settings.js';
+import { snapshotSources } from './snapshots.js';
+import { loadDirBackup, loadS3Backup, type LoadedBackup } from './source.js';
+
+export type RestoreConfig = ConfigOf<RestoreSettings>;
+
+export interface RestoreDeps {
+  kube: KubeClient;
+  log: Logger;
+  /** Needed for `--backup`. */
+  store?: S3Store;
+  signal?: AbortSignal;
+  pollMs?: number;
+}
+
+/** Settings that only make sense together, checked before anything is read. */
+export function checkRestoreConfig(
+  config: RestoreConfig,
+  hasStore: boolean,
+): { mapping: Record<string, string> } {
+  const problems: string[] = [];
+  if (config.backup && config.fromDir)
+    problems.push('--backup and --from-dir exclude each other: restore from one source');
+  if (!config.backup && !config.fromDir)
+    problems.push('say what to restore: --backup <id|latest> or --from-dir DIR');
+  if (config.backup && !hasStore) problems.push('--backup needs NSBACKUP_S3_BUCKET (where the backups are)');
+  let mapping: Record<string, string> = {};
+  try {
+    mapping = parseNamespaceMapping(config.namespaceMapping);
+  } catch (e) {
+    problems.push(`--namespace-mapping (NSBACKUP_NAMESPACE_MAPPING): ${(e as Error).message}`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return { mapping };
+}
+
+export async function runRestore(config: RestoreConfig, deps: RestoreDeps): Promise<RestoreReport> {
+  const { kube, log } = deps;
+  const { mapping } = checkRestoreConfig(config, Boolean(deps.store));
+  const preferences = config.preferences ?? defaultPreferences();
+  const sourceNamespace = config.namespace || kube.defaultNamespace;
+  // The key of the namespace that was backed up (a key file may hold one per namespace).
+  const key = config.backup ? keyFrom(config, sourceNamespace, log) : undefined;
+  const startedAt = new Date();
+
+  let backup: LoadedBackup;
+  if (config.backup) {
+    const cluster = clusterNameOf(config.clusterName, kube);
+    backup = await loadS3Backup(
+      deps.store!,
+      { cluster, namespace: sourceNamespace, backupId: config.backup },
+      key,
+    );
+  } else {
+    backup = await loadDirBackup(
+      config.fromDir,
+      discoveryPathResolver(kube, (m) => log.warn(m)),
+    );
+  }
+  log.info('backup read and verified', {
+    backupId: backup.backupId,
+    source: backup.source,
+    objects: backup.items.length,
+  });
+
+  const report = emptyReport({
+    backupId: backup.backupId,
+    source: backup.source,
+    sourceNamespace,
+    namespaceMapping: mapping,
+    dryRun: config.dryRun,
+    startedAt,
+  });
+  report.warnings.push(...backup.warnings);
+
+  const sources = config.pvcsFromSnapshots
+    ? await snapshotSources(kube, {
+        backupId: backup.backupId,
+        items: backup.items,
+        namespaceMapping: mapping,
+      })
+    : undefined;
+  if (sources) report.warnings.push(...sources.warnings);
+  const plan = planRestore(backup.items, {
+    backupId: backup.backupId,
+    preferences,
+    namespaceMapping: mapping,
+    pvcSources: sources?.pvcSources,
+    extraObjects: sources?.extraObjects,
+  });
+  report.excluded.push(...plan.excluded);
+  log.info('restore plan', {
+    objects: plan.count,
+    excluded: plan.excluded.length,
+    steps: plan.steps.map((s) => `${s.name}:${s.items.length}`).join(' '),
+    dryRun: config.dryRun,
+  });
+  for (const warning of report.warnings) log.warn(warning);
+
+  try {
+    await applyPlan(plan, report, {
+      kube,
+      log,
+      dryRun: config.dryRun,
+      concurrency: config.concurrency,
+      crdTimeoutMs: config.crdTimeout,
+      signal: deps.signal,
+      pollMs: deps.pollMs,
+    });
+  } finally {
+    finishReport(report);
+    if (config.report) await writeFile(config.report, `${JSON.stringify(report, null, 2)}\n`);
+  }
+  for (const failure of report.failed.slice(0, 20))
+    log.error('not restored', { path: failure.path, error: failure.error });
+  return report;
+}

@@ -1,0 +1,104 @@
+// The settings of `nsbackup restore`. Every flag is also an NSBACKUP_* variable, so the chart's restore Job and a
+// laptop run read the same names.
+
+import { bool, duration, int, list, str, yamlFile } from '../config/index.js';
+import { encryptionSettings } from '../export/settings.js';
+import { kubeSettings } from '../kube/index.js';
+import { validatePreferences, type RestorePreferences } from '../resources/index.js';
+import { s3Settings } from '../s3/index.js';
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const MAPPING_ITEM = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?=[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Where the backup is and which cluster's folder in S3 it is in (shared by restore and restore-db). */
+export const backupSourceSettings = {
+  namespace: str({
+    env: 'NSBACKUP_NAMESPACE',
+    flag: '--namespace',
+    pattern: NAMESPACE,
+    patternText: 'a namespace name',
+    defaultText: "the pod's namespace in-cluster, else the kubeconfig context's",
+    description: 'The namespace that was backed up (its folder in S3).',
+  }),
+  backup: str({
+    env: 'NSBACKUP_RESTORE_BACKUP',
+    flag: '--backup',
+    pattern: /^(latest|[A-Za-z0-9][A-Za-z0-9._-]*)$/,
+    patternText: 'a backup id or latest',
+    description: 'Backup to restore from S3: its id, or `latest` (the newest backup with a manifest).',
+  }),
+  clusterName: str({
+    env: 'NSBACKUP_CLUSTER_NAME',
+    flag: '--source-cluster',
+    pattern: /^[A-Za-z0-9._-]+$/,
+    patternText: 'letters, digits, . _ -',
+    defaultText: "the kubeconfig's cluster name",
+    description:
+      'Cluster the backup was taken of, as named in S3 keys (<prefix>/<cluster>/<namespace>/<backup id>/). ' +
+      'Set it when restoring into another cluster.',
+  }),
+  ...encryptionSettings,
+  ...s3Settings,
+};
+
+export const restoreSettings = {
+  ...backupSourceSettings,
+  fromDir: str({
+    env: 'NSBACKUP_RESTORE_FROM_DIR',
+    flag: '--from-dir',
+    description: 'Restore from a folder written by `nsbackup export --dir` instead of S3.',
+  }),
+  namespaceMapping: list({
+    env: 'NSBACKUP_NAMESPACE_MAPPING',
+    flag: '--namespace-mapping',
+    item: MAPPING_ITEM,
+    itemText: 'old=new namespace pairs',
+    description:
+      'Restore namespace old into new (repeat the flag, or comma-separate). RoleBinding subjects follow.',
+  }),
+  preferences: yamlFile<RestorePreferences>({
+    env: 'NSBACKUP_RESTORE_PREFERENCES',
+    flag: '--preferences',
+    contentText: 'restore preferences (include/exclude, existing: skip|update, workloadsLast, ...)',
+    validate: validatePreferences,
+    description:
+      'Restore preferences (see lib/resources/preferences.ts). Default: restore everything, skip existing.',
+  }),
+  dryRun: bool({
+    env: 'NSBACKUP_DRY_RUN',
+    flag: '--dry-run',
+    default: false,
+    description: 'Send every write with dryRun=All: the API server checks the whole plan, nothing is stored.',
+  }),
+  report: str({
+    env: 'NSBACKUP_RESTORE_REPORT',
+    flag: '--report',
+    description:
+      'Write the restore report (created, updated, alreadyExisted, excluded, failed) as JSON here.',
+  }),
+  concurrency: int({
+    env: 'NSBACKUP_RESTORE_CONCURRENCY',
+    flag: '--concurrency',
+    min: 1,
+    max: 256,
+    default: 16,
+    description: 'Objects created at once within one restore step.',
+  }),
+  pvcsFromSnapshots: bool({
+    env: 'NSBACKUP_RESTORE_PVCS_FROM_SNAPSHOTS',
+    flag: '--pvcs-from-snapshots',
+    default: false,
+    description:
+      "PVCs get the backup's VolumeSnapshot of that PVC as dataSource (recreated from its content in another " +
+      'namespace), instead of an empty volume.',
+  }),
+  crdTimeout: duration({
+    env: 'NSBACKUP_RESTORE_CRD_TIMEOUT',
+    default: 60_000,
+    min: 1_000,
+    description: 'How long to wait for a restored CustomResourceDefinition to become Established.',
+  }),
+  ...kubeSettings,
+};
+
+export type RestoreSettings = typeof restoreSettings;

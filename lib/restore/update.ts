@@ -1,0 +1,55 @@
+// `existing: update`: an object that already exists is replaced by the backup's version with a PUT carrying the
+// live resourceVersion. PUT, not a merge patch, because "update" means "make it match the backup": a merge
+// patch only adds and changes, so a label, an env entry's sibling key or an annotation added since the backup
+// would survive it. The PUT is optimistic: a concurrent writer makes it fail with 409 and it is retried on a
+// fresh read. What the restore deliberately left for the cluster to fill in (a Service's cluster IP and
+// allocated node ports, a claim's volume and default storage class) is taken from the live object, since
+// those fields are immutable or would be reallocated.
+
+import { canonicalize, isJsonMap, orderKeys, type JsonMap, type KubeObject } from '../resources/index.js';
+
+const SERVICE_ALLOCATED = ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy', 'healthCheckNodePort'];
+const PVC_FILLED = ['volumeName', 'storageClassName', 'volumeMode'];
+
+function portKey(port: JsonMap): string {
+  return `${String(port.name ?? '')}|${String(port.port)}|${String(port.protocol ?? 'TCP')}`;
+}
+
+/** The body of the PUT: the desired object with the live resourceVersion and the server-filled fields kept. */
+export function bodyForUpdate(desired: KubeObject, live: KubeObject): KubeObject {
+  const out = structuredClone(desired);
+  out.metadata.resourceVersion = live.metadata.resourceVersion;
+  // Finalizers belong to controllers of the live object; dropping them would skip their cleanup.
+  if (Array.isArray(live.metadata.finalizers) && out.metadata.finalizers === undefined) {
+    out.metadata.finalizers = live.metadata.finalizers;
+  }
+  const spec = isJsonMap(out.spec) ? out.spec : undefined;
+  const liveSpec = isJsonMap(live.spec) ? live.spec : undefined;
+  if (!spec || !liveSpec) return out;
+  if (out.kind === 'Service' && out.apiVersion === 'v1') {
+    for (const field of SERVICE_ALLOCATED) {
+      if (spec[field] === undefined && liveSpec[field] !== undefined) spec[field] = liveSpec[field];
+    }
+    const livePorts = new Map(
+      (Array.isArray(liveSpec.ports) ? liveSpec.ports : []).filter(isJsonMap).map((p) => [portKey(p), p]),
+    );
+    for (const port of Array.isArray(spec.ports) ? spec.ports : []) {
+      if (!isJsonMap(port) || port.nodePort !== undefined) continue;
+      const livePort = livePorts.get(portKey(port));
+      if (livePort?.nodePort !== undefined) port.nodePort = livePort.nodePort;
+    }
+  }
+  if (out.kind === 'PersistentVolumeClaim' && out.apiVersion === 'v1') {
+    for (const field of PVC_FILLED) {
+      if (spec[field] === undefined && liveSpec[field] !== undefined) spec[field] = liveSpec[field];
+    }
+  }
+  return out;
+}
+
+/** True when the live object already is what the PUT would make it (nothing to write). */
+export function matchesLive(body: KubeObject, live: KubeObject): boolean {
+  const a = canonicalize(body);
+  const b = canonicalize(live);
+  return JSON.stringify(orderKeys(a)) === JSON.stringify(orderKeys(b));
+}
