@@ -135,10 +135,12 @@ export async function exportNamespaceToS3(input: ExportToS3Input): Promise<Expor
       stats,
     };
   } catch (error) {
+    // Only an upload that failed first is the cause; stopping the upload below fails it too.
+    const cause = uploadError;
     writer.stored.destroy();
     await uploaded.catch(() => undefined);
-    throw uploadError && error !== uploadError
-      ? new Error(`export upload failed: ${(uploadError as Error).message}`, { cause: uploadError })
+    throw cause && error !== cause
+      ? new Error(`export upload failed: ${(cause as Error).message}`, { cause })
       : error;
   } finally {
     progress.done();

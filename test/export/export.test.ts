@@ -1,0 +1,230 @@
+// The export to S3 on the emulator and s3rver: what an archive holds, its manifest, encryption, faults.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  exportNamespaceToS3,
+  latestBackupId,
+  readBackupObjects,
+  readManifest,
+} from '../../lib/export/index.js';
+import { connect, type KubeClient } from '../../lib/kube/index.js';
+import { Logger } from '../../lib/log.js';
+import {
+  DecryptionError,
+  digestOf,
+  generateEncryptionKey,
+  parseEncryptionKey,
+  parseManifest,
+  readResourceArchive,
+  type KubeObject,
+} from '../../lib/resources/index.js';
+import { startCluster, type Cluster } from '../cluster/index.js';
+import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { SHOP_EXPORT_PATHS, shopObjects } from './shop.js';
+
+let cluster: Cluster;
+let s3: LocalS3;
+let kube: KubeClient;
+const lines: string[] = [];
+const log = new Logger({ write: (line) => lines.push(line) });
+
+beforeAll(async () => {
+  [cluster, s3] = await Promise.all([startCluster(), startS3()]);
+  cluster.seed(...shopObjects());
+  kube = connect({ kubeconfigPath: cluster.kubeconfigPath });
+});
+afterAll(async () => {
+  await Promise.all([cluster?.close(), s3?.close()]);
+});
+
+async function readAll(source: AsyncIterable<KubeObject>): Promise<KubeObject[]> {
+  const out: KubeObject[] = [];
+  for await (const obj of source) out.push(obj);
+  return out;
+}
+
+describe('exportNamespaceToS3', () => {
+  it('stores exactly the objects a restore needs, canonical, with the manifest last', async () => {
+    const store = s3.store();
+    cluster.clearRequests();
+    const result = await exportNamespaceToS3({
+      kube,
+      store,
+      namespace: 'shop',
+      cluster: 'prod',
+      backupId: '20261121-100000-aaaaaa',
+      log,
+      pageSize: 2,
+    });
+
+    expect(result.folderKey).toBe('nsbackup/prod/shop/20261121-100000-aaaaaa/');
+    expect(result.manifest.paths.slice().sort()).toEqual(SHOP_EXPORT_PATHS);
+    expect(result.objectCount).toBe(SHOP_EXPORT_PATHS.length);
+    // Services first (their selectors decide which Endpoints are kept), dependencies last.
+    expect(result.manifest.paths[0]).toMatch(/\/services\//);
+    expect(result.manifest.paths.at(-1)).toBe('/api/v1/persistentvolumes/pvc-0a1b2c');
+    expect(result.manifest.counts).toMatchObject({
+      Service: 4,
+      'Deployment.apps': 1,
+      'Widget.example.com': 1,
+    });
+    expect(Object.keys(result.manifest.listResourceVersions)).toEqual(
+      expect.arrayContaining(['ConfigMap', 'Deployment.apps', 'Widget.example.com']),
+    );
+
+    // Lists went page by page; events and leases were never listed at all.
+    const lists = cluster.requests.filter((r) => r.verb === 'list');
+    expect(lists.some((r) => r.path.endsWith('/services') && r.query.includes('continue='))).toBe(true);
+    expect(lists.every((r) => r.query.includes('limit=2'))).toBe(true);
+    expect(lists.some((r) => /\/(events|leases)$/.test(r.path))).toBe(false);
+    expect(lists.some((r) => r.path.includes('/namespaces/other/'))).toBe(false);
+
+    const objects = await readAll(readBackupObjects(store, result.folderKey, result.manifest));
+    expect(objects).toHaveLength(SHOP_EXPORT_PATHS.length);
+    for (const obj of objects) {
+      expect(obj).not.toHaveProperty('status');
+      for (const field of ['uid', 'resourceVersion', 'creationTimestamp', 'managedFields', 'generation']) {
+        expect(obj.metadata).not.toHaveProperty(field);
+      }
+      expect(Object.keys(obj).slice(0, 3)).toEqual(['apiVersion', 'kind', 'metadata']);
+    }
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    expect(deployment.metadata.annotations).toBeUndefined();
+    const nodePort = objects.find((o) => o.metadata.name === 'web-public')!;
+    expect((nodePort.spec as any).type).toBe('NodePort');
+  });
+
+  it("records every stored file's size and SHA-256, and the newest finished backup is latest", async () => {
+    const store = s3.store();
+    const result = await exportNamespaceToS3({
+      kube,
+      store,
+      namespace: 'shop',
+      cluster: 'prod',
+      backupId: '20261121-110000-bbbbbb',
+      log,
+    });
+    const manifest = parseManifest(await store.downloadText(result.manifestKey));
+    expect(manifest).toEqual(result.manifest);
+    for (const file of manifest.files) {
+      const digest = await digestOf(await store.download(result.folderKey + file.name));
+      expect(digest).toEqual({ size: file.size, sha256: file.sha256 });
+    }
+    // An unfinished backup (archive, no manifest) with a later id is never latest.
+    await store.upload(
+      'nsbackup/prod/shop/20261121-235959-zzzzzz/resources.ndjson.gz',
+      Buffer.from('partial'),
+    );
+    expect(await latestBackupId(store, 'prod', 'shop')).toBe('20261121-110000-bbbbbb');
+    expect(await latestBackupId(store, 'prod', 'nobody')).toBeUndefined();
+    // A backup id names one backup: the export refuses to replace it.
+    await expect(
+      exportNamespaceToS3({
+        kube,
+        store,
+        namespace: 'shop',
+        cluster: 'prod',
+        backupId: result.manifest.backupId,
+        log,
+      }),
+    ).rejects.toThrow(/already exists/);
+  });
+
+  it('encrypts: unreadable without the key or with another, readable with it', async () => {
+    const store = s3.store();
+    const key = parseEncryptionKey(generateEncryptionKey());
+    const result = await exportNamespaceToS3({
+      kube,
+      store,
+      namespace: 'shop',
+      cluster: 'prod',
+      backupId: 'encrypted-1',
+      encryptionKey: key,
+      log,
+    });
+    expect(result.manifest.encryption).toMatchObject({ keyId: key.id });
+    expect(result.manifest.files[0].name).toBe('resources.ndjson.gz.enc');
+    const stored = await store.download(result.folderKey + 'resources.ndjson.gz.enc');
+    const chunks: Buffer[] = [];
+    for await (const chunk of stored) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    expect(bytes.toString('latin1')).not.toContain('db-password');
+
+    await expect(readAll(readResourceArchive([bytes]))).rejects.toBeInstanceOf(DecryptionError);
+    const other = parseEncryptionKey(generateEncryptionKey());
+    await expect(readAll(readResourceArchive([bytes], { encryptionKey: other }))).rejects.toThrow(/key/);
+    const manifest = await readManifest(store, result.folderKey);
+    const objects = await readAll(readBackupObjects(store, result.folderKey, manifest, key));
+    const secret = objects.find((o) => o.kind === 'Secret')!;
+    expect(Buffer.from((secret.data as any).password, 'base64').toString()).toBe('s3cr3t-pa55');
+  });
+
+  it('completes under 429 and 5xx answers with the same contents', async () => {
+    cluster.faults.add({ verb: 'list', path: /\/configmaps$/, retryAfterSeconds: 0, times: 2 });
+    cluster.faults.add({ verb: 'list', path: /\/deployments$/, status: 503, times: 2 });
+    cluster.faults.add({ verb: 'get', path: /\/persistentvolumes\//, status: 500, times: 1 });
+    cluster.clearRequests();
+    try {
+      const result = await exportNamespaceToS3({
+        kube,
+        store: s3.store(),
+        namespace: 'shop',
+        cluster: 'prod',
+        backupId: 'faults-1',
+        log,
+      });
+      expect(result.manifest.paths.slice().sort()).toEqual(SHOP_EXPORT_PATHS);
+      const answered = (status: number) => cluster.requests.filter((r) => r.status === status).length;
+      expect(answered(429)).toBe(2);
+      expect(answered(503)).toBe(2);
+      expect(answered(500)).toBe(1);
+    } finally {
+      cluster.faults.clear();
+    }
+  });
+
+  it('leaves no manifest when it is stopped', async () => {
+    const store = s3.store();
+    const abort = new AbortController();
+    cluster.faults.add({ verb: 'list', path: /\/secrets$/, delayMs: 300, times: 1 });
+    setTimeout(() => abort.abort(new Error('stopped by SIGTERM')), 100);
+    try {
+      await expect(
+        exportNamespaceToS3({
+          kube,
+          store,
+          namespace: 'shop',
+          cluster: 'prod',
+          backupId: 'stopped-1',
+          log,
+          signal: abort.signal,
+          concurrency: 1,
+        }),
+      ).rejects.toThrow(/stopped/);
+    } finally {
+      cluster.faults.clear();
+    }
+    expect(await store.exists('nsbackup/prod/shop/stopped-1/manifest.json')).toBe(false);
+  });
+
+  it('skips a forbidden resource type with a warning instead of failing the backup', async () => {
+    cluster.faults.add({ verb: 'list', path: /\/widgets$/, status: 403 });
+    lines.length = 0;
+    try {
+      const result = await exportNamespaceToS3({
+        kube,
+        store: s3.store(),
+        namespace: 'shop',
+        cluster: 'prod',
+        backupId: 'forbidden-1',
+        log,
+      });
+      expect(result.manifest.paths).not.toContain('/apis/example.com/v1/namespaces/shop/widgets/blue');
+      expect(result.stats.skipped).toEqual([expect.objectContaining({ what: 'widgets.example.com' })]);
+      expect(
+        lines.some((line) => line.includes('not exported') && line.includes('widgets.example.com')),
+      ).toBe(true);
+    } finally {
+      cluster.faults.clear();
+    }
+  });
+});
