@@ -1,7 +1,7 @@
 // The backup command against the emulator: labels, snapshot failures, dry run, lock, ad-hoc runs, notification.
 // The database steps are a fake here (the real dumps are in database.test.ts), so each case stays fast.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -10,8 +10,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseOps } from '../../lib/backup/ports.js';
 import { runCommand } from '../../lib/command.js';
+import { acquireNodeLock } from '../../lib/lock/index.js';
 import { createBackupCommand } from '../../scripts/backup.js';
 import type { BackupOverrides } from '../../scripts/backup.js';
+import { localProcessHandler } from '../cluster/exec.js';
 import { startCluster } from '../cluster/index.js';
 import type { Cluster } from '../cluster/index.js';
 
@@ -535,5 +537,175 @@ describe('notification', () => {
     });
     expect(down.code).toBe(0);
     expect(down.logs.some((l) => l.msg.startsWith('notification failed'))).toBe(true);
+  });
+});
+
+describe('hooks, lock compromise, export seam', () => {
+  const dbEnv = (ns: string) => ({
+    NSBACKUP_NAMESPACE: ns,
+    NSBACKUP_PVC: 'data',
+    NSBACKUP_DB: 'postgres',
+    NSBACKUP_DB_TARGET: 'deployment/db',
+    NSBACKUP_DB_CONTAINER: 'postgres',
+  });
+
+  async function hooksFile(name: string, hooks: unknown): Promise<string> {
+    const path = join(dir, `${name}.yaml`);
+    await writeFile(path, JSON.stringify(hooks)); // JSON is YAML
+    return path;
+  }
+
+  it('runs pre hooks before the dump and post hooks after the snapshot, in the named container', async () => {
+    const ns = seedNamespace();
+    const trace = join(dir, `${ns}-trace`);
+    cluster.exec.register(ns, 'db-7d4f9-abcde', 'exporter', localProcessHandler());
+    const events: string[] = [];
+    const file = await hooksFile(ns, {
+      pre: [
+        { name: 'freeze', container: 'exporter', command: ['sh', '-c', 'echo pre >> "$1"', 'sh', trace] },
+      ],
+      post: [
+        { name: 'thaw', container: 'exporter', command: ['sh', '-c', 'echo post >> "$1"', 'sh', trace] },
+      ],
+    });
+    const r = await backup(
+      { ...dbEnv(ns), NSBACKUP_HOOKS_FILE: file },
+      {
+        database: {
+          ...fakeDatabase(events),
+          dump: async (t, d) => {
+            events.push(`trace at dump: ${(await readFile(trace, 'utf8')).trim()}`);
+            return fakeDatabase().dump(t, d);
+          },
+        },
+      },
+    );
+    expect(r.code, JSON.stringify(summaryOf(r))).toBe(0);
+    expect(events).toContain('trace at dump: pre');
+    expect((await readFile(trace, 'utf8')).trim().split('\n')).toEqual(['pre', 'post']);
+  });
+
+  it('a failing pre hook stops the run before the dump; the post hooks still run', async () => {
+    const ns = seedNamespace();
+    const trace = join(dir, `${ns}-trace`);
+    cluster.exec.register(ns, 'db-7d4f9-abcde', 'exporter', localProcessHandler());
+    const events: string[] = [];
+    const file = await hooksFile(ns, {
+      pre: [
+        { name: 'optional', container: 'exporter', command: ['false'], onError: 'continue' },
+        { name: 'flush', container: 'exporter', command: ['sh', '-c', 'echo cannot flush >&2; exit 4'] },
+      ],
+      post: [
+        { name: 'thaw', container: 'exporter', command: ['sh', '-c', 'echo post >> "$1"', 'sh', trace] },
+      ],
+    });
+    const r = await backup({ ...dbEnv(ns), NSBACKUP_HOOKS_FILE: file }, { database: fakeDatabase(events) });
+    expect(r.code).toBe(1);
+    expect(summaryOf(r).error).toMatch(
+      /pre hook "flush" failed in db-7d4f9-abcde\/exporter: exit code 4: cannot flush/,
+    );
+    expect(r.logs.some((l) => /pre hook "optional" failed.*onError: continue/.test(l.msg))).toBe(true);
+    expect(events).toEqual(['check']);
+    expect(snapshotsIn(ns)).toEqual([]);
+    expect((await readFile(trace, 'utf8')).trim()).toBe('post');
+  });
+
+  it('a hooks file with mistakes is bad configuration', async () => {
+    const file = await hooksFile('bad', { pre: [{ command: 'sync', onError: 'maybe' }] });
+    const r = await backup({ ...dbEnv('x'), NSBACKUP_HOOKS_FILE: file });
+    expect(r.code).toBe(2);
+    expect(r.logs.map((l) => l.msg).join()).toMatch(
+      /pre\[0\]\.command must be a non-empty list.*pre\[0\]\.onError/,
+    );
+  });
+
+  it('stops before creating snapshots when the node lock was compromised during the dump', async () => {
+    const ns = seedNamespace();
+    const lockDir = join(dir, `${ns}-locks`);
+    const r = await backup(
+      { ...dbEnv(ns), NSBACKUP_LOCK_DIR: lockDir, NSBACKUP_LOCK_STALE: '2s' },
+      {
+        database: {
+          ...fakeDatabase(),
+          dump: async (t, d) => {
+            // Someone removes our lock (an operator, a clock jump): refreshing it fails within a second or so.
+            await rm(join(lockDir, '1.lock'), { recursive: true, force: true });
+            await rm(join(lockDir, '2.lock'), { recursive: true, force: true });
+            await new Promise((res) => setTimeout(res, 1_500));
+            return fakeDatabase().dump(t, d);
+          },
+        },
+        acquireLock: (opts) => acquireNodeLock({ ...opts, slots: 1 }),
+      },
+    );
+    expect(r.code).toBe(1);
+    expect(summaryOf(r).error).toMatch(/compromised.*stopped before creating snapshots/);
+    expect(snapshotsIn(ns)).toEqual([]);
+  });
+
+  it('hands the S3 location to the resource export step and records it on the snapshots', async () => {
+    const ns = seedNamespace();
+    const calls: any[] = [];
+    const r = await backup(
+      {
+        NSBACKUP_NAMESPACE: ns,
+        NSBACKUP_PVC: 'data',
+        NSBACKUP_DB: 'none',
+        NSBACKUP_S3_BUCKET: 'backups',
+        NSBACKUP_CLUSTER_NAME: 'prod-eu',
+      },
+      {
+        exportResources: async (input) => {
+          calls.push(input);
+          return `s3://backups/nsbackup/${input.keyPrefix}/resources.yaml.gz`;
+        },
+      },
+    );
+    expect(r.code, JSON.stringify(summaryOf(r))).toBe(0);
+    expect(calls).toEqual([
+      expect.objectContaining({ namespace: ns, keyPrefix: `prod-eu/${ns}/${summaryOf(r).backupId}` }),
+    ]);
+    expect(snapshotsIn(ns)[0].metadata.annotations['nsbackup.io/s3-location']).toBe(
+      `s3://backups/nsbackup/prod-eu/${ns}/${summaryOf(r).backupId}/resources.yaml.gz`,
+    );
+  });
+
+  it('finds its own Job through NSBACKUP_POD_NAME and the pod owner', async () => {
+    const ns = seedNamespace();
+    cluster.seed(
+      {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: {
+          name: 'manual-1',
+          namespace: ns,
+          annotations: { 'cronjob.kubernetes.io/instantiate': 'manual' },
+        },
+        spec: {
+          template: { spec: { containers: [{ name: 'backup', image: 'nsbackup' }], restartPolicy: 'Never' } },
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: 'manual-1-x7k2p',
+          namespace: ns,
+          ownerReferences: [
+            { apiVersion: 'batch/v1', kind: 'Job', name: 'manual-1', uid: 'u', controller: true },
+          ],
+        },
+        spec: { containers: [{ name: 'backup', image: 'nsbackup' }] },
+      },
+    );
+    const r = await backup({
+      NSBACKUP_NAMESPACE: ns,
+      NSBACKUP_DB: 'none',
+      NSBACKUP_PVC: 'data',
+      NSBACKUP_TYPE: '',
+      NSBACKUP_POD_NAME: 'manual-1-x7k2p',
+    });
+    expect(r.code, JSON.stringify(summaryOf(r))).toBe(0);
+    expect(summaryOf(r).type).toBe('adhoc');
   });
 });
