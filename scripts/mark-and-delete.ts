@@ -35,7 +35,9 @@ export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
       const timeZone = timeZoneFrom(config.timeZone);
       const kube = connectFrom(config, env);
       const namespace = scopeFrom(config, kube.defaultNamespace);
-      const { layout, s3 } = s3StoresFrom(config, env, log);
+      // Same default as backup's, so the fallback layout names the folders backup wrote.
+      const clusterName = config.clusterName || kube.kc.getCurrentCluster()?.name || 'cluster';
+      const { layout, s3 } = s3StoresFrom({ ...config, clusterName }, env, log);
       const result = await markAndDelete(
         { kube, log, out, signal: combinedSignal(signal, deps.signal), s3, layout, sleep: deps.sleep },
         {

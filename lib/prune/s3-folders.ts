@@ -16,24 +16,39 @@ export interface S3Layout {
   cluster: string;
 }
 
-export type FolderLookup = { folder?: S3Folder; problem?: string };
+export type FolderLookup = { folders: S3Folder[]; problem?: string };
 
 /**
- * From the annotation `nsbackup.io/s3-location` (`s3://bucket/<prefix>/<cluster>/<namespace>/<backup id>/...`),
- * else from the label `nsbackup.io/backup` and the configured layout. The folder must end in the snapshot's
- * namespace and backup id: a hand-edited or foreign annotation never widens a deletion to other backups or
- * another tenant's namespace.
+ * From the annotation `nsbackup.io/s3-location` (comma-separated `s3://bucket/<prefix>/<cluster>/<namespace>/
+ * <backup id>/[file]` locations, as backup writes it), else from the label `nsbackup.io/backup` and the
+ * configured layout. Each folder must end in the snapshot's namespace and backup id: a hand-edited or
+ * foreign annotation never widens a deletion to other backups or another tenant's namespace.
  */
-export function s3FolderOf(info: SnapshotInfo, layout: S3Layout | undefined): FolderLookup {
+export function s3FoldersOf(info: SnapshotInfo, layout: S3Layout | undefined): FolderLookup {
   const { namespace, labels } = info.record;
   const backupId = labels[Labels.backup];
-  if (info.s3Location) return folderFromLocation(info.s3Location, namespace, backupId);
-  if (!backupId || !layout) return {};
+  if (info.s3Location) {
+    const folders = new Map<string, S3Folder>();
+    for (const location of info.s3Location
+      .split(',')
+      .map((l) => l.trim())
+      .filter(Boolean)) {
+      const lookup = folderFromLocation(location, namespace, backupId);
+      if ('problem' in lookup) return { folders: [], problem: lookup.problem };
+      folders.set(folderId(lookup.folder), lookup.folder);
+    }
+    return { folders: [...folders.values()] };
+  }
+  if (!backupId || !layout) return { folders: [] };
   const key = [layout.prefix, layout.cluster, namespace, backupId].filter(Boolean).join('/') + '/';
-  return { folder: { bucket: layout.bucket, key } };
+  return { folders: [{ bucket: layout.bucket, key }] };
 }
 
-function folderFromLocation(location: string, namespace: string, backupId: string | undefined): FolderLookup {
+function folderFromLocation(
+  location: string,
+  namespace: string,
+  backupId: string | undefined,
+): { folder: S3Folder } | { problem: string } {
   const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(location);
   const refuse = (why: string) => ({ problem: `s3-location "${location}" ${why}: S3 objects not deleted` });
   if (!match) return refuse('is not s3://bucket/key');
@@ -63,12 +78,12 @@ export class FolderReferences {
   constructor(infos: readonly SnapshotInfo[], layout: S3Layout | undefined) {
     for (const info of infos) {
       if (info.terminating) continue;
-      const { folder } = s3FolderOf(info, layout);
-      if (!folder) continue;
-      const id = folderId(folder);
-      const set = this.refs.get(id) ?? new Set<string>();
-      set.add(snapshotId(info));
-      this.refs.set(id, set);
+      for (const folder of s3FoldersOf(info, layout).folders) {
+        const id = folderId(folder);
+        const set = this.refs.get(id) ?? new Set<string>();
+        set.add(snapshotId(info));
+        this.refs.set(id, set);
+      }
     }
   }
 

@@ -102,10 +102,12 @@ export const markAndDeleteSettings = {
   }),
   clusterName: str({
     env: 'NSBACKUP_CLUSTER_NAME',
-    default: 'default',
+    pattern: /^[A-Za-z0-9._-]+$/,
+    patternText: 'letters, digits, . _ -',
+    defaultText: "the kubeconfig's cluster name",
     description:
-      'Cluster name in the S3 layout <prefix>/<cluster>/<namespace>/<backup id>/, used for snapshots without an ' +
-      's3-location annotation.',
+      'Cluster name in S3 keys (<prefix>/<cluster>/<namespace>/<backup id>/), for snapshots without an ' +
+      "s3-location annotation. Must match the backup's.",
   }),
 };
 

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { Deletion } from '../retention/index.js';
 import type { S3Store } from '../s3/index.js';
 import { sleep as realSleep } from './concurrency.js';
-import { FolderReferences, s3FolderOf, type S3Folder, type S3Layout } from './s3-folders.js';
+import { FolderReferences, s3FoldersOf, type S3Folder, type S3Layout } from './s3-folders.js';
 import { S3_CLEANUP_FINALIZER, type SnapshotInfo } from './snapshots.js';
 import { addCleanupFinalizer, deleteSnapshot, releaseContent, removeCleanupFinalizer } from './writes.js';
 
@@ -65,8 +65,8 @@ export class Sweeper {
       if (!info.terminating || !info.finalizers.includes(S3_CLEANUP_FINALIZER)) continue;
       const fields = this.fields(info);
       try {
-        const folder = this.folderOf(info);
-        if (folder && this.refs.isUnreferenced(folder)) await this.deleteFolder(folder, info);
+        for (const folder of this.foldersOf(info))
+          if (this.refs.isUnreferenced(folder)) await this.deleteFolder(folder, info);
         await removeCleanupFinalizer(this.deps.kube, info);
         this.deps.log.info('finished the S3 cleanup of a snapshot deleted by an earlier run', fields);
       } catch (error) {
@@ -106,11 +106,14 @@ export class Sweeper {
   private async deleteOne(info: SnapshotInfo): Promise<Outcome> {
     const { kube, log } = this.deps;
     const fields = this.fields(info);
-    const folder = this.folderOf(info);
-    const last = folder !== undefined && this.refs.isLast(folder, info);
-    if (folder && last && !this.deps.s3(folder.bucket)) {
+    const folders = this.foldersOf(info);
+    const lastOf = folders.filter((folder) => this.refs.isLast(folder, info));
+    const kept = folders.filter((folder) => !lastOf.includes(folder));
+    const last = lastOf.length > 0;
+    const unreachable = lastOf.find((folder) => !this.deps.s3(folder.bucket));
+    if (unreachable) {
       throw new Error(
-        `its backup stored files in s3://${folder.bucket}/${folder.key}, but S3 is not configured`,
+        `its backup stored files in s3://${unreachable.bucket}/${unreachable.key}, but S3 is not configured`,
       );
     }
     const content = await releaseContent(kube, info);
@@ -133,11 +136,10 @@ export class Sweeper {
       if (last) await removeCleanupFinalizer(kube, info);
       return this.skip(info);
     }
-    if (folder) this.refs.forget(folder, info);
-    if (folder && last) {
-      await this.deleteFolder(folder, info);
-      await removeCleanupFinalizer(kube, info);
-    } else if (folder) {
+    for (const folder of folders) this.refs.forget(folder, info);
+    for (const folder of lastOf) await this.deleteFolder(folder, info);
+    if (last) await removeCleanupFinalizer(kube, info);
+    for (const folder of kept) {
       log.info('S3 folder kept: other snapshots of the same backup remain', {
         ...fields,
         s3: `s3://${folder.bucket}/${folder.key}`,
@@ -146,10 +148,10 @@ export class Sweeper {
     return 'deleted';
   }
 
-  private folderOf(info: SnapshotInfo): S3Folder | undefined {
-    const lookup = s3FolderOf(info, this.deps.layout);
+  private foldersOf(info: SnapshotInfo): S3Folder[] {
+    const lookup = s3FoldersOf(info, this.deps.layout);
     if (lookup.problem) throw new Error(lookup.problem);
-    return lookup.folder;
+    return lookup.folders;
   }
 
   private async deleteFolder(folder: S3Folder, info: SnapshotInfo): Promise<void> {

@@ -352,7 +352,7 @@ describe('mark-and-delete', () => {
     });
   });
 
-  it('retries 429 and 5xx on list, patch and delete', async () => {
+  it('retries 429, 5xx and dropped connections on list, patch and delete', async () => {
     seedSnapshots(cluster, dailyBackups('t1', ['data'], '2026-03-01', 10));
     const vs = cluster.get(SNAP_API, 'VolumeSnapshot', 't1', 'data-20260310-01');
     const old = cluster.get(SNAP_API, 'VolumeSnapshot', 't1', 'data-20260303-01');
@@ -364,6 +364,7 @@ describe('mark-and-delete', () => {
     cluster.faults.add({ verb: 'list', path: '/namespaces/t1/', status: 500, times: 1 });
     cluster.faults.add({ verb: 'patch', path: '/namespaces/t1/', status: 503, times: 1 });
     cluster.faults.add({ verb: 'patch', path: '/namespaces/t1/', retryAfterSeconds: 0, times: 1 });
+    cluster.faults.add({ verb: 'delete', path: '/namespaces/t1/', drop: true, times: 1 });
     cluster.faults.add({ verb: 'delete', path: '/namespaces/t1/', status: 502, times: 1 });
     cluster.faults.add({ verb: 'delete', path: '/namespaces/t1/', retryAfterSeconds: 0, times: 1 });
     expect((await retain(['-n', 't1'])).code).toBe(0);
@@ -373,7 +374,7 @@ describe('mark-and-delete', () => {
       cluster.requests.filter((r) => r.verb === verb && r.path.includes('/t1/')).map((r) => r.status);
     expect(statuses('list').slice(0, 3)).toEqual([429, 500, 200]);
     expect(statuses('patch').slice(0, 3)).toEqual([503, 429, 200]);
-    expect(statuses('delete')).toEqual([502, 429, 200]);
+    expect(statuses('delete')).toEqual([0, 502, 429, 200]); // 0: connection dropped, no answer
     expect(snapshotNames(cluster, 't1')).not.toContain('data-20260303-01');
     expect(labelsByName(cluster, 't1')['data-20260302-01']).toEqual(
       expect.not.objectContaining({ [Labels.daily]: expect.anything() }),

@@ -27,7 +27,11 @@ export function dailyBackups(
     const backupId = `b${createdAt.slice(0, 10).replaceAll('-', '')}`;
     for (const pvc of pvcs) {
       const spec = backupSnapshot(namespace, pvc, createdAt, backupId, records.get(pvc)!, timeZone);
-      if (options.s3Location) spec.s3Location = `s3://backups/nsbackup/test/${namespace}/${backupId}/`;
+      if (options.s3Location) {
+        // As backup writes it: the dump file(s), then the resource export folder.
+        const folder = `s3://backups/nsbackup/test/${namespace}/${backupId}/`;
+        spec.s3Location = `${folder}dump-app.sql.gz,${folder}`;
+      }
       specs.push(spec);
     }
   }

@@ -1,7 +1,7 @@
 // Which S3 folder the sweep may delete for a snapshot: never wider than its own backup in its own namespace.
 import { describe, expect, it } from 'vitest';
 import { Annotations, Labels } from '../../lib/labels.js';
-import { FolderReferences, s3FolderOf, type S3Layout } from '../../lib/prune/s3-folders.js';
+import { FolderReferences, s3FoldersOf, type S3Layout } from '../../lib/prune/s3-folders.js';
 import { timeZoneFrom } from '../../lib/prune/settings.js';
 import { toSnapshotInfo } from '../../lib/prune/snapshots.js';
 
@@ -19,24 +19,37 @@ function info(opts: { ns?: string; name?: string; backup?: string; location?: st
   });
 }
 
-describe('s3FolderOf', () => {
+describe('s3FoldersOf', () => {
   it('uses the s3-location annotation, cut after the backup id', () => {
     expect(
-      s3FolderOf(info({ backup: 'b1', location: 's3://other/x/prod/shop/b1/dump.sql.gz' }), layout),
+      s3FoldersOf(info({ backup: 'b1', location: 's3://other/x/prod/shop/b1/dump.sql.gz' }), layout),
     ).toEqual({
-      folder: { bucket: 'other', key: 'x/prod/shop/b1/' },
+      folders: [{ bucket: 'other', key: 'x/prod/shop/b1/' }],
     });
-    expect(s3FolderOf(info({ location: 's3://backups/nsbackup/prod/shop/b1/' }), layout)).toEqual({
-      folder: { bucket: 'backups', key: 'nsbackup/prod/shop/b1/' },
+    expect(s3FoldersOf(info({ location: 's3://backups/nsbackup/prod/shop/b1/' }), layout)).toEqual({
+      folders: [{ bucket: 'backups', key: 'nsbackup/prod/shop/b1/' }],
     });
   });
 
-  it('falls back to the label and the configured layout; nothing without either', () => {
-    expect(s3FolderOf(info({ backup: 'b1' }), layout)).toEqual({
-      folder: { bucket: 'backups', key: 'nsbackup/prod/shop/b1/' },
+  it('reads the comma-separated locations backup writes (dump files and the export folder)', () => {
+    const location =
+      's3://backups/nsbackup/prod/shop/b1/dump-app.sql.gz,s3://backups/nsbackup/prod/shop/b1/, s3://b2/p/prod/shop/b1/x';
+    expect(s3FoldersOf(info({ backup: 'b1', location }), layout)).toEqual({
+      folders: [
+        { bucket: 'backups', key: 'nsbackup/prod/shop/b1/' },
+        { bucket: 'b2', key: 'p/prod/shop/b1/' },
+      ],
     });
-    expect(s3FolderOf(info({ backup: 'b1' }), undefined)).toEqual({});
-    expect(s3FolderOf(info({}), layout)).toEqual({});
+    const foreign = 's3://backups/nsbackup/prod/shop/b1/,s3://backups/nsbackup/prod/blog/b1/';
+    expect(s3FoldersOf(info({ backup: 'b1', location: foreign }), layout)).toMatchObject({ folders: [] });
+  });
+
+  it('falls back to the label and the configured layout; nothing without either', () => {
+    expect(s3FoldersOf(info({ backup: 'b1' }), layout)).toEqual({
+      folders: [{ bucket: 'backups', key: 'nsbackup/prod/shop/b1/' }],
+    });
+    expect(s3FoldersOf(info({ backup: 'b1' }), undefined)).toEqual({ folders: [] });
+    expect(s3FoldersOf(info({}), layout)).toEqual({ folders: [] });
   });
 
   it.each([
@@ -47,8 +60,8 @@ describe('s3FolderOf', () => {
     ['https://backups/nsbackup/prod/shop/b1/', 'b1', 'is not s3://bucket/key'],
     ['s3://backups/shop/b1/', 'b1', 'shorter than'],
   ])('refuses %s (backup %s)', (location, backup, why) => {
-    const lookup = s3FolderOf(info({ location, backup }), layout);
-    expect(lookup.folder).toBeUndefined();
+    const lookup = s3FoldersOf(info({ location, backup }), layout);
+    expect(lookup.folders).toEqual([]);
     expect(lookup.problem).toContain(why);
   });
 });
@@ -59,7 +72,7 @@ describe('FolderReferences', () => {
     const wal = info({ name: 'wal-1', backup: 'b1' });
     const going = info({ name: 'logs-1', backup: 'b1', deleting: true });
     const refs = new FolderReferences([data, wal, going], layout);
-    const folder = s3FolderOf(data, layout).folder!;
+    const [folder] = s3FoldersOf(data, layout).folders;
     expect(refs.isLast(folder, data)).toBe(false);
     refs.forget(folder, wal);
     expect(refs.isLast(folder, data)).toBe(true);
