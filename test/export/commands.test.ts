@@ -1,0 +1,211 @@
+// `nsbackup export` and `nsbackup diff` as a user runs them, on the emulator and s3rver.
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../lib/command.js';
+import { EXPORT_MARKER } from '../../lib/export/index.js';
+import { connect, type KubeClient } from '../../lib/kube/index.js';
+import { generateEncryptionKey } from '../../lib/resources/index.js';
+import { command as diffCommand } from '../../scripts/diff.js';
+import { command as exportCommand } from '../../scripts/export.js';
+import { startCluster, type Cluster } from '../cluster/index.js';
+import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { SHOP_EXPORT_PATHS, shopObjects } from './shop.js';
+
+let cluster: Cluster;
+let s3: LocalS3;
+let kube: KubeClient;
+let work: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  [cluster, s3] = await Promise.all([startCluster(), startS3()]);
+  cluster.seed(...shopObjects());
+  kube = connect({ kubeconfigPath: cluster.kubeconfigPath });
+  work = await mkdtemp(join(tmpdir(), 'nsbackup-export-test-'));
+  env = {
+    ...s3.env,
+    NSBACKUP_S3_FORCE_PATH_STYLE: 'true',
+    NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+    NSBACKUP_CLUSTER_NAME: 'prod',
+  };
+});
+afterAll(async () => {
+  await Promise.all([cluster?.close(), s3?.close(), work && rm(work, { recursive: true, force: true })]);
+});
+
+async function run(
+  cmd: typeof exportCommand | typeof diffCommand,
+  argv: string[],
+  extraEnv: Record<string, string> = {},
+) {
+  const logs: string[] = [];
+  let stdout = '';
+  const code = await runCommand(cmd as any, {
+    argv,
+    env: { ...env, ...extraEnv },
+    write: (line) => logs.push(line),
+    out: (text) => (stdout += text),
+  });
+  return { code, stdout, logs: logs.join('\n') };
+}
+
+/** One hash over every file's relative path and content. */
+async function folderHash(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  const walk = async (folder: string): Promise<void> => {
+    for (const entry of (await readdir(folder, { withFileTypes: true })).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const full = join(folder, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else
+        hash
+          .update(relative(dir, full))
+          .update('\0')
+          .update(await readFile(full))
+          .update('\0');
+    }
+  };
+  await walk(dir);
+  return hash.digest('hex');
+}
+
+async function yamlFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true });
+  return entries.filter((name) => name.endsWith('.yaml')).sort();
+}
+
+describe('nsbackup export --dir', () => {
+  it('writes one canonical YAML file per object, and a second export of an unchanged namespace changes nothing', async () => {
+    const dir = join(work, 'shop');
+    const first = await run(exportCommand, ['-n', 'shop', '--dir', dir]);
+    expect(first.code, first.logs).toBe(0);
+    const files = await yamlFiles(dir);
+    expect(files).toHaveLength(SHOP_EXPORT_PATHS.length);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'configmaps/settings.yaml',
+        'apps.deployments/web.yaml',
+        'example.com.widgets/blue.yaml',
+        join('_cluster', 'storage.k8s.io.storageclasses', 'fast.yaml'),
+      ]),
+    );
+    const deployment = await readFile(join(dir, 'apps.deployments/web.yaml'), 'utf8');
+    expect(deployment).toMatch(
+      /^apiVersion: apps\/v1\nkind: Deployment\nmetadata:\n {2}name: web\n {2}namespace: shop\n/,
+    );
+    expect(deployment).not.toMatch(/uid|resourceVersion|creationTimestamp|status:/);
+
+    const before = await folderHash(dir);
+    const second = await run(exportCommand, ['-n', 'shop', '--dir', dir]);
+    expect(second.code, second.logs).toBe(0);
+    expect(await folderHash(dir)).toBe(before);
+  });
+
+  it('removes the file of an object deleted since, and refuses a folder it did not write', async () => {
+    const dir = join(work, 'pruned');
+    expect((await run(exportCommand, ['-n', 'shop', '--dir', dir])).code).toBe(0);
+    cluster.seed({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'temp', namespace: 'shop' },
+      data: {},
+    });
+    expect((await run(exportCommand, ['-n', 'shop', '--dir', dir])).code).toBe(0);
+    expect(await yamlFiles(dir)).toContain('configmaps/temp.yaml');
+    await kube.delete('/api/v1/namespaces/shop/configmaps/temp');
+    expect((await run(exportCommand, ['-n', 'shop', '--dir', dir])).code).toBe(0);
+    expect(await yamlFiles(dir)).not.toContain('configmaps/temp.yaml');
+
+    // Another namespace's export folder, or a folder of someone's files: never pruned.
+    expect((await run(exportCommand, ['-n', 'other', '--dir', dir])).code).toBe(1);
+    const foreign = join(work, 'foreign');
+    await mkdir(foreign);
+    await writeFile(join(foreign, 'notes.yaml'), 'keep: me\n');
+    const refused = await run(exportCommand, ['-n', 'shop', '--dir', foreign]);
+    expect(refused.code).toBe(1);
+    expect(refused.logs).toContain(EXPORT_MARKER);
+    expect(await readFile(join(foreign, 'notes.yaml'), 'utf8')).toBe('keep: me\n');
+  });
+});
+
+describe('nsbackup diff', () => {
+  it('exits 0 for an unchanged namespace and 1 naming the ConfigMap changed live', async () => {
+    const dir = join(work, 'diffed');
+    expect((await run(exportCommand, ['-n', 'shop', '--dir', dir])).code).toBe(0);
+    const equal = await run(diffCommand, ['-n', 'shop', '--from', dir]);
+    expect(equal.code, equal.logs).toBe(0);
+    expect(equal.stdout).toContain('no differences');
+
+    await kube.mergePatch('/api/v1/namespaces/shop/configmaps/settings', { data: { mode: 'slow' } });
+    try {
+      const changed = await run(diffCommand, ['-n', 'shop', '--from', dir]);
+      expect(changed.code).toBe(1);
+      expect(changed.stdout).toContain('changed /api/v1/namespaces/shop/configmaps/settings');
+      expect(changed.stdout).toContain('data.mode: "fast" -> "slow"');
+      expect(changed.stdout.match(/^(changed|added|removed)/gm)).toHaveLength(1);
+
+      const unified = await run(diffCommand, ['-n', 'shop', '--from', dir, '--format', 'unified']);
+      expect(unified.stdout).toContain('-  mode: fast\n+  mode: slow');
+    } finally {
+      await kube.mergePatch('/api/v1/namespaces/shop/configmaps/settings', { data: { mode: 'fast' } });
+    }
+  });
+
+  it('compares with an encrypted S3 backup (latest), shows added objects, and never prints a Secret value', async () => {
+    const key = generateEncryptionKey();
+    const exported = await run(exportCommand, ['-n', 'shop', '--backup-id', '20261121-120000-cccccc'], {
+      NSBACKUP_ENCRYPTION_KEY: key,
+    });
+    expect(exported.code, exported.logs).toBe(0);
+    expect(await s3.store().exists('nsbackup/prod/shop/20261121-120000-cccccc/manifest.json')).toBe(true);
+
+    const equal = await run(diffCommand, ['-n', 'shop', '--from', 'latest'], {
+      NSBACKUP_ENCRYPTION_KEY: key,
+    });
+    expect(equal.code, equal.logs).toBe(0);
+
+    const newPassword = Buffer.from('n3w-pa55').toString('base64');
+    await kube.mergePatch('/api/v1/namespaces/shop/secrets/db-password', { data: { password: newPassword } });
+    cluster.seed({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'extra', namespace: 'shop' },
+      data: {},
+    });
+    try {
+      for (const format of ['text', 'unified', 'json']) {
+        const changed = await run(
+          diffCommand,
+          ['-n', 'shop', '--from', '20261121-120000-cccccc', '--format', format],
+          {
+            NSBACKUP_ENCRYPTION_KEY: key,
+          },
+        );
+        expect(changed.code).toBe(1);
+        expect(changed.stdout).toContain('/api/v1/namespaces/shop/secrets/db-password');
+        expect(changed.stdout).toContain('/api/v1/namespaces/shop/configmaps/extra');
+        expect(changed.stdout).toContain('sha256:');
+        expect(changed.stdout).not.toContain(newPassword);
+        expect(changed.stdout).not.toContain(Buffer.from('s3cr3t-pa55').toString('base64'));
+      }
+      const text = await run(diffCommand, ['-n', 'shop', '--from', 'latest'], {
+        NSBACKUP_ENCRYPTION_KEY: key,
+      });
+      expect(text.stdout).toContain('added   /api/v1/namespaces/shop/configmaps/extra');
+
+      // Without the key the backup cannot be read: an error, not "equal".
+      const noKey = await run(diffCommand, ['-n', 'shop', '--from', 'latest']);
+      expect(noKey.code).not.toBe(0);
+      expect(noKey.logs).toMatch(/encrypted/);
+    } finally {
+      await kube.delete('/api/v1/namespaces/shop/configmaps/extra');
+      await kube.mergePatch('/api/v1/namespaces/shop/secrets/db-password', {
+        data: { password: Buffer.from('s3cr3t-pa55').toString('base64') },
+      });
+    }
+  });
+});
