@@ -89,7 +89,7 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
         backupId: report.backupId,
         namespace: report.namespace,
         type: report.type,
-        dryRun: report.dryRun || undefined,
+        dryRun: report.dryRun,
         snapshots: report.snapshots.map((s) => `${s.name}:${s.outcome}`),
         dumpBytes: report.dump?.files.reduce((n, f) => n + f.sizeBytes, 0),
         s3: report.s3Locations.length ? report.s3Locations : undefined,

@@ -107,7 +107,8 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     // 2. Node lock (skipped in a dry run).
     if (plan.lock) lock = await deps.acquireLock({ ...plan.lock, log, signal: deps.signal });
 
-    // 3. Database check: tools, server, free space. Writes nothing, so it runs in a dry run too.
+    // 3. Database check: tools, server, free space. It writes no Kubernetes object and no dump (at most it
+    //    creates a missing dump directory in the container), so it runs in a dry run too.
     if (plan.database && dbTarget) {
       if (!deps.database) throw new JobError(`no database adapter for ${plan.database.kind}`);
       await deps.database.check(dbTarget, plan.database, deps.signal);
