@@ -1,0 +1,161 @@
+// The pure parts of the export: discovery documents to resource lists, the prefetch window, key files.
+import { describe, expect, it } from 'vitest';
+import {
+  encryptionKeyFor,
+  isAlwaysRegenerated,
+  namespacedExportResources,
+  parseKeyFile,
+  preferredGroupVersions,
+  resourcesOf,
+} from '../../lib/export/index.js';
+import { prefetch } from '../../lib/export/prefetch.js';
+import { generateEncryptionKey, parseEncryptionKey } from '../../lib/resources/index.js';
+
+const ALL = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+describe('discovery', () => {
+  const core = resourcesOf({
+    groupVersion: 'v1',
+    resources: [
+      { name: 'configmaps', namespaced: true, kind: 'ConfigMap', verbs: ALL },
+      { name: 'services', namespaced: true, kind: 'Service', verbs: ALL },
+      { name: 'services/status', namespaced: true, kind: 'Service', verbs: ['get', 'patch', 'update'] },
+      { name: 'pods/exec', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
+      { name: 'events', namespaced: true, kind: 'Event', verbs: ALL },
+      { name: 'bindings', namespaced: true, kind: 'Binding', verbs: ['create'] },
+      { name: 'componentstatuses', namespaced: false, kind: 'ComponentStatus', verbs: ['get', 'list'] },
+      { name: 'persistentvolumes', namespaced: false, kind: 'PersistentVolume', verbs: ALL },
+    ],
+  });
+  const apps = resourcesOf({
+    groupVersion: 'apps/v1',
+    resources: [{ name: 'deployments', namespaced: true, kind: 'Deployment', verbs: ALL }],
+  });
+  const coordination = resourcesOf({
+    groupVersion: 'coordination.k8s.io/v1',
+    resources: [{ name: 'leases', namespaced: true, kind: 'Lease', verbs: ALL }],
+  });
+  const metrics = resourcesOf({
+    groupVersion: 'metrics.k8s.io/v1beta1',
+    resources: [{ name: 'pods', namespaced: true, kind: 'PodMetrics', verbs: ['get', 'list'] }],
+  });
+
+  it('reads group and version from the list', () => {
+    expect(apps[0]).toMatchObject({
+      group: 'apps',
+      version: 'v1',
+      resource: 'deployments',
+      namespaced: true,
+    });
+    expect(core[0]).toMatchObject({ group: '', version: 'v1', resource: 'configmaps' });
+  });
+
+  it('lists namespaced resources with list, get, create and delete; Services first; never events or leases', () => {
+    const chosen = namespacedExportResources([...core, ...apps, ...coordination, ...metrics]).map(
+      (r) => `${r.group}/${r.resource}`,
+    );
+    expect(chosen).toEqual(['/services', '/configmaps', 'apps/deployments']);
+  });
+
+  it('asks the exclusion rule which kinds are always regenerated', () => {
+    expect(isAlwaysRegenerated({ group: 'events.k8s.io', version: 'v1', kind: 'Event' })).toBe(true);
+    expect(isAlwaysRegenerated({ group: '', version: 'v1', kind: 'Pod' })).toBe(false);
+    expect(isAlwaysRegenerated({ group: '', version: 'v1', kind: 'Endpoints' })).toBe(false);
+  });
+
+  it('takes the preferred version of each group, else the first', () => {
+    expect(
+      preferredGroupVersions({
+        groups: [
+          {
+            name: 'autoscaling',
+            versions: [
+              { groupVersion: 'autoscaling/v2', version: 'v2' },
+              { groupVersion: 'autoscaling/v1', version: 'v1' },
+            ],
+            preferredVersion: { groupVersion: 'autoscaling/v2', version: 'v2' },
+          },
+          { name: 'example.com', versions: [{ groupVersion: 'example.com/v1beta1', version: 'v1beta1' }] },
+        ],
+      }),
+    ).toEqual(['autoscaling/v2', 'example.com/v1beta1']);
+  });
+});
+
+describe('prefetch', () => {
+  it('keeps order and runs at most `ahead` items in front of the reader', async () => {
+    let produced = 0;
+    async function* source() {
+      for (let i = 0; i < 10; i++) {
+        produced++;
+        yield i;
+      }
+    }
+    const ahead = prefetch(source(), 2);
+    await new Promise((r) => setTimeout(r, 20));
+    // Two buffered, and the producer is stopped at its third yield.
+    expect(produced).toBeLessThanOrEqual(3);
+    const seen: number[] = [];
+    for await (const item of ahead) {
+      seen.push(item);
+      expect(produced - seen.length).toBeLessThanOrEqual(3);
+    }
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('hands over a failure after the items before it', async () => {
+    async function* source() {
+      yield 1;
+      throw new Error('list failed');
+    }
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const item of prefetch(source(), 4)) seen.push(item);
+      })(),
+    ).rejects.toThrow('list failed');
+    expect(seen).toEqual([1]);
+  });
+});
+
+describe('encryption keys', () => {
+  const shopKey = generateEncryptionKey();
+  const anyKey = Buffer.from(parseEncryptionKey(generateEncryptionKey()).bytes).toString('hex');
+  const file = (text: string | Buffer) => ({ readFile: () => Buffer.from(text) });
+
+  it('reads one key from the variable or a file, and none when nothing is set', () => {
+    expect(encryptionKeyFor({ key: shopKey }, 'shop')?.id).toBe(parseEncryptionKey(shopKey).id);
+    expect(encryptionKeyFor({ keyFile: '/k' }, 'shop', file(`${shopKey}\n`))?.id).toBe(
+      parseEncryptionKey(shopKey).id,
+    );
+    expect(encryptionKeyFor({}, 'shop')).toBeUndefined();
+  });
+
+  it('picks the namespace entry of a key map, else "*", and refuses a namespace without either', () => {
+    const map = `shop: ${shopKey}\n"*": ${anyKey}\n`;
+    expect(encryptionKeyFor({ keyFile: '/k' }, 'shop', file(map))?.id).toBe(parseEncryptionKey(shopKey).id);
+    expect(encryptionKeyFor({ keyFile: '/k' }, 'billing', file(map))?.id).toBe(parseEncryptionKey(anyKey).id);
+    expect(() => encryptionKeyFor({ keyFile: '/k' }, 'billing', file(`shop: ${shopKey}\n`))).toThrow(
+      /no key for namespace "billing"/,
+    );
+  });
+
+  it('refuses both settings at once, and bad keys without echoing them', () => {
+    expect(() => encryptionKeyFor({ key: shopKey, keyFile: '/k' }, 'shop')).toThrow(/not both/);
+    expect(() => parseKeyFile('shop: tooshort\n')).toThrow(/shop/);
+    try {
+      parseKeyFile('shop: tooshort\n');
+    } catch (error) {
+      expect((error as Error).message).not.toContain('tooshort');
+    }
+  });
+
+  it('reports every key it read, so logs can mask them', () => {
+    const seen: string[] = [];
+    encryptionKeyFor({ keyFile: '/k' }, 'shop', {
+      ...file(`shop: ${shopKey}\n`),
+      onSecret: (s) => seen.push(s),
+    });
+    expect(seen).toContain(shopKey);
+  });
+});
