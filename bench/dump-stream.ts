@@ -1,0 +1,363 @@
+// Streaming a dump from a container to S3, against `kubectl exec -- cat` of the same bytes:
+//   npx tsx bench/dump-stream.ts [--size 1GiB] [--skip-kubectl]
+//
+// Three processes, so that each figure is the process it claims to be: this one (the client: client-node's
+// WebSocket, the exec wrapper, SHA-256, the multipart upload), the emulator (its pods/exec runs real local
+// processes), and s3rver. The container's "pg_dump" is `cat` of a pre-generated file of random bytes and its
+// "gzip" passes bytes through (random data does not compress, and compression speed is not what is measured),
+// so both runs move exactly the same bytes through the same emulator; kubectl writes them to /dev/null, we
+// upload them through streamDumpToS3 (the code path of a backup).
+// Goals (issue 4): peak RSS of the client under 200 MB whatever the size; throughput >= 80% of kubectl's.
+// Three figures: the exec path with the upload replaced by a reader that drops the bytes (what our wrapper
+// costs against kubectl), s3rver on its own (the ceiling of any upload here), and the full path.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '1GiB' },
+    'skip-kubectl': { type: 'boolean', default: false },
+    role: { type: 'string' },
+    dir: { type: 'string' },
+    sha256: { type: 'string' },
+    s3: { type: 'string' },
+  },
+});
+
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(|B|KiB|MiB|GiB|KB|MB|GB)$/i.exec(text.trim());
+  if (!m) throw new Error(`--size: expected e.g. 1GiB, 512MiB or a byte count, got ${text}`);
+  const unit = m[2].toLowerCase();
+  const factor: Record<string, number> = {
+    '': 1,
+    b: 1,
+    kib: 2 ** 10,
+    mib: 2 ** 20,
+    gib: 2 ** 30,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+  };
+  return Math.round(Number(m[1]) * factor[unit]);
+}
+
+const NS = 'bench';
+const POD = 'db-0';
+const CONTAINER = 'postgres';
+
+// ---- child roles -------------------------------------------------------------------------------------
+async function serveEmulator(dir: string): Promise<void> {
+  const { startCluster } = await import('../test/cluster/index.js');
+  const { localProcessHandler } = await import('../test/cluster/exec.js');
+  const cluster = await startCluster({ kubeconfigPath: join(dir, 'kubeconfig') });
+  cluster.seed({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: POD, namespace: NS },
+    spec: { containers: [{ name: CONTAINER, image: 'postgres:15' }] },
+  });
+  cluster.exec.register(
+    NS,
+    POD,
+    CONTAINER,
+    localProcessHandler({
+      env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin`, BENCH_FILE: join(dir, 'dump') },
+    }),
+  );
+  console.log(JSON.stringify({ url: cluster.url }));
+  process.on('SIGTERM', () => void cluster.close().then(() => process.exit(0)));
+}
+
+async function serveS3(dir: string): Promise<void> {
+  const { startS3 } = await import('../test/helpers/s3.js');
+  const s3 = await startS3();
+  console.log(JSON.stringify({ endpoint: s3.endpoint, bucket: s3.bucket }));
+  void dir;
+  process.on('SIGTERM', () => void s3.close().then(() => process.exit(0)));
+}
+
+function startChild(role: string, dir: string): Promise<{ info: any; stop: () => Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, process.argv[1], '--role', role, '--dir', dir],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).once('line', (line) =>
+      resolve({
+        info: JSON.parse(line),
+        stop: () =>
+          new Promise<void>((done) => {
+            child.removeAllListeners('exit');
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      }),
+    );
+  });
+}
+
+// ---- the measurement ----------------------------------------------------------------------------------
+async function main(): Promise<void> {
+  const size = parseSize(values.size!);
+  const dir = mkdtempSync(join(tmpdir(), 'nsbackup-bench-dump-'));
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+  const rate = (bytes: number, ms: number) => `${(bytes / 2 ** 20 / (ms / 1000)).toFixed(1)} MiB/s`;
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    mkdirSync(join(dir, 'bin'));
+    writeFileSync(join(dir, 'bin', 'pg_dump'), '#!/bin/sh\nexec cat "$BENCH_FILE"\n');
+    writeFileSync(
+      join(dir, 'bin', 'gzip'),
+      '#!/bin/sh\nif [ "${1:-}" = --version ]; then echo "pass-through gzip (bench)"; exit 0; fi\nexec cat\n',
+    );
+    for (const f of ['pg_dump', 'gzip']) chmodSync(join(dir, 'bin', f), 0o755);
+    process.stdout.write(`generating ${mb(size)} of random bytes... `);
+    await run('sh', ['-c', `head -c ${size} /dev/urandom > "$1"`, 'sh', join(dir, 'dump')]);
+    const expected = await sha256File(join(dir, 'dump'));
+    console.log('done');
+
+    const emulator = await startChild('emulator', dir);
+    stops.push(emulator.stop);
+    const s3 = await startChild('s3', dir);
+    stops.push(s3.stop);
+
+    let kubectlMs: number | undefined;
+    if (!values['skip-kubectl']) {
+      const args = [
+        '--kubeconfig',
+        join(dir, 'kubeconfig'),
+        '--cache-dir',
+        join(dir, 'kube-cache'),
+        'exec',
+        '-n',
+        NS,
+        POD,
+        '-c',
+        CONTAINER,
+        '--',
+        'cat',
+        join(dir, 'dump'),
+      ];
+      await run('kubectl', [...args.slice(0, -2), 'true']); // warm the discovery cache
+      const t0 = performance.now();
+      await run('sh', ['-c', 'kubectl "$@" > /dev/null', 'sh', ...args]);
+      kubectlMs = performance.now() - t0;
+      console.log(
+        `kubectl exec -- cat > /dev/null: ${mb(size)} in ${(kubectlMs / 1000).toFixed(1)} s = ${rate(size, kubectlMs)}`,
+      );
+    }
+
+    const client = await startClientProcess(dir);
+    const lines = await client([
+      '--role',
+      'client',
+      '--dir',
+      dir,
+      '--size',
+      String(size),
+      '--sha256',
+      expected,
+      '--s3',
+      JSON.stringify(s3.info),
+    ]);
+    for (const line of lines) {
+      const m = JSON.parse(line) as Measured<unknown> & { label: string; note?: string };
+      if (m.note) console.log(m.note);
+      else report(m.label, size, m, m.label.startsWith('nsbackup') ? kubectlMs : undefined);
+    }
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- the measured client (its own process: its RSS is only the client's) -----------------------------
+async function runClient(): Promise<void> {
+  const { connect } = await import('../lib/kube/index.js');
+  const { podExec } = await import('../lib/exec/index.js');
+  const { streamDumpToS3 } = await import('../lib/dump/index.js');
+  const { S3Store } = await import('../lib/s3/index.js');
+  const TEST_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+  const dir = values.dir!;
+  const size = Number(values.size);
+  const expected = values.sha256!;
+  const s3 = JSON.parse(values.s3!) as { endpoint: string; bucket: string };
+  const emit = (label: string, m: Measured<unknown>) =>
+    console.log(
+      JSON.stringify({ label, ms: m.ms, cpuMs: m.cpuMs, peakRss: m.peakRss, baselineRss: m.baselineRss }),
+    );
+  const note = (text: string) => console.log(JSON.stringify({ note: text }));
+  const store = new S3Store(
+    {
+      bucket: s3.bucket,
+      prefix: 'bench',
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+    },
+    TEST_S3_CREDENTIALS,
+  );
+  const ctx = {
+    exec: podExec(connect({ kubeconfigPath: join(dir, 'kubeconfig') })),
+    target: { namespace: NS, pod: POD, container: CONTAINER },
+    db: { kind: 'postgres' as const, password: { from: 'value' as const, value: 'not-used-by-the-bench' } },
+  };
+
+  // 1. The backup's path (first, in a fresh process): exec -> sha256 -> S3 multipart upload.
+  const full = await measure(() =>
+    streamDumpToS3(ctx, { store, key: store.key('dump.sql.gz'), databases: ['bench'] }),
+  );
+  check(full.result, size, expected);
+  emit('nsbackup exec -> sha256 -> S3 multipart', full);
+  // 2. The same code path with a store that reads the stream and drops it: the exec side alone.
+  const discard = {
+    exists: async () => false,
+    url: (key: string) => `null://${key}`,
+    upload: async (_key: string, body: Readable) => {
+      for await (const chunk of body) void chunk;
+    },
+  } as unknown as InstanceType<typeof S3Store>;
+  const viaNull = await measure(() =>
+    streamDumpToS3(ctx, { store: discard, key: 'x', databases: ['bench'] }),
+  );
+  check(viaNull.result, size, expected);
+  emit('nsbackup exec -> sha256 -> discard', viaNull);
+
+  // 3. What s3rver can take on its own (same stream size, same multipart settings), for scale.
+  let left = size;
+  const zeros = Buffer.alloc(1 << 20);
+  const s3Only = await measure(() =>
+    store.upload(
+      store.key('s3-only'),
+      new Readable({
+        read() {
+          if (left <= 0) return this.push(null);
+          left -= zeros.length;
+          this.push(zeros);
+        },
+      }),
+    ),
+  );
+  emit('s3rver alone (upload of an in-memory stream)', s3Only);
+
+  note(
+    `full path vs s3rver alone: ${((s3Only.ms / full.ms) * 100).toFixed(0)}% (the local S3 server is the ceiling here)`,
+  );
+  note('checksums verified: every stream carried exactly the generated bytes');
+}
+
+// The client runs as plain JavaScript, as nsbackup does in its image: the tsx loader alone adds ~70 MB of RSS.
+// esbuild (tsx's own compiler) bundles this file; packages stay external and resolve from node_modules.
+async function startClientProcess(dir: string): Promise<(args: string[]) => Promise<string[]>> {
+  let command = [...process.execArgv, process.argv[1]];
+  try {
+    const esbuild = await import('esbuild');
+    const outfile = join(import.meta.dirname, '../node_modules/.cache/nsbackup-bench/dump-stream.mjs');
+    await esbuild.build({
+      entryPoints: [process.argv[1]],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile,
+      logLevel: 'error',
+    });
+    command = [outfile];
+  } catch (e) {
+    console.log(`(esbuild unavailable, the client runs under tsx: RSS includes its loader) ${String(e)}`);
+  }
+  void dir;
+  return (args) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [...command, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const lines: string[] = [];
+      createInterface({ input: child.stdout! }).on('line', (l) => l.startsWith('{') && lines.push(l));
+      child.once('exit', (code) =>
+        code === 0 ? resolve(lines) : reject(new Error(`client exited with ${code}`)),
+      );
+    });
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited with ${code}`))));
+  });
+}
+
+// sha256sum in a child, so that reading the file does not inflate this process's RSS before the measurement.
+function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sha256sum', [path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out.split(' ')[0]) : reject(new Error('sha256sum failed')),
+    );
+  });
+}
+
+interface Measured<T> {
+  result: T;
+  ms: number;
+  cpuMs: number;
+  peakRss: number;
+  baselineRss: number;
+}
+
+// Wall time, this process's CPU and its peak RSS (sampled every 100 ms) while fn runs.
+async function measure<T>(fn: () => Promise<T>): Promise<Measured<T>> {
+  global.gc?.();
+  const baselineRss = process.memoryUsage().rss;
+  let peakRss = baselineRss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  try {
+    const result = await fn();
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      result,
+      ms: performance.now() - t0,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      peakRss,
+      baselineRss,
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+function check(result: { sizeBytes: number; sha256: string }, size: number, expected: string): void {
+  if (result.sizeBytes !== size || result.sha256 !== expected) {
+    throw new Error(
+      `streamed ${result.sizeBytes} bytes with sha256 ${result.sha256}, expected ${size} / ${expected}`,
+    );
+  }
+}
+
+function report(label: string, size: number, m: Measured<unknown>, kubectlMs?: number): void {
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+  const vs = kubectlMs !== undefined ? `, ${((kubectlMs / m.ms) * 100).toFixed(0)}% of kubectl` : '';
+  console.log(
+    `${label}: ${(size / 2 ** 20 / (m.ms / 1000)).toFixed(1)} MiB/s (${(m.ms / 1000).toFixed(1)} s${vs}), ` +
+      `CPU ${(m.cpuMs / 1000).toFixed(1)} s, peak RSS ${mib(m.peakRss)} (baseline ${mib(m.baselineRss)})`,
+  );
+}
+
+if (values.role === 'emulator') await serveEmulator(values.dir!);
+else if (values.role === 's3') await serveS3(values.dir!);
+else if (values.role === 'client') await runClient();
+else await main();
