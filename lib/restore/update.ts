@@ -47,9 +47,33 @@ export function bodyForUpdate(desired: KubeObject, live: KubeObject): KubeObject
   return out;
 }
 
-/** True when the live object already is what the PUT would make it (nothing to write). */
+/** Every field `want` sets has that value in `have`; lists must have the same length. */
+function within(want: unknown, have: unknown): boolean {
+  if (Array.isArray(want)) {
+    return (
+      Array.isArray(have) && want.length === have.length && want.every((item, i) => within(item, have[i]))
+    );
+  }
+  if (isJsonMap(want)) {
+    return isJsonMap(have) && Object.entries(want).every(([key, value]) => within(value, have[key]));
+  }
+  return want === have;
+}
+
+const sameMap = (a: unknown, b: unknown) =>
+  JSON.stringify(orderKeys(a ?? {})) === JSON.stringify(orderKeys(b ?? {}));
+
+/**
+ * True when the live object already is what the PUT would make it, so nothing is written: every field of the
+ * backup's version has its value in the live object (fields the API server defaults, absent from the backup, do
+ * not count), and labels and annotations are exactly the backup's (a label added since must go).
+ */
 export function matchesLive(body: KubeObject, live: KubeObject): boolean {
-  const a = canonicalize(body);
-  const b = canonicalize(live);
-  return JSON.stringify(orderKeys(a)) === JSON.stringify(orderKeys(b));
+  const want = canonicalize(body);
+  const have = canonicalize(live);
+  return (
+    within(want, have) &&
+    sameMap(want.metadata.labels, have.metadata.labels) &&
+    sameMap(want.metadata.annotations, have.metadata.annotations)
+  );
 }

@@ -1,0 +1,436 @@
+// nsbackup restore on the emulator with s3rver: a realistic namespace exported by G1's export, restored into a
+// new namespace, a second cluster, with a mapping; preferences, skip/update, damage, keys, dry run, interruption.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../lib/command.js';
+import { exportNamespaceToS3, readBackupObjects } from '../../lib/export/index.js';
+import { connect } from '../../lib/kube/index.js';
+import { Labels } from '../../lib/labels.js';
+import { Logger } from '../../lib/log.js';
+import type { RestoreReport } from '../../lib/restore/report.js';
+import {
+  canonicalize,
+  generateEncryptionKey,
+  parseEncryptionKey,
+  writeExportDir,
+  type KubeObject,
+} from '../../lib/resources/index.js';
+import { command as restoreCommand } from '../../scripts/restore.js';
+import { startCluster, type Cluster } from '../cluster/index.js';
+import { shopObjects } from '../export/shop.js';
+import { startS3, type LocalS3 } from '../helpers/s3.js';
+
+let source: Cluster;
+let target: Cluster;
+let s3: LocalS3;
+let tmp: string;
+const KEY = generateEncryptionKey();
+/** The backup as stored: every object in canonical form, by API path. */
+let backupObjects: Map<string, KubeObject>;
+
+const PLAIN = '20261121-100000-aaaaaa';
+const ENCRYPTED = '20261121-110000-bbbbbb';
+const WRITE_VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection'];
+
+beforeAll(async () => {
+  [source, target, s3] = await Promise.all([startCluster(), startCluster(), startS3()]);
+  tmp = mkdtempSync(join(tmpdir(), 'nsbackup-restore-test-'));
+  source.seed(...shopObjects());
+  const kube = connect({ kubeconfigPath: source.kubeconfigPath });
+  const log = new Logger({ write: () => undefined });
+  const store = s3.store();
+  const plain = await exportNamespaceToS3({
+    kube,
+    store,
+    namespace: 'shop',
+    cluster: 'prod',
+    backupId: PLAIN,
+    log,
+  });
+  await exportNamespaceToS3({
+    kube,
+    store,
+    namespace: 'shop',
+    cluster: 'prod',
+    backupId: ENCRYPTED,
+    log,
+    encryptionKey: parseEncryptionKey(KEY),
+  });
+  backupObjects = new Map();
+  let i = 0;
+  for await (const obj of readBackupObjects(store, plain.folderKey, plain.manifest)) {
+    backupObjects.set(plain.manifest.paths[i++], obj);
+  }
+}, 60_000);
+afterAll(async () => {
+  await Promise.all([source?.close(), target?.close(), s3?.close()]);
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+async function restore(cluster: Cluster, args: string[], extraEnv: Record<string, string> = {}) {
+  const lines: string[] = [];
+  const reportFile = join(tmp, `report-${Math.random().toString(36).slice(2)}.json`);
+  const code = await runCommand(restoreCommand, {
+    argv: [...args, '--report', reportFile],
+    env: {
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+      NSBACKUP_CLUSTER_NAME: 'prod',
+      NSBACKUP_NAMESPACE: 'shop',
+      NSBACKUP_LOG_FORMAT: 'json',
+      ...s3.env,
+      ...extraEnv,
+    },
+    write: (line) => lines.push(line),
+    out: () => undefined,
+  });
+  let report: RestoreReport | undefined;
+  try {
+    report = JSON.parse(readFileSync(reportFile, 'utf8'));
+  } catch {
+    report = undefined;
+  }
+  return { code, lines, report, text: lines.join('\n') };
+}
+
+const paths = (entries: { path: string }[]) => entries.map((e) => e.path).sort();
+const mapPath = (path: string, ns: string) => path.replace('/namespaces/shop/', `/namespaces/${ns}/`);
+
+/** The backup object with exactly the documented changes of a restore into `ns`. */
+function expectedAfterRestore(obj: KubeObject, ns: string, backupId: string): KubeObject {
+  const out = structuredClone(obj);
+  if (out.metadata.namespace) out.metadata.namespace = ns;
+  out.metadata.labels = { ...(out.metadata.labels ?? {}), [Labels.restoredFrom]: backupId };
+  const spec = out.spec as any;
+  if (out.kind === 'Service' && spec.clusterIP !== 'None') {
+    delete spec.clusterIP;
+    delete spec.clusterIPs;
+  }
+  if (out.kind === 'PersistentVolumeClaim') {
+    delete spec.volumeName;
+    delete out.metadata.annotations?.['pv.kubernetes.io/bind-completed'];
+    if (out.metadata.annotations && !Object.keys(out.metadata.annotations).length)
+      delete out.metadata.annotations;
+  }
+  if (out.kind === 'RoleBinding')
+    for (const s of (out as any).subjects) if (s.namespace === 'shop') s.namespace = ns;
+  return out;
+}
+
+function liveObject(cluster: Cluster, obj: KubeObject, ns: string): KubeObject | undefined {
+  return cluster.get(obj.apiVersion, obj.kind, obj.metadata.namespace ? ns : undefined, obj.metadata.name!);
+}
+
+/** Every restored object equals the backup's canonical form plus the documented changes (server defaults aside). */
+function expectRestoredFaithfully(cluster: Cluster, ns: string, backupId: string, clusterScoped = false) {
+  let checked = 0;
+  for (const [path, obj] of backupObjects) {
+    // PVs are not restored (no rebinding asked); the CRD and StorageClass only where the cluster lacked them.
+    if (obj.kind === 'PersistentVolume' || (!obj.metadata.namespace && !clusterScoped)) continue;
+    const live = liveObject(cluster, obj, ns);
+    expect(live, path).toBeDefined();
+    const restored = canonicalize(live!);
+    expect(restored, path).toMatchObject(expectedAfterRestore(obj, ns, backupId) as any);
+    if (obj.kind === 'PersistentVolumeClaim') {
+      // A fresh volume from the StorageClass, not the old one (the binder fills in the new one).
+      expect((live!.spec as any).volumeName).not.toBe('pvc-0a1b2c');
+      expect((live!.spec as any).dataSource).toBeUndefined();
+    }
+    checked++;
+  }
+  expect(checked).toBe(clusterScoped ? 19 : 17);
+}
+
+describe('restore from S3', () => {
+  it('restores into a new namespace of the same cluster with a mapping, faithfully, and reports it', async () => {
+    const { code, report, text } = await restore(source, [
+      '--backup',
+      PLAIN,
+      '--namespace-mapping',
+      'shop=shop-copy',
+    ]);
+    expect(code, text).toBe(0);
+    expect(report!.counts.failed).toBe(0);
+    const expectedCreated = [...backupObjects.keys()]
+      .filter((p) => !p.includes('/persistentvolumes/'))
+      .map((p) => mapPath(p, 'shop-copy'))
+      .filter((p) => !p.includes('/customresourcedefinitions/') && !p.includes('/storageclasses/'));
+    // The CRD and StorageClass exist in the source cluster already: reported, not touched.
+    expect(paths(report!.created)).toEqual([...expectedCreated, '/api/v1/namespaces/shop-copy'].sort());
+    expect(paths(report!.alreadyExisted)).toEqual([
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com',
+      '/apis/storage.k8s.io/v1/storageclasses/fast',
+    ]);
+    expect(report!.excluded).toEqual([
+      expect.objectContaining({
+        path: '/api/v1/persistentvolumes/pvc-0a1b2c',
+        rule: 'preferences',
+        reason: expect.stringContaining('rebindStorageClasses'),
+      }),
+    ]);
+    expectRestoredFaithfully(source, 'shop-copy', PLAIN);
+    // The source namespace is untouched; the RoleBinding follows the mapping; the headless Service stays headless.
+    expect(
+      source.get('rbac.authorization.k8s.io/v1', 'RoleBinding', 'shop-copy', 'web-reader').subjects,
+    ).toEqual([{ kind: 'ServiceAccount', name: 'web', namespace: 'shop-copy' }]);
+    expect(source.get('v1', 'Service', 'shop-copy', 'db').spec.clusterIP).toBe('None');
+    expect(source.get('v1', 'Service', 'shop-copy', 'web-public').spec.ports[0].nodePort).toBe(30080);
+    expect(source.get('v1', 'Service', 'shop-copy', 'web').spec.clusterIP).not.toBe(
+      source.get('v1', 'Service', 'shop', 'web').spec.clusterIP,
+    );
+    expect(text).toMatch(/"created":\d+/);
+  });
+
+  it('restores into a second cluster, CRDs and StorageClass included; a second run only reports', async () => {
+    const first = await restore(target, ['--backup', PLAIN]);
+    expect(first.code, first.text).toBe(0);
+    expect(first.report!.created.map((e) => e.path)).toContain(
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com',
+    );
+    expectRestoredFaithfully(target, 'shop', PLAIN, true);
+    const created = target.requests.filter((r) => r.verb === 'create').map((r) => r.path);
+    expect(created.indexOf('/apis/apiextensions.k8s.io/v1/customresourcedefinitions')).toBe(0);
+
+    const again = await restore(target, ['--backup', PLAIN]);
+    expect(again.code, again.text).toBe(0);
+    expect(again.report!.counts.created).toBe(0);
+    expect(again.report!.counts.alreadyExisted).toBe(first.report!.counts.created);
+    expect(target.list('v1', 'ConfigMap', 'shop').map((c) => c.metadata.name)).toEqual(['settings']);
+  });
+});
+
+describe('keys, damage and dry run: nothing is written unless the backup is whole and readable', () => {
+  const writes = (cluster: Cluster) => cluster.requests.filter((r) => WRITE_VERBS.includes(r.verb));
+
+  it('latest is the newest finished backup; encrypted, it needs its key, and a wrong key fails clearly', async () => {
+    source.clearRequests();
+    const none = await restore(source, ['--backup', 'latest', '--namespace-mapping', 'shop=shop-enc']);
+    expect(none.code).toBe(1);
+    expect(none.text).toContain(`backup ${ENCRYPTED} is encrypted`);
+    const wrong = await restore(source, ['--backup', 'latest', '--namespace-mapping', 'shop=shop-enc'], {
+      NSBACKUP_ENCRYPTION_KEY: generateEncryptionKey(),
+    });
+    expect(wrong.code).toBe(1);
+    expect(wrong.text).toMatch(
+      /wrong encryption key: backup 20261121-110000-bbbbbb was encrypted with key id \w{16}/,
+    );
+    expect(wrong.text).not.toContain(KEY);
+    expect(writes(source)).toEqual([]);
+    const right = await restore(source, ['--backup', 'latest', '--namespace-mapping', 'shop=shop-enc'], {
+      NSBACKUP_ENCRYPTION_KEY: KEY,
+    });
+    expect(right.code, right.text).toBe(0);
+    expect(right.report!.backupId).toBe(ENCRYPTED);
+    expectRestoredFaithfully(source, 'shop-enc', ENCRYPTED);
+  });
+
+  it('a changed byte in the stored archive stops the restore before anything is created', async () => {
+    const store = s3.store();
+    const folder = `nsbackup/prod/shop/${PLAIN}/`;
+    const damaged = `nsbackup/prod/shop/20261121-090000-cccccc/`;
+    for (const name of ['manifest.json', 'resources.ndjson.gz']) {
+      const res = await store.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: folder + name }));
+      const body = Buffer.from(await res.Body!.transformToByteArray());
+      if (name !== 'manifest.json') body[body.length - 20] ^= 0x01;
+      await store.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: damaged + name, Body: body }));
+    }
+    source.clearRequests();
+    const { code, text, report } = await restore(source, [
+      '--backup',
+      '20261121-090000-cccccc',
+      '--namespace-mapping',
+      'shop=shop-damaged',
+    ]);
+    expect(code).toBe(1);
+    expect(text).toMatch(
+      /is damaged, nothing was restored: manifest: resources.ndjson.gz: SHA-256 \w+, manifest says/,
+    );
+    expect(report).toBeUndefined();
+    expect(writes(source)).toEqual([]);
+    expect(source.get('v1', 'Namespace', undefined, 'shop-damaged')).toBeUndefined();
+  });
+
+  it('--dry-run sends every write with dryRun=All and stores nothing', async () => {
+    source.clearRequests();
+    const { code, report, text } = await restore(source, [
+      '--backup',
+      PLAIN,
+      '--namespace-mapping',
+      'shop=shop-dry',
+      '--dry-run',
+    ]);
+    expect(code, text).toBe(0);
+    const sent = writes(source);
+    expect(sent.length).toBeGreaterThan(0);
+    for (const request of sent)
+      expect(request.query, `${request.verb} ${request.path}`).toContain('dryRun=All');
+    expect(source.get('v1', 'Namespace', undefined, 'shop-dry')).toBeUndefined();
+    expect(report!.dryRun).toBe(true);
+    // The namespace does not exist, so the server cannot check what goes into it: said, not hidden.
+    expect(report!.created.map((e) => e.path)).toContain('/api/v1/namespaces/shop-dry');
+    expect(report!.counts.notChecked).toBe(17); // every namespaced object of the backup
+    expect(report!.notChecked[0].reason).toBe('namespace shop-dry is created by the restore');
+  });
+
+  it('a dry run into an existing namespace is checked by the server object by object', async () => {
+    source.clearRequests();
+    const { code, report } = await restore(source, [
+      '--backup',
+      PLAIN,
+      '--namespace-mapping',
+      'shop=shop-copy',
+      '--dry-run',
+    ]);
+    expect(code).toBe(0);
+    expect(report!.counts.notChecked).toBe(0);
+    expect(report!.counts.created).toBe(0);
+    expect(report!.counts.alreadyExisted).toBe(20); // 17 namespaced, CRD, StorageClass, namespace
+    for (const request of writes(source)) expect(request.query).toContain('dryRun=All');
+  });
+});
+
+describe('preferences and existing objects', () => {
+  it('include/exclude and a label selector leave objects out, with reasons', async () => {
+    const prefs = join(tmp, 'prefs.yaml');
+    (await import('node:fs')).writeFileSync(
+      prefs,
+      'excludeResources: [Secret, "*.example.com"]\nexcludeApiPaths: [/apis/batch/]\n',
+    );
+    const { code, report } = await restore(source, [
+      '--backup',
+      PLAIN,
+      '--namespace-mapping',
+      'shop=shop-prefs',
+      '--preferences',
+      prefs,
+    ]);
+    expect(code).toBe(0);
+    const excluded = Object.fromEntries(report!.excluded.map((e) => [e.path, e.reason]));
+    expect(excluded['/api/v1/namespaces/shop/secrets/db-password']).toBe(
+      'Secret matches excludeResources Secret',
+    );
+    expect(excluded['/apis/example.com/v1/namespaces/shop/widgets/blue']).toBe(
+      'Widget matches excludeResources *.example.com',
+    );
+    expect(excluded['/apis/batch/v1/namespaces/shop/cronjobs/report']).toBe(
+      'API path is under excludeApiPaths /apis/batch/',
+    );
+    expect(report!.counts.excludedByPreferences).toBe(4); // and the PV (no rebinding asked)
+    expect(source.get('v1', 'Secret', 'shop-prefs', 'db-password')).toBeUndefined();
+    expect(source.get('v1', 'ConfigMap', 'shop-prefs', 'settings')).toBeDefined();
+  });
+
+  it('existing objects are skipped by default and replaced with `existing: update` for the chosen paths', async () => {
+    const kube = connect({ kubeconfigPath: source.kubeconfigPath });
+    const path = '/api/v1/namespaces/shop-copy/configmaps/settings';
+    const live = await kube.get<KubeObject>(path);
+    const backup = backupObjects.get('/api/v1/namespaces/shop/configmaps/settings')!;
+    await kube.request('PUT', path, {
+      body: { ...live, data: { changed: 'yes' }, metadata: { ...live.metadata, labels: { added: 'later' } } },
+    });
+    const skip = await restore(source, ['--backup', PLAIN, '--namespace-mapping', 'shop=shop-copy']);
+    expect(skip.code).toBe(0);
+    expect(skip.report!.alreadyExisted).toContainEqual(
+      expect.objectContaining({
+        path,
+        sourcePath: '/api/v1/namespaces/shop/configmaps/settings',
+        reason: 'skip (existing: skip)',
+      }),
+    );
+    expect(source.get('v1', 'ConfigMap', 'shop-copy', 'settings').data).toEqual({ changed: 'yes' });
+
+    const prefs = join(tmp, 'update.yaml');
+    (await import('node:fs')).writeFileSync(
+      prefs,
+      'existing: update\nupdatePaths: [/api/v1/namespaces/shop/configmaps/, /api/v1/namespaces/shop/services/]\n',
+    );
+    source.clearRequests();
+    const update = await restore(source, [
+      '--backup',
+      PLAIN,
+      '--namespace-mapping',
+      'shop=shop-copy',
+      '--preferences',
+      prefs,
+    ]);
+    expect(update.code, update.text).toBe(0);
+    expect(paths(update.report!.updated)).toEqual([path]);
+    // Services are unchanged (their cluster IPs are kept from the live object): nothing to write.
+    expect(update.report!.alreadyExisted).toContainEqual(
+      expect.objectContaining({
+        path: '/api/v1/namespaces/shop-copy/services/web',
+        reason: 'identical to the backup',
+      }),
+    );
+    const after = source.get('v1', 'ConfigMap', 'shop-copy', 'settings');
+    expect(after.data).toEqual(backup.data);
+    expect(after.metadata.labels).toEqual({
+      ...(backup.metadata.labels ?? {}),
+      [Labels.restoredFrom]: PLAIN,
+    });
+    expect(source.requests.filter((r) => r.verb === 'update').map((r) => r.path)).toEqual([path]);
+  });
+});
+
+describe('interruption', () => {
+  it('a restore that failed half-way completes when run again, without duplicates', async () => {
+    source.faults.add({ verb: 'create', path: '/deployments', status: 500 });
+    source.faults.add({ verb: 'create', path: '/statefulsets', status: 500 });
+    const first = await restore(source, ['--backup', PLAIN, '--namespace-mapping', 'shop=shop-int']);
+    source.faults.clear();
+    expect(first.code).toBe(1);
+    expect(paths(first.report!.failed)).toEqual([
+      '/apis/apps/v1/namespaces/shop-int/deployments/web',
+      '/apis/apps/v1/namespaces/shop-int/statefulsets/db',
+    ]);
+    expect(first.report!.failed[0].error!.length).toBeLessThanOrEqual(300);
+    expect(first.text).toMatch(/"failed":2/);
+
+    const second = await restore(source, ['--backup', PLAIN, '--namespace-mapping', 'shop=shop-int']);
+    expect(second.code, second.text).toBe(0);
+    expect(paths(second.report!.created)).toEqual(paths(first.report!.failed));
+    expect(second.report!.counts.alreadyExisted).toBe(first.report!.counts.created + 2);
+    expectRestoredFaithfully(source, 'shop-int', PLAIN);
+  });
+
+  it('a connection dropped after a create was sent is resolved by looking, not by a duplicate or a failure', async () => {
+    source.faults.add({ verb: 'create', path: '/configmaps', drop: true, times: 1 });
+    const { code, report, text } = await restore(source, [
+      '--backup',
+      PLAIN,
+      '--namespace-mapping',
+      'shop=shop-drop',
+    ]);
+    source.faults.clear();
+    expect(code, text).toBe(0);
+    expect(report!.created.map((e) => e.path)).toContain('/api/v1/namespaces/shop-drop/configmaps/settings');
+    expect(source.list('v1', 'ConfigMap', 'shop-drop').map((c) => c.metadata.name)).toEqual(['settings']);
+  });
+});
+
+describe('restore from an export folder', () => {
+  it('reads the YAML files, finds paths by discovery, labels with the folder name', async () => {
+    const dir = join(tmp, 'shop-export');
+    await writeExportDir(
+      dir,
+      [...backupObjects].map(([path, object]) => ({ path, object })),
+    );
+    const { code, report, text } = await restore(target, [
+      '--from-dir',
+      dir,
+      '--namespace-mapping',
+      'shop=from-dir',
+    ]);
+    expect(code, text).toBe(0);
+    expect(report!.backupId).toBe('shop-export');
+    expectRestoredFaithfully(target, 'from-dir', 'shop-export');
+  });
+
+  it('refuses --backup with --from-dir, and neither (exit 2)', async () => {
+    expect((await restore(target, ['--from-dir', tmp, '--backup', PLAIN])).code).toBe(2);
+    expect((await restore(target, [])).code).toBe(2);
+    expect((await restore(target, ['--backup', PLAIN, '--namespace-mapping', 'a=b,c=b'])).code).toBe(2);
+  });
+});
