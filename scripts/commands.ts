@@ -20,6 +20,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Mark unkept snapshots, delete expired ones',
     load: async () => (await import('./mark-and-delete.js')).command,
   },
+  restore: {
+    summary: 'Restore a namespace from a backup in S3 or a folder, into any cluster and namespace',
+    load: async () => (await import('./restore.js')).command,
+  },
   list: {
     summary: 'List VolumeSnapshots per PVC with their retention labels',
     load: async () => (await import('./list.js')).command,
