@@ -1,22 +1,10 @@
 // retain: per PVC, take the period labels the policy no longer keeps off the snapshots that hold them.
-import type { KubeClient } from '../kube/index.js';
 import { LABEL_PREFIX } from '../labels.js';
-import type { Logger } from '../log.js';
-import { planRetain, type GfsKeep, type Problem } from '../retention/index.js';
+import { planRetain, type GfsKeep } from '../retention/index.js';
 import { forEachLimited } from './concurrency.js';
-import { listSnapshots, type SnapshotInfo } from './snapshots.js';
+import { idOf, logProblems, PATCH_CONCURRENCY, type PruneContext } from './context.js';
+import { listSnapshots } from './snapshots.js';
 import { patchLabels } from './writes.js';
-
-/** Parallel patches: enough to make a first run over 50,000 snapshots take seconds, not minutes. */
-export const PATCH_CONCURRENCY = 8;
-
-export interface PruneContext {
-  kube: KubeClient;
-  log: Logger;
-  /** Command output (the dry-run plan). */
-  out: (text: string) => void;
-  signal: AbortSignal;
-}
 
 export interface RetainOptions {
   /** undefined: every namespace. */
@@ -103,12 +91,3 @@ export async function retain(ctx: PruneContext, options: RetainOptions): Promise
   );
   return result;
 }
-
-export const idOf = (ref: { namespace: string; name: string }): string => `${ref.namespace}/${ref.name}`;
-
-export function logProblems(log: Logger, problems: readonly Problem[]): void {
-  for (const problem of problems)
-    log.warn(problem.reason, { namespace: problem.namespace, snapshot: problem.name });
-}
-
-export type { SnapshotInfo };
