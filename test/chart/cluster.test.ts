@@ -4,14 +4,18 @@
 // Secrets and the downward API resolved as the kubelet would — against the emulator and a local S3.
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
 import { commands } from '../../scripts/commands.js';
+import { localProcessHandler } from '../cluster/exec.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
+import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
 import { helmTemplate, type RenderedObject } from '../helpers/helm.js';
 import { startS3, TEST_S3_CREDENTIALS, type LocalS3 } from '../helpers/s3.js';
 import { localContainer, podForJob, type LocalContainer } from './job-env.js';
@@ -25,7 +29,15 @@ let cluster: Cluster;
 let s3: LocalS3;
 let dir: string;
 let rendered: RenderedObject[];
-let podKubeconfig: string;
+
+/** A kubeconfig for the emulator whose context namespace is the pod's, as its service account would have. */
+function kubeconfigFor(namespace: string): string {
+  const kubeconfig = structuredClone(cluster.kubeconfig);
+  for (const c of kubeconfig.contexts) c.context.namespace = namespace;
+  const file = join(dir, `in-pod-kubeconfig-${namespace}`);
+  writeFileSync(file, YAML.stringify(kubeconfig));
+  return file;
+}
 
 function kubectl(...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -44,17 +56,25 @@ function kubectl(...args: string[]): Promise<string> {
  * API request it makes must be allowed by the rendered Roles of its component (the emulator does not enforce
  * RBAC; this does), so a Role missing a verb fails here instead of in a cluster at night.
  */
-async function runLocally(c: LocalContainer, component: string): Promise<{ code: number; logs: string[] }> {
+async function runLocally(
+  c: LocalContainer,
+  component: string,
+  objects: RenderedObject[] = rendered,
+): Promise<{ code: number; logs: string[] }> {
   const [name, ...argv] = c.args;
   const entry = commands[name];
   if (!entry) throw new Error(`the front door has no command "${name}"`);
   const logs: string[] = [];
   // The in-cluster service account is the one thing a local run cannot have: a kubeconfig whose context namespace
   // is the pod's (as the service account's namespace file would say) stands in.
-  const env = { ...c.env, NSBACKUP_KUBECONFIG: podKubeconfig, PATH: process.env.PATH };
+  const env = {
+    ...c.env,
+    NSBACKUP_KUBECONFIG: kubeconfigFor(c.env.NSBACKUP_NAMESPACE ?? NS),
+    PATH: process.env.PATH,
+  };
   cluster.clearRequests();
   const code = await runCommand(await entry.load(), { argv, env, write: (l) => logs.push(l), out: () => {} });
-  const roles = rendered.filter(
+  const roles = objects.filter(
     (o) =>
       (o.kind === 'Role' || o.kind === 'ClusterRole') &&
       o.metadata.labels?.['app.kubernetes.io/component'] === component,
@@ -69,12 +89,12 @@ async function runLocally(c: LocalContainer, component: string): Promise<{ code:
 }
 
 /** A Job as kubectl made it, its pod seeded as the Job controller would, and the container as the kubelet runs it. */
-async function jobContainer(jobName: string, containerName: string): Promise<LocalContainer> {
-  const job = cluster.get('batch/v1', 'Job', NS, jobName);
+async function jobContainer(jobName: string, containerName: string, ns = NS): Promise<LocalContainer> {
+  const job = cluster.get('batch/v1', 'Job', ns, jobName);
   expect(job, `Job ${jobName}`).toBeDefined();
   const podName = `${jobName}-x7k2p`;
-  if (!cluster.get('v1', 'Pod', NS, podName)) cluster.seed(podForJob(job, podName));
-  const pod = cluster.get('v1', 'Pod', NS, podName);
+  if (!cluster.get('v1', 'Pod', ns, podName)) cluster.seed(podForJob(job, podName));
+  const pod = cluster.get('v1', 'Pod', ns, podName);
   return localContainer(cluster, pod, containerName, join(dir, 'mounts', jobName));
 }
 
@@ -83,10 +103,6 @@ const snapshots = () => cluster.list(SNAP, 'VolumeSnapshot', NS);
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nsbackup-chart-'));
   [cluster, s3] = await Promise.all([startCluster(), startS3()]);
-  const kubeconfig = structuredClone(cluster.kubeconfig);
-  for (const c of kubeconfig.contexts) c.context.namespace = NS;
-  podKubeconfig = join(dir, 'in-pod-kubeconfig');
-  writeFileSync(podKubeconfig, YAML.stringify(kubeconfig));
   rendered = helmTemplate({
     namespace: NS,
     release: NS,
@@ -245,7 +261,8 @@ describe('the rendered chart on a cluster', () => {
       ...['data-old-3', 'data-old-2', 'data-expired'].map(content),
     );
     const store = s3.store();
-    await store.upload(store.key('default', NS, 'b-data-expired', 'dump.sql.gz'), Buffer.from('old dump'));
+    // The S3 layout <prefix>/<cluster>/<namespace>/<backup id>/, with export.clusterName from the values.
+    await store.upload(store.key('kind-test', NS, 'b-data-expired', 'dump.sql.gz'), Buffer.from('old dump'));
 
     await kubectl('create', 'job', 'shop-prune-1', '--from=cronjob/shop-prune', '-n', NS);
     const retain = await jobContainer('shop-prune-1', 'retain');
@@ -274,10 +291,140 @@ describe('the rendered chart on a cluster', () => {
     expect(
       cluster.get(SNAP, 'VolumeSnapshotContent', undefined, 'snapcontent-data-old-2')?.spec.deletionPolicy,
     ).toBe('Retain');
-    expect(await store.exists(store.key('default', NS, 'b-data-expired', 'dump.sql.gz'))).toBe(false);
+    expect(await store.exists(store.key('kind-test', NS, 'b-data-expired', 'dump.sql.gz'))).toBe(false);
     // The snapshots that lost their labels are now marked for deletion after the grace day.
     const marked = snapshots().filter((s) => s.metadata.name.startsWith('data-old-'));
     for (const s of marked)
       expect(s.metadata.labels['nsbackup.io/delete-after']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+});
+
+describe('a PostgreSQL namespace installed with the postgres values', () => {
+  const PG_NS = 'pgshop';
+  let pg: LocalPostgres;
+  let objects: RenderedObject[];
+  let dumpDir: string;
+  let notifier: Server;
+  const notified: string[] = [];
+
+  beforeAll(async () => {
+    pg = await startPostgres({ user: 'backup' });
+    await pg.psql('CREATE DATABASE shop');
+    await pg.psql('CREATE DATABASE audit');
+    await pg.psql('CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 100);', 'shop');
+    notifier = createServer((req, res) => {
+      notified.push(req.url ?? '');
+      res.end('ok');
+    });
+    await new Promise<void>((r) => notifier.listen(0, '127.0.0.1', r));
+    const notifyBase = `http://127.0.0.1:${(notifier.address() as AddressInfo).port}`;
+    dumpDir = join(dir, 'pg-dumps');
+    mkdirSync(dumpDir, { recursive: true });
+    chmodSync(dumpDir, 0o777);
+    objects = helmTemplate({
+      namespace: PG_NS,
+      release: PG_NS,
+      valuesFiles: [valuesFile('postgres')],
+      set: {
+        's3.endpoint': s3.endpoint,
+        's3.region': 'us-east-1',
+        'database.dumpDir': dumpDir,
+        'backup.notify.url': `${notifyBase}/ok`,
+        'backup.notify.failureUrl': `${notifyBase}/fail`,
+      },
+    });
+    const dbPod = 'db-6d4b7c9f8-q2w3e';
+    cluster.seed(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PG_NS } },
+      ...['data', 'wal'].map((name) => ({
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name, namespace: PG_NS },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+        status: { phase: 'Bound', capacity: { storage: '1Gi' } },
+      })),
+      {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshotClass',
+        metadata: { name: 'csi-snapclass' },
+        driver: 'hostpath.csi.k8s.io',
+        deletionPolicy: 'Delete',
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'db-credentials', namespace: PG_NS },
+        data: { password: Buffer.from(pg.password).toString('base64') },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 's3-credentials', namespace: PG_NS },
+        data: {
+          'access-key': Buffer.from(TEST_S3_CREDENTIALS.accessKeyId).toString('base64'),
+          'secret-key': Buffer.from(TEST_S3_CREDENTIALS.secretAccessKey).toString('base64'),
+        },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'db', namespace: PG_NS },
+        spec: {
+          selector: { matchLabels: { app: 'db' } },
+          template: {
+            metadata: { labels: { app: 'db' } },
+            spec: { containers: [{ name: 'postgres', image: 'postgres:15' }] },
+          },
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: dbPod, namespace: PG_NS, labels: { app: 'db' } },
+        spec: { containers: [{ name: 'postgres', image: 'postgres:15' }] },
+      },
+    );
+    // The database container: its own client tools and its server on the local address, no credentials.
+    cluster.exec.register(
+      PG_NS,
+      dbPod,
+      'postgres',
+      localProcessHandler({ env: { PATH: pg.env.PATH, PGHOST: pg.env.PGHOST, PGPORT: pg.env.PGPORT } }),
+    );
+    const file = join(dir, 'pg-chart.yaml');
+    writeFileSync(file, objects.map((o) => YAML.stringify(o)).join('---\n'));
+    await kubectl('create', '-f', file);
+  }, 90_000);
+
+  afterAll(async () => {
+    await pg?.stop();
+    await new Promise((r) => notifier?.close(r));
+  });
+
+  it('an ad-hoc Job dumps both databases over exec with the Secret password, then snapshots both PVCs', async () => {
+    await kubectl('create', 'job', 'pgshop-adhoc-1', '--from=cronjob/pgshop-backup', '-n', PG_NS);
+    const c = await jobContainer('pgshop-adhoc-1', 'backup', PG_NS);
+    expect(c.env.NSBACKUP_DB_PASSWORD).toBe(pg.password);
+    expect(c.env.NSBACKUP_HOOKS_FILE.startsWith(dir)).toBe(true); // the hooks ConfigMap, mounted
+
+    const { code, logs } = await runLocally(c, 'backup', objects);
+    expect(code, logs.join('\n')).toBe(0);
+
+    const made = cluster.list(SNAP, 'VolumeSnapshot', PG_NS);
+    expect(made.map((s) => s.metadata.labels['nsbackup.io/pvc']).sort()).toEqual(['data', 'wal']);
+    for (const s of made) {
+      expect(s.metadata.labels['nsbackup.io/type']).toBe('adhoc');
+      expect(s.spec.volumeSnapshotClassName).toBe('csi-snapclass');
+      expect(s.status.readyToUse).toBe(true);
+    }
+    const dumps = readdirSync(dumpDir);
+    expect(dumps.some((f) => f.includes('shop'))).toBe(true);
+    expect(dumps.some((f) => f.includes('audit'))).toBe(true);
+    // The password reached the container over stdin only; the hook ran in the database container.
+    const execs = cluster.requests.filter((r) => r.verb === 'exec').map((r) => decodeURIComponent(r.query));
+    expect(execs.length).toBeGreaterThan(2);
+    for (const q of execs) expect(q).not.toContain(pg.password);
+    expect(execs.some((q) => /command=sync(&|$)/.test(q))).toBe(true);
+    expect(notified).toEqual(['/ok']);
   });
 });

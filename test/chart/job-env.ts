@@ -79,8 +79,8 @@ function resolveOne(cluster: Cluster, pod: any, e: EnvVar): string | undefined {
 }
 
 /**
- * The container `name` of `pod` as it would run, with its mounts under `mountRoot`: emptyDir and hostPath become
- * empty folders, a ConfigMap volume becomes its files.
+ * The container `name` of `pod` as it would run, with its mounts under `mountRoot`: a hostPath becomes an empty
+ * folder, a ConfigMap volume its files; an emptyDir is left to the local file system.
  */
 export function localContainer(cluster: Cluster, pod: any, name: string, mountRoot: string): LocalContainer {
   const containers: Container[] = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
@@ -88,9 +88,12 @@ export function localContainer(cluster: Cluster, pod: any, name: string, mountRo
   if (!c) throw new Error(`pod ${pod.metadata.name} has no container ${name}`);
   const mounts = new Map<string, string>();
   for (const m of c.volumeMounts ?? []) {
+    const volume = pod.spec.volumes.find((v: any) => v.name === m.name);
+    // Scratch space (/tmp) is the local /tmp: a path under it may name something else, such as a folder in
+    // the database container (NSBACKUP_DUMP_DIR), and must not be rewritten.
+    if (volume?.emptyDir) continue;
     const local = join(mountRoot, name, m.name);
     mkdirSync(local, { recursive: true });
-    const volume = pod.spec.volumes.find((v: any) => v.name === m.name);
     if (volume?.configMap) {
       const cm = cluster.get('v1', 'ConfigMap', pod.metadata.namespace, volume.configMap.name);
       if (!cm) throw new Error(`ConfigMap ${volume.configMap.name} is missing`);

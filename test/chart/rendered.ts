@@ -110,6 +110,8 @@ export function requestAttributes(verb: string, path: string): RequestAttributes
 
 /** Whether one of the roles (Role: in its namespace only; ClusterRole: everywhere) allows the request. */
 export function allowedBy(attrs: RequestAttributes, roles: RenderedObject[]): boolean {
+  // Exec over WebSocket is authorised as get before Kubernetes 1.35 and as create from 1.35 on: both must hold.
+  if (attrs.verb === 'exec') return ['get', 'create'].every((verb) => allowedBy({ ...attrs, verb }, roles));
   return roles.some((role) => {
     if (role.kind === 'Role' && role.metadata.namespace !== attrs.namespace) return false;
     return (role.rules ?? []).some(
