@@ -269,7 +269,7 @@ async function planSnapshots(
   outcome: SnapshotOutcome,
 ): Promise<SnapshotReport[]> {
   if (!plan.pvcs.length) return [];
-  const existing = await listSnapshotRecords(deps.kube, namespace);
+  const existing = await listSnapshotRecords(deps.kube, namespace, deps.log);
   const at = deps.now();
   return plan.pvcs.map((pvc) => ({
     name: snapshotNameFor(pvc, at, deps.random),

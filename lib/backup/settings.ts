@@ -3,6 +3,7 @@
 import { bool, duration, int, list, oneOf, secret, str, url, yamlFile } from '../config/index.js';
 import { kubeSettings } from '../kube/index.js';
 import { defaultSlotCount } from '../lock/index.js';
+import { backupExportSetting, encryptionSettings, exportTuningSettings } from '../export/settings.js';
 import { s3Settings } from '../s3/index.js';
 import { parseHooksFile } from './hooks.js';
 
@@ -206,6 +207,9 @@ export const backupSettings = {
   }),
   ...kubeSettings,
   ...s3Settings,
+  ...backupExportSetting,
+  ...exportTuningSettings,
+  ...encryptionSettings,
 };
 
 export type BackupSettings = typeof backupSettings;

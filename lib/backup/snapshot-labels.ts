@@ -86,20 +86,6 @@ export function snapshotAnnotations(input: {
   return annotations;
 }
 
-/** A VolumeSnapshot as the retention core sees it (the same reading the retain job uses). */
-export function snapshotRecordOf(vs: KubeObject): SnapshotRecord {
-  const labels = vs.metadata.labels ?? {};
-  return {
-    namespace: vs.metadata.namespace ?? '',
-    name: vs.metadata.name,
-    pvc: labels[Labels.pvc] ?? vs.spec?.source?.persistentVolumeClaimName ?? '',
-    createdAt: vs.status?.creationTime ?? vs.metadata.creationTimestamp ?? '',
-    ready: vs.status?.readyToUse === true,
-    failed: Boolean(vs.status?.error) || labels[Labels.failed] === 'true',
-    labels,
-  };
-}
-
 export function volumeSnapshotManifest(input: {
   namespace: string;
   name: string;

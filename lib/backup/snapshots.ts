@@ -5,10 +5,18 @@ import type { KubeClient, KubeObject } from '../kube/index.js';
 import { Labels } from '../labels.js';
 import type { Logger } from '../log.js';
 import type { SnapshotRecord } from '../retention/index.js';
-import { snapshotRecordOf } from './snapshot-labels.js';
+import { listSnapshots } from '../prune/snapshots.js';
 
-export async function listSnapshotRecords(kube: KubeClient, namespace: string): Promise<SnapshotRecord[]> {
-  return (await kube.listAll(volumeSnapshotPath(namespace))).map(snapshotRecordOf);
+/**
+ * The namespace's VolumeSnapshots as the retention core reads them (the same mapping as prune). One being
+ * deleted no longer holds its periods: the next backup takes them over.
+ */
+export async function listSnapshotRecords(
+  kube: KubeClient,
+  namespace: string,
+  log: Logger,
+): Promise<SnapshotRecord[]> {
+  return (await listSnapshots(kube, namespace, log)).filter((s) => !s.terminating).map((s) => s.record);
 }
 
 export type SnapshotState = 'pending' | 'cut' | 'ready' | 'failed';

@@ -147,21 +147,20 @@ const goodSnapshotsIn = (ns: string) =>
       !s.status?.error,
   );
 const clock = (iso: string) => () => new Date(iso);
+/** A backup of the database Deployment and the given PVCs. */
+const dbEnv = (ns: string, pvcs = 'data,wal') => ({
+  NSBACKUP_NAMESPACE: ns,
+  NSBACKUP_PVC: pvcs,
+  NSBACKUP_DB: 'postgres',
+  NSBACKUP_DB_TARGET: 'deployment/db',
+  NSBACKUP_DB_CONTAINER: 'postgres',
+});
 
 describe('backup of a namespace with a database and two PVCs', () => {
   it('dumps, snapshots both PVCs with their labels and annotations, and succeeds', async () => {
     const ns = seedNamespace();
     const events: string[] = [];
-    const r = await backup(
-      {
-        NSBACKUP_NAMESPACE: ns,
-        NSBACKUP_PVC: 'data,wal',
-        NSBACKUP_DB: 'postgres',
-        NSBACKUP_DB_TARGET: 'deployment/db',
-        NSBACKUP_DB_CONTAINER: 'postgres',
-      },
-      { database: fakeDatabase(events), now: clock('2026-11-21T13:49:20Z') },
-    );
+    const r = await backup(dbEnv(ns), { database: fakeDatabase(events), now: clock('2026-11-21T13:49:20Z') });
     expect(r.code, JSON.stringify(summaryOf(r))).toBe(0);
     expect(events).toEqual(['check', 'dump start db-7d4f9-abcde', 'dump end']);
     const snaps = snapshotsIn(ns);
@@ -274,14 +273,6 @@ describe('dry run', () => {
 });
 
 describe('failures: clear message, non-zero exit, no snapshot counted as good', () => {
-  const dbEnv = (ns: string) => ({
-    NSBACKUP_NAMESPACE: ns,
-    NSBACKUP_PVC: 'data,wal',
-    NSBACKUP_DB: 'postgres',
-    NSBACKUP_DB_TARGET: 'deployment/db',
-    NSBACKUP_DB_CONTAINER: 'postgres',
-  });
-
   it('a snapshot that reports an error is deleted and fails the run', async () => {
     const ns = seedNamespace();
     cluster.controllers.snapshot.failNext('the disk is on fire');
@@ -541,14 +532,6 @@ describe('notification', () => {
 });
 
 describe('hooks, lock compromise, export seam', () => {
-  const dbEnv = (ns: string) => ({
-    NSBACKUP_NAMESPACE: ns,
-    NSBACKUP_PVC: 'data',
-    NSBACKUP_DB: 'postgres',
-    NSBACKUP_DB_TARGET: 'deployment/db',
-    NSBACKUP_DB_CONTAINER: 'postgres',
-  });
-
   async function hooksFile(name: string, hooks: unknown): Promise<string> {
     const path = join(dir, `${name}.yaml`);
     await writeFile(path, JSON.stringify(hooks)); // JSON is YAML
