@@ -38,7 +38,7 @@ export function createRetainCommand(deps: PruneDeps = {}) {
         },
       );
       return {
-        exitCode: result.failed > 0 ? ExitCode.failed : ExitCode.ok,
+        exitCode: result.failed > 0 || result.stopped ? ExitCode.failed : ExitCode.ok,
         summary: { namespace: namespace ?? '(all)', dryRun: config.dryRun, ...result },
       };
     },

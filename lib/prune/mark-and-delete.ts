@@ -115,7 +115,7 @@ export async function markAndDelete(
     deleteSkipped: swept.skipped,
     s3FoldersDeleted: swept.s3FoldersDeleted,
     failures: swept.failures,
-    stopped: swept.stopped,
+    stopped: swept.stopped || ctx.signal.aborted,
   };
 }
 

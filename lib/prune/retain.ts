@@ -22,6 +22,8 @@ export interface RetainResult {
   skipped: number;
   failed: number;
   problems: number;
+  /** Stopped (signal) before every patch was tried. */
+  stopped: boolean;
 }
 
 export async function retain(ctx: PruneContext, options: RetainOptions): Promise<RetainResult> {
@@ -41,6 +43,7 @@ export async function retain(ctx: PruneContext, options: RetainOptions): Promise
     skipped: 0,
     failed: 0,
     problems: plan.problems.length,
+    stopped: false,
   };
   for (const removal of plan.removals) {
     const keys = removal.remove.map((label) => label.slice(LABEL_PREFIX.length));
@@ -89,5 +92,7 @@ export async function retain(ctx: PruneContext, options: RetainOptions): Promise
     },
     ctx.signal,
   );
+  result.stopped =
+    ctx.signal.aborted && result.patched + result.skipped + result.failed < plan.removals.length;
   return result;
 }

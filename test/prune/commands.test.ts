@@ -520,3 +520,22 @@ describe('list', () => {
     ).toBe(2);
   });
 });
+
+describe('stopping', () => {
+  it('retain stopped before it is done exits non-zero; the next run finishes the job', async () => {
+    seedSnapshots(cluster, dailyBackups('x1', ['data'], '2026-03-01', 12));
+    const stop = new AbortController();
+    stop.abort();
+    const c = capture();
+    const code = await runCommand(createRetainCommand({ signal: stop.signal }), {
+      argv: ['-n', 'x1'],
+      env,
+      write: c.write,
+      out: c.out,
+    });
+    expect(code).toBe(1);
+    expect(c.summary()).toMatchObject({ stopped: true, patched: 0, planned: 5 });
+    expect(writes(cluster)).toEqual([]);
+    expect((await retain(['-n', 'x1'])).summary()).toMatchObject({ patched: 5, stopped: false });
+  });
+});
