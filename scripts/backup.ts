@@ -17,6 +17,8 @@ import type { BackupDeps } from '../lib/backup/flow.js';
 import { httpGetNotifier } from '../lib/backup/notify.js';
 import { planBackup } from '../lib/backup/plan.js';
 import { databaseAdapter } from '../lib/backup/database.js';
+import { backupExportStep } from '../lib/export/backup-step.js';
+import { keyFrom } from '../lib/export/command-support.js';
 
 /** What tests (and the demo) may replace: the clock, randomness, polling and the adapters. */
 export type BackupOverrides = Partial<
@@ -68,7 +70,20 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
         signal,
         exec,
         database: overrides.database ?? (plan.database ? databaseAdapter(exec, log, store) : undefined),
-        exportResources: overrides.exportResources,
+        // With a bucket, the namespace's resources go to the backup's S3 folder (lib/export).
+        exportResources:
+          overrides.exportResources ??
+          (store && config.exportEnabled
+            ? backupExportStep({
+                kube,
+                store,
+                cluster: clusterName,
+                log,
+                encryptionKey: keyFrom(config, plan.namespace || kube.defaultNamespace, log),
+                concurrency: config.exportConcurrency,
+                clusterDependencies: config.exportClusterDependencies,
+              })
+            : undefined),
         s3KeyPrefix: store
           ? (backupId) => [clusterName, plan.namespace || kube.defaultNamespace, backupId].join('/')
           : undefined,

@@ -82,7 +82,11 @@ export async function exportNamespaceToDir(input: ExportToDirInput): Promise<Exp
   try {
     const result = await writeExportDir(dir, counted(), { prune: true });
     await writeFile(join(dir, EXPORT_MARKER), markerText(namespace));
-    for (const skipped of stats.skipped) log.warn('not exported', skipped);
+    if (stats.skipped.length) {
+      log.warn('not exported (forbidden or not found); the backup holds everything else', {
+        skipped: stats.skipped.map((s) => `${s.what}: ${s.reason}`),
+      });
+    }
     return { ...result, stats };
   } finally {
     progress.done();

@@ -9,3 +9,4 @@ export * from './settings.js';
 export * from './s3-export.js';
 export * from './dir-export.js';
 export * from './live.js';
+export * from './backup-step.js';

@@ -41,6 +41,8 @@ export interface ExportToS3Input {
   resources?: ResourceInfo[];
   pageSize?: number;
   now?: () => Date;
+  /** Files the backup already stored in the folder (database dumps), listed in the manifest with their digests. */
+  dumps?: { database: string; name: string; size: number; sha256: string }[];
 }
 
 export interface ExportToS3Result {
@@ -115,9 +117,14 @@ export async function exportNamespaceToS3(input: ExportToS3Input): Promise<Expor
       completedAt: now(),
       listResourceVersions: stats.listResourceVersions,
       resources: summary,
+      dumps: input.dumps,
     });
     await store.upload(manifestKey, serializeManifest(manifest), 'application/json');
-    for (const skipped of stats.skipped) log.warn('not exported', skipped);
+    if (stats.skipped.length) {
+      log.warn('not exported (forbidden or not found); the backup holds everything else', {
+        skipped: stats.skipped.map((s) => `${s.what}: ${s.reason}`),
+      });
+    }
     log.info('resources exported', {
       location: store.url(folderKey),
       objects: summary.objectCount,

@@ -22,6 +22,16 @@ export const exportTuningSettings = {
   }),
 };
 
+/** The backup's switch for its export step (the chart sets it from export.enabled). */
+export const backupExportSetting = {
+  exportEnabled: bool({
+    env: 'NSBACKUP_EXPORT',
+    default: true,
+    description:
+      "Export the namespace's resources to the backup's S3 folder with every backup. Only with NSBACKUP_S3_BUCKET.",
+  }),
+};
+
 /** Client-side encryption of stored files (AES-256-GCM). */
 export const encryptionSettings = {
   encryptionKey: secret({

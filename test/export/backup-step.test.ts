@@ -1,0 +1,76 @@
+// `nsbackup backup` with a bucket: the export step writes the namespace's archive into the backup's folder.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../lib/command.js';
+import { latestBackupId, readBackupObjects, readManifest } from '../../lib/export/index.js';
+import { generateEncryptionKey, parseEncryptionKey } from '../../lib/resources/index.js';
+import { createBackupCommand } from '../../scripts/backup.js';
+import { startCluster, type Cluster } from '../cluster/index.js';
+import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { SHOP_EXPORT_PATHS, shopObjects } from './shop.js';
+
+let cluster: Cluster;
+let s3: LocalS3;
+let dir: string;
+
+beforeAll(async () => {
+  [cluster, s3] = await Promise.all([startCluster(), startS3()]);
+  cluster.seed(...shopObjects());
+  dir = await mkdtemp(join(tmpdir(), 'nsbackup-backup-export-'));
+});
+afterAll(async () => {
+  await Promise.all([cluster?.close(), s3?.close(), dir && rm(dir, { recursive: true, force: true })]);
+});
+
+async function backup(env: Record<string, string>) {
+  const logs: any[] = [];
+  const code = await runCommand(createBackupCommand({ pollMs: 20, notifier: undefined }), {
+    env: {
+      ...s3.env,
+      NSBACKUP_S3_FORCE_PATH_STYLE: 'true',
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+      NSBACKUP_LOCK_DIR: join(dir, 'locks'),
+      NSBACKUP_CLUSTER_NAME: 'prod',
+      NSBACKUP_NAMESPACE: 'shop',
+      NSBACKUP_DB: 'none',
+      NSBACKUP_TYPE: 'scheduled',
+      ...env,
+    },
+    write: (line) => logs.push(JSON.parse(line)),
+    out: () => undefined,
+  });
+  return { code, logs, summary: logs.find((l) => l.summary) };
+}
+
+describe('the backup with NSBACKUP_S3_BUCKET', () => {
+  it("exports the namespace, encrypted, into the backup's folder", async () => {
+    const key = generateEncryptionKey();
+    const r = await backup({ NSBACKUP_ENCRYPTION_KEY: key });
+    expect(r.code, JSON.stringify(r.logs)).toBe(0);
+    const id = r.summary.backupId;
+    expect(r.summary.s3).toEqual([`s3://${s3.bucket}/nsbackup/prod/shop/${id}/`]);
+    expect(await latestBackupId(s3.store(), 'prod', 'shop')).toBe(id);
+
+    const folder = `nsbackup/prod/shop/${id}/`;
+    const manifest = await readManifest(s3.store(), folder);
+    expect(manifest.paths.slice().sort()).toEqual(SHOP_EXPORT_PATHS);
+    expect(manifest.encryption?.keyId).toBe(parseEncryptionKey(key).id);
+    let count = 0;
+    for await (const _ of readBackupObjects(s3.store(), folder, manifest, parseEncryptionKey(key))) count++;
+    expect(count).toBe(SHOP_EXPORT_PATHS.length);
+    expect(JSON.stringify(r.logs)).not.toContain(key);
+  });
+
+  it('exports nothing with NSBACKUP_EXPORT=false, and stops before anything with a bad key', async () => {
+    const before = await latestBackupId(s3.store(), 'prod', 'shop');
+    const off = await backup({ NSBACKUP_EXPORT: 'false' });
+    expect(off.code).toBe(0);
+    expect(off.summary.s3).toBeUndefined();
+
+    const bad = await backup({ NSBACKUP_ENCRYPTION_KEY: 'not-a-key' });
+    expect(bad.code).toBe(2);
+    expect(await latestBackupId(s3.store(), 'prod', 'shop')).toBe(before);
+  });
+});
