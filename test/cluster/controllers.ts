@@ -445,6 +445,17 @@ export function startControllers(
 
   // ---- namespace lifecycle ---------------------------------------------------------------------
 
+  /** One pending drain per namespace: deleting N objects must not queue N full scans. */
+  const drainsQueued = new Set<string>();
+  function scheduleDrain(name: string): void {
+    if (drainsQueued.has(name)) return;
+    drainsQueued.add(name);
+    schedule(0, () => {
+      drainsQueued.delete(name);
+      drainNamespace(name);
+    });
+  }
+
   function drainNamespace(name: string): void {
     if (!namespaces.enabled) return;
     const ns = current('', 'namespaces', undefined, name);
@@ -498,7 +509,7 @@ export function startControllers(
     const key = `${c.group}|${c.resource}`;
     if (ns) {
       const nsObj = current('', 'namespaces', undefined, ns);
-      if (nsObj?.metadata.deletionTimestamp) schedule(0, () => drainNamespace(ns));
+      if (nsObj?.metadata.deletionTimestamp) scheduleDrain(ns);
     }
     switch (key) {
       case `${SNAP}|volumesnapshots`:
@@ -527,7 +538,7 @@ export function startControllers(
         if (c.type !== 'DELETED') schedule(0, () => reconcileWorkload(c.group, c.resource, ns, name));
         break;
       case '|namespaces':
-        if (c.type === 'MODIFIED' && o.metadata.deletionTimestamp) schedule(0, () => drainNamespace(name));
+        if (c.type === 'MODIFIED' && o.metadata.deletionTimestamp) scheduleDrain(name);
         break;
     }
   }
