@@ -96,6 +96,20 @@ function pathOfAdded(samplePath: string, obj: KubeObject): string {
   return apiPathOf(info, info.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name);
 }
 
+/**
+ * Objects a restore must not create as they are: a VolumeSnapshot whose source is a PVC would take a NEW snapshot
+ * of whatever claim has that name in the target (an empty one, after a restore), not bring the old data back.
+ */
+export function notRestorableReason(obj: KubeObject): string | null {
+  if (obj.kind !== 'VolumeSnapshot' || !obj.apiVersion.startsWith('snapshot.storage.k8s.io/')) return null;
+  const spec = obj.spec as { source?: { persistentVolumeClaimName?: string } } | undefined;
+  if (!spec?.source?.persistentVolumeClaimName) return null;
+  return (
+    'a VolumeSnapshot of a PVC would snapshot the restored claim anew; restore its data with ' +
+    'NSBACKUP_RESTORE_PVCS_FROM_SNAPSHOTS or nsbackup restore-pvc'
+  );
+}
+
 /** How the report names an object: its target path, and its path in the backup when that differs. */
 export function describeEntry(targetPath: string, obj: KubeObject, sourcePath?: string): ReportEntry {
   return {
@@ -112,20 +126,26 @@ export function describeEntry(targetPath: string, obj: KubeObject, sourcePath?: 
  * with the reason (`rule` says which); every target namespace the backup does not carry as a Namespace object is
  * added, so that it is created when missing.
  */
-export function planRestore(items: PathedObject[], options: PlanOptions): RestorePlan {
+export function planRestore(allItems: PathedObject[], options: PlanOptions): RestorePlan {
+  const excluded: ReportEntry[] = [];
+  const items: PathedObject[] = [];
+  for (const item of allItems) {
+    const reason = notRestorableReason(item.object);
+    if (reason) excluded.push({ ...describeEntry(item.path, item.object), reason, rule: 'regenerated' });
+    else items.push(item);
+  }
   const decided = planDecisions(items, options.preferences, {
     backupId: options.backupId,
     namespaceMapping: options.namespaceMapping,
   });
   const byPath = new Map(items.map((item) => [item.path, item.object]));
-  const excluded: ReportEntry[] = decided.excluded.map(({ path, reason }) => {
-    const obj = byPath.get(path)!;
+  for (const { path, reason } of decided.excluded) {
     // The preferences' reasons all name a preference; the rest are D's regeneration rules.
     const rule = /include|exclude|labels do not match|rebindStorageClasses/.test(reason)
       ? 'preferences'
       : 'regenerated';
-    return { ...describeEntry(path, obj), reason, rule };
-  });
+    excluded.push({ ...describeEntry(path, byPath.get(path)!), reason, rule });
+  }
 
   const planned: PlannedObject[] = [];
   for (const step of decided.steps) {
