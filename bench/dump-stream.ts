@@ -1,5 +1,5 @@
 // Streaming a dump from a container to S3, against `kubectl exec -- cat` of the same bytes:
-//   npx tsx bench/dump-stream.ts [--size 1GiB] [--skip-kubectl]
+//   npx tsx bench/dump-stream.ts [--size 1GiB] [--repeat 2] [--skip-kubectl]
 //
 // Three processes, so that each figure is the process it claims to be: this one (the client: client-node's
 // WebSocket, the exec wrapper, SHA-256, the multipart upload), the emulator (its pods/exec runs real local
@@ -22,6 +22,8 @@ const { values } = parseArgs({
   options: {
     size: { type: 'string', default: '1GiB' },
     'skip-kubectl': { type: 'boolean', default: false },
+    // Throughput on a shared machine is noisy: kubectl and the discard path run this many times, best kept.
+    repeat: { type: 'string', default: '2' },
     role: { type: 'string' },
     dir: { type: 'string' },
     sha256: { type: 'string' },
@@ -148,11 +150,15 @@ async function main(): Promise<void> {
         join(dir, 'dump'),
       ];
       await run('kubectl', [...args.slice(0, -2), 'true']); // warm the discovery cache
-      const t0 = performance.now();
-      await run('sh', ['-c', 'kubectl "$@" > /dev/null', 'sh', ...args]);
-      kubectlMs = performance.now() - t0;
+      let best = Infinity;
+      for (let i = 0; i < Number(values.repeat); i++) {
+        const t0 = performance.now();
+        await run('sh', ['-c', 'kubectl "$@" > /dev/null', 'sh', ...args]);
+        best = Math.min(best, performance.now() - t0);
+      }
+      kubectlMs = best;
       console.log(
-        `kubectl exec -- cat > /dev/null: ${mb(size)} in ${(kubectlMs / 1000).toFixed(1)} s = ${rate(size, kubectlMs)}`,
+        `kubectl exec -- cat > /dev/null: ${mb(size)} in ${(best / 1000).toFixed(1)} s = ${rate(size, best)}`,
       );
     }
 
@@ -168,6 +174,8 @@ async function main(): Promise<void> {
       expected,
       '--s3',
       JSON.stringify(s3.info),
+      '--repeat',
+      String(values.repeat),
     ]);
     for (const line of lines) {
       const m = JSON.parse(line) as Measured<unknown> & { label: string; note?: string };
@@ -226,11 +234,13 @@ async function runClient(): Promise<void> {
       for await (const chunk of body) void chunk;
     },
   } as unknown as InstanceType<typeof S3Store>;
-  const viaNull = await measure(() =>
-    streamDumpToS3(ctx, { store: discard, key: 'x', databases: ['bench'] }),
-  );
-  check(viaNull.result, size, expected);
-  emit('nsbackup exec -> sha256 -> discard', viaNull);
+  let viaNull: Measured<{ sizeBytes: number; sha256: string }> | undefined;
+  for (let i = 0; i < Number(values.repeat); i++) {
+    const m = await measure(() => streamDumpToS3(ctx, { store: discard, key: 'x', databases: ['bench'] }));
+    if (!viaNull || m.ms < viaNull.ms) viaNull = m;
+  }
+  check(viaNull!.result, size, expected);
+  emit('nsbackup exec -> sha256 -> discard', viaNull!);
 
   // 3. What s3rver can take on its own (same stream size, same multipart settings), for scale.
   let left = size;
