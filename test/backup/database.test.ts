@@ -183,7 +183,12 @@ describe('PostgreSQL', () => {
     const snap = snapshotsOf('pg-data').find(
       (s) => s.metadata.labels['nsbackup.io/backup'] === r.summary.backupId,
     );
-    expect(snap.metadata.annotations['nsbackup.io/s3-location']).toBe(`s3://${s3.bucket}/${key}`);
+    // The dump object, and the backup's folder where the resource export (on by default with a bucket) went.
+    const folder = `s3://${s3.bucket}/nsbackup/test-cluster/${NS}/${r.summary.backupId}/`;
+    expect(snap.metadata.annotations['nsbackup.io/s3-location'].split(',')).toEqual([
+      `s3://${s3.bucket}/${key}`,
+      folder,
+    ]);
   });
 });
 
