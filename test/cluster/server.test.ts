@@ -77,6 +77,16 @@ describe('discovery', () => {
     expect((await get('/version')).body.gitVersion).toMatch(/^v1\.32\./);
   });
 
+  it('serves only reads on the all-namespaces path of a namespaced resource', async () => {
+    const post = await fetch(`${cluster.url}/api/v1/configmaps`, {
+      method: 'POST',
+      body: '{"metadata":{"name":"x"}}',
+    });
+    expect(post.status).toBe(405);
+    expect((await fetch(`${cluster.url}/api/v1/configmaps`, { method: 'DELETE' })).status).toBe(405);
+    expect((await get('/api/v1/pods')).body.items.map((p: any) => p.metadata.name)).toContain('one');
+  });
+
   it('answers unknown paths with a NotFound Status', async () => {
     const r = await get('/apis/apps/v1/namespaces/default/widgets');
     expect(r).toMatchObject({ status: 404, body: { kind: 'Status', reason: 'NotFound' } });

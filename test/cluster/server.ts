@@ -409,7 +409,8 @@ export class ApiServer {
       case 'watch':
         return this.watch(req, res, r, namespace, query);
       case 'create': {
-        if (name) throw Errors.methodNotAllowed();
+        // A named path, or the all-namespaces path of a namespaced resource, only serves reads.
+        if (name || (r.namespaced && !namespace)) throw Errors.methodNotAllowed();
         const body = await this.decodeBody(req, verb, raw);
         return json(res, 201, this.out(r, reg.create(r, namespace, body, { dryRun })));
       }
@@ -462,6 +463,7 @@ export class ApiServer {
         return json(res, 200, this.out(r, object));
       }
       case 'deletecollection': {
+        if (r.namespaced && !namespace) throw Errors.methodNotAllowed();
         const items = reg.deleteCollection(r, namespace, {
           labelSelector: query.get('labelSelector') ?? undefined,
           fieldSelector: query.get('fieldSelector') ?? undefined,
