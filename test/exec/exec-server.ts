@@ -52,7 +52,6 @@ export async function startExecServer(env?: Record<string, string>): Promise<Exe
     if (match[2] === DROPPING_POD) {
       const inner = handler;
       handler = (r, io) => {
-        io.stdout.once('pipe', () => undefined);
         const origWrite = io.stdout.write.bind(io.stdout);
         let dropped = false;
         io.stdout.write = ((chunk: any, ...rest: any[]) => {
