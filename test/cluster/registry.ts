@@ -3,6 +3,7 @@
 // finalizers, status subresources, namespace lifecycle, CRD registration, dryRun).
 import { randomUUID, randomInt } from 'node:crypto';
 import { defaultOnCreate, normalize, validateObject, validateUpdate } from './kinds.js';
+import { stampManagedFields } from './managed-fields.js';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.js';
 import { groupVersion, resourcesOfCrd, type ResourceDef, type ResourceTable } from './resources.js';
 import {
@@ -20,6 +21,8 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** 'status' for the status subresource. */
   subresource?: string;
+  /** Field manager recorded in managedFields (default 'unknown'). */
+  manager?: string;
 }
 
 export interface ListOptions {
@@ -224,6 +227,12 @@ export class Registry {
     defaultOnCreate(r, obj);
     normalize(r, obj);
     validateObject(r, obj);
+    obj.metadata.managedFields = stampManagedFields(
+      undefined,
+      obj,
+      opts.manager ?? 'unknown',
+      obj.metadata.creationTimestamp,
+    );
     if (opts.dryRun) return obj;
     const stored = this.store.put(r.group, r.plural, obj);
     if (r.plural === 'customresourcedefinitions') return this.establishCrd(stored);
@@ -431,6 +440,16 @@ export class Registry {
     validateUpdate(r, existing, result);
     // An update that changes nothing is not a write: same resourceVersion, no event.
     if (withoutVolatile(result) === withoutVolatile(existing)) return existing;
+    // A client that sends no managedFields keeps the recorded ones; then this write is recorded.
+    const recorded = result.metadata.managedFields ?? existing.metadata.managedFields;
+    const sub = opts.subresource === 'status' ? 'status' : undefined;
+    result.metadata.managedFields = stampManagedFields(
+      recorded,
+      result,
+      opts.manager ?? 'unknown',
+      now(),
+      sub,
+    );
     if (opts.dryRun) return result;
     if (result.metadata.deletionTimestamp && this.finalizersOf(r, result).length === 0) {
       return this.store.remove(r.group, r.plural, result.metadata.namespace, result.metadata.name);

@@ -4,6 +4,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import YAML from 'yaml';
+import { managerName } from './managed-fields.js';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
 import { decodeKubernetesProtobuf, UnsupportedProtobufError } from './protobuf.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
@@ -360,6 +361,7 @@ export class ApiServer {
     if (sub === 'log') throw Errors.notImplemented('pods/log is not emulated by the nsbackup test cluster');
     this.checkAcceptable(req);
     const raw = await readBody(req);
+    const manager = managerName(query.get('fieldManager'), req.headers['user-agent']);
     const dryRun = ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(verb)
       ? this.dryRun(query)
       : false;
@@ -412,7 +414,7 @@ export class ApiServer {
         // A named path, or the all-namespaces path of a namespaced resource, only serves reads.
         if (name || (r.namespaced && !namespace)) throw Errors.methodNotAllowed();
         const body = await this.decodeBody(req, verb, raw);
-        return json(res, 201, this.out(r, reg.create(r, namespace, body, { dryRun })));
+        return json(res, 201, this.out(r, reg.create(r, namespace, body, { dryRun, manager })));
       }
       case 'update': {
         if (!name) throw Errors.methodNotAllowed();
@@ -420,7 +422,7 @@ export class ApiServer {
         return json(
           res,
           200,
-          this.out(r, reg.update(r, namespace, name, body, { dryRun, subresource: sub })),
+          this.out(r, reg.update(r, namespace, name, body, { dryRun, subresource: sub, manager })),
         );
       }
       case 'patch': {
@@ -435,7 +437,7 @@ export class ApiServer {
         return json(
           res,
           200,
-          this.out(r, reg.patch(r, namespace, name, type, patch, { dryRun, subresource: sub })),
+          this.out(r, reg.patch(r, namespace, name, type, patch, { dryRun, subresource: sub, manager })),
         );
       }
       case 'delete': {
