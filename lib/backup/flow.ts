@@ -134,6 +134,7 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     let snapshotsTaken = false;
     const names: string[] = [];
     let deadline = 0;
+    let stepError: unknown;
     try {
       preHooksStarted = plan.hooks.pre.length > 0;
       await runHooks('pre', plan.hooks.pre, hookTargets, deps, log);
@@ -181,6 +182,8 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
           dump: report.dump,
           s3Location: report.s3Locations.join(',') || undefined,
         });
+        // One budget for both waits, from the moment the first snapshot exists.
+        deadline = deps.now().getTime() + plan.snapshotTimeoutMs;
         for (const snap of report.snapshots) {
           await deps.kube.create(
             volumeSnapshotPath(namespace),
@@ -196,12 +199,12 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
           names.push(snap.name);
           log.info('snapshot created', { snapshot: snap.name, pvc: snap.pvc, labels: snap.labels });
         }
-        // One budget for both waits, from the moment the snapshots exist.
-        deadline = deps.now().getTime() + plan.snapshotTimeoutMs;
         // Post hooks may resume the application once every point in time is taken (status.creationTime).
         await waitForSnapshots(deps.kube, namespace, names, waitOptions(deps, deadline, 'cut'));
       }
       snapshotsTaken = true;
+    } catch (e) {
+      stepError = e;
     } finally {
       if (preHooksStarted || (snapshotsTaken && plan.hooks.post.length)) {
         try {
@@ -210,11 +213,11 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
           report.failures.push((e as Error).message);
         }
       }
-      // Snapshots created before a failure still need their verdict below.
+      // Snapshots created before a failure still get their verdict below.
       report.snapshots = report.snapshots.filter((s) => names.includes(s.name));
     }
 
-    // 8. Ready, or discarded.
+    // 8. Every snapshot that was created ends ready, or discarded, whatever else failed.
     if (names.length) {
       const states = await waitForSnapshots(
         deps.kube,
@@ -229,14 +232,16 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
           continue;
         }
         snap.error =
-          result?.state === 'timeout'
+          result?.error ??
+          (result?.state === 'timeout'
             ? `not readyToUse within ${Math.round(plan.snapshotTimeoutMs / 1000)}s`
-            : (result?.error ?? 'failed');
+            : 'failed');
         log.error('snapshot failed', { snapshot: snap.name, pvc: snap.pvc, error: snap.error });
         snap.outcome = await discardSnapshot(deps.kube, namespace, snap.name, log);
         report.failures.push(`snapshot ${snap.name} of PVC ${snap.pvc}: ${snap.error} (${snap.outcome})`);
       }
     }
+    if (stepError) throw stepError;
     if (report.failures.length) throw new JobError(report.failures.join('; '));
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
@@ -256,7 +261,14 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
 }
 
 function waitOptions(deps: BackupDeps, deadline: number, until: 'cut' | 'ready') {
-  return { until, deadline, pollMs: deps.pollMs, sleep: deps.sleep, now: () => deps.now().getTime() };
+  return {
+    until,
+    deadline,
+    pollMs: deps.pollMs,
+    sleep: deps.sleep,
+    now: () => deps.now().getTime(),
+    signal: deps.signal,
+  };
 }
 
 /** Names and labels of this run's snapshots; GFS periods judged per PVC against its existing snapshots. */

@@ -40,6 +40,8 @@ export interface WaitOptions {
   pollMs: number;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
+  /** A stop (SIGTERM) ends the wait: the open snapshots are reported unverified. */
+  signal?: AbortSignal;
 }
 
 /** Polls until every snapshot reached `until` or failed, or the deadline passed (then: `timeout`). */
@@ -62,6 +64,11 @@ export async function waitForSnapshots(
     }
     open = next;
     if (!open.length) return results;
+    if (opts.signal?.aborted) {
+      for (const name of open)
+        results.set(name, { state: 'timeout', error: 'the run was stopped before it was ready' });
+      return results;
+    }
     if (opts.now() >= opts.deadline) {
       for (const name of open) results.set(name, { state: 'timeout' });
       return results;

@@ -593,6 +593,23 @@ describe('hooks, lock compromise, export seam', () => {
     expect((await readFile(trace, 'utf8')).trim()).toBe('post');
   });
 
+  it('a failing post hook fails the run, and every created snapshot still gets its verdict', async () => {
+    const ns = seedNamespace();
+    cluster.exec.register(ns, 'db-7d4f9-abcde', 'exporter', localProcessHandler());
+    const file = await hooksFile(`${ns}-post`, {
+      post: [{ name: 'thaw', container: 'exporter', command: ['sh', '-c', 'exit 3'] }],
+    });
+    cluster.controllers.snapshot.failNext('snapshot quota exceeded');
+    const r = await backup({ ...dbEnv(ns), NSBACKUP_HOOKS_FILE: file });
+    expect(r.code).toBe(1);
+    expect(summaryOf(r).error).toMatch(/post hook "thaw" failed .*exit code 3/);
+    expect(summaryOf(r).error).toMatch(/snapshot data-.*: snapshot quota exceeded \(deleted\)/);
+    // The good one stays: a post hook that failed after the point in time does not spoil the snapshot.
+    expect(
+      goodSnapshotsIn(ns).map((s) => [s.spec.source.persistentVolumeClaimName, s.status.readyToUse]),
+    ).toEqual([['wal', true]]);
+  });
+
   it('a hooks file with mistakes is bad configuration', async () => {
     const file = await hooksFile('bad', { pre: [{ command: 'sync', onError: 'maybe' }] });
     const r = await backup({ ...dbEnv('x'), NSBACKUP_HOOKS_FILE: file });
