@@ -1,0 +1,122 @@
+// `nsbackup restore-db`: feeds a dump into the database container with psql / mysql (lib/dump's restoreDump):
+// from a file in the container (the dump a backup left on the PVC), or from a backup in S3, whose file is
+// downloaded to a temporary file and checked against the manifest before a single byte reaches the database.
+
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { resolveTarget, type PodTarget } from '../backup/target.js';
+import { restoreDump, type DbConnection } from '../dump/index.js';
+import type { ExecFn } from '../exec/index.js';
+import { JobError } from '../exit.js';
+import type { KubeClient } from '../kube/index.js';
+import type { Logger } from '../log.js';
+import {
+  createDecryptStream,
+  type BackupManifest,
+  type EncryptionKey,
+  type ManifestFile,
+} from '../resources/index.js';
+import type { S3Store } from '../s3/index.js';
+import { backupFolder, checkKey, downloadVerified, readManifest, resolveBackupId } from './source.js';
+
+/** A path in the container (starts with `/`), or a backup id / `latest` in S3. */
+export type DumpSourceRef = { path: string } | { backupId: string };
+
+export function parseDumpSource(from: string): DumpSourceRef {
+  if (from.startsWith('/')) return { path: from };
+  if (/^(latest|[A-Za-z0-9][A-Za-z0-9._-]*)$/.test(from)) return { backupId: from };
+  throw new Error(`"${from}" is neither an absolute path in the container nor a backup id or latest`);
+}
+
+/** The dump of the manifest to restore: the one of `database`, else the only one. */
+export function chooseDump(manifest: BackupManifest, database: string | undefined): ManifestFile {
+  const dumps = manifest.files.filter((f) => f.contents === 'dump');
+  if (!dumps.length) throw new JobError(`backup ${manifest.backupId} holds no database dump`);
+  const named = database ? dumps.find((d) => d.database === database) : undefined;
+  if (named) return named;
+  if (dumps.length === 1) return dumps[0];
+  throw new JobError(
+    `backup ${manifest.backupId} holds dumps of ${dumps.map((d) => d.database).join(', ')}; say which with --database`,
+  );
+}
+
+export interface RestoreDbInput {
+  kube: KubeClient;
+  log: Logger;
+  exec: ExecFn;
+  namespace: string;
+  dbTarget: string;
+  container?: string;
+  db: DbConnection;
+  /** The database to restore into (PostgreSQL: required). */
+  database?: string;
+  from: DumpSourceRef;
+  /** For a backup in S3. */
+  s3?: { store: S3Store; cluster: string; sourceNamespace: string; key?: EncryptionKey };
+  /** Asked (with a description of what happens) before anything is written; false stops. */
+  confirm: (what: string) => Promise<boolean>;
+  signal?: AbortSignal;
+}
+
+export interface RestoreDbResult {
+  target: PodTarget;
+  source: string;
+  durationMs: number;
+}
+
+export async function restoreDatabase(input: RestoreDbInput): Promise<RestoreDbResult> {
+  const { log } = input;
+  if (input.db.kind === 'postgres' && !input.database) {
+    throw new JobError('PostgreSQL needs the database to restore into: --database NAME', 2);
+  }
+  const target = await resolveTarget(input.kube, input.namespace, input.dbTarget, input.container);
+  const ctx = { exec: input.exec, target, db: input.db, signal: input.signal };
+  const into = `${input.db.kind} database ${input.database ?? '(named in the dump)'} in ${target.ref} (pod ${target.pod}, container ${target.container})`;
+
+  if ('path' in input.from) {
+    const source = `${input.from.path} in the container`;
+    if (!(await input.confirm(`Restore ${source} into the ${into}? Its current data is replaced.`))) {
+      throw new JobError('not confirmed: nothing was restored');
+    }
+    const { durationMs } = await restoreDump(ctx, {
+      source: { path: input.from.path },
+      database: input.database,
+    });
+    return { target, source, durationMs };
+  }
+
+  if (!input.s3) throw new JobError('a backup id needs NSBACKUP_S3_BUCKET (where the backups are)', 2);
+  const { store, cluster, sourceNamespace, key } = input.s3;
+  const backupId = await resolveBackupId(store, {
+    cluster,
+    namespace: sourceNamespace,
+    backupId: input.from.backupId,
+  });
+  const folder = backupFolder(store, cluster, sourceNamespace, backupId);
+  const manifest = await readManifest(store, folder);
+  const keyWarning = checkKey(manifest, key);
+  if (keyWarning) log.warn(keyWarning);
+  const dump = chooseDump(manifest, input.database);
+  const source = store.url(folder + dump.name);
+  const dir = await mkdtemp(join(tmpdir(), 'nsbackup-restore-db-'));
+  try {
+    const { file } = await downloadVerified(store, folder, manifest, dump.name, dir);
+    log.info('dump downloaded and verified', { source, sizeBytes: dump.size, sha256: dump.sha256 });
+    if (
+      !(await input.confirm(
+        `Restore ${source} (database ${dump.database}) into the ${into}? Its current data is replaced.`,
+      ))
+    ) {
+      throw new JobError('not confirmed: nothing was restored');
+    }
+    let stream: Readable = createReadStream(file);
+    if (manifest.encryption) stream = stream.pipe(createDecryptStream(key!));
+    const { durationMs } = await restoreDump(ctx, { source: { stream }, database: input.database });
+    return { target, source, durationMs };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,167 @@
+// `nsbackup restore-db`: a dump (from the PVC or from S3) fed into the database container. Replacing a database
+// is not undoable, so it asks first on a terminal, and without one it needs --yes.
+
+import { createInterface } from 'node:readline/promises';
+import { defineCommand, runIfMain, type Command } from '../lib/command.js';
+import { bool, ConfigError, oneOf, secret, str } from '../lib/config/index.js';
+import { podExec, type ExecFn } from '../lib/exec/index.js';
+import { ExitCode, JobError } from '../lib/exit.js';
+import { connectOrConfigError, keyFrom, storeFrom } from '../lib/export/command-support.js';
+import { clusterNameOf } from '../lib/export/settings.js';
+import { kubeSettings } from '../lib/kube/index.js';
+import { parseDumpSource, restoreDatabase } from '../lib/restore/db.js';
+import { backupSourceSettings } from '../lib/restore/settings.js';
+
+// --backup is restore's; restore-db names its source with --from.
+const { backup: _backup, ...sourceSettings } = backupSourceSettings;
+
+export const restoreDbSettings = {
+  ...sourceSettings,
+  from: str({
+    env: 'NSBACKUP_RESTORE_FROM',
+    flag: '--from',
+    required: true,
+    description:
+      'The dump: an absolute path in the database container (the PVC), or a backup id or latest in S3.',
+  }),
+  db: oneOf(['postgres', 'mysql'] as const, {
+    env: 'NSBACKUP_DB',
+    flag: '--db',
+    required: true,
+    description: 'Database kind: postgres or mysql (MySQL and MariaDB).',
+  }),
+  dbTarget: str({
+    env: 'NSBACKUP_DB_TARGET',
+    flag: '--db-target',
+    required: true,
+    pattern: /^(deployment|deploy|statefulset|sts|pod|po)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    patternText: 'deployment/NAME, statefulset/NAME or pod/NAME',
+    description: 'Where the database runs: a Running and Ready pod of this workload.',
+  }),
+  dbContainer: str({
+    env: 'NSBACKUP_DB_CONTAINER',
+    flag: '--db-container',
+    defaultText: "the pod's only container",
+    description: 'Container the database runs in.',
+  }),
+  database: str({
+    env: 'NSBACKUP_RESTORE_DATABASE',
+    flag: '--database',
+    description: 'Database to restore into (PostgreSQL: required; MySQL: the dump names its databases).',
+  }),
+  dbUser: str({
+    env: 'NSBACKUP_DB_USER',
+    defaultText: 'postgres for postgres, root for mysql',
+    description: 'Database user.',
+  }),
+  dbPassword: secret({
+    env: 'NSBACKUP_DB_PASSWORD',
+    description: 'Database password; handed to the container over stdin, never on the command line.',
+  }),
+  dbPasswordEnv: str({
+    env: 'NSBACKUP_DB_PASSWORD_ENV',
+    pattern: /^[A-Za-z_][A-Za-z0-9_]*$/,
+    patternText: 'an environment variable name',
+    description: 'Name of a variable in the database container that holds the password.',
+  }),
+  yes: bool({
+    env: 'NSBACKUP_YES',
+    flag: '--yes',
+    default: false,
+    description: 'Do not ask for confirmation (needed without a terminal).',
+  }),
+  ...kubeSettings,
+};
+
+export interface RestoreDbOverrides {
+  exec?: ExecFn;
+  /** Whether a person can answer (default: stdin and stderr are terminals). */
+  isTTY?: boolean;
+  /** Asks the question; default: readline on stdin/stderr, "yes" confirms. */
+  ask?: (question: string) => Promise<string>;
+}
+
+async function askOnTerminal(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(`${question} Type yes to continue: `);
+  } finally {
+    rl.close();
+  }
+}
+
+export function createRestoreDbCommand(
+  overrides: RestoreDbOverrides = {},
+): Command<typeof restoreDbSettings> {
+  return defineCommand({
+    name: 'restore-db',
+    summary: 'Feed a database dump (from the PVC or from S3) into the database container',
+    usage:
+      'nsbackup restore-db [-n NS] --db postgres|mysql --db-target KIND/NAME --from <path|backup id|latest> [--yes]',
+    schema: restoreDbSettings,
+    aliases: { '-n': '--namespace' },
+    async run({ config, log, env, signal }) {
+      let from;
+      try {
+        from = parseDumpSource(config.from);
+      } catch (e) {
+        throw new ConfigError([`--from (NSBACKUP_RESTORE_FROM): ${(e as Error).message}`]);
+      }
+      const isTTY = overrides.isTTY ?? Boolean(process.stdin.isTTY && process.stderr.isTTY);
+      if (!config.yes && !isTTY) {
+        throw new JobError(
+          'restore-db replaces the data of a database: without a terminal to confirm on, pass --yes (NSBACKUP_YES=true)',
+          ExitCode.badConfig,
+        );
+      }
+      const kube = connectOrConfigError(config, env);
+      const namespace = config.namespace || kube.defaultNamespace;
+      const store = 'backupId' in from ? storeFrom(config, env, log) : undefined;
+      const ask = overrides.ask ?? askOnTerminal;
+      const result = await restoreDatabase({
+        kube,
+        log,
+        exec: overrides.exec ?? podExec(kube),
+        namespace,
+        dbTarget: config.dbTarget,
+        container: config.dbContainer || undefined,
+        db: {
+          kind: config.db,
+          user: config.dbUser || (config.db === 'postgres' ? 'postgres' : 'root'),
+          password: config.dbPassword
+            ? { from: 'value', value: config.dbPassword }
+            : config.dbPasswordEnv
+              ? { from: 'env', name: config.dbPasswordEnv }
+              : { from: 'none' },
+        },
+        database: config.database || undefined,
+        from,
+        s3: store
+          ? {
+              store,
+              cluster: clusterNameOf(config.clusterName, kube),
+              sourceNamespace: namespace,
+              key: keyFrom(config, namespace, log),
+            }
+          : undefined,
+        confirm: async (what) => {
+          if (config.yes) return true;
+          return (await ask(what)).trim().toLowerCase() === 'yes';
+        },
+        signal,
+      });
+      return {
+        summary: {
+          namespace,
+          target: result.target.ref,
+          source: result.source,
+          durationMs: result.durationMs,
+        },
+      };
+    },
+  });
+}
+
+export const command = createRestoreDbCommand();
+
+runIfMain(command, import.meta.url);

@@ -1,0 +1,157 @@
+// restore-db with a real PostgreSQL 15 behind the emulator's pods/exec (the "container" is a local process).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../lib/command.js';
+import {
+  buildManifest,
+  createResourceArchiveWriter,
+  dumpFileName,
+  serializeManifest,
+} from '../../lib/resources/index.js';
+import { createRestoreDbCommand, type RestoreDbOverrides } from '../../scripts/restore-db.js';
+import { localProcessHandler } from '../cluster/exec.js';
+import { startCluster, type Cluster } from '../cluster/index.js';
+import { PG_BIN, startPostgres, type LocalPostgres } from '../helpers/postgres.js';
+import { startS3, type LocalS3 } from '../helpers/s3.js';
+
+const BACKUP = '20261121-130000-dbdbdb';
+const FINGERPRINT = "SELECT count(*) || ',' || coalesce(sum(amount), 0) FROM orders";
+let cluster: Cluster;
+let s3: LocalS3;
+let pg: LocalPostgres;
+let tmp: string;
+let dumpFile: string;
+
+beforeAll(async () => {
+  [cluster, s3, pg] = await Promise.all([startCluster(), startS3(), startPostgres()]);
+  tmp = mkdtempSync(join(tmpdir(), 'nsbackup-restore-db-'));
+  await pg.psql('CREATE DATABASE shop');
+  await pg.psql(
+    'CREATE TABLE orders (id serial PRIMARY KEY, amount numeric(10,2)); ' +
+      'INSERT INTO orders(amount) SELECT g * 1.5 FROM generate_series(1, 500) g',
+    'shop',
+  );
+  const sql = execFileSync(join(PG_BIN, 'pg_dump'), ['--clean', '--if-exists', 'shop'], {
+    env: { ...process.env, ...pg.env, PGPASSWORD: pg.password },
+  });
+  const gz = gzipSync(sql);
+  dumpFile = join(tmp, 'shop.sql.gz');
+  writeFileSync(dumpFile, gz);
+
+  // A backup folder in S3 as the backup writes it: archive, dump, manifest last.
+  const store = s3.store();
+  const folder = store.key('prod', 'shop', BACKUP) + '/';
+  const writer = createResourceArchiveWriter();
+  const upload = store.upload(folder + writer.fileName, writer.stored);
+  await writer.add({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'settings', namespace: 'shop' },
+  });
+  const resources = await writer.finish();
+  await upload;
+  const name = dumpFileName('shop', false);
+  await store.upload(folder + name, gz);
+  const manifest = buildManifest({
+    cluster: 'prod',
+    namespace: 'shop',
+    backupId: BACKUP,
+    startedAt: new Date(),
+    listResourceVersions: {},
+    resources,
+    dumps: [
+      { database: 'shop', name, size: gz.length, sha256: createHash('sha256').update(gz).digest('hex') },
+    ],
+  });
+  await store.upload(folder + 'manifest.json', serializeManifest(manifest));
+
+  cluster.seed(
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db', namespace: 'shop' },
+      spec: { selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } } } },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'db-0', namespace: 'shop', labels: { app: 'db' } },
+      spec: { containers: [{ name: 'postgres', image: 'postgres:15' }] },
+    },
+  );
+  cluster.exec.register('shop', 'db-0', 'postgres', localProcessHandler({ env: pg.env }));
+}, 120_000);
+afterAll(async () => {
+  await Promise.all([cluster?.close(), s3?.close(), pg?.stop()]);
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+async function restoreDb(argv: string[], overrides: RestoreDbOverrides = { isTTY: false }) {
+  const lines: string[] = [];
+  const code = await runCommand(createRestoreDbCommand(overrides), {
+    argv: ['-n', 'shop', '--db', 'postgres', '--db-target', 'statefulset/db', ...argv],
+    env: {
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+      NSBACKUP_CLUSTER_NAME: 'prod',
+      NSBACKUP_DB_USER: pg.user,
+      NSBACKUP_DB_PASSWORD: pg.password,
+      ...s3.env,
+    },
+    write: (line) => lines.push(line),
+  });
+  return { code, text: lines.join('\n') };
+}
+
+describe('nsbackup restore-db', () => {
+  it('refuses without a terminal and without --yes (exit 2), touching nothing', async () => {
+    const { code, text } = await restoreDb(['--from', 'latest', '--database', 'shop']);
+    expect(code).toBe(2);
+    expect(text).toContain('without a terminal to confirm on, pass --yes');
+    expect(cluster.requests.some((r) => r.verb === 'exec')).toBe(false);
+  });
+
+  it('restores the latest backup from S3 (verified first) into the database, with --yes', async () => {
+    await pg.psql('CREATE DATABASE shop_copy');
+    const { code, text } = await restoreDb(['--from', 'latest', '--database', 'shop_copy', '--yes']);
+    expect(code, text).toBe(0);
+    expect(await pg.psql(FINGERPRINT, 'shop_copy')).toBe(await pg.psql(FINGERPRINT, 'shop'));
+    expect(text).not.toContain(pg.password);
+  });
+
+  it('asks on a terminal: no answer but yes restores nothing; yes restores the file from the PVC', async () => {
+    await pg.psql('CREATE DATABASE shop_file');
+    const questions: string[] = [];
+    const no = await restoreDb(['--from', dumpFile, '--database', 'shop_file'], {
+      isTTY: true,
+      ask: async (q) => (questions.push(q), 'no'),
+    });
+    expect(no.code).toBe(1);
+    expect(no.text).toContain('not confirmed: nothing was restored');
+    expect(questions[0]).toMatch(
+      /^Restore .*shop\.sql\.gz in the container into the postgres database shop_file in statefulset\/db/,
+    );
+    expect(await pg.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'orders'", 'shop_file')).toBe('0');
+
+    const yes = await restoreDb(['--from', dumpFile, '--database', 'shop_file'], {
+      isTTY: true,
+      ask: async () => 'yes',
+    });
+    expect(yes.code, yes.text).toBe(0);
+    expect(await pg.psql(FINGERPRINT, 'shop_file')).toBe('500,187875.00');
+  });
+
+  it('refuses a dump that does not match the manifest, before the database sees it', async () => {
+    const store = s3.store();
+    const folder = store.key('prod', 'shop', BACKUP) + '/';
+    await store.upload(folder + dumpFileName('shop', false), gzipSync('DROP TABLE orders;'));
+    const { code, text } = await restoreDb(['--from', BACKUP, '--database', 'shop_copy', '--yes']);
+    expect(code).toBe(1);
+    expect(text).toMatch(/is damaged, nothing was restored/);
+    expect(await pg.psql(FINGERPRINT, 'shop_copy')).toBe('500,187875.00');
+  });
+});
