@@ -25,10 +25,8 @@ import {
 } from './rendered.js';
 import { DOCUMENTED_GRANTS, readmeGrants } from './rbac-table.js';
 import { loggingSettings } from '../../lib/command.js';
-import type { Schema } from '../../lib/config/index.js';
-import { command as backupCommand } from '../../scripts/backup.js';
-import { command as markAndDeleteCommand } from '../../scripts/mark-and-delete.js';
-import { command as retainCommand } from '../../scripts/retain.js';
+import { parseArgs, type Schema } from '../../lib/config/index.js';
+import { commands } from '../../scripts/commands.js';
 
 const VALUES = ['postgres', 'mysql', 'none', 'cluster-pruner'] as const;
 type ValuesName = (typeof VALUES)[number];
@@ -296,39 +294,52 @@ describe('the backup CronJob', () => {
   });
 });
 
-describe('every variable the chart sets is a setting of the command it runs', () => {
-  const schemas: Record<string, Schema> = {
-    backup: backupCommand.schema,
-    retain: retainCommand.schema,
-    'mark-and-delete': markAndDeleteCommand.schema,
-  };
+describe('every container runs a command of the front door with its own settings', () => {
   // Wired ahead of the program (issue 6): the export's on/off switch and key are not declared by
   // scripts/backup.ts yet, nor the database host/port (being added there).
   const PENDING: Record<string, string[]> = {
     backup: ['NSBACKUP_EXPORT', 'NSBACKUP_ENCRYPTION_KEY', 'NSBACKUP_DB_HOST', 'NSBACKUP_DB_PORT'],
   };
+  // Commands the chart runs that are not in the front door yet (scripts/restore.ts, issue 6).
+  const NOT_YET_BUILT = ['restore'];
 
-  it.each(VALUES)('%s: NSBACKUP_* names are declared, required settings are present', (name) => {
-    let checked = 0;
-    for (const cj of ofKind(rendered[name], 'CronJob')) {
-      for (const c of containersOf(podSpecOf(cj))) {
-        const commandName = c.args?.[0];
-        const schema = commandName ? schemas[commandName] : undefined;
-        if (!schema) continue; // the chmod init container; restore (scripts/restore.ts does not exist yet)
-        checked++;
-        const declared = new Set(Object.values({ ...schema, ...loggingSettings }).map((s) => s.env));
-        for (const env of envOf(c).keys()) {
-          if (env === 'TZ' || env.startsWith('AWS_')) continue;
+  it.each(VALUES)(
+    '%s: known command, valid arguments, declared variables, required settings set',
+    async (name) => {
+      const checked: string[] = [];
+      for (const cj of ofKind(rendered[name], 'CronJob')) {
+        for (const c of containersOf(podSpecOf(cj))) {
+          if (c.command) continue; // the chmod init container does not run nsbackup
+          const [commandName, ...argv] = c.args ?? [];
+          const entry = commands[commandName];
+          if (!entry) {
+            expect(NOT_YET_BUILT, `${cj.metadata.name}: unknown command ${commandName}`).toContain(
+              commandName,
+            );
+            continue;
+          }
+          const command = await entry.load();
+          const schema: Schema = { ...command.schema, ...loggingSettings };
           expect(
-            declared.has(env) || Boolean(PENDING[commandName!]?.includes(env)),
-            `${commandName}: ${env}`,
-          ).toBe(true);
+            () => parseArgs(argv, schema, command.aliases),
+            `${commandName} ${argv.join(' ')}`,
+          ).not.toThrow();
+          const declared = new Set(Object.values(schema).map((s) => s.env));
+          for (const env of envOf(c).keys()) {
+            if (env === 'TZ' || env.startsWith('AWS_')) continue;
+            expect(
+              declared.has(env) || Boolean(PENDING[commandName]?.includes(env)),
+              `${commandName}: ${env}`,
+            ).toBe(true);
+          }
+          for (const s of Object.values(schema))
+            if (s.required) expect(envOf(c).has(s.env), s.env).toBe(true);
+          checked.push(commandName);
         }
-        for (const s of Object.values(schema)) if (s.required) expect(envOf(c).has(s.env), s.env).toBe(true);
       }
-    }
-    expect(checked).toBeGreaterThan(0);
-  });
+      expect(checked.length).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('retention and restore', () => {

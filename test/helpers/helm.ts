@@ -119,7 +119,11 @@ let helmHome: string | undefined;
 
 /** Runs helm with its config, cache and data directories in a private temp folder (never the user's). */
 export function helm(args: string[]): HelmResult {
-  helmHome ??= mkdtempSync(join(tmpdir(), 'nsbackup-helm-home-'));
+  if (!helmHome) {
+    const home = mkdtempSync(join(tmpdir(), 'nsbackup-helm-home-'));
+    process.once('exit', () => rmSync(home, { recursive: true, force: true }));
+    helmHome = home;
+  }
   const res = spawnSync(helmBinary(), args, {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
