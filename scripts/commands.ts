@@ -24,6 +24,14 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Restore a namespace from a backup in S3 or a folder, into any cluster and namespace',
     load: async () => (await import('./restore.js')).command,
   },
+  'restore-pvc': {
+    summary: 'Create a PVC from a VolumeSnapshot, optionally switching a scaled-down workload to it',
+    load: async () => (await import('./restore-pvc.js')).command,
+  },
+  'restore-db': {
+    summary: 'Feed a database dump (from the PVC or from S3) into the database container',
+    load: async () => (await import('./restore-db.js')).command,
+  },
   list: {
     summary: 'List VolumeSnapshots per PVC with their retention labels',
     load: async () => (await import('./list.js')).command,
