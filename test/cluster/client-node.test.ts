@@ -532,4 +532,34 @@ describe('watch', () => {
     ctl.abort();
     expect(seen).toEqual(['ADDED watched', 'DELETED watched']);
   });
+
+  it(
+    'reports objects entering and leaving a label selection as ADDED and DELETED',
+    { timeout: 10_000 },
+    async () => {
+      const seen: string[] = [];
+      let left!: () => void;
+      const done = new Promise<void>((resolve) => (left = resolve));
+      const ctl = await new Watch(kc).watch(
+        '/api/v1/namespaces/app/configmaps',
+        { labelSelector: 'watched=yes' },
+        (type, obj) => {
+          seen.push(`${type} ${obj.metadata.name}`);
+          if (type === 'DELETED') left();
+        },
+        () => {},
+      );
+      const label = (value: string | null) =>
+        core.patchNamespacedConfigMap(
+          { namespace: 'app', name: 'mover', body: { metadata: { labels: { watched: value } } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      await core.createNamespacedConfigMap({ namespace: 'app', body: { metadata: { name: 'mover' } } });
+      await label('yes');
+      await label(null);
+      await done;
+      ctl.abort();
+      expect(seen).toEqual(['ADDED mover', 'DELETED mover']);
+    },
+  );
 });

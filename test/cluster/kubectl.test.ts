@@ -129,6 +129,9 @@ describe('kubectl', () => {
     const cm = cluster.get('v1', 'ConfigMap', 'shop', 'settings');
     expect(cm.metadata.labels).toEqual({ keep: 'yes' });
     expect(cm.metadata.annotations.note).toBe('hello');
+    expect(cm.metadata.managedFields.map((m: any) => m.manager)).toEqual(
+      expect.arrayContaining(['kubectl-client-side-apply', 'kubectl-label', 'kubectl-annotate']),
+    );
     const patches = cluster.requests.filter((r) => r.verb === 'patch');
     expect(patches.map((p) => p.contentType)).toEqual(Array(3).fill('application/merge-patch+json'));
   });

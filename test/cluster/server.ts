@@ -513,6 +513,15 @@ export class ApiServer {
     this.watches.add(res);
     const send = (type: string, obj: any) =>
       res.write(`${JSON.stringify({ type, object: this.out(r, obj) })}\n`);
+    // A filtered watch sees an object enter (ADDED) or leave (DELETED) its selection, as the watch cache reports.
+    const deliver = (c: Change) => {
+      if (c.group !== r.group || c.resource !== r.plural) return;
+      const selected = matches(c.object);
+      if (c.type !== 'MODIFIED') return void (selected && send(c.type, c.object));
+      const before = c.previous !== undefined && matches(c.previous);
+      if (selected) send(before ? 'MODIFIED' : 'ADDED', c.object);
+      else if (before) send('DELETED', c.object);
+    };
     const rv = query.get('resourceVersion');
     if (!rv || rv === '0') {
       for (const o of store.list(r.group, r.plural, ns)) if (matches(o)) send('ADDED', o);
@@ -528,12 +537,11 @@ export class ApiServer {
         return;
       }
       for (const c of store.history) {
-        if (c.resourceVersion > from && c.group === r.group && c.resource === r.plural && matches(c.object))
-          send(c.type, c.object);
+        if (c.resourceVersion > from) deliver(c);
       }
     }
     const onChange = (c: Change) => {
-      if (c.group === r.group && c.resource === r.plural && matches(c.object)) send(c.type, c.object);
+      deliver(c);
     };
     store.events.on('change', onChange);
     const stop = () => {

@@ -9,6 +9,8 @@ export interface Change {
   group: string;
   resource: string;
   object: any;
+  /** The object before a MODIFIED change. */
+  previous?: any;
   resourceVersion: number;
 }
 
@@ -81,17 +83,12 @@ export class Store {
   put(group: string, resource: string, obj: any): any {
     const b = this.bucket(group, resource);
     const key = objectKey(obj.metadata.namespace, obj.metadata.name);
-    const existed = b.objects.has(key);
+    const previous = b.objects.get(key);
     obj.metadata.resourceVersion = this.nextResourceVersion();
     b.objects.set(key, obj);
-    if (!existed) b.sortedKeys = null;
-    this.emit({
-      type: existed ? 'MODIFIED' : 'ADDED',
-      group,
-      resource,
-      object: obj,
-      resourceVersion: this.revision,
-    });
+    if (!previous) b.sortedKeys = null;
+    const type = previous ? 'MODIFIED' : 'ADDED';
+    this.emit({ type, group, resource, object: obj, previous, resourceVersion: this.revision });
     return obj;
   }
 
