@@ -132,7 +132,10 @@ async function applyMarks(
       snapshot: mark.name,
       pvc: mark.pvc,
       deleteAfter: mark.deleteAfter,
-      reason: 'no keep label left and not pinned',
+      reason:
+        byId.get(idOf(mark))?.record.labels[Labels.retain] === 'deltas'
+          ? 'not kept by its deltas generations'
+          : 'no daily/weekly/monthly/yearly label left',
     });
     if (dryRun)
       ctx.out(`would mark ${mark.namespace}/${mark.name} (pvc ${mark.pvc}) delete-after=${mark.deleteAfter}`);
