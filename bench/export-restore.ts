@@ -1,0 +1,215 @@
+// Export half of the issue-6 benchmark: a 5,000-object namespace on the emulator, exported to S3 (s3rver) by
+// `nsbackup export` (compiled, as shipped), beside `kubectl get <the same kinds> -n bench -o json` (real
+// kubectl, warm --cache-dir).
+//   npx tsx bench/export-restore.ts [--objects 5000] [--runs 3] [--no-build]
+// The emulator and s3rver run in this process. Both tools run as child processes and are timed as whole
+// processes (start-up and discovery included), peak RSS read with /usr/bin/time. The export is compiled with
+// tsc into .tmp/bench-dist first (--no-build reuses it), so that RSS is the product's, not a TS loader's.
+// Goals (issue 6): export no slower than 1.5x kubectl's listing; export peak RSS < 250 MB. Also reported: CPU
+// time of both processes and the export command's own time (its summary line: after start-up and imports),
+// because wall times swing with the machine's load (printed too).
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    objects: { type: 'string', default: '5000' },
+    runs: { type: 'string', default: '3' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+
+const NAMESPACE = 'bench';
+const KINDS = 'configmaps,secrets,services,deployments,serviceaccounts';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BUILD = join(ROOT, '.tmp', 'bench-dist');
+const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const run = promisify(execFile);
+
+interface Timed {
+  ms: number;
+  cpuMs: number;
+  rssMb: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command under /usr/bin/time: wall time, CPU time (user + system), peak RSS, output. */
+async function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
+  const started = performance.now();
+  const { stdout, stderr } = await run('/usr/bin/time', ['-f', 'time=%U,%S,%M', command, ...args], {
+    maxBuffer: 1 << 30,
+    env,
+  });
+  const ms = performance.now() - started;
+  const [user, system, rssKb] = (/time=([\d.]+),([\d.]+),(\d+)/.exec(stderr) ?? []).slice(1).map(Number);
+  return { ms, cpuMs: (user + system) * 1000, rssMb: rssKb / 1024, stdout, stderr };
+}
+
+await parent();
+
+function objectsOf(total: number): any[] {
+  const shares: [string, number][] = [
+    ['ConfigMap', 0.4],
+    ['Secret', 0.3],
+    ['Service', 0.12],
+    ['Deployment', 0.12],
+    ['ServiceAccount', 0.06],
+  ];
+  const out: any[] = [];
+  for (const [kind, share] of shares) {
+    const count = kind === 'ServiceAccount' ? total - out.length : Math.round(total * share);
+    for (let i = 0; i < count; i++) {
+      const name = `${kind.toLowerCase()}-${String(i).padStart(5, '0')}`;
+      const metadata = {
+        name,
+        namespace: NAMESPACE,
+        labels: { app: `app-${i % 50}`, tier: i % 2 ? 'web' : 'worker' },
+        annotations: { 'example.com/owner': `team-${i % 7}` },
+      };
+      if (kind === 'ConfigMap') {
+        out.push({ apiVersion: 'v1', kind, metadata, data: { 'app.yaml': `key: value-${i}\n`.repeat(20) } });
+      } else if (kind === 'Secret') {
+        out.push({
+          apiVersion: 'v1',
+          kind,
+          metadata,
+          type: 'Opaque',
+          data: { password: Buffer.from(`secret-${i}`).toString('base64') },
+        });
+      } else if (kind === 'Service') {
+        out.push({
+          apiVersion: 'v1',
+          kind,
+          metadata,
+          spec: {
+            type: 'ClusterIP',
+            clusterIP: `10.96.${(i >> 8) & 255}.${i & 255}`,
+            selector: { app: `app-${i % 50}` },
+            ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+          },
+        });
+      } else if (kind === 'Deployment') {
+        out.push({
+          apiVersion: 'apps/v1',
+          kind,
+          metadata,
+          spec: {
+            replicas: 2,
+            selector: { matchLabels: { app: name } },
+            template: {
+              metadata: { labels: { app: name } },
+              spec: {
+                containers: [
+                  {
+                    name: 'app',
+                    image: `registry.example.com/app:${i}`,
+                    ports: [{ containerPort: 8080 }],
+                    env: [{ name: 'MODE', value: 'production' }],
+                    resources: { requests: { cpu: '100m', memory: '128Mi' } },
+                  },
+                ],
+              },
+            },
+          },
+        });
+      } else {
+        out.push({ apiVersion: 'v1', kind, metadata });
+      }
+    }
+  }
+  return out;
+}
+
+async function parent(): Promise<void> {
+  if (!values['no-build'] || !existsSync(join(BUILD, 'scripts', 'nsbackup.js'))) {
+    // tsc exits non-zero on type errors elsewhere in a tree under work, yet writes every file.
+    await run('npx', ['tsc', '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD]).catch(
+      () => undefined,
+    );
+  }
+  const { startCluster } = await import('../test/cluster/index.js');
+  const { startS3 } = await import('../test/helpers/s3.js');
+  const total = Number(values.objects);
+  const runs = Number(values.runs);
+  const [cluster, s3] = await Promise.all([startCluster(), startS3('bench')]);
+  const cacheDir = mkdtempSync(join(tmpdir(), 'nsbackup-bench-kubectl-'));
+  try {
+    cluster.seed(...objectsOf(total));
+
+    // kubectl: one run to fill its discovery cache, then timed runs.
+    const kubectlArgs = ['get', KINDS, '-n', NAMESPACE, '-o', 'json', '--kubeconfig', cluster.kubeconfigPath];
+    kubectlArgs.push('--cache-dir', cacheDir);
+    const listed = JSON.parse((await timed('kubectl', kubectlArgs)).stdout).items.length;
+    const kubectl = [];
+    for (let i = 0; i < runs; i++) kubectl.push(await timed('kubectl', kubectlArgs));
+
+    // nsbackup export, to S3, a new backup id each run.
+    const env = {
+      ...process.env,
+      ...s3.env,
+      NSBACKUP_S3_FORCE_PATH_STYLE: 'true',
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+      NSBACKUP_CLUSTER_NAME: 'bench',
+    };
+    const exports = [];
+    for (let i = 0; i < runs; i++) {
+      const args = [
+        join(BUILD, 'scripts', 'nsbackup.js'),
+        'export',
+        '-n',
+        NAMESPACE,
+        '--backup-id',
+        `run-${i}`,
+      ];
+      exports.push(await timed(process.execPath, args, env));
+    }
+    const store = s3.store();
+    const { readManifest } = await import('../lib/export/index.js');
+    const manifest = await readManifest(store, 'nsbackup/bench/bench/run-0/');
+
+    // The command's own time, from its summary line: after Node start-up and module loading.
+    const inCommandMs = exports.map((r) => {
+      const summary = r.stderr.split('\n').find((line) => line.includes('"summary":true'));
+      return Math.round(JSON.parse(summary!).durationSeconds * 1000);
+    });
+    const exportMs = median(exports.map((r) => r.ms));
+    const kubectlMs = median(kubectl.map((r) => r.ms));
+    const exportRssMb = Math.max(...exports.map((r) => r.rssMb));
+    const ratio = exportMs / kubectlMs;
+    const report = {
+      objects: total,
+      kubectlListed: listed,
+      exported: manifest.objectCount,
+      archiveBytes: manifest.files[0].size,
+      exportMs: exports.map((r) => Math.round(r.ms)),
+      exportInCommandMs: inCommandMs,
+      exportCpuMs: exports.map((r) => Math.round(r.cpuMs)),
+      kubectlMs: kubectl.map((r) => Math.round(r.ms)),
+      kubectlCpuMs: kubectl.map((r) => Math.round(r.cpuMs)),
+      loadAverage: loadavg().map((x) => Number(x.toFixed(1))),
+      exportMedianMs: Math.round(exportMs),
+      kubectlMedianMs: Math.round(kubectlMs),
+      exportToKubectl: Number(ratio.toFixed(2)),
+      exportToKubectlCpu: Number(
+        (median(exports.map((r) => r.cpuMs)) / median(kubectl.map((r) => r.cpuMs))).toFixed(2),
+      ),
+      exportPeakRssMb: Math.round(exportRssMb),
+      kubectlPeakRssMb: Math.round(Math.max(...kubectl.map((r) => r.rssMb))),
+      goals: {
+        exportAtMost1_5xKubectl: ratio <= 1.5,
+        // Without Node start-up and module loading (client-node alone is ~0.6 s of CPU to import).
+        exportInCommandAtMost1_5xKubectl: median(inCommandMs) / kubectlMs <= 1.5,
+        exportRssUnder250Mb: exportRssMb < 250,
+      },
+    };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+    await Promise.all([cluster.close(), s3.close()]);
+  }
+}
