@@ -1,0 +1,224 @@
+// Restore half of the issue-6 benchmark: a 5,000-object namespace (mixed kinds) restored from S3 (s3rver) into an
+// empty namespace of the emulator by `nsbackup restore` (compiled, as shipped), beside `kubectl create -f` of the
+// same objects (real kubectl, warm --cache-dir).
+//   npx tsx bench/restore.ts [--objects 5000] [--runs 3] [--concurrency 16] [--no-build]
+// The emulator and s3rver run in this process. Both tools run as child processes and are timed as whole processes
+// (start-up, discovery, for nsbackup also the download and checksum), peak RSS read with /usr/bin/time.
+// Goals (issue 6): restore at least 5x faster than kubectl create; restore peak RSS < 250 MB.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    objects: { type: 'string', default: '5000' },
+    runs: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '16' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+
+const NAMESPACE = 'bench';
+const BACKUP_ID = '20261121-000000-bench1';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BUILD = join(ROOT, '.tmp', 'bench-restore-dist');
+const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const run = promisify(execFile);
+
+interface Timed {
+  ms: number;
+  cpuMs: number;
+  rssMb: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command under /usr/bin/time: wall time, CPU time (user + system), peak RSS, output. */
+async function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
+  const started = performance.now();
+  const { stdout, stderr } = await run('/usr/bin/time', ['-f', 'time=%U,%S,%M', command, ...args], {
+    maxBuffer: 1 << 30,
+    env,
+  });
+  const ms = performance.now() - started;
+  const [user, system, rssKb] = (/time=([\d.]+),([\d.]+),(\d+)/.exec(stderr) ?? []).slice(1).map(Number);
+  return { ms, cpuMs: (user + system) * 1000, rssMb: rssKb / 1024, stdout, stderr };
+}
+
+/** The namespace as a backup holds it: canonical objects (no status, no server fields) of six kinds. */
+function objectsOf(total: number): any[] {
+  const shares: [string, number][] = [
+    ['ConfigMap', 0.36],
+    ['Secret', 0.3],
+    ['Service', 0.12],
+    ['Deployment', 0.12],
+    ['Role', 0.04],
+    ['ServiceAccount', 0.06],
+  ];
+  const out: any[] = [];
+  for (const [kind, share] of shares) {
+    const count = kind === 'ServiceAccount' ? total - out.length : Math.round(total * share);
+    for (let i = 0; i < count; i++) {
+      const name = `${kind.toLowerCase()}-${String(i).padStart(5, '0')}`;
+      const metadata = {
+        name,
+        namespace: NAMESPACE,
+        labels: { app: `app-${i % 50}`, tier: i % 2 ? 'web' : 'worker' },
+        annotations: { 'example.com/owner': `team-${i % 7}` },
+      };
+      if (kind === 'ConfigMap') {
+        out.push({ apiVersion: 'v1', kind, metadata, data: { 'app.yaml': `key: value-${i}\n`.repeat(20) } });
+      } else if (kind === 'Secret') {
+        const data = { password: Buffer.from(`secret-${i}`).toString('base64') };
+        out.push({ apiVersion: 'v1', kind, metadata, type: 'Opaque', data });
+      } else if (kind === 'Service') {
+        out.push({
+          apiVersion: 'v1',
+          kind,
+          metadata,
+          spec: {
+            type: 'ClusterIP',
+            selector: { app: `app-${i % 50}` },
+            ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+          },
+        });
+      } else if (kind === 'Deployment') {
+        out.push({
+          apiVersion: 'apps/v1',
+          kind,
+          metadata,
+          spec: {
+            replicas: 2,
+            selector: { matchLabels: { app: name } },
+            template: {
+              metadata: { labels: { app: name } },
+              spec: {
+                containers: [
+                  {
+                    name: 'app',
+                    image: `registry.example.com/app:${i}`,
+                    ports: [{ containerPort: 8080 }],
+                    env: [{ name: 'MODE', value: 'production' }],
+                    resources: { requests: { cpu: '100m', memory: '128Mi' } },
+                  },
+                ],
+              },
+            },
+          },
+        });
+      } else if (kind === 'Role') {
+        const rules = [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }];
+        out.push({ apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata, rules });
+      } else {
+        out.push({ apiVersion: 'v1', kind, metadata });
+      }
+    }
+  }
+  return out;
+}
+
+async function writeBackup(store: any, objects: any[]): Promise<void> {
+  const { buildManifest, createResourceArchiveWriter, guessApiPathOf, serializeManifest } = await import(
+    '../lib/resources/index.js'
+  );
+  const folder = `${store.key('bench', NAMESPACE, BACKUP_ID)}/`;
+  const writer = createResourceArchiveWriter();
+  const upload = store.upload(folder + writer.fileName, writer.stored);
+  for (const obj of objects) await writer.add(obj, guessApiPathOf(obj));
+  const resources = await writer.finish();
+  await upload;
+  const manifest = buildManifest({
+    cluster: 'bench',
+    namespace: NAMESPACE,
+    backupId: BACKUP_ID,
+    startedAt: new Date(),
+    listResourceVersions: {},
+    resources,
+  });
+  await store.upload(`${folder}manifest.json`, serializeManifest(manifest));
+}
+
+async function main(): Promise<void> {
+  if (!values['no-build'] || !existsSync(join(BUILD, 'scripts', 'nsbackup.js'))) {
+    // tsc exits non-zero on type errors elsewhere in a tree under work, yet writes every file.
+    await run('npx', ['tsc', '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD]).catch(() => undefined);
+  }
+  const { startCluster } = await import('../test/cluster/index.js');
+  const { startS3 } = await import('../test/helpers/s3.js');
+  const total = Number(values.objects);
+  const runs = Number(values.runs);
+  const [cluster, s3] = await Promise.all([startCluster(), startS3('bench')]);
+  const work = mkdtempSync(join(tmpdir(), 'nsbackup-bench-restore-'));
+  const cacheDir = join(work, 'kubectl-cache');
+  try {
+    const objects = objectsOf(total);
+    await writeBackup(s3.store(), objects);
+    // kubectl gets the same objects as one List, without a namespace (given with -n).
+    const listFile = join(work, 'objects.json');
+    const items = objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: undefined } }));
+    writeFileSync(listFile, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    const kubectl = (...args: string[]) => [...args, '--kubeconfig', cluster.kubeconfigPath, '--cache-dir', cacheDir];
+    await run('kubectl', kubectl('api-resources')); // fills the discovery cache: kubectl runs warm
+
+    const kubectlRuns: Timed[] = [];
+    const restoreRuns: Timed[] = [];
+    const env = {
+      ...process.env,
+      ...s3.env,
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+      NSBACKUP_CLUSTER_NAME: 'bench',
+      NSBACKUP_RESTORE_CONCURRENCY: values.concurrency,
+    };
+    for (let i = 0; i < runs; i++) {
+      const kubectlNs = `kubectl-${i}`;
+      await run('kubectl', kubectl('create', 'namespace', kubectlNs));
+      kubectlRuns.push(await timed('kubectl', kubectl('create', '-f', listFile, '-n', kubectlNs)));
+      const args = [
+        join(BUILD, 'scripts', 'nsbackup.js'),
+        'restore',
+        '--backup',
+        BACKUP_ID,
+        '-n',
+        NAMESPACE,
+        '--namespace-mapping',
+        `${NAMESPACE}=restored-${i}`,
+      ];
+      restoreRuns.push(await timed(process.execPath, args, env));
+      const restored = cluster.list('v1', 'ConfigMap', `restored-${i}`).length;
+      const created = cluster.list('v1', 'ConfigMap', kubectlNs).length;
+      if (restored !== created) throw new Error(`run ${i}: restore made ${restored} ConfigMaps, kubectl ${created}`);
+    }
+    const summary = JSON.parse(restoreRuns[0].stderr.split('\n').find((l) => l.includes('"summary":true'))!);
+    const restoreMs = median(restoreRuns.map((r) => r.ms));
+    const kubectlMs = median(kubectlRuns.map((r) => r.ms));
+    const rssMb = Math.max(...restoreRuns.map((r) => r.rssMb));
+    const speedup = kubectlMs / restoreMs;
+    const report = {
+      objects: total,
+      restoredPerRun: summary.created,
+      failed: summary.failed,
+      concurrency: Number(values.concurrency),
+      restoreMs: restoreRuns.map((r) => Math.round(r.ms)),
+      restoreCpuMs: restoreRuns.map((r) => Math.round(r.cpuMs)),
+      kubectlCreateMs: kubectlRuns.map((r) => Math.round(r.ms)),
+      kubectlCreateCpuMs: kubectlRuns.map((r) => Math.round(r.cpuMs)),
+      restoreMedianMs: Math.round(restoreMs),
+      kubectlMedianMs: Math.round(kubectlMs),
+      restoreObjectsPerSecond: Math.round(total / (restoreMs / 1000)),
+      speedupOverKubectl: Number(speedup.toFixed(2)),
+      restorePeakRssMb: Math.round(rssMb),
+      kubectlPeakRssMb: Math.round(Math.max(...kubectlRuns.map((r) => r.rssMb))),
+      loadAverage: loadavg().map((x) => Number(x.toFixed(1))),
+      goals: { atLeast5xKubectl: speedup >= 5, rssUnder250Mb: rssMb < 250 },
+    };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    await Promise.all([cluster.close(), s3.close()]);
+  }
+}
+
+await main();
