@@ -14,7 +14,6 @@ import { VERSION } from '../version.js';
 import { detectBackupType } from './backup-type.js';
 import type { TypeInputs } from './backup-type.js';
 import { checkNamespace, checkPvcs } from './checks.js';
-import type { Hook } from './hooks.js';
 import { backupIdFor, snapshotNameFor } from './naming.js';
 import { notify } from './notify.js';
 import type { Notifier } from './notify.js';
@@ -22,9 +21,9 @@ import type { BackupPlan } from './plan.js';
 import type { DatabaseOps, ExecFn, ExportResources } from './ports.js';
 import { snapshotAnnotations, snapshotLabels, volumeSnapshotManifest } from './snapshot-labels.js';
 import type { DumpFacts } from './snapshot-labels.js';
-import { discardSnapshot, listSnapshotRecords, waitForSnapshots } from './snapshots.js';
+import { resolveHookTargets, runHooks } from './run-hooks.js';
+import { listSnapshotRecords, settleSnapshots, waitForSnapshots } from './snapshots.js';
 import { resolveTarget } from './target.js';
-import type { PodTarget } from './target.js';
 
 export interface BackupDeps {
   kube: KubeClient;
@@ -200,7 +199,7 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
           log.info('snapshot created', { snapshot: snap.name, pvc: snap.pvc, labels: snap.labels });
         }
         // Post hooks may resume the application once every point in time is taken (status.creationTime).
-        await waitForSnapshots(deps.kube, namespace, names, waitOptions(deps, deadline, 'cut'));
+        await waitForSnapshots(deps.kube, namespace, names, waitOptions(deps, plan, deadline, 'cut'));
       }
       snapshotsTaken = true;
     } catch (e) {
@@ -219,27 +218,8 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
 
     // 8. Every snapshot that was created ends ready, or discarded, whatever else failed.
     if (names.length) {
-      const states = await waitForSnapshots(
-        deps.kube,
-        namespace,
-        names,
-        waitOptions(deps, deadline, 'ready'),
-      );
-      for (const snap of report.snapshots) {
-        const result = states.get(snap.name);
-        if (result?.state === 'ready') {
-          log.info('snapshot ready', { snapshot: snap.name });
-          continue;
-        }
-        snap.error =
-          result?.error ??
-          (result?.state === 'timeout'
-            ? `not readyToUse within ${Math.round(plan.snapshotTimeoutMs / 1000)}s`
-            : 'failed');
-        log.error('snapshot failed', { snapshot: snap.name, pvc: snap.pvc, error: snap.error });
-        snap.outcome = await discardSnapshot(deps.kube, namespace, snap.name, log);
-        report.failures.push(`snapshot ${snap.name} of PVC ${snap.pvc}: ${snap.error} (${snap.outcome})`);
-      }
+      const waited = waitOptions(deps, plan, deadline, 'ready');
+      report.failures.push(...(await settleSnapshots(deps.kube, namespace, report.snapshots, waited, log)));
     }
     if (stepError) throw stepError;
     if (report.failures.length) throw new JobError(report.failures.join('; '));
@@ -260,10 +240,11 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
   return report;
 }
 
-function waitOptions(deps: BackupDeps, deadline: number, until: 'cut' | 'ready') {
+function waitOptions(deps: BackupDeps, plan: BackupPlan, deadline: number, until: 'cut' | 'ready') {
   return {
     until,
     deadline,
+    deadlineBudgetMs: plan.snapshotTimeoutMs,
     pollMs: deps.pollMs,
     sleep: deps.sleep,
     now: () => deps.now().getTime(),
@@ -299,72 +280,6 @@ async function planSnapshots(
   }));
 }
 
-async function resolveHookTargets(
-  kube: KubeClient,
-  namespace: string,
-  plan: BackupPlan,
-  dbTarget: PodTarget | undefined,
-): Promise<Map<Hook, PodTarget>> {
-  const targets = new Map<Hook, PodTarget>();
-  for (const hook of [...plan.hooks.pre, ...plan.hooks.post]) {
-    if (!hook.target) {
-      targets.set(hook, { ...dbTarget!, container: hook.container || dbTarget!.container });
-    } else {
-      targets.set(hook, await resolveTarget(kube, namespace, hook.target, hook.container));
-    }
-  }
-  return targets;
-}
-
-async function runHooks(
-  phase: 'pre' | 'post',
-  hooks: Hook[],
-  targets: Map<Hook, PodTarget>,
-  deps: BackupDeps,
-  log: Logger,
-): Promise<void> {
-  const failures: string[] = [];
-  for (const hook of hooks) {
-    const target = targets.get(hook)!;
-    const started = deps.now().getTime();
-    let message: string | undefined;
-    try {
-      const result = await deps.exec({
-        namespace: target.namespace,
-        pod: target.pod,
-        container: target.container,
-        command: hook.command,
-        signal: deps.signal,
-      });
-      if (result.exitCode !== 0) {
-        message = `exit code ${result.exitCode}${result.stderr ? `: ${result.stderr.trim().slice(-300)}` : ''}`;
-      }
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    const fields = {
-      hook: hook.name,
-      pod: target.pod,
-      container: target.container,
-      ms: deps.now().getTime() - started,
-    };
-    if (!message) {
-      log.info(`${phase} hook succeeded`, fields);
-      continue;
-    }
-    const text = `${phase} hook "${hook.name}" failed in ${target.pod}/${target.container}: ${message}`;
-    if (hook.onError === 'continue') {
-      log.warn(`${text} (onError: continue)`, fields);
-      continue;
-    }
-    log.error(text, fields);
-    // A failing pre hook stops the run; post hooks all run, then their failures fail it.
-    if (phase === 'pre') throw new JobError(text);
-    failures.push(text);
-  }
-  if (failures.length) throw new JobError(failures.join('; '));
-}
-
 /** The dry run's output: what would be created, one snapshot per line with its labels. */
 export function formatPlan(report: BackupReport, plan: BackupPlan): string {
   const lines = [
@@ -384,5 +299,3 @@ export function formatPlan(report: BackupReport, plan: BackupPlan): string {
   ];
   return lines.join('\n');
 }
-
-export const exitCodeOf = (report: BackupReport): number => report.error?.exitCode ?? ExitCode.ok;

@@ -7,6 +7,7 @@ export * from './hooks.js';
 export * from './naming.js';
 export * from './notify.js';
 export * from './plan.js';
+export * from './run-hooks.js';
 export * from './ports.js';
 export * from './settings.js';
 export * from './snapshot-labels.js';

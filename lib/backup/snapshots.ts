@@ -1,5 +1,6 @@
 // VolumeSnapshot I/O: create, wait, and make sure a snapshot that failed is never counted as a good backup.
 
+import { formatMs } from '../config/index.js';
 import { KubeApiError, volumeSnapshotPath } from '../kube/index.js';
 import type { KubeClient, KubeObject } from '../kube/index.js';
 import { Labels } from '../labels.js';
@@ -42,6 +43,8 @@ export interface WaitOptions {
   now: () => number;
   /** A stop (SIGTERM) ends the wait: the open snapshots are reported unverified. */
   signal?: AbortSignal;
+  /** The configured timeout, for messages. */
+  deadlineBudgetMs?: number;
 }
 
 /** Polls until every snapshot reached `until` or failed, or the deadline passed (then: `timeout`). */
@@ -112,4 +115,45 @@ export async function discardSnapshot(
     });
     return 'left';
   }
+}
+
+/** What the flow reports per snapshot; `outcome` is filled in as the run goes. */
+export interface SettledSnapshot {
+  name: string;
+  pvc: string;
+  outcome: string;
+  error?: string;
+}
+
+/**
+ * Waits until each snapshot is ready; one that failed, timed out or was left unverified by a stop is
+ * discarded. Returns one failure line per discarded snapshot.
+ */
+export async function settleSnapshots(
+  kube: KubeClient,
+  namespace: string,
+  snapshots: SettledSnapshot[],
+  opts: WaitOptions,
+  log: Logger,
+): Promise<string[]> {
+  const timeoutText = `not readyToUse within ${formatMs(opts.deadlineBudgetMs ?? 0)}`;
+  const states = await waitForSnapshots(
+    kube,
+    namespace,
+    snapshots.map((s) => s.name),
+    { ...opts, until: 'ready' },
+  );
+  const failures: string[] = [];
+  for (const snap of snapshots) {
+    const result = states.get(snap.name);
+    if (result?.state === 'ready') {
+      log.info('snapshot ready', { snapshot: snap.name });
+      continue;
+    }
+    snap.error = result?.error ?? (result?.state === 'timeout' ? timeoutText : 'failed');
+    log.error('snapshot failed', { snapshot: snap.name, pvc: snap.pvc, error: snap.error });
+    snap.outcome = await discardSnapshot(kube, namespace, snap.name, log);
+    failures.push(`snapshot ${snap.name} of PVC ${snap.pvc}: ${snap.error} (${snap.outcome})`);
+  }
+  return failures;
 }

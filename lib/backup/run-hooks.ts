@@ -1,0 +1,81 @@
+// Running pre and post hooks in their containers over pods/exec.
+
+import { JobError } from '../exit.js';
+import type { KubeClient } from '../kube/index.js';
+import type { Logger } from '../log.js';
+import type { Hook } from './hooks.js';
+import type { BackupPlan } from './plan.js';
+import type { ExecFn } from './ports.js';
+import { resolveTarget } from './target.js';
+import type { PodTarget } from './target.js';
+
+/** Where each hook runs: its own target, or the database pod (and, unless named, the database container). */
+export async function resolveHookTargets(
+  kube: KubeClient,
+  namespace: string,
+  plan: BackupPlan,
+  dbTarget: PodTarget | undefined,
+): Promise<Map<Hook, PodTarget>> {
+  const targets = new Map<Hook, PodTarget>();
+  for (const hook of [...plan.hooks.pre, ...plan.hooks.post]) {
+    if (!hook.target) {
+      targets.set(hook, { ...dbTarget!, container: hook.container || dbTarget!.container });
+    } else {
+      targets.set(hook, await resolveTarget(kube, namespace, hook.target, hook.container));
+    }
+  }
+  return targets;
+}
+
+/**
+ * Runs one phase's hooks in order. A failing `fail` pre hook stops at once (the run must not go on); post hooks
+ * all run (each undoes something), then their failures fail the run. `continue` hooks only warn.
+ */
+export async function runHooks(
+  phase: 'pre' | 'post',
+  hooks: Hook[],
+  targets: Map<Hook, PodTarget>,
+  deps: { exec: ExecFn; now: () => Date; signal?: AbortSignal },
+  log: Logger,
+): Promise<void> {
+  const failures: string[] = [];
+  for (const hook of hooks) {
+    const target = targets.get(hook)!;
+    const started = deps.now().getTime();
+    let message: string | undefined;
+    try {
+      const result = await deps.exec({
+        namespace: target.namespace,
+        pod: target.pod,
+        container: target.container,
+        command: hook.command,
+        signal: deps.signal,
+      });
+      if (result.exitCode !== 0) {
+        message = `exit code ${result.exitCode}${result.stderr ? `: ${result.stderr.trim().slice(-300)}` : ''}`;
+      }
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    const fields = {
+      hook: hook.name,
+      pod: target.pod,
+      container: target.container,
+      ms: deps.now().getTime() - started,
+    };
+    if (!message) {
+      log.info(`${phase} hook succeeded`, fields);
+      continue;
+    }
+    const text = `${phase} hook "${hook.name}" failed in ${target.pod}/${target.container}: ${message}`;
+    if (hook.onError === 'continue') {
+      log.warn(`${text} (onError: continue)`, fields);
+      continue;
+    }
+    log.error(text, fields);
+    // A failing pre hook stops the run; post hooks all run, then their failures fail it.
+    if (phase === 'pre') throw new JobError(text);
+    failures.push(text);
+  }
+  if (failures.length) throw new JobError(failures.join('; '));
+}
