@@ -18,7 +18,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
@@ -117,12 +116,12 @@ export interface HelmResult {
 
 let helmHome: string | undefined;
 
-/** Runs helm with its config, cache and data directories in a private temp folder (never the user's). */
+/** Runs helm with its config, cache and data directories in the cache folder (never the user's). */
 export function helm(args: string[]): HelmResult {
   if (!helmHome) {
-    const home = mkdtempSync(join(tmpdir(), 'nsbackup-helm-home-'));
-    process.once('exit', () => rmSync(home, { recursive: true, force: true }));
-    helmHome = home;
+    // Beside the binary: template and lint only read it, so concurrent test processes can share it.
+    helmHome = join(dirname(helmBinary()), 'home');
+    mkdirSync(helmHome, { recursive: true });
   }
   const res = spawnSync(helmBinary(), args, {
     encoding: 'utf8',
