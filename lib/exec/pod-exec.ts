@@ -128,6 +128,7 @@ export async function execInPod(kube: { kc: KubeConfig }, options: ExecOptions):
       throw new ExecError(`exec in ${where}: could not connect: ${e?.message ?? String(e)}`, 'Connect');
     }
     const ws = socket!;
+    if (failure) throw failure; // aborted while connecting (finally terminates the socket)
     const closed = new Promise<void>((resolve) => {
       settle = resolve;
       if (ws.readyState === WebSocket.CLOSED) resolve();
