@@ -1,3 +1,4 @@
+import { Labels } from '../labels.js';
 import { isJsonMap, parseApiVersion, type KubeObject } from './types.js';
 
 /**
@@ -95,6 +96,10 @@ export function regeneratedReason(obj: KubeObject, context: ExclusionContext): s
     const managedBy = meta.labels?.['endpointslice.kubernetes.io/managed-by'];
     if (managedBy && ENDPOINTSLICE_CONTROLLERS.has(managedBy))
       return `endpoint slice maintained by ${managedBy}`;
+  }
+  if (group === 'snapshot.storage.k8s.io' && obj.kind === 'VolumeSnapshot' && meta.labels?.[Labels.backup]) {
+    // Retention relabels and deletes these every day; they are the backup, not part of what it backs up.
+    return "nsbackup's own snapshot (restore its data with restore-pvc or NSBACKUP_RESTORE_PVCS_FROM_SNAPSHOTS)";
   }
   if (group === 'batch' && obj.kind === 'Job') {
     if (isNsbackupRun(obj)) return "nsbackup's own job";

@@ -25,6 +25,19 @@ describe('regeneratedReason', () => {
     ]);
   });
 
+  it("leaves out nsbackup's own VolumeSnapshots, which retention changes daily, but keeps a user's", () => {
+    const snapshot = (labels: Record<string, string>): KubeObject => ({
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshot',
+      metadata: { name: 'data-1', namespace: 'shop', labels },
+      spec: { source: { persistentVolumeClaimName: 'data' } },
+    });
+    expect(reason(snapshot({ 'nsbackup.io/backup': '20261121-020000-abcdef' }))).toMatch(
+      /nsbackup's own snapshot/,
+    );
+    expect(reason(snapshot({ app: 'manual' }))).toBeNull();
+  });
+
   it('names the reason', () => {
     expect(reason(replicaSet())).toBe('created by its controller Deployment/web');
     expect(reason(tokenSecret())).toMatch(/service-account token/);
