@@ -11,6 +11,7 @@ import {
   clusterNameSetting,
   discover,
   encryptionSettings,
+  exportDirNamespace,
   exportTuningSettings,
   isClusterScopedPath,
   latestBackupId,
@@ -39,7 +40,7 @@ const schema = {
     flag: '--namespace',
     pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
     patternText: 'a namespace name',
-    defaultText: "the kubeconfig context's namespace",
+    defaultText: "an export folder's namespace, else the kubeconfig context's",
     description: 'Namespace to compare (and whose backups --from names).',
   }),
   format: oneOf(['text', 'unified', 'json'] as const, {
@@ -74,11 +75,16 @@ export const command = defineCommand({
   quiet: true,
   async run({ config, log, env, signal, out }) {
     const kube = connectOrConfigError(config, env);
-    const namespace = config.namespace || kube.defaultNamespace;
+    const fromDir = config.from.includes('/') || (await isDirectory(config.from));
+    // An export folder knows its namespace; -n still wins.
+    const namespace =
+      config.namespace ||
+      (fromDir ? await exportDirNamespace(config.from) : undefined) ||
+      kube.defaultNamespace;
     let backup: KubeObject[];
     let source: string;
     // A backup id never contains "/": anything that does, or names an existing folder, is a folder.
-    if (config.from.includes('/') || (await isDirectory(config.from))) {
+    if (fromDir) {
       if (!(await isDirectory(config.from))) throw new ConfigError([`--from: no folder ${config.from}`]);
       backup = await readExportDir(config.from);
       source = config.from;

@@ -3,7 +3,7 @@
 
 import { backupIdFor } from '../lib/backup/naming.js';
 import { defineCommand, runIfMain } from '../lib/command.js';
-import { ConfigError, str } from '../lib/config/index.js';
+import { ConfigError, oneOf, str } from '../lib/config/index.js';
 import {
   clusterNameOf,
   clusterNameSetting,
@@ -31,6 +31,15 @@ const schema = {
     description:
       'Write one canonical YAML file per object into this folder (empty, or an earlier export of the same ' +
       'namespace: files of deleted objects are removed). Unset: export to S3.',
+  }),
+  secrets: oneOf(['include', 'mask'] as const, {
+    env: 'NSBACKUP_EXPORT_SECRETS',
+    flag: '--secrets',
+    default: 'include',
+    description:
+      'With --dir: include writes Secrets as they are (the folder restores completely; keep it private); mask ' +
+      'writes each value as a fingerprint (sha256:...) for a Git repository: diff still sees which values ' +
+      'changed, but a restore from that folder cannot recreate the Secrets.',
   }),
   backupId: str({
     env: 'NSBACKUP_BACKUP_ID',
@@ -65,6 +74,7 @@ export const command = defineCommand({
         signal,
         concurrency: config.exportConcurrency,
         clusterDependencies: config.exportClusterDependencies,
+        secrets: config.secrets,
       });
       return {
         summary: {

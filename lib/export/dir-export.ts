@@ -10,12 +10,22 @@ import type { Logger } from '../log.js';
 import { writeExportDir, type ExportDirResult, type ResourceInfo } from '../resources/index.js';
 import { collectNamespace, type CollectStats } from './collect.js';
 import { discover, namespacedExportResources, reportDiscovery } from './discovery.js';
+import { maskSecretValues } from './live.js';
 
 export const EXPORT_MARKER = '.nsbackup-export';
 
 /** The marker's content: constant for a namespace, so that a second export changes no file. */
 export function markerText(namespace: string): string {
   return `# Written by nsbackup export; YAML files here that the next export does not write are removed.\nnamespace: ${namespace}\n`;
+}
+
+/** The namespace an export folder holds, from its marker; undefined for any other folder. */
+export async function exportDirNamespace(dir: string): Promise<string | undefined> {
+  try {
+    return /^namespace: (.*)$/m.exec(await readFile(join(dir, EXPORT_MARKER), 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Throws unless DIR is missing, empty (dot-entries such as .git aside), or an export of `namespace`. */
@@ -54,6 +64,8 @@ export interface ExportToDirInput {
   concurrency?: number;
   clusterDependencies?: boolean;
   resources?: ResourceInfo[];
+  /** `mask`: Secret values written as fingerprints (for a Git repository); default `include`. */
+  secrets?: 'include' | 'mask';
 }
 
 export interface ExportToDirResult extends ExportDirResult {
@@ -76,7 +88,7 @@ export async function exportNamespaceToDir(input: ExportToDirInput): Promise<Exp
   async function* counted() {
     for await (const item of objects) {
       progress.add(1);
-      yield item;
+      yield input.secrets === 'mask' ? { path: item.path, object: maskSecretValues(item.object) } : item;
     }
   }
   try {

@@ -74,11 +74,16 @@ export function pathOfFromDiscovery(resources: ResourceInfo[]): PathOf {
   return (obj) => (index.lookup(obj.apiVersion, obj.kind) ? index.pathOf(obj) : guessApiPathOf(obj));
 }
 
+const FINGERPRINT = /^sha256:[0-9a-f]{12}$/;
+
+/** A value's fingerprint; a fingerprint stays itself (a masked export folder compares equal to the live side). */
 const fingerprint = (value: unknown): string =>
-  `sha256:${createHash('sha256')
-    .update(typeof value === 'string' ? value : JSON.stringify(value))
-    .digest('hex')
-    .slice(0, 12)}`;
+  typeof value === 'string' && FINGERPRINT.test(value)
+    ? value
+    : `sha256:${createHash('sha256')
+        .update(typeof value === 'string' ? value : JSON.stringify(value))
+        .digest('hex')
+        .slice(0, 12)}`;
 
 /**
  * A Secret with its values replaced by short fingerprints (`sha256:0123abcd...`), so that a diff shows which

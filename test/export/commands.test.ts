@@ -132,6 +132,30 @@ describe('nsbackup export --dir', () => {
   });
 });
 
+describe('nsbackup export --dir --secrets mask', () => {
+  it('writes no Secret value, and diff (namespace from the folder) still sees a changed one', async () => {
+    const dir = join(work, 'masked');
+    expect((await run(exportCommand, ['-n', 'shop', '--dir', dir, '--secrets', 'mask'])).code).toBe(0);
+    const secret = await readFile(join(dir, 'secrets/db-password.yaml'), 'utf8');
+    expect(secret).toMatch(/password: sha256:[0-9a-f]{12}\n/);
+    expect(secret).not.toContain(Buffer.from('s3cr3t-pa55').toString('base64'));
+
+    const equal = await run(diffCommand, ['--from', dir]);
+    expect(equal.code, equal.stdout + equal.logs).toBe(0);
+    const original = Buffer.from('s3cr3t-pa55').toString('base64');
+    await kube.mergePatch('/api/v1/namespaces/shop/secrets/db-password', { data: { password: 'b3RoZXI=' } });
+    try {
+      const changed = await run(diffCommand, ['--from', dir]);
+      expect(changed.code).toBe(1);
+      expect(changed.stdout).toMatch(
+        /changed \/api\/v1\/namespaces\/shop\/secrets\/db-password\n {4}data\.password: "sha256:/,
+      );
+    } finally {
+      await kube.mergePatch('/api/v1/namespaces/shop/secrets/db-password', { data: { password: original } });
+    }
+  });
+});
+
 describe('nsbackup diff', () => {
   it('exits 0 for an unchanged namespace and 1 naming the ConfigMap changed live', async () => {
     const dir = join(work, 'diffed');
