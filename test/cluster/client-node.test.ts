@@ -365,6 +365,31 @@ describe('lists', () => {
     expect(names).toEqual(Array.from({ length: 25 }, (_, i) => `cm-${String(i).padStart(2, '0')}`));
   });
 
+  it('serves later pages from the snapshot of the first page, and 410 once it is gone', async () => {
+    const first = await core.listNamespacedConfigMap({ namespace: 'many', limit: 20 });
+    await core.deleteNamespacedConfigMap({ namespace: 'many', name: 'cm-22' });
+    await core.createNamespacedConfigMap({ namespace: 'many', body: { metadata: { name: 'cm-99' } } });
+    const rest = await core.listNamespacedConfigMap({
+      namespace: 'many',
+      limit: 20,
+      _continue: first.metadata?._continue,
+    });
+    expect(rest.items.map((i) => i.metadata?.name)).toEqual(['cm-20', 'cm-21', 'cm-22', 'cm-23', 'cm-24']);
+    expect(rest.metadata?.resourceVersion).toBe(first.metadata?.resourceVersion);
+    await core.createNamespacedConfigMap({
+      namespace: 'many',
+      body: { metadata: { name: 'cm-22', labels: { parity: 'even' } } },
+    });
+    await core.deleteNamespacedConfigMap({ namespace: 'many', name: 'cm-99' });
+    const again = await core.listNamespacedConfigMap({ namespace: 'many', limit: 20 });
+    const token = JSON.parse(Buffer.from(again.metadata!._continue!, 'base64url').toString());
+    const forged = Buffer.from(JSON.stringify({ ...token, snapshot: 'gone' })).toString('base64url');
+    const expired = await failure(
+      core.listNamespacedConfigMap({ namespace: 'many', limit: 20, _continue: forged }),
+    );
+    expect(expired).toMatchObject({ code: 410, status: { reason: 'Expired' } });
+  });
+
   it('filters with label selectors as the real grammar reads them', async () => {
     const count = async (labelSelector: string) =>
       (await core.listNamespacedConfigMap({ namespace: 'many', labelSelector })).items.length;

@@ -15,7 +15,8 @@ import {
   SelectorError,
 } from './selectors.js';
 import { ApiError, Errors } from './status.js';
-import { lowerBound, objectKey, type Store } from './store.js';
+import { objectKey, type Store } from './store.js';
+import { decodeContinue, encodeContinue, ListSnapshots } from './pagination.js';
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -78,6 +79,8 @@ function withoutVolatile(obj: any): string {
 }
 
 export class Registry {
+  readonly snapshots = new ListSnapshots();
+
   constructor(
     readonly store: Store,
     readonly table: ResourceTable,
@@ -285,34 +288,41 @@ export class Registry {
       const all = this.store.list(r.group, r.plural, ns);
       return { items: filtered ? all.filter(matches) : all, resourceVersion };
     }
-    // Paginated: walk the sorted keys from the continue position, like etcd range reads.
-    let start = ns !== undefined ? `${ns}/` : '';
-    let listRv = resourceVersion;
+    // Paginated: every page comes from the snapshot the first page pinned.
+    let id: string;
+    let snap: { objects: any[]; resourceVersion: number };
+    let offset = 0;
     if (opts.continue) {
       const token = decodeContinue(opts.continue);
-      start = token.start;
-      listRv = String(token.rv);
+      snap = this.snapshots.resume(token);
+      id = token.snapshot;
+      offset = token.offset;
+    } else {
+      snap = { objects: this.store.list(r.group, r.plural, ns), resourceVersion: this.store.resourceVersion };
+      id = this.snapshots.open(snap.objects, snap.resourceVersion);
     }
-    const keys = this.store.keys(r.group, r.plural);
-    const prefix = ns !== undefined ? `${ns}/` : '';
     const items: any[] = [];
-    let i = lowerBound(keys, start);
-    let last = '';
-    for (; i < keys.length && keys[i].startsWith(prefix); i++) {
+    let i = offset;
+    for (; i < snap.objects.length; i++) {
       if (limit && items.length >= limit) break;
-      const obj = this.store.get(r.group, r.plural, ...splitKey(keys[i]));
-      last = keys[i];
-      if (!filtered || matches(obj)) items.push(obj);
+      if (!filtered || matches(snap.objects[i])) items.push(snap.objects[i]);
     }
-    let end = i;
-    while (end < keys.length && keys[end].startsWith(prefix)) end++;
-    const remaining = end - i;
-    if (remaining === 0) return { items, resourceVersion: listRv };
+    const listRv = String(snap.resourceVersion);
+    if (i >= snap.objects.length) {
+      this.snapshots.close(id);
+      return { items, resourceVersion: listRv };
+    }
+    const last = snap.objects[i - 1].metadata;
     return {
       items,
       resourceVersion: listRv,
-      continue: encodeContinue(Number(listRv), `${last}\u0000`),
-      ...(filtered ? {} : { remainingItemCount: remaining }),
+      continue: encodeContinue({
+        rv: snap.resourceVersion,
+        start: `${objectKey(last.namespace, last.name)}\u0000`,
+        snapshot: id,
+        offset: i,
+      }),
+      ...(filtered ? {} : { remainingItemCount: snap.objects.length - i }),
     };
   }
 
@@ -520,26 +530,6 @@ export class Registry {
     return items.map(
       (o) => this.delete(r, o.metadata.namespace, o.metadata.name, { dryRun: opts.dryRun }).object,
     );
-  }
-}
-
-function splitKey(key: string): [string | undefined, string] {
-  const slash = key.indexOf('/');
-  const ns = key.slice(0, slash);
-  return [ns === '' ? undefined : ns, key.slice(slash + 1)];
-}
-
-export function encodeContinue(rv: number, start: string): string {
-  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start })).toString('base64url');
-}
-
-function decodeContinue(token: string): { rv: number; start: string } {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (parsed.v !== 'meta.k8s.io/v1' || typeof parsed.start !== 'string') throw new Error('bad token');
-    return parsed;
-  } catch {
-    throw Errors.badRequest(`continue key is not valid: ${token}`);
   }
 }
 

@@ -72,13 +72,6 @@ export class Store {
     return out;
   }
 
-  /** Sorted keys, for pagination. */
-  keys(group: string, resource: string): string[] {
-    const b = this.bucket(group, resource);
-    if (!b.sortedKeys) b.sortedKeys = [...b.objects.keys()].sort();
-    return b.sortedKeys;
-  }
-
   /** Stores the object, stamping a fresh resourceVersion, and announces the change. */
   put(group: string, resource: string, obj: any): any {
     const b = this.bucket(group, resource);
@@ -99,10 +92,11 @@ export class Store {
     if (!obj) return undefined;
     b.objects.delete(key);
     b.sortedKeys = null;
-    // A deletion is a write too: the deleted object carries the revision of its removal.
-    obj.metadata.resourceVersion = this.nextResourceVersion();
-    this.emit({ type: 'DELETED', group, resource, object: obj, resourceVersion: this.revision });
-    return obj;
+    // A deletion is a write too: the deleted object carries the revision of its removal. A copy, because
+    // stored objects are never mutated (list snapshots hold references to them).
+    const gone = { ...obj, metadata: { ...obj.metadata, resourceVersion: this.nextResourceVersion() } };
+    this.emit({ type: 'DELETED', group, resource, object: gone, resourceVersion: this.revision });
+    return gone;
   }
 
   /** Every group/resource that holds objects. */
