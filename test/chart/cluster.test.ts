@@ -428,3 +428,116 @@ describe('a PostgreSQL namespace installed with the postgres values', () => {
     expect(notified).toEqual(['/ok']);
   });
 });
+
+describe('the cluster-wide pruner', () => {
+  const SYSTEM_NS = 'nsbackup-system';
+  let objects: RenderedObject[];
+
+  beforeAll(async () => {
+    objects = helmTemplate({
+      namespace: SYSTEM_NS,
+      release: 'pruner',
+      valuesFiles: [valuesFile('cluster-pruner')],
+      set: { 's3.endpoint': s3.endpoint, 's3.region': 'us-east-1' },
+    });
+    cluster.seed(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: SYSTEM_NS } },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 's3-credentials', namespace: SYSTEM_NS },
+        data: {
+          AWS_ACCESS_KEY_ID: Buffer.from(TEST_S3_CREDENTIALS.accessKeyId).toString('base64'),
+          AWS_SECRET_ACCESS_KEY: Buffer.from(TEST_S3_CREDENTIALS.secretAccessKey).toString('base64'),
+        },
+      },
+    );
+    const file = join(dir, 'pruner.yaml');
+    writeFileSync(file, objects.map((o) => YAML.stringify(o)).join('---\n'));
+    await kubectl('create', '-f', file);
+  });
+
+  it('retain and mark-and-delete work on every namespace, within the ClusterRole', async () => {
+    // An expired snapshot in each of two namespaces, bound to a content with deletionPolicy Retain.
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const expired = (ns: string, name: string) => [
+      {
+        apiVersion: SNAP,
+        kind: 'VolumeSnapshot',
+        metadata: {
+          name,
+          namespace: ns,
+          creationTimestamp: new Date(Date.now() - 30 * 86_400_000).toISOString(),
+          labels: {
+            'nsbackup.io/pvc': 'data',
+            'nsbackup.io/retain': 'days',
+            'nsbackup.io/delete-after': yesterday,
+          },
+        },
+        spec: { source: { persistentVolumeClaimName: 'data' } },
+        status: { boundVolumeSnapshotContentName: `snapcontent-${ns}-${name}`, readyToUse: true },
+      },
+      {
+        apiVersion: SNAP,
+        kind: 'VolumeSnapshotContent',
+        metadata: { name: `snapcontent-${ns}-${name}` },
+        spec: {
+          deletionPolicy: 'Retain',
+          driver: 'hostpath.csi.k8s.io',
+          source: { volumeHandle: `vol-${ns}-${name}` },
+          volumeSnapshotRef: { apiVersion: SNAP, kind: 'VolumeSnapshot', name, namespace: ns },
+        },
+        status: { readyToUse: true },
+      },
+    ];
+    // Newer ones per PVC, so the expired one is not the newest (which is never deleted).
+    const newer = (ns: string, i: number) => ({
+      apiVersion: SNAP,
+      kind: 'VolumeSnapshot',
+      metadata: {
+        name: `data-new-${i}`,
+        namespace: ns,
+        creationTimestamp: new Date(Date.now() - i * 3_600_000).toISOString(),
+        labels: { 'nsbackup.io/pvc': 'data', 'nsbackup.io/retain': 'days' },
+      },
+      spec: { source: { persistentVolumeClaimName: 'data' } },
+      status: { boundVolumeSnapshotContentName: `snapcontent-${ns}-data-new-${i}`, readyToUse: true },
+    });
+    cluster.seed(
+      ...expired('team-a', 'data-old'),
+      ...expired('team-b', 'data-old'),
+      newer('team-a', 1),
+      newer('team-b', 1),
+    );
+
+    await kubectl('create', 'job', 'pruner-now', '--from=cronjob/pruner-prune', '-n', SYSTEM_NS);
+    const retain = await jobContainer('pruner-now', 'retain', SYSTEM_NS);
+    const sweep = await jobContainer('pruner-now', 'mark-and-delete', SYSTEM_NS);
+    for (const c of [retain, sweep]) {
+      expect(c.env.NSBACKUP_ALL_NAMESPACES).toBe('true');
+      expect(c.env.NSBACKUP_NAMESPACE).toBeUndefined();
+    }
+    const retained = await runLocally(retain, 'prune', objects);
+    expect(retained.code, retained.logs.join('\n')).toBe(0);
+
+    // prune.maxDeleteShare=0.3 from the values: deleting 1 of a PVC's 2 snapshots is refused, nothing goes.
+    const refused = await runLocally(sweep, 'prune', objects);
+    expect(refused.code).toBe(1);
+    expect(refused.logs.join('\n')).toContain('more than 30%');
+    expect(cluster.get(SNAP, 'VolumeSnapshot', 'team-a', 'data-old')).toBeDefined();
+
+    // With 4 snapshots per PVC the share is 25%: both expired snapshots go, the newer ones stay.
+    cluster.seed(...['team-a', 'team-b'].flatMap((ns) => [newer(ns, 2), newer(ns, 3)]));
+    const swept = await runLocally(sweep, 'prune', objects);
+    expect(swept.code, swept.logs.join('\n')).toBe(0);
+    for (const ns of ['team-a', 'team-b']) {
+      expect(cluster.get(SNAP, 'VolumeSnapshot', ns, 'data-old'), ns).toBeUndefined();
+      expect(
+        cluster
+          .list(SNAP, 'VolumeSnapshot', ns)
+          .map((v) => v.metadata.name)
+          .sort(),
+      ).toEqual(['data-new-1', 'data-new-2', 'data-new-3']);
+    }
+  });
+});
