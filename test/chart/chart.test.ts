@@ -98,6 +98,45 @@ describe('helm lint and template', () => {
     }
   });
 
+  it('the optional pod settings render valid objects and reach every Job', () => {
+    const objects = helmTemplate({
+      valuesFiles: [valuesFile('postgres')],
+      set: {
+        'imagePullSecrets[0].name': 'registry',
+        'nodeSelector.disk': 'ssd',
+        'tolerations[0].key': 'backup',
+        'tolerations[0].operator': 'Exists',
+        'podLabels.team': 'data',
+        'podAnnotations.owner': 'dba',
+        priorityClassName: 'batch-low',
+        'backup.ttlSecondsAfterFinished': '86400',
+        'backup.extraEnv[0].name': 'NODE_OPTIONS',
+        'backup.extraEnv[0].value': '--max-old-space-size=256',
+        'serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn': 'arn:aws:iam::1:role/nsbackup',
+      },
+    });
+    for (const obj of objects)
+      expect(() => new MODELS[`${obj.apiVersion}/${obj.kind}`](obj).validate()).not.toThrow();
+    for (const cj of ofKind(objects, 'CronJob')) {
+      const pod = podSpecOf(cj);
+      expect(pod.imagePullSecrets).toEqual([{ name: 'registry' }]);
+      expect(pod.nodeSelector).toEqual({ disk: 'ssd' });
+      expect(pod.tolerations).toEqual([{ key: 'backup', operator: 'Exists' }]);
+      expect(pod.priorityClassName).toBe('batch-low');
+      expect(cj.spec.jobTemplate.spec.template.metadata.labels.team).toBe('data');
+      expect(cj.spec.jobTemplate.spec.template.metadata.annotations).toEqual({ owner: 'dba' });
+    }
+    const backup = find(objects, 'CronJob', 'shop-backup');
+    expect(backup.spec.jobTemplate.spec.ttlSecondsAfterFinished).toBe(86400);
+    expect(envOf(container(podSpecOf(backup), 'backup')).get('NODE_OPTIONS')?.value).toBe(
+      '--max-old-space-size=256',
+    );
+    for (const sa of ofKind(objects, 'ServiceAccount'))
+      expect(sa.metadata.annotations).toEqual({
+        'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/nsbackup',
+      });
+  });
+
   it('names fit: CronJob names leave room for the Job suffix, ad-hoc names stay under 63', () => {
     const long = 'a'.repeat(53); // helm's longest release name
     const objects = helmTemplate({ release: long, valuesFiles: [valuesFile('postgres')] });
