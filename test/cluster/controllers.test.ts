@@ -162,6 +162,16 @@ describe('snapshot controller', () => {
     expect(retained.spec.volumeSnapshotRef.name).toBe('kept');
   });
 
+  it('waits for an unbound claim without keeping the controllers busy', async () => {
+    cluster.controllers.pvcBinder.enabled = false;
+    await core.createNamespacedPersistentVolumeClaim({ namespace: 'db', body: pvc('late') });
+    await createSnapshot('of-late', { source: { persistentVolumeClaimName: 'late' } });
+    await cluster.controllers.idle();
+    expect(getVs('of-late').status).toBeUndefined();
+    cluster.controllers.pvcBinder.enabled = true;
+    await until('ready', () => getVs('of-late')?.status?.readyToUse);
+  });
+
   it('keeps a snapshot Terminating while the controller is off', async () => {
     await createSnapshot('held', { source: { persistentVolumeClaimName: 'data' } });
     await until('ready', () => getVs('held')?.status?.readyToUse);
@@ -197,6 +207,20 @@ describe('snapshot controller', () => {
     await cluster.controllers.idle();
     expect(cluster.get('v1', 'PersistentVolumeClaim', 'db', 'restored').status.phase).toBe('Bound');
     expect(cluster.get('v1', 'PersistentVolumeClaim', 'db', 'orphan').status.phase).toBe('Pending');
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: 'db',
+      body: {
+        ...pvc('too-small', dataSource('src')),
+        spec: { ...pvc('x', dataSource('src')).spec, resources: { requests: { storage: '1Gi' } } },
+      },
+    });
+    await cluster.controllers.idle();
+    expect(cluster.get('v1', 'PersistentVolumeClaim', 'db', 'too-small').status.phase).toBe('Pending');
+    const events = await core.listNamespacedEvent({
+      namespace: 'db',
+      fieldSelector: 'involvedObject.name=too-small',
+    });
+    expect(events.items[0]?.message).toContain('is less than the size');
   });
 });
 

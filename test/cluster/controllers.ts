@@ -171,8 +171,7 @@ export function startControllers(
       );
     }
     if (pvc.status?.phase !== 'Bound') {
-      schedule(20, () => reconcileSnapshot(ns, name)); // the real controller waits for the claim to bind
-      return;
+      return; // the real controller waits for the claim to bind; re-checked when the claim changes
     }
     const className = vs.spec?.volumeSnapshotClassName;
     const cls = className ? current(SNAP, 'volumesnapshotclasses', undefined, className) : defaultClass();
@@ -306,6 +305,13 @@ export function startControllers(
     if (source?.kind === 'VolumeSnapshot') {
       const vs = current(SNAP, 'volumesnapshots', ns, source.name);
       if (!vs?.status?.readyToUse) return; // stays Pending; re-checked when snapshots change
+      const requested = quantityToBytes(pvc.spec?.resources?.requests?.storage);
+      const size = quantityToBytes(vs.status.restoreSize);
+      if (requested !== undefined && size !== undefined && requested < size) {
+        const message = `failed to provision volume with StorageClass "${pvc.spec?.storageClassName ?? ''}": rpc error: code = OutOfRange desc = requested volume size ${requested} is less than the size ${size} for the source snapshot ${source.name}`;
+        event(ns, pvc, 'Warning', 'ProvisioningFailed', message);
+        return;
+      }
     }
     const sc = pvc.spec?.storageClassName
       ? current('storage.k8s.io', 'storageclasses', undefined, pvc.spec.storageClassName)
@@ -524,6 +530,16 @@ export function startControllers(
       case '|persistentvolumeclaims':
         if (c.type === 'DELETED') schedule(0, () => releaseVolume(o));
         else schedule(0, () => bindClaim(ns, name));
+        if (o.status?.phase === 'Bound') {
+          for (const vs of store.list(SNAP, 'volumesnapshots', ns)) {
+            if (
+              vs.spec?.source?.persistentVolumeClaimName === name &&
+              !vs.status?.boundVolumeSnapshotContentName
+            ) {
+              schedule(0, () => reconcileSnapshot(ns, vs.metadata.name));
+            }
+          }
+        }
         break;
       case '|pods':
         if (c.type === 'ADDED') {
