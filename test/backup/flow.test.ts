@@ -405,9 +405,19 @@ describe('node lock', () => {
     const dumps = events.filter((e) => e.startsWith('dump'));
     expect(dumps).toEqual(['dump start db-7d4f9-abcde', 'dump end', 'dump start db-7d4f9-abcde', 'dump end']);
 
+    // The second run starts once the first holds the slot, so which one loses never depends on timing.
+    let holding!: () => void;
+    const held = new Promise<void>((r) => (holding = r));
     const [holder, loser] = await Promise.all([
-      backup(env, { database: fakeDatabase([], 2_000) }),
-      new Promise((r) => setTimeout(r, 300)).then(() => backup({ ...env, NSBACKUP_LOCK_TIMEOUT: '1s' })),
+      backup(env, {
+        database: fakeDatabase([], 2_000),
+        acquireLock: async (opts) => {
+          const lock = await acquireNodeLock(opts);
+          holding();
+          return lock;
+        },
+      }),
+      held.then(() => backup({ ...env, NSBACKUP_LOCK_TIMEOUT: '1s' })),
     ]);
     expect(holder.code).toBe(0);
     expect(loser.code).toBe(3);
@@ -631,7 +641,7 @@ describe('hooks, lock compromise, export seam', () => {
             // Someone removes our lock (an operator, a clock jump): refreshing it fails within a second or so.
             await rm(join(lockDir, '1.lock'), { recursive: true, force: true });
             await rm(join(lockDir, '2.lock'), { recursive: true, force: true });
-            await new Promise((res) => setTimeout(res, 1_500));
+            await new Promise((res) => setTimeout(res, 2_500));
             return fakeDatabase().dump(t, d);
           },
         },
