@@ -86,32 +86,51 @@ function skippable(error: unknown): string | null {
   return null;
 }
 
-interface ListedPage {
+export interface ListedPage {
   info: ResourceInfo;
   items: KubeObject[];
   resourceVersion?: string;
   skipped?: string;
 }
 
-async function* pagesOf(
-  kube: KubeClient,
+/** How often a list whose continue token expired (410) is started again before the export fails. */
+const MAX_LIST_RESTARTS = 3;
+
+/**
+ * The pages of one resource type. A continue token can expire (410 Gone, after etcd compaction, e.g. when a
+ * long list waits behind a slow upload): the list then starts again and skips the objects already handed out,
+ * so nothing is yielded twice. Objects changed in between are read as they are now.
+ */
+export async function* pagesOf(
+  kube: Pick<KubeClient, 'listPages'>,
   info: ResourceInfo,
   namespace: string,
   pageSize: number,
   signal?: AbortSignal,
 ): AsyncGenerator<ListedPage> {
   const apiVersion = groupVersionOf(info);
-  try {
-    for await (const page of kube.listPages<KubeObject>(apiPathOf(info, namespace), {}, pageSize)) {
-      signal?.throwIfAborted();
-      // Typed lists leave apiVersion and kind out of their items.
-      const items = page.items.map((item) => ({ ...item, apiVersion, kind: info.kind }));
-      yield { info, items, resourceVersion: (page as KubeList).metadata?.resourceVersion };
+  const yielded = new Set<string>();
+  for (let restarts = 0; ; restarts++) {
+    try {
+      for await (const page of kube.listPages<KubeObject>(apiPathOf(info, namespace), {}, pageSize)) {
+        signal?.throwIfAborted();
+        // Typed lists leave apiVersion and kind out of their items.
+        const items: KubeObject[] = [];
+        for (const item of page.items) {
+          if (restarts > 0 && yielded.has(item.metadata.name ?? '')) continue;
+          yielded.add(item.metadata.name ?? '');
+          items.push({ ...item, apiVersion, kind: info.kind });
+        }
+        yield { info, items, resourceVersion: (page as KubeList).metadata?.resourceVersion };
+      }
+      return;
+    } catch (error) {
+      if (error instanceof KubeApiError && error.code === 410 && restarts < MAX_LIST_RESTARTS) continue;
+      const reason = skippable(error);
+      if (!reason) throw error;
+      yield { info, items: [], skipped: reason };
+      return;
     }
-  } catch (error) {
-    const reason = skippable(error);
-    if (!reason) throw error;
-    yield { info, items: [], skipped: reason };
   }
 }
 

@@ -8,7 +8,9 @@ import {
   preferredGroupVersions,
   resourcesOf,
 } from '../../lib/export/index.js';
+import { pagesOf } from '../../lib/export/collect.js';
 import { prefetch } from '../../lib/export/prefetch.js';
+import { KubeApiError } from '../../lib/kube/index.js';
 import { generateEncryptionKey, parseEncryptionKey } from '../../lib/resources/index.js';
 
 const ALL = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -157,5 +159,55 @@ describe('encryption keys', () => {
       onSecret: (s) => seen.push(s),
     });
     expect(seen).toContain(shopKey);
+  });
+});
+
+describe('listing one resource type', () => {
+  const info = {
+    group: '',
+    version: 'v1',
+    resource: 'configmaps',
+    kind: 'ConfigMap',
+    namespaced: true,
+    verbs: ALL,
+  };
+  const cm = (name: string) => ({ metadata: { name } });
+
+  it('starts again when the continue token expired, without handing out an object twice', async () => {
+    let calls = 0;
+    const kube = {
+      async *listPages() {
+        calls++;
+        yield { metadata: { resourceVersion: String(calls) }, items: [cm('a'), cm('b')] };
+        if (calls === 1) throw new KubeApiError(410, 'Expired', 'continue token expired', 'GET', '/x');
+        yield { metadata: {}, items: [cm('c')] };
+      },
+    } as any;
+    const names: string[] = [];
+    for await (const page of pagesOf(kube, info, 'shop', 2)) {
+      names.push(...page.items.map((item) => `${item.kind}/${item.metadata.name}`));
+    }
+    expect(names).toEqual(['ConfigMap/a', 'ConfigMap/b', 'ConfigMap/c']);
+    expect(calls).toBe(2);
+  });
+
+  it('skips a forbidden type with its reason, and fails on anything else', async () => {
+    const failing = (code: number) =>
+      ({
+        // eslint-disable-next-line require-yield
+        async *listPages() {
+          throw new KubeApiError(code, 'x', `answered ${code}`, 'GET', '/x');
+        },
+      }) as any;
+    const pages = [];
+    for await (const page of pagesOf(failing(403), info, 'shop', 2)) pages.push(page);
+    expect(pages).toEqual([
+      expect.objectContaining({ items: [], skipped: expect.stringMatching(/forbidden/) }),
+    ]);
+    await expect(
+      (async () => {
+        for await (const _ of pagesOf(failing(500), info, 'shop', 2)) void _;
+      })(),
+    ).rejects.toThrow('answered 500');
   });
 });
