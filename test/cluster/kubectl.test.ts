@@ -1,5 +1,5 @@
 // The emulator through the real kubectl binary (1.32), unchanged flags, its own discovery cache.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -266,5 +266,52 @@ describe('kubectl', () => {
       const missing = await kubectl('exec', 'ghost', '-n', 'shop', '--', 'true');
       expect(missing.stderr).toContain('pods "ghost" not found');
     });
+  });
+});
+
+describe('serve.ts', () => {
+  it('runs a cluster kubectl can use until SIGTERM', { timeout: 30_000 }, async () => {
+    const kubeconfig = join(dir, 'served-kubeconfig');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'serve.ts'), '--kubeconfig', kubeconfig],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d) => {
+          out += d;
+          const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+          if (m) resolve(m[1]);
+        });
+        child.on('exit', (code) => reject(new Error(`serve.ts exited with ${code}: ${out}`)));
+      });
+      expect(url).toMatch(/^http:/);
+      const r = await new Promise<Result>((resolve) =>
+        execFile(
+          KUBECTL,
+          [
+            '--kubeconfig',
+            kubeconfig,
+            '--cache-dir',
+            join(dir, 'served-cache'),
+            'get',
+            'ns',
+            'kube-system',
+            '-o',
+            'name',
+          ],
+          (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
+        ),
+      );
+      expect(r.stdout.trim()).toBe('namespace/kube-system');
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
   });
 });
