@@ -203,18 +203,17 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
       }
       snapshotsTaken = true;
     } catch (e) {
-      stepError = e;
-    } finally {
-      if (preHooksStarted || (snapshotsTaken && plan.hooks.post.length)) {
-        try {
-          await runHooks('post', plan.hooks.post, hookTargets, deps, log);
-        } catch (e) {
-          report.failures.push((e as Error).message);
-        }
-      }
-      // Snapshots created before a failure still get their verdict below.
-      report.snapshots = report.snapshots.filter((s) => names.includes(s.name));
+      stepError = e; // thrown after the post hooks and the snapshots' verdict
     }
+    if (preHooksStarted || (snapshotsTaken && plan.hooks.post.length)) {
+      try {
+        await runHooks('post', plan.hooks.post, hookTargets, deps, log);
+      } catch (e) {
+        report.failures.push((e as Error).message);
+      }
+    }
+    // Only snapshots that exist are reported; those created before a failure still get their verdict.
+    report.snapshots = report.snapshots.filter((s) => names.includes(s.name));
 
     // 8. Every snapshot that was created ends ready, or discarded, whatever else failed.
     if (names.length) {
