@@ -17,18 +17,21 @@ import {
   type PathedObject,
   type ResourceInfo,
 } from '../resources/index.js';
+import type { Logger } from '../log.js';
+import { namespacedExportResources } from './discovery.js';
 import { prefetch } from './prefetch.js';
 
 export interface CollectOptions {
   kube: KubeClient;
   namespace: string;
-  /** Namespaced resources to list, in order ({@link namespacedExportResources}). */
+  /** Every resource discovery lists; the namespaced exportable ones are listed ({@link namespacedExportResources}). */
   resources: ResourceInfo[];
+  /** Resource types listed at once. Default 4. */
   concurrency?: number;
   pageSize?: number;
   /** Pages buffered per resource type beyond the one being written. */
   pagesAhead?: number;
-  /** Also yield the cluster-scoped objects the namespace depends on (PVs, StorageClasses, CRDs). */
+  /** Also yield the cluster-scoped objects the namespace depends on (PVs, StorageClasses, CRDs). Default true. */
   clusterDependencies?: boolean;
   signal?: AbortSignal;
 }
@@ -147,7 +150,8 @@ export function collectNamespace(options: CollectOptions): {
 }
 
 async function* generate(options: CollectOptions, stats: CollectStats): AsyncGenerator<PathedObject> {
-  const { kube, namespace, resources, signal } = options;
+  const { kube, namespace, signal } = options;
+  const resources = namespacedExportResources(options.resources);
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const pageSize = options.pageSize ?? 500;
   const context: ExclusionContext = { servicesWithSelector: new Set() };
@@ -208,7 +212,7 @@ async function* generate(options: CollectOptions, stats: CollectStats): AsyncGen
     }
   }
 
-  if (!options.clusterDependencies) return;
+  if (options.clusterDependencies === false) return;
   const dependencies = [
     ...[...customResources.keys()].sort().map((name) => ({
       path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${encodeURIComponent(name)}`,
@@ -243,4 +247,12 @@ async function* generate(options: CollectOptions, stats: CollectStats): AsyncGen
     stats.listed++;
     yield { path: dependency.path, object: canonicalize(found) };
   }
+}
+
+/** One warning for everything an export could not read (forbidden types, missing dependencies). */
+export function warnSkipped(stats: CollectStats, log: Logger): void {
+  if (!stats.skipped.length) return;
+  log.warn('not exported (forbidden or not found); the backup holds everything else', {
+    skipped: stats.skipped.map((s) => `${s.what}: ${s.reason}`),
+  });
 }

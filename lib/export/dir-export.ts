@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import { writeExportDir, type ExportDirResult, type ResourceInfo } from '../resources/index.js';
-import { collectNamespace, type CollectStats } from './collect.js';
-import { discover, namespacedExportResources, reportDiscovery } from './discovery.js';
+import { collectNamespace, warnSkipped, type CollectStats } from './collect.js';
+import { discover, reportDiscovery } from './discovery.js';
 import { maskSecretValues } from './live.js';
 
 export const EXPORT_MARKER = '.nsbackup-export';
@@ -79,9 +79,9 @@ export async function exportNamespaceToDir(input: ExportToDirInput): Promise<Exp
   const { objects, stats } = collectNamespace({
     kube,
     namespace,
-    resources: namespacedExportResources(resources),
-    concurrency: input.concurrency ?? 4,
-    clusterDependencies: input.clusterDependencies ?? true,
+    resources,
+    concurrency: input.concurrency,
+    clusterDependencies: input.clusterDependencies,
     signal: input.signal,
   });
   const progress = log.progress('export', { unit: 'objects' });
@@ -94,11 +94,7 @@ export async function exportNamespaceToDir(input: ExportToDirInput): Promise<Exp
   try {
     const result = await writeExportDir(dir, counted(), { prune: true });
     await writeFile(join(dir, EXPORT_MARKER), markerText(namespace));
-    if (stats.skipped.length) {
-      log.warn('not exported (forbidden or not found); the backup holds everything else', {
-        skipped: stats.skipped.map((s) => `${s.what}: ${s.reason}`),
-      });
-    }
+    warnSkipped(stats, log);
     return { ...result, stats };
   } finally {
     progress.done();

@@ -17,7 +17,6 @@ import {
   type ResourceInfo,
 } from '../resources/index.js';
 import { collectNamespace } from './collect.js';
-import { namespacedExportResources } from './discovery.js';
 
 export interface LiveInput {
   kube: KubeClient;
@@ -35,7 +34,7 @@ export async function liveObjects(input: LiveInput): Promise<PathedObject[]> {
   const { objects } = collectNamespace({
     kube: input.kube,
     namespace: input.namespace,
-    resources: namespacedExportResources(input.resources),
+    resources: input.resources,
     concurrency: input.concurrency,
     clusterDependencies: input.clusterDependencies,
     signal: input.signal,

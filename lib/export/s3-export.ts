@@ -21,8 +21,8 @@ import {
   type KubeObject,
   type ResourceInfo,
 } from '../resources/index.js';
-import { collectNamespace, type CollectStats } from './collect.js';
-import { discover, namespacedExportResources, reportDiscovery } from './discovery.js';
+import { collectNamespace, warnSkipped, type CollectStats } from './collect.js';
+import { discover, reportDiscovery } from './discovery.js';
 
 export interface ExportToS3Input {
   kube: KubeClient;
@@ -76,9 +76,9 @@ export async function exportNamespaceToS3(input: ExportToS3Input): Promise<Expor
   const { objects, stats } = collectNamespace({
     kube,
     namespace,
-    resources: namespacedExportResources(resources),
-    concurrency: input.concurrency ?? 4,
-    clusterDependencies: input.clusterDependencies ?? true,
+    resources,
+    concurrency: input.concurrency,
+    clusterDependencies: input.clusterDependencies,
     pageSize: input.pageSize,
     signal,
   });
@@ -120,11 +120,7 @@ export async function exportNamespaceToS3(input: ExportToS3Input): Promise<Expor
       dumps: input.dumps,
     });
     await store.upload(manifestKey, serializeManifest(manifest), 'application/json');
-    if (stats.skipped.length) {
-      log.warn('not exported (forbidden or not found); the backup holds everything else', {
-        skipped: stats.skipped.map((s) => `${s.what}: ${s.reason}`),
-      });
-    }
+    warnSkipped(stats, log);
     log.info('resources exported', {
       location: store.url(folderKey),
       objects: summary.objectCount,
