@@ -80,6 +80,20 @@ function reasonKey(reason: string): string {
   return reason.replace(/ [A-Za-z]+\/[^ ]+$/, '').replace(/ of Service \S+,/, ' of a Service,');
 }
 
+async function assertNamespaceExists(
+  kube: Pick<KubeClient, 'getIfExists'>,
+  namespace: string,
+): Promise<void> {
+  try {
+    if (!(await kube.getIfExists(`/api/v1/namespaces/${encodeURIComponent(namespace)}`))) {
+      throw new Error(`namespace "${namespace}" not found`);
+    }
+  } catch (error) {
+    // Not allowed to read it (a Role without namespaces get): the lists below still tell what is there.
+    if (!(error instanceof KubeApiError && error.code === 403)) throw error;
+  }
+}
+
 /** Why a list (or get) is skipped rather than failing the export, or null to fail. */
 function skippable(error: unknown): string | null {
   if (!(error instanceof KubeApiError)) return null;
@@ -152,6 +166,8 @@ export function collectNamespace(options: CollectOptions): {
 async function* generate(options: CollectOptions, stats: CollectStats): AsyncGenerator<PathedObject> {
   const { kube, namespace, signal } = options;
   const resources = namespacedExportResources(options.resources);
+  // Lists in a namespace that does not exist answer empty: without this, a typo would be an empty backup.
+  await assertNamespaceExists(kube, namespace);
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const pageSize = options.pageSize ?? 500;
   const context: ExclusionContext = { servicesWithSelector: new Set() };

@@ -206,6 +206,14 @@ describe('exportNamespaceToS3', () => {
     expect(await store.exists('nsbackup/prod/shop/stopped-1/manifest.json')).toBe(false);
   });
 
+  it('refuses a namespace that does not exist instead of storing an empty backup', async () => {
+    const store = s3.store();
+    await expect(
+      exportNamespaceToS3({ kube, store, namespace: 'shpo', cluster: 'prod', backupId: 'typo-1', log }),
+    ).rejects.toThrow('namespace "shpo" not found');
+    expect(await store.exists('nsbackup/prod/shpo/typo-1/manifest.json')).toBe(false);
+  });
+
   it('skips a forbidden resource type with a warning instead of failing the backup', async () => {
     cluster.faults.add({ verb: 'list', path: /\/widgets$/, status: 403 });
     lines.length = 0;
