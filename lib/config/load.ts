@@ -99,7 +99,7 @@ export function loadConfig<S extends Schema>(schema: S, options: LoadOptions = {
       raw = env[setting.env];
     }
     try {
-      out[key] = raw === undefined || raw.trim() === '' ? setting.fallback() : setting.parse(raw);
+      out[key] = raw === undefined || raw.trim() === '' ? setting.fallback(env) : setting.parse(raw);
     } catch (e) {
       const what = setting.secret ? '' : raw && raw.trim() !== '' ? ` (got "${truncate(raw)}")` : '';
       const form = (e as Error).message === 'is required' ? `; expected ${setting.form}` : '';

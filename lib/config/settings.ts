@@ -20,8 +20,8 @@ export interface Setting<T> {
   secret: boolean;
   /** Parses a raw value; throws an Error whose message says what is wrong (not the value, if secret). */
   parse(raw: string): T;
-  /** Value when the variable is unset or empty. */
-  fallback(): T;
+  /** Value when the variable is unset or empty; computed defaults may read the same environment. */
+  fallback(env?: NodeJS.ProcessEnv): T;
 }
 
 export type Schema = Record<string, Setting<any>>;
@@ -31,8 +31,8 @@ interface Common<T> {
   env: string;
   flag?: string;
   description: string;
-  /** A value, or a function computing it when the setting is unset (e.g. from the environment). */
-  default?: T | (() => T);
+  /** A value, or a function computing it when the setting is unset (e.g. from the environment being loaded). */
+  default?: T | ((env: NodeJS.ProcessEnv) => T);
   /** How to show the default in docs, when it is computed. */
   defaultText?: string;
 }
@@ -56,10 +56,10 @@ function setting<T>(
     required,
     secret: opts.secret ?? false,
     parse,
-    fallback: () => {
+    fallback: (env = process.env) => {
       if (required) throw new Error('is required');
       if (def === undefined) return empty;
-      return typeof def === 'function' ? (def as () => T)() : def;
+      return typeof def === 'function' ? (def as (env: NodeJS.ProcessEnv) => T)(env) : def;
     },
   };
 }

@@ -23,13 +23,13 @@ export const s3Settings = {
   }),
   s3Region: str({
     env: 'NSBACKUP_S3_REGION',
-    default: () => process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
+    default: (env) => env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
     defaultText: '$AWS_REGION or us-east-1',
     description: 'S3 region.',
   }),
   s3ForcePathStyle: bool({
     env: 'NSBACKUP_S3_FORCE_PATH_STYLE',
-    default: () => Boolean(process.env.NSBACKUP_S3_ENDPOINT),
+    default: (env) => Boolean(env.NSBACKUP_S3_ENDPOINT),
     defaultText: 'true when NSBACKUP_S3_ENDPOINT is set',
     description: 'Path-style bucket addressing.',
   }),

@@ -108,3 +108,15 @@ describe('configuration', () => {
     expect(table.split('\n')).toHaveLength(2 + Object.keys(schema).length);
   });
 });
+
+describe('computed defaults', () => {
+  it('read the environment being loaded, not the process environment', async () => {
+    const { s3Settings } = await import('../../lib/s3/index.js');
+    const c = loadConfig(s3Settings, {
+      env: { NSBACKUP_S3_ENDPOINT: 'http://127.0.0.1:9000', AWS_REGION: 'eu-west-3' },
+    });
+    expect(c.s3ForcePathStyle).toBe(true);
+    expect(c.s3Region).toBe('eu-west-3');
+    expect(loadConfig(s3Settings, { env: {} }).s3ForcePathStyle).toBe(false);
+  });
+});
