@@ -61,6 +61,7 @@ export function apiResourceList(table: ResourceTable, group: string, version: st
         name: `${d.plural}/${sub}`,
         singularName: '',
         namespaced: d.namespaced,
+        ...(info.group ? { group: info.group, version: info.version } : {}),
         kind: info.kind,
         verbs: info.verbs,
       });

@@ -177,6 +177,17 @@ describe('kubectl', () => {
     }
   });
 
+  it('scales a Deployment through its scale subresource', async () => {
+    expect(await ok('scale', 'deploy/web', '-n', 'shop', '--replicas=0')).toContain(
+      'deployment.apps/web scaled',
+    );
+    await cluster.controllers.idle();
+    const web = cluster.get('apps/v1', 'Deployment', 'shop', 'web');
+    expect(web.spec.replicas).toBe(0);
+    expect(web.status.replicas).toBe(0);
+    await ok('scale', 'deploy/web', '-n', 'shop', '--replicas=2');
+  });
+
   it('deletes', async () => {
     expect(await ok('delete', 'cm', 'one', '-n', 'shop')).toContain('configmap "one" deleted');
     expect(cluster.get('v1', 'ConfigMap', 'shop', 'one')).toBeUndefined();

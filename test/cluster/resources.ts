@@ -77,7 +77,7 @@ export const BUILTIN_RESOURCES: ResourceDef[] = [
     kind: 'Deployment',
     short: ['deploy'],
     cat: ['all'],
-    sub: ['status'],
+    sub: ['status', 'scale'],
   }),
   def({
     g: apps,
@@ -85,10 +85,17 @@ export const BUILTIN_RESOURCES: ResourceDef[] = [
     kind: 'StatefulSet',
     short: ['sts'],
     cat: ['all'],
-    sub: ['status'],
+    sub: ['status', 'scale'],
   }),
   def({ g: apps, plural: 'daemonsets', kind: 'DaemonSet', short: ['ds'], cat: ['all'], sub: ['status'] }),
-  def({ g: apps, plural: 'replicasets', kind: 'ReplicaSet', short: ['rs'], cat: ['all'], sub: ['status'] }),
+  def({
+    g: apps,
+    plural: 'replicasets',
+    kind: 'ReplicaSet',
+    short: ['rs'],
+    cat: ['all'],
+    sub: ['status', 'scale'],
+  }),
   def({ g: 'batch', plural: 'jobs', kind: 'Job', cat: ['all'], sub: ['status'] }),
   def({ g: 'batch', plural: 'cronjobs', kind: 'CronJob', short: ['cj'], cat: ['all'], sub: ['status'] }),
   def({ g: 'networking.k8s.io', plural: 'ingresses', kind: 'Ingress', short: ['ing'], sub: ['status'] }),
@@ -128,7 +135,10 @@ export const BUILTIN_RESOURCES: ResourceDef[] = [
 ];
 
 /** What discovery says about a subresource: its kind and verbs, as a real server lists them. */
-export function subresourceInfo(r: ResourceDef, sub: string): { kind: string; verbs: string[] } {
+export function subresourceInfo(
+  r: ResourceDef,
+  sub: string,
+): { kind: string; verbs: string[]; group?: string; version?: string } {
   switch (sub) {
     case 'status':
       return { kind: r.kind, verbs: ['get', 'patch', 'update'] };
@@ -138,6 +148,8 @@ export function subresourceInfo(r: ResourceDef, sub: string): { kind: string; ve
       return { kind: 'Pod', verbs: ['get'] };
     case 'finalize':
       return { kind: r.kind, verbs: ['update'] };
+    case 'scale':
+      return { kind: 'Scale', verbs: ['get', 'patch', 'update'], group: 'autoscaling', version: 'v1' };
     default:
       return { kind: r.kind, verbs: ['get'] };
   }

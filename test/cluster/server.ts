@@ -14,6 +14,7 @@ import type { PatchType, Registry } from './registry.js';
 import { groupVersion, type ResourceDef } from './resources.js';
 import { ApiError, Errors, statusForCode } from './status.js';
 import type { Change } from './store.js';
+import { patchScale, toScale, updateScale } from './scale.js';
 import { toTable } from './table.js';
 import {
   matchesFields,
@@ -361,6 +362,7 @@ export class ApiServer {
     if (sub === 'log') throw Errors.notImplemented('pods/log is not emulated by the nsbackup test cluster');
     this.checkAcceptable(req);
     const raw = await readBody(req);
+    if (sub === 'scale') return this.handleScale(req, res, route, verb, raw, query);
     const manager = managerName(query.get('fieldManager'), req.headers['user-agent']);
     const dryRun = ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(verb)
       ? this.dryRun(query)
@@ -477,6 +479,45 @@ export class ApiServer {
           metadata: { resourceVersion: String(reg.store.resourceVersion) },
           items: items.map((o) => this.out(r, o)),
         });
+      }
+      default:
+        throw Errors.methodNotAllowed();
+    }
+  }
+
+  private async handleScale(
+    req: IncomingMessage,
+    res: ServerResponse,
+    { r, namespace, name }: ResourceRoute,
+    verb: string,
+    raw: Buffer,
+    query: URLSearchParams,
+  ): Promise<void> {
+    const opts = {
+      dryRun: this.dryRun(query),
+      manager: managerName(query.get('fieldManager'), req.headers['user-agent']),
+    };
+    switch (verb) {
+      case 'get':
+        return json(res, 200, toScale(this.registry.get(r, namespace, name!)));
+      case 'update':
+        return json(
+          res,
+          200,
+          updateScale(this.registry, r, namespace, name!, await this.decodeBody(req, verb, raw), opts),
+        );
+      case 'patch': {
+        let patch: any;
+        try {
+          patch = JSON.parse(raw.toString('utf8'));
+        } catch (e) {
+          throw Errors.badRequest(`error decoding patch: ${(e as Error).message}`);
+        }
+        return json(
+          res,
+          200,
+          patchScale(this.registry, r, namespace, name!, this.patchType(req, r), patch, opts),
+        );
       }
       default:
         throw Errors.methodNotAllowed();
