@@ -70,7 +70,8 @@ const sameMap = (a: unknown, b: unknown) =>
  */
 export function matchesLive(body: KubeObject, live: KubeObject): boolean {
   const want = canonicalize(body);
-  const have = canonicalize(live);
+  // Without managedFields, canonicalize keeps every node port: what is live is compared, not what was chosen.
+  const have = canonicalize({ ...live, metadata: { ...live.metadata, managedFields: undefined } });
   return (
     within(want, have) &&
     sameMap(want.metadata.labels, have.metadata.labels) &&
