@@ -334,14 +334,6 @@ describe('the backup CronJob', () => {
 });
 
 describe('every container runs a command of the front door with its own settings', () => {
-  // Wired ahead of the program (issue 6): the export's on/off switch and key are not declared by
-  // scripts/backup.ts yet, nor the database host/port (being added there).
-  const PENDING: Record<string, string[]> = {
-    backup: ['NSBACKUP_EXPORT', 'NSBACKUP_ENCRYPTION_KEY', 'NSBACKUP_DB_HOST', 'NSBACKUP_DB_PORT'],
-  };
-  // Commands the chart runs that are not in the front door yet (scripts/restore.ts, issue 6).
-  const NOT_YET_BUILT = ['restore'];
-
   it.each(VALUES)(
     '%s: known command, valid arguments, declared variables, required settings set',
     async (name) => {
@@ -351,12 +343,7 @@ describe('every container runs a command of the front door with its own settings
           if (c.command) continue; // the chmod init container does not run nsbackup
           const [commandName, ...argv] = c.args ?? [];
           const entry = commands[commandName];
-          if (!entry) {
-            expect(NOT_YET_BUILT, `${cj.metadata.name}: unknown command ${commandName}`).toContain(
-              commandName,
-            );
-            continue;
-          }
+          expect(entry, `${cj.metadata.name}: unknown command ${commandName}`).toBeDefined();
           const command = await entry.load();
           const schema: Schema = { ...command.schema, ...loggingSettings };
           expect(
@@ -366,10 +353,7 @@ describe('every container runs a command of the front door with its own settings
           const declared = new Set(Object.values(schema).map((s) => s.env));
           for (const env of envOf(c).keys()) {
             if (env === 'TZ' || env.startsWith('AWS_')) continue;
-            expect(
-              declared.has(env) || Boolean(PENDING[commandName]?.includes(env)),
-              `${commandName}: ${env}`,
-            ).toBe(true);
+            expect(declared.has(env), `${commandName}: ${env}`).toBe(true);
           }
           for (const s of Object.values(schema))
             if (s.required) expect(envOf(c).has(s.env), s.env).toBe(true);
@@ -504,6 +488,24 @@ describe('RBAC: exactly the documented verbs', () => {
     for (const g of added) expect(g).toMatch(/\|(get|list)$/);
     expect(added).toContain('backup|Role|apps|deployments|list');
     expect(added).toContain('backup|Role|core|configmaps|get');
+  });
+
+  it('export.clusterDependencies adds get, by name, on PVs, StorageClasses and CRDs, cluster-wide', () => {
+    const objects = helmTemplate({
+      valuesFiles: [valuesFile('mysql')],
+      set: { 'export.clusterDependencies': 'true' },
+    });
+    const added = grantsOf(objects).filter((g) => !grantsOf(rendered.mysql).includes(g));
+    expect(added).toEqual([
+      'backup|ClusterRole|apiextensions.k8s.io|customresourcedefinitions|get',
+      'backup|ClusterRole|core|persistentvolumes|get',
+      'backup|ClusterRole|storage.k8s.io|storageclasses|get',
+    ]);
+    const env = envOf(container(podSpecOf(find(objects, 'CronJob', 'shop-backup')), 'backup'));
+    expect(env.get('NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES')?.value).toBe('true');
+    const off = envOf(container(podSpecOf(find(rendered.mysql, 'CronJob', 'shop-backup')), 'backup'));
+    expect(off.get('NSBACKUP_EXPORT')?.value).toBe('true');
+    expect(off.get('NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES')?.value).toBe('false');
   });
 
   it('the prune ClusterRole for snapshot contents can be switched off', () => {
