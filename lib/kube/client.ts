@@ -50,6 +50,9 @@ export interface KubeList<T = KubeObject> {
 }
 
 export class KubeClient {
+  /** One keep-alive connection pool per client: a new TLS handshake per request would dominate big restores. */
+  private pool?: http.Agent;
+
   constructor(
     readonly kc: KubeConfig,
     /** Namespace of the pod (in-cluster) or of the kubeconfig context. */
@@ -143,6 +146,7 @@ export class KubeClient {
       timeout: this.timeoutMs,
     };
     await this.kc.applyToHTTPSOptions(reqOpts);
+    reqOpts.agent = this.pooled(reqOpts.agent);
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise<T>((resolve, reject) => {
       let sent = false;
@@ -174,7 +178,12 @@ export class KubeClient {
           reject(toApiError(status, text, method, path, res.headers['retry-after']));
         });
       });
-      req.on('socket', (s) => s.once('connect', () => (sent = true)));
+      req.on('socket', (s) => {
+        // A pooled socket may have been closed by the server while idle; whether this request got through is
+        // then unknown, so only a fresh connection that never connected counts as "not sent".
+        if (req.reusedSocket) sent = true;
+        else s.once('connect', () => (sent = true));
+      });
       req.on('timeout', () => req.destroy(new Error(`timed out after ${this.timeoutMs} ms`)));
       req.on('error', (e: NodeJS.ErrnoException) => {
         const notSent = !sent || e.code === 'ECONNREFUSED';
@@ -182,6 +191,29 @@ export class KubeClient {
       });
       req.end(body);
     });
+  }
+
+  /**
+   * client-node builds a new agent (TLS settings from the kubeconfig) for every request; keep the first one's settings
+   * in a keep-alive agent instead. Proxy agents are used as given.
+   */
+  private pooled(agent: unknown): http.Agent | undefined {
+    if (this.pool) return this.pool;
+    if (!(agent instanceof http.Agent) || agent.constructor.name.includes('Proxy'))
+      return agent as http.Agent | undefined;
+    const options = { ...(agent as http.Agent & { options: https.AgentOptions }).options };
+    const pool = { keepAlive: true, maxSockets: 32, maxFreeSockets: 16, timeout: undefined };
+    this.pool =
+      agent instanceof https.Agent
+        ? new https.Agent({ ...options, ...pool })
+        : new http.Agent({ ...options, ...pool });
+    return this.pool;
+  }
+
+  /** Closes pooled connections (a long-lived process that is done with the client). */
+  close(): void {
+    this.pool?.destroy();
+    this.pool = undefined;
   }
 }
 
