@@ -532,5 +532,3 @@ export class Registry {
     );
   }
 }
-
-export { objectKey };

@@ -1,5 +1,5 @@
-// HTTP front of the emulator: routing of Kubernetes API paths, body decoding, content negotiation
-// (JSON, Table), watch streams, fault injection, the request log and the pods/exec upgrade.
+// HTTP front of the emulator: routing of Kubernetes API paths, body decoding, content negotiation (JSON,
+// Table), fault injection, the request log, and hand-off to watch streams and the pods/exec upgrade.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -13,17 +13,10 @@ import type { Faults } from './faults.js';
 import type { PatchType, Registry } from './registry.js';
 import { groupVersion, type ResourceDef } from './resources.js';
 import { ApiError, Errors, statusForCode } from './status.js';
-import type { Change } from './store.js';
 import { patchScale, toScale, updateScale } from './scale.js';
 import { toTable } from './table.js';
-import {
-  matchesFields,
-  matchesLabels,
-  parseFieldSelector,
-  parseLabelSelector,
-  checkFieldSelector,
-  SelectorError,
-} from './selectors.js';
+import { serveWatch } from './watch.js';
+import { validateExec } from './exec-request.js';
 
 export interface RequestRecord {
   verb: string;
@@ -411,7 +404,14 @@ export class ApiServer {
         return json(res, 200, { kind: `${r.kind}List`, apiVersion: groupVersion(r), metadata: meta, items });
       }
       case 'watch':
-        return this.watch(req, res, r, namespace, query);
+        return serveWatch(req, res, {
+          store: reg.store,
+          r,
+          namespace,
+          query,
+          out: (o) => this.out(r, o),
+          open: this.watches,
+        });
       case 'create': {
         // A named path, or the all-namespaces path of a namespaced resource, only serves reads.
         if (name || (r.namespaced && !namespace)) throw Errors.methodNotAllowed();
@@ -524,79 +524,6 @@ export class ApiServer {
     }
   }
 
-  // ---- watch -------------------------------------------------------------------------------------
-
-  private watch(
-    req: IncomingMessage,
-    res: ServerResponse,
-    r: ResourceDef,
-    namespace: string | undefined,
-    query: URLSearchParams,
-  ): void {
-    let labels;
-    let fields;
-    try {
-      labels = parseLabelSelector(query.get('labelSelector') ?? '');
-      fields = parseFieldSelector(query.get('fieldSelector') ?? '');
-      checkFieldSelector(r.kind, fields);
-    } catch (e) {
-      if (e instanceof SelectorError) throw Errors.badRequest(e.message);
-      throw e;
-    }
-    const store = this.registry.store;
-    const ns = r.namespaced ? namespace : undefined;
-    const matches = (o: any) =>
-      (ns === undefined || o.metadata.namespace === ns) &&
-      matchesLabels(labels, o.metadata.labels) &&
-      matchesFields(r.kind, fields, o);
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
-    res.flushHeaders(); // clients wait for the headers before they report the watch as open
-    this.watches.add(res);
-    const send = (type: string, obj: any) =>
-      res.write(`${JSON.stringify({ type, object: this.out(r, obj) })}\n`);
-    // A filtered watch sees an object enter (ADDED) or leave (DELETED) its selection, as the watch cache reports.
-    const deliver = (c: Change) => {
-      if (c.group !== r.group || c.resource !== r.plural) return;
-      const selected = matches(c.object);
-      if (c.type !== 'MODIFIED') return void (selected && send(c.type, c.object));
-      const before = c.previous !== undefined && matches(c.previous);
-      if (selected) send(before ? 'MODIFIED' : 'ADDED', c.object);
-      else if (before) send('DELETED', c.object);
-    };
-    const rv = query.get('resourceVersion');
-    if (!rv || rv === '0') {
-      for (const o of store.list(r.group, r.plural, ns)) if (matches(o)) send('ADDED', o);
-    } else {
-      const from = Number(rv);
-      const oldest = store.history[0]?.resourceVersion ?? store.resourceVersion + 1;
-      if (from + 1 < oldest && from < store.resourceVersion) {
-        res.write(
-          `${JSON.stringify({ type: 'ERROR', object: Errors.gone(`too old resource version: ${rv} (${oldest - 1})`).toStatus() })}\n`,
-        );
-        this.watches.delete(res);
-        res.end();
-        return;
-      }
-      for (const c of store.history) {
-        if (c.resourceVersion > from) deliver(c);
-      }
-    }
-    const onChange = (c: Change) => {
-      deliver(c);
-    };
-    store.events.on('change', onChange);
-    const stop = () => {
-      store.events.off('change', onChange);
-      clearTimeout(timer);
-      this.watches.delete(res);
-      if (!res.writableEnded) res.end();
-    };
-    const timeout = Number(query.get('timeoutSeconds') ?? 1800);
-    const timer = setTimeout(stop, timeout * 1000);
-    req.on('close', stop);
-    res.on('close', stop);
-  }
-
   // ---- exec --------------------------------------------------------------------------------------
 
   private rawError(socket: Duplex, err: ApiError): void {
@@ -652,57 +579,16 @@ export class ApiServer {
     }
   }
 
-  /** Validation a real API server (and kubelet) does before an exec stream starts. */
+  /** A validated exec request and the handler registered for its container (or one that fails loudly). */
   private prepareExec(route: ResourceRoute, q: URLSearchParams): { exec: ExecRequest; handler: ExecHandler } {
     const { r, namespace, name } = route;
-    const pod = this.registry.get(r, namespace, name!);
-    const command = q.getAll('command');
-    const stdin = boolParam(q, 'stdin');
-    const stdout = boolParam(q, 'stdout');
-    const stderr = boolParam(q, 'stderr');
-    if (!stdin && !stdout && !stderr)
-      throw Errors.badRequest('you must specify at least 1 of stdin, stdout, stderr');
-    if (command.length === 0) throw Errors.badRequest('you must specify at least 1 command');
-    const containers: string[] = (pod.spec?.containers ?? []).map((c: any) => c.name);
-    const others: string[] = [
-      ...(pod.spec?.initContainers ?? []),
-      ...(pod.spec?.ephemeralContainers ?? []),
-    ].map((c: any) => c.name);
-    let container = q.get('container') ?? '';
-    if (!container) {
-      if (containers.length === 1) container = containers[0];
-      else {
-        const init = others.length ? ` or one of the init containers: [${others.join(' ')}]` : '';
-        throw Errors.badRequest(
-          `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]${init}`,
-        );
-      }
-    }
-    if (!containers.includes(container) && !others.includes(container)) {
-      throw Errors.badRequest(`container ${container} is not valid for pod ${name}`);
-    }
-    if (!pod.spec?.nodeName) throw Errors.badRequest(`pod ${name} does not have a host assigned`);
-    const running = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === container)?.state
-      ?.running;
-    if (pod.status?.phase !== 'Running' || (pod.status?.containerStatuses && !running)) {
-      // The kubelet answers this when the container is not running; the API server relays it.
-      throw Errors.badRequest(`unable to upgrade connection: container not found ("${container}")`);
-    }
-    const exec: ExecRequest = {
-      namespace: namespace!,
-      pod,
-      container,
-      command,
-      stdin,
-      stdout,
-      stderr,
-      tty: boolParam(q, 'tty'),
-    };
+    const exec = validateExec(namespace!, this.registry.get(r, namespace, name!), q);
+    const key = `${namespace}/${name}/${exec.container}`;
     const handler =
-      this.execHandlers.get(`${namespace}/${name}/${container}`) ??
+      this.execHandlers.get(key) ??
       (async () => {
         throw new Error(
-          `failed to exec in container: no exec handler is registered for ${namespace}/${name}/${container} in the nsbackup emulator (cluster.exec.register)`,
+          `failed to exec in container: no exec handler is registered for ${key} in the nsbackup emulator (cluster.exec.register)`,
         );
       });
     return { exec, handler };
