@@ -26,6 +26,9 @@ export function localExec(local: LocalExecOptions = {}): ExecFn {
         env: { ...process.env, ...local.env },
         cwd: local.cwd,
         stdio: [options.stdin ? 'pipe' : 'ignore', options.stdout ? 'pipe' : 'ignore', 'pipe'],
+        // Its own process group, so that an abort ends the whole pipeline (sh, pg_dump, gzip), as the end of a
+        // container's exec session does; killing only sh would leave its children holding stdout open.
+        detached: true,
       });
       const stderr = new TailBuffer(options.stderrLimitBytes ?? DEFAULT_STDERR_LIMIT);
       let spawnError: NodeJS.ErrnoException | undefined;
@@ -39,7 +42,14 @@ export function localExec(local: LocalExecOptions = {}): ExecFn {
         source.pipe(child.stdin);
       }
       const abort = (): void => {
-        child.kill('SIGKILL');
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+        // Output nobody will read: a paused stdout would otherwise never reach EOF, and 'close' never come.
+        child.stdout?.destroy();
+        child.stdin?.destroy();
       };
       options.signal?.addEventListener('abort', abort, { once: true });
       child.on('close', (code, signal) => {

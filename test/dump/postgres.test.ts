@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localExec } from '../../lib/exec/index.js';
+import { S3Store } from '../../lib/s3/index.js';
 import {
   DumpError,
   checkDatabase,
@@ -29,7 +30,7 @@ import {
 import type { DbConnection, DumpContext } from '../../lib/dump/index.js';
 import { PG_BIN, startPostgres } from '../helpers/postgres.js';
 import type { LocalPostgres } from '../helpers/postgres.js';
-import { startS3 } from '../helpers/s3.js';
+import { TEST_S3_CREDENTIALS, startS3 } from '../helpers/s3.js';
 import type { LocalS3 } from '../helpers/s3.js';
 
 const SCHEMA = `
@@ -247,5 +248,41 @@ describe('PostgreSQL dumps through the exec contract', () => {
     expect(err).toBeInstanceOf(DumpError);
     expect(err.step).toBe('dump');
     expect(await store.exists(key)).toBe(false);
+  });
+
+  it('stops the dump when the upload fails instead of waiting forever, and says it was the upload', async () => {
+    // A bucket that does not exist: the multipart upload fails at its first part, while the dump still runs.
+    const store = new S3Store(
+      {
+        bucket: 'no-such-bucket',
+        prefix: '',
+        endpoint: s3.endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+      },
+      TEST_S3_CREDENTIALS,
+    );
+    const bin = join(work, 'endless-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'pg_dump'), '#!/bin/sh\nexec cat /dev/urandom\n');
+    chmodSync(join(bin, 'pg_dump'), 0o755);
+    const started = Date.now();
+    const err = await streamDumpToS3(ctx({}, { PATH: `${bin}:${PG_BIN}:/usr/bin:/bin` }), {
+      store,
+      key: 'shop.sql.gz',
+      databases: ['shop'],
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(DumpError);
+    expect(err.step).toBe('upload');
+    expect(err.message).toMatch(/s3:\/\/no-such-bucket\/shop\.sql\.gz failed/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 30_000);
+
+  it('fails the directory check for a relative or uncreatable dump directory', async () => {
+    for (const dir of ['relative/dir', '/etc/hostname/below-a-file']) {
+      const err = await checkDatabase(ctx(), { dumpDir: dir, databases: ['shop'] }).catch((e) => e);
+      expect(err).toBeInstanceOf(DumpError);
+      expect(err.step).toBe('directory');
+    }
   });
 });
