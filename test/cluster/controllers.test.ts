@@ -258,6 +258,60 @@ describe('workloads and pods', () => {
   });
 });
 
+describe('jobs', () => {
+  const job = (name: string, backoffLimit: number) => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace: 'db' },
+    spec: {
+      backoffLimit,
+      template: {
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{ name: 'c', image: 'x', env: [{ name: 'EXIT', value: name === 'ok' ? '0' : '3' }] }],
+        },
+      },
+    },
+  });
+
+  it('runs a Job through the registered runner and completes it with the exit code', async () => {
+    const seen: string[] = [];
+    cluster.controllers.jobs.runner = async (j, pod) => {
+      seen.push(`${j.metadata.name} ${pod.metadata.labels['job-name']} ${pod.status.phase}`);
+      return Number(pod.spec.containers[0].env[0].value);
+    };
+    try {
+      const batch = await fetch(`${cluster.url}/apis/batch/v1/namespaces/db/jobs`, {
+        method: 'POST',
+        body: JSON.stringify(job('ok', 6)),
+        headers: { 'Content-Type': 'application/json' },
+      });
+      expect(batch.status).toBe(201);
+      await fetch(`${cluster.url}/apis/batch/v1/namespaces/db/jobs`, {
+        method: 'POST',
+        body: JSON.stringify(job('bad', 1)),
+        headers: { 'Content-Type': 'application/json' },
+      });
+      await cluster.controllers.idle();
+      const ok = cluster.get('batch/v1', 'Job', 'db', 'ok');
+      expect(ok.status).toMatchObject({ succeeded: 1 });
+      expect(ok.status.conditions.map((c: any) => c.type)).toContain('Complete');
+      const bad = cluster.get('batch/v1', 'Job', 'db', 'bad');
+      expect(bad.status).toMatchObject({ failed: 2 });
+      expect(bad.status.conditions.find((c: any) => c.type === 'Failed').reason).toBe('BackoffLimitExceeded');
+      const pods = cluster.list('v1', 'Pod', 'db').filter((p) => p.metadata.labels?.['job-name']);
+      expect(pods.map((p) => [p.metadata.labels['job-name'], p.status.phase]).sort()).toEqual([
+        ['bad', 'Failed'],
+        ['bad', 'Failed'],
+        ['ok', 'Succeeded'],
+      ]);
+      expect(seen).toContain('ok ok Running');
+    } finally {
+      cluster.controllers.jobs.runner = undefined;
+    }
+  });
+});
+
 describe('CRDs', () => {
   it('registers a created CRD in discovery and unregisters it on deletion', async () => {
     await ext.createCustomResourceDefinition({

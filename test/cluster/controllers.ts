@@ -2,6 +2,8 @@
 // snapshot controller, the PV binder/provisioner, workload status, a kubelet that starts pods, and the
 // namespace lifecycle controller. Each reacts to store changes, can be switched off, and can fail on request.
 import { randomUUID } from 'node:crypto';
+import { runJob, type JobRunner } from './jobs.js';
+import { runningPod } from './kubelet.js';
 import { quantityToBytes } from './quantity.js';
 import { now, type Registry } from './registry.js';
 import type { ResourceDef } from './resources.js';
@@ -10,7 +12,6 @@ import type { Change } from './store.js';
 const SNAP = 'snapshot.storage.k8s.io';
 export const VS_BOUND_FINALIZER = 'snapshot.storage.kubernetes.io/volumesnapshot-bound-protection';
 export const EMULATOR_DRIVER = 'emulator.csi.k8s.io';
-export const EMULATOR_NODE = 'emulator-node-1';
 
 interface Failable {
   enabled: boolean;
@@ -29,7 +30,9 @@ export interface Controllers {
   /** Starts pods created through the API: nodeName, Running, Ready. */
   kubelet: Failable;
   namespaces: Failable;
-  /** Resolves once no controller work is queued or waiting on a timer. */
+  /** Runs created Jobs through `runner` (none by default: Jobs then stay unstarted). */
+  jobs: Failable & { runner?: JobRunner };
+  /** Resolves once no controller work is queued, waiting on a timer, or running a Job. */
   idle(): Promise<void>;
   stop(): void;
 }
@@ -71,6 +74,7 @@ export function startControllers(
   const workloads = new Control();
   const kubelet = new Control();
   const namespaces = new Control();
+  const jobs: Control & { runner?: JobRunner } = new Control();
   let pending = 0;
   let stopped = false;
   let idleWaiters: (() => void)[] = [];
@@ -79,6 +83,21 @@ export function startControllers(
   const def = (group: string, plural: string): ResourceDef | undefined => reg.table.anyVersion(group, plural);
   const current = (group: string, plural: string, ns: string | undefined, name: string) =>
     store.get(group, plural, ns, name);
+
+  function settle(): void {
+    pending--;
+    if (pending === 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Counts asynchronous work (a running Job) for idle(). */
+  function track(work: Promise<void>): void {
+    pending++;
+    work.catch((e) => console.error('[emulator] controller error', e)).finally(settle);
+  }
 
   /** Runs work later (never inside the store's emit), counted for idle(). */
   function schedule(delayMs: number, work: () => void): void {
@@ -91,12 +110,7 @@ export function startControllers(
       } catch (e) {
         console.error('[emulator] controller error', e);
       } finally {
-        pending--;
-        if (pending === 0) {
-          const waiters = idleWaiters;
-          idleWaiters = [];
-          for (const w of waiters) w();
-        }
+        settle();
       }
     }, delayMs);
     timers.add(t);
@@ -449,6 +463,12 @@ export function startControllers(
     store.put('', 'pods', runningPod(pod, failure));
   }
 
+  function startJob(ns: string, name: string): void {
+    const job = current('batch', 'jobs', ns, name);
+    if (!jobs.enabled || !jobs.runner || !job || job.spec?.suspend || job.status?.startTime) return;
+    if (!stopped) track(runJob(store, job, jobs.runner, () => jobs.takeFailure()));
+  }
+
   // ---- namespace lifecycle ---------------------------------------------------------------------
 
   /** One pending drain per namespace: deleting N objects must not queue N full scans. */
@@ -549,6 +569,9 @@ export function startControllers(
           }
         }
         break;
+      case 'batch|jobs':
+        if (c.type === 'ADDED') schedule(0, () => startJob(ns, name));
+        break;
       case 'apps|deployments':
       case 'apps|statefulsets':
         if (c.type !== 'DELETED') schedule(0, () => reconcileWorkload(c.group, c.resource, ns, name));
@@ -578,6 +601,10 @@ export function startControllers(
       schedule(0, () => startPod(p.metadata.namespace, p.metadata.name));
   };
   namespaces.onEnable = replay('', 'namespaces');
+  jobs.onEnable = () => {
+    for (const j of store.list('batch', 'jobs'))
+      schedule(0, () => startJob(j.metadata.namespace, j.metadata.name));
+  };
 
   return {
     snapshot,
@@ -585,6 +612,7 @@ export function startControllers(
     workloads,
     kubelet,
     namespaces,
+    jobs,
     idle: () =>
       pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)),
     stop: () => {
@@ -595,51 +623,6 @@ export function startControllers(
       pending = 0;
       for (const w of idleWaiters) w();
       idleWaiters = [];
-    },
-  };
-}
-
-/** A pod as the kubelet reports it once its containers run (or, with a failure, crash). */
-export function runningPod(pod: any, failure?: string): any {
-  const started = now();
-  const containers: any[] = pod.spec?.containers ?? [];
-  const ready = !failure;
-  return {
-    ...structuredClone(pod),
-    spec: { ...structuredClone(pod.spec), nodeName: pod.spec?.nodeName ?? EMULATOR_NODE },
-    status: {
-      phase: 'Running',
-      conditions: [
-        'PodReadyToStartContainers',
-        'Initialized',
-        'Ready',
-        'ContainersReady',
-        'PodScheduled',
-      ].map((type) => ({
-        type,
-        status:
-          ready || type === 'Initialized' || type === 'PodScheduled' || type === 'PodReadyToStartContainers'
-            ? 'True'
-            : 'False',
-        lastProbeTime: null,
-        lastTransitionTime: started,
-      })),
-      hostIP: '10.0.0.1',
-      podIP: `10.244.0.${Math.floor(Math.random() * 250) + 2}`,
-      startTime: started,
-      qosClass: pod.status?.qosClass ?? 'BestEffort',
-      containerStatuses: containers.map((c) => ({
-        name: c.name,
-        image: c.image,
-        imageID: '',
-        containerID: `containerd://${randomUUID().replace(/-/g, '')}`,
-        ready,
-        started: true,
-        restartCount: 0,
-        state: ready
-          ? { running: { startedAt: started } }
-          : { waiting: { reason: 'CrashLoopBackOff', message: failure } },
-      })),
     },
   };
 }

@@ -3,7 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runningPod, startControllers, type Controllers } from './controllers.js';
+import { startControllers, type Controllers } from './controllers.js';
+import { runningPod } from './kubelet.js';
 import type { ExecHandler } from './exec.js';
 import { Faults, type FaultRule } from './faults.js';
 import { buildKubeconfig, writeKubeconfig } from './kubeconfig.js';
@@ -16,6 +17,7 @@ export type { ExecHandler, ExecRequest, ExecIO } from './exec.js';
 export type { FaultRule } from './faults.js';
 export type { RequestRecord } from './server.js';
 export type { Controllers } from './controllers.js';
+export type { JobRunner } from './jobs.js';
 
 export interface ClusterOptions {
   port?: number;

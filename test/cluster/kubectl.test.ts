@@ -204,6 +204,21 @@ describe('kubectl', () => {
     expect(post?.contentType).toBe('application/vnd.kubernetes.protobuf');
   });
 
+  it('runs a Job created from a CronJob when a runner is registered, and kubectl waits for it', async () => {
+    cluster.controllers.jobs.runner = (_job, pod) =>
+      new Promise((resolve) => {
+        const [cmd, ...args] = pod.spec.containers[0].command;
+        execFile(cmd, args, (err) => resolve(err ? Number((err as any).code ?? 1) : 0));
+      });
+    try {
+      await ok('create', 'job', 'manual-2', '--from=cronjob/nightly', '-n', 'shop');
+      await ok('wait', '--for=condition=complete', 'job/manual-2', '-n', 'shop', '--timeout=15s');
+      expect(await ok('get', 'job', 'manual-2', '-n', 'shop')).toMatch(/manual-2\s+Complete\s+1\/1/);
+    } finally {
+      cluster.controllers.jobs.runner = undefined;
+    }
+  });
+
   describe('exec', () => {
     beforeAll(() => {
       const container = (name: string) => ({ name, image: 'postgres' });
