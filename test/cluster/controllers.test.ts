@@ -306,9 +306,35 @@ describe('jobs', () => {
         ['ok', 'Succeeded'],
       ]);
       expect(seen).toContain('ok ok Running');
+      await fetch(`${cluster.url}/apis/batch/v1/namespaces/db/jobs/bad`, { method: 'DELETE' });
+      await cluster.controllers.idle();
+      expect(
+        cluster.list('v1', 'Pod', 'db').filter((p) => p.metadata.labels?.['job-name'] === 'bad'),
+      ).toEqual([]);
     } finally {
       cluster.controllers.jobs.runner = undefined;
     }
+  });
+});
+
+describe('garbage collector', () => {
+  it('deletes dependents with their owner, and keeps them (without the reference) on Orphan', async () => {
+    const owner = async (name: string) => {
+      const cm = await core.createNamespacedConfigMap({ namespace: 'db', body: { metadata: { name } } });
+      const ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name, uid: cm.metadata!.uid! }];
+      await core.createNamespacedConfigMap({
+        namespace: 'db',
+        body: { metadata: { name: `${name}-child`, ownerReferences } },
+      });
+    };
+    await owner('parent');
+    await owner('keeper');
+    await core.deleteNamespacedConfigMap({ namespace: 'db', name: 'parent' });
+    await core.deleteNamespacedConfigMap({ namespace: 'db', name: 'keeper', propagationPolicy: 'Orphan' });
+    await cluster.controllers.idle();
+    expect(cluster.get('v1', 'ConfigMap', 'db', 'parent-child')).toBeUndefined();
+    const kept = cluster.get('v1', 'ConfigMap', 'db', 'keeper-child');
+    expect(kept.metadata.ownerReferences).toBeUndefined();
   });
 });
 

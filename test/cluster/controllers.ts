@@ -2,6 +2,7 @@
 // snapshot controller, the PV binder/provisioner, workload status, a kubelet that starts pods, and the
 // namespace lifecycle controller. Each reacts to store changes, can be switched off, and can fail on request.
 import { randomUUID } from 'node:crypto';
+import { OwnerIndex } from './gc.js';
 import { runJob, type JobRunner } from './jobs.js';
 import { runningPod } from './kubelet.js';
 import { quantityToBytes } from './quantity.js';
@@ -30,6 +31,8 @@ export interface Controllers {
   /** Starts pods created through the API: nodeName, Running, Ready. */
   kubelet: Failable;
   namespaces: Failable;
+  /** Deletes dependents (ownerReferences) of deleted objects, or orphans them on propagationPolicy=Orphan. */
+  garbageCollector: Failable;
   /** Runs created Jobs through `runner` (none by default: Jobs then stay unstarted). */
   jobs: Failable & { runner?: JobRunner };
   /** Resolves once no controller work is queued, waiting on a timer, or running a Job. */
@@ -75,6 +78,8 @@ export function startControllers(
   const kubelet = new Control();
   const namespaces = new Control();
   const jobs: Control & { runner?: JobRunner } = new Control();
+  const garbageCollector = new Control();
+  const owners = new OwnerIndex();
   let pending = 0;
   let stopped = false;
   let idleWaiters: (() => void)[] = [];
@@ -469,6 +474,31 @@ export function startControllers(
     if (!stopped) track(runJob(store, job, jobs.runner, () => jobs.takeFailure()));
   }
 
+  // ---- garbage collector ---------------------------------------------------------------------
+
+  function collect(ownerUid: string): void {
+    if (!garbageCollector.enabled) return;
+    const orphan = reg.orphaned.delete(ownerUid);
+    for (const ref of owners.dependentsOf(ownerUid)) {
+      const obj = current(ref.group, ref.resource, ref.namespace, ref.name);
+      if (!obj || obj.metadata.deletionTimestamp) continue;
+      const refs: any[] = obj.metadata.ownerReferences ?? [];
+      const remaining = refs.filter((o) => o.uid !== ownerUid && owners.alive(o.uid));
+      const def = reg.table.anyVersion(ref.group, ref.resource);
+      if (!orphan && remaining.length === 0 && def && !garbageCollector.takeFailure()) {
+        reg.delete(def, ref.namespace, ref.name);
+      } else if (orphan) {
+        const kept = refs.filter((o) => o.uid !== ownerUid);
+        const metadata = {
+          ...structuredClone(obj.metadata),
+          ownerReferences: kept.length ? kept : undefined,
+        };
+        store.put(ref.group, ref.resource, { ...structuredClone(obj), metadata });
+      }
+    }
+    owners.forget(ownerUid);
+  }
+
   // ---- namespace lifecycle ---------------------------------------------------------------------
 
   /** One pending drain per namespace: deleting N objects must not queue N full scans. */
@@ -529,7 +559,12 @@ export function startControllers(
   // ---- dispatch --------------------------------------------------------------------------------
 
   function onChange(c: Change): void {
+    owners.observe(c);
     const o = c.object;
+    if (c.type === 'DELETED') {
+      const uid = o.metadata.uid;
+      schedule(0, () => collect(uid));
+    }
     const ns = o.metadata.namespace;
     const name = o.metadata.name;
     const key = `${c.group}|${c.resource}`;
@@ -601,6 +636,9 @@ export function startControllers(
       schedule(0, () => startPod(p.metadata.namespace, p.metadata.name));
   };
   namespaces.onEnable = replay('', 'namespaces');
+  garbageCollector.onEnable = () => {
+    for (const uid of owners.deadOwners()) schedule(0, () => collect(uid));
+  };
   jobs.onEnable = () => {
     for (const j of store.list('batch', 'jobs'))
       schedule(0, () => startJob(j.metadata.namespace, j.metadata.name));
@@ -613,6 +651,7 @@ export function startControllers(
     kubelet,
     namespaces,
     jobs,
+    garbageCollector,
     idle: () =>
       pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)),
     stop: () => {

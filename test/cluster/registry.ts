@@ -80,6 +80,8 @@ function withoutVolatile(obj: any): string {
 
 export class Registry {
   readonly snapshots = new ListSnapshots();
+  /** uids deleted with propagationPolicy=Orphan: the garbage collector keeps their dependents. */
+  readonly orphaned = new Set<string>();
 
   constructor(
     readonly store: Store,
@@ -480,7 +482,10 @@ export class Registry {
     r: ResourceDef,
     namespace: string | undefined,
     name: string,
-    opts: WriteOptions & { preconditions?: { uid?: string; resourceVersion?: string } } = {},
+    opts: WriteOptions & {
+      preconditions?: { uid?: string; resourceVersion?: string };
+      orphan?: boolean;
+    } = {},
   ): { object: any; deleted: boolean } {
     const existing = this.get(r, namespace, name);
     const pre = opts.preconditions;
@@ -506,6 +511,7 @@ export class Registry {
       return { object: this.store.put(r.group, r.plural, marked), deleted: false };
     }
     if (opts.dryRun) return { object: existing, deleted: true };
+    if (opts.orphan) this.orphaned.add(existing.metadata.uid);
     const removed = this.store.remove(r.group, r.plural, existing.metadata.namespace, name);
     if (r.plural === 'customresourcedefinitions' && r.group === 'apiextensions.k8s.io')
       this.unregisterCrd(removed);

@@ -449,6 +449,10 @@ export class ApiServer {
         const { object, deleted } = reg.delete(r, namespace, name!, {
           dryRun: dry,
           preconditions: options?.preconditions,
+          orphan:
+            options?.propagationPolicy === 'Orphan' ||
+            options?.orphanDependents === true ||
+            query.get('propagationPolicy') === 'Orphan',
         });
         if (deleted && !r.custom) {
           return json(res, 200, {
