@@ -102,6 +102,9 @@ export async function applyPlan(
   };
 
   const create = async (item: PlannedObject): Promise<'created' | 'exists'> => {
+    // A restore Job in the cluster has a namespaced Role: it may read its own Namespace but never create one, so
+    // look before creating (otherwise an existing namespace would be a 403 failure).
+    if (item.object.kind === 'Namespace' && (await kube.getIfExists(item.targetPath))) return 'exists';
     for (let attempt = 1; ; attempt++) {
       try {
         await kube.create(item.collectionPath, item.object, query);
