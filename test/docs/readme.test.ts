@@ -1,0 +1,18 @@
+// The README's configuration reference is generated from the same schemas the commands parse (`npm run docs`).
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { configSections, render } from '../../tools/readme-config.js';
+
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+describe('README.md', () => {
+  it('opens with the demo and the test command', () => {
+    const firstBlock = readme.slice(readme.indexOf('```'), readme.indexOf('```', readme.indexOf('```') + 3));
+    expect(firstBlock).toContain('npm run demo');
+    expect(firstBlock).toContain('npm test');
+  });
+
+  it('documents every setting of every command exactly as the schemas declare it', async () => {
+    expect(render(readme, await configSections()), 'run `npm run docs` and commit README.md').toBe(readme);
+  });
+});
