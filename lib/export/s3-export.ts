@@ -88,25 +88,20 @@ export async function exportNamespaceToS3(input: ExportToS3Input): Promise<Expor
   let uploadError: unknown;
   const uploaded = store.upload(archiveKey, writer.stored).catch((error: unknown) => {
     uploadError = error;
-    // Unblocks a writer waiting for the upload to read more.
+    // Fails the writer too: an add() waiting for the upload to read more rejects with this error.
     writer.stored.destroy(error as Error);
     throw error;
   });
-  // Rejections are awaited below; this keeps an early failure from counting as unhandled meanwhile.
+  // Awaited below; this keeps an early failure from counting as unhandled meanwhile.
   uploaded.catch(() => undefined);
-  const uploadFailed = uploaded.then(
-    () => new Promise<never>(() => undefined),
-    (error: unknown) => Promise.reject(error),
-  );
-  uploadFailed.catch(() => undefined);
 
   const progress = log.progress('export', { unit: 'objects' });
   try {
     for await (const { path, object } of objects) {
-      await Promise.race([writer.add(object, path), uploadFailed]);
+      await writer.add(object, path);
       progress.add(1);
     }
-    const summary = await Promise.race([writer.finish(), uploadFailed]);
+    const summary = await writer.finish();
     await uploaded;
     signal?.throwIfAborted();
     const manifest = buildManifest({

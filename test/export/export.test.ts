@@ -18,7 +18,8 @@ import {
   type KubeObject,
 } from '../../lib/resources/index.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { S3Store } from '../../lib/s3/index.js';
+import { TEST_S3_CREDENTIALS, startS3, type LocalS3 } from '../helpers/s3.js';
 import { SHOP_EXPORT_PATHS, shopObjects } from './shop.js';
 
 let cluster: Cluster;
@@ -204,6 +205,14 @@ describe('exportNamespaceToS3', () => {
       cluster.faults.clear();
     }
     expect(await store.exists('nsbackup/prod/shop/stopped-1/manifest.json')).toBe(false);
+  });
+
+  it('fails, without hanging, when the upload fails', async () => {
+    const location = { ...s3.store().location, bucket: 'no-such-bucket' };
+    const store = new S3Store(location, TEST_S3_CREDENTIALS);
+    await expect(
+      exportNamespaceToS3({ kube, store, namespace: 'shop', cluster: 'prod', backupId: 'nobucket-1', log }),
+    ).rejects.toThrow(/bucket/i);
   });
 
   it('refuses a namespace that does not exist instead of storing an empty backup', async () => {
