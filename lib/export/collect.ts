@@ -9,6 +9,7 @@ import { KubeApiError } from '../kube/index.js';
 import {
   apiPathOf,
   canonicalize,
+  exclusionContextOf,
   groupVersionOf,
   kindKeyOf,
   regeneratedReason,
@@ -173,7 +174,7 @@ async function* generate(options: CollectOptions, stats: CollectStats): AsyncGen
   const context: ExclusionContext = { servicesWithSelector: new Set() };
   const volumes = new Set<string>();
   const storageClasses = new Set<string>();
-  const customResources = new Map<string, ResourceInfo>();
+  const customResources = new Set<string>();
 
   const window: AsyncIterable<ListedPage>[] = [];
   let next = 0;
@@ -205,9 +206,8 @@ async function* generate(options: CollectOptions, stats: CollectStats): AsyncGen
         stats.listed++;
         // Services come first in the resource order: their selectors decide which Endpoints are kept.
         if (info.group === '' && info.resource === 'services') {
-          const selector = (item.spec as { selector?: Record<string, string> } | undefined)?.selector;
-          if (selector && Object.keys(selector).length) {
-            context.servicesWithSelector.add(`${item.metadata.namespace ?? namespace}/${item.metadata.name}`);
+          for (const service of exclusionContextOf([item]).servicesWithSelector) {
+            context.servicesWithSelector.add(service);
           }
         }
         const reason = regeneratedReason(item, context);
@@ -222,27 +222,14 @@ async function* generate(options: CollectOptions, stats: CollectStats): AsyncGen
           if (spec.volumeName) volumes.add(spec.volumeName);
           if (spec.storageClassName) storageClasses.add(spec.storageClassName);
         }
-        if (!BUILT_IN_GROUPS.has(info.group)) customResources.set(`${info.resource}.${info.group}`, info);
+        if (!BUILT_IN_GROUPS.has(info.group)) customResources.add(`${info.resource}.${info.group}`);
         yield { path: apiPathOf(info, namespace, object.metadata.name), object };
       }
     }
   }
 
   if (options.clusterDependencies === false) return;
-  const dependencies = [
-    ...[...customResources.keys()].sort().map((name) => ({
-      path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${encodeURIComponent(name)}`,
-      what: `CustomResourceDefinition ${name}`,
-    })),
-    ...[...storageClasses].sort().map((name) => ({
-      path: `/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(name)}`,
-      what: `StorageClass ${name}`,
-    })),
-    ...[...volumes].sort().map((name) => ({
-      path: `/api/v1/persistentvolumes/${encodeURIComponent(name)}`,
-      what: `PersistentVolume ${name}`,
-    })),
-  ];
+  const dependencies = dependencyTargets({ customResources, storageClasses, volumes });
   for (const dependency of dependencies) {
     signal?.throwIfAborted();
     let found: KubeObject | undefined;
@@ -263,6 +250,31 @@ async function* generate(options: CollectOptions, stats: CollectStats): AsyncGen
     stats.listed++;
     yield { path: dependency.path, object: canonicalize(found) };
   }
+}
+
+/**
+ * The cluster-scoped objects a namespace depends on, by API path: the CRD of each custom resource type
+ * (`<plural>.<group>`), the StorageClasses its PVCs name, the PVs they are bound to. CRDs first: a restore
+ * creates them before anything else.
+ */
+export function dependencyTargets(uses: {
+  customResources: Iterable<string>;
+  storageClasses: Iterable<string>;
+  volumes: Iterable<string>;
+}): { path: string; what: string }[] {
+  const each = (names: Iterable<string>, what: string, collection: string) =>
+    [...names]
+      .sort()
+      .map((name) => ({ path: `${collection}/${encodeURIComponent(name)}`, what: `${what} ${name}` }));
+  return [
+    ...each(
+      uses.customResources,
+      'CustomResourceDefinition',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+    ),
+    ...each(uses.storageClasses, 'StorageClass', '/apis/storage.k8s.io/v1/storageclasses'),
+    ...each(uses.volumes, 'PersistentVolume', '/api/v1/persistentvolumes'),
+  ];
 }
 
 /** One warning for everything an export could not read (forbidden types, missing dependencies). */
