@@ -185,9 +185,9 @@ async function* generate(options: CollectOptions, stats: CollectStats): AsyncGen
   };
   for (let i = 0; i < concurrency; i++) startNext();
 
+  // The head is being written while the others list ahead: `concurrency` lists in flight, the head included.
   while (window.length) {
-    const head = window.shift()!;
-    startNext();
+    const head = window[0];
     for await (const page of head) {
       signal?.throwIfAborted();
       const { info } = page;
@@ -226,6 +226,8 @@ async function* generate(options: CollectOptions, stats: CollectStats): AsyncGen
         yield { path: apiPathOf(info, namespace, object.metadata.name), object };
       }
     }
+    window.shift();
+    startNext();
   }
 
   if (options.clusterDependencies === false) return;

@@ -1,6 +1,8 @@
 // The export to S3 on the emulator and s3rver: what an archive holds, its manifest, encryption, faults.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  collectNamespace,
+  discover,
   exportNamespaceToS3,
   latestBackupId,
   readBackupObjects,
@@ -240,6 +242,56 @@ describe('exportNamespaceToS3', () => {
       expect(
         lines.some((line) => line.includes('not exported') && line.includes('widgets.example.com')),
       ).toBe(true);
+    } finally {
+      cluster.faults.clear();
+    }
+  });
+});
+
+describe('collectNamespace', () => {
+  /** The client with every GET traced: `start <path>` / `end <path>`, and the most lists in flight at once. */
+  function traced() {
+    const events: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const client = Object.create(kube) as KubeClient;
+    client.get = async (path: string, query?: any) => {
+      events.push(`start ${path}`);
+      most = Math.max(most, ++inFlight);
+      try {
+        return await kube.get(path, query);
+      } finally {
+        inFlight--;
+        events.push(`end ${path}`);
+      }
+    };
+    return { client, events, most: () => most };
+  }
+
+  it('lists several types at once, never more than the concurrency, and yields them in a fixed order', async () => {
+    const { resources } = await discover(kube);
+    cluster.faults.add({ verb: 'list', path: /\/configmaps$/, delayMs: 300 });
+    try {
+      const orders: string[][] = [];
+      for (const concurrency of [1, 3]) {
+        const trace = traced();
+        const { objects } = collectNamespace({
+          kube: trace.client,
+          namespace: 'shop',
+          resources,
+          concurrency,
+        });
+        const paths: string[] = [];
+        for await (const item of objects) paths.push(item.path);
+        orders.push(paths);
+        const at = (event: string) => trace.events.indexOf(event);
+        const configMapsDone = at('end /api/v1/namespaces/shop/configmaps');
+        const secretsStarted = at('start /api/v1/namespaces/shop/secrets');
+        if (concurrency === 1) expect(secretsStarted).toBeGreaterThan(configMapsDone);
+        else expect(secretsStarted).toBeLessThan(configMapsDone);
+        expect(trace.most()).toBeLessThanOrEqual(concurrency);
+      }
+      expect(orders[1]).toEqual(orders[0]);
     } finally {
       cluster.faults.clear();
     }
