@@ -132,6 +132,44 @@ describe('exportNamespaceToS3', () => {
     ).rejects.toThrow(/already exists/);
   });
 
+  it('reading a backup checks the stored archive against the manifest', async () => {
+    const store = s3.store();
+    const a = await exportNamespaceToS3({
+      kube,
+      store,
+      namespace: 'shop',
+      cluster: 'prod',
+      backupId: 'sum-a',
+      log,
+    });
+    cluster.seed({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'later', namespace: 'shop' },
+      data: {},
+    });
+    try {
+      const b = await exportNamespaceToS3({
+        kube,
+        store,
+        namespace: 'shop',
+        cluster: 'prod',
+        backupId: 'sum-b',
+        log,
+      });
+      // A valid archive, but not the one b's manifest describes.
+      await store.upload(
+        b.folderKey + 'resources.ndjson.gz',
+        await store.download(a.folderKey + 'resources.ndjson.gz'),
+      );
+      await expect(readAll(readBackupObjects(store, b.folderKey, b.manifest))).rejects.toThrow(
+        /SHA-256|size/,
+      );
+    } finally {
+      await kube.delete('/api/v1/namespaces/shop/configmaps/later');
+    }
+  });
+
   it('encrypts: unreadable without the key or with another, readable with it', async () => {
     const store = s3.store();
     const key = parseEncryptionKey(generateEncryptionKey());
