@@ -1,9 +1,11 @@
 // Decodes the `application/vnd.kubernetes.protobuf` bodies kubectl sends (it POSTs the Job of
-// `kubectl create job --from=cronjob/X` that way) into the JSON a JSON client would have sent.
+// `kubectl create job --from=cronjob/X` that way, and the objects of its typed generators `kubectl create
+// namespace|configmap|secret generic|serviceaccount|deployment|service clusterip|role|rolebinding`) into the JSON
+// a JSON client would have sent.
 //
 // No npm package ships the upstream generated.proto files, so this is a small decoder of our own: a wire-format
-// reader plus a table of the message schemas a Job carries. Field numbers are those of upstream
-// k8s.io/api/{core,batch}/v1 and k8s.io/apimachinery/pkg/apis/meta/v1 generated.proto. Each field also records
+// reader plus a table of the message schemas those objects carry. Field numbers are those of upstream
+// k8s.io/api/{core,batch,apps,rbac}/v1 and k8s.io/apimachinery/pkg/apis/meta/v1 generated.proto. Each field also records
 // how Go's encoding/json treats it, because that is what "the JSON a client would have sent" means: the Go
 // structs behind kubectl marshal every non-pointer scalar into protobuf (even when zero), and marshal to JSON
 // with `omitempty` rules. A field number missing from the table is refused, never dropped.
@@ -77,7 +79,7 @@ export function readWireFields(buf: Buffer): WireField[] {
 // Schemas
 
 type Scalar = 'string' | 'bool' | 'int32' | 'int64' | 'bytes';
-type Special = 'quantity' | 'time' | 'intOrString' | 'map' | 'map<quantity>';
+type Special = 'quantity' | 'time' | 'intOrString' | 'map' | 'map<quantity>' | 'map<bytes>';
 /** A scalar or special type, or the name of a message in SCHEMAS. */
 type FieldType = Scalar | Special | string;
 
@@ -506,10 +508,150 @@ const SCHEMAS: Record<string, Map<number, FieldSpec>> = {
     4: 'volumeAttributes map?',
     5: 'nodePublishSecretRef LocalObjectReference*',
   }),
+
+  // k8s.io/api/core/v1: the objects of kubectl's typed generators
+  Namespace: message({ 1: 'metadata ObjectMeta!', 2: 'spec NamespaceSpec!', 3: 'status NamespaceStatus!' }),
+  NamespaceSpec: message({ 1: 'finalizers string[]?' }),
+  NamespaceStatus: message({ 1: 'phase string?', 2: 'conditions NamespaceCondition[]?' }),
+  NamespaceCondition: message({
+    1: 'type string',
+    2: 'status string',
+    4: 'lastTransitionTime time!',
+    5: 'reason string?',
+    6: 'message string?',
+  }),
+  ConfigMap: message({
+    1: 'metadata ObjectMeta!',
+    4: 'immutable bool*',
+    2: 'data map?',
+    3: 'binaryData map<bytes>?',
+  }),
+  // stringData is write-only: the server merges it into data (done by the emulator's create, as for JSON).
+  Secret: message({
+    1: 'metadata ObjectMeta!',
+    5: 'immutable bool*',
+    2: 'data map<bytes>?',
+    4: 'stringData map?',
+    3: 'type string?',
+  }),
+  ServiceAccount: message({
+    1: 'metadata ObjectMeta!',
+    2: 'secrets ObjectReference[]?',
+    3: 'imagePullSecrets LocalObjectReference[]?',
+    4: 'automountServiceAccountToken bool*',
+  }),
+  ObjectReference: message({
+    1: 'kind string?',
+    2: 'namespace string?',
+    3: 'name string?',
+    4: 'uid string?',
+    5: 'apiVersion string?',
+    6: 'resourceVersion string?',
+    7: 'fieldPath string?',
+  }),
+  Service: message({ 1: 'metadata ObjectMeta!', 2: 'spec ServiceSpec!', 3: 'status ServiceStatus!' }),
+  // sessionAffinityConfig (14) is left out on purpose: no generator sets it, so it is refused rather than mapped
+  // without its upstream sub-schema.
+  ServiceSpec: message({
+    1: 'ports ServicePort[]?',
+    2: 'selector map?',
+    3: 'clusterIP string?',
+    18: 'clusterIPs string[]?',
+    4: 'type string?',
+    5: 'externalIPs string[]?',
+    7: 'sessionAffinity string?',
+    8: 'loadBalancerIP string?',
+    9: 'loadBalancerSourceRanges string[]?',
+    10: 'externalName string?',
+    11: 'externalTrafficPolicy string?',
+    12: 'healthCheckNodePort int32?',
+    13: 'publishNotReadyAddresses bool?',
+    19: 'ipFamilies string[]?',
+    17: 'ipFamilyPolicy string*',
+    20: 'allocateLoadBalancerNodePorts bool*',
+    21: 'loadBalancerClass string*',
+    22: 'internalTrafficPolicy string*',
+    23: 'trafficDistribution string*',
+  }),
+  ServicePort: message({
+    1: 'name string?',
+    2: 'protocol string?',
+    6: 'appProtocol string*',
+    3: 'port int32',
+    4: 'targetPort intOrString!',
+    5: 'nodePort int32?',
+  }),
+  // A Service being created carries an empty status: its loadBalancer struct is always written, and anything
+  // inside it (ingress) or conditions (2) is refused.
+  ServiceStatus: message({ 1: 'loadBalancer LoadBalancerStatus!' }),
+  LoadBalancerStatus: message({}),
+
+  // k8s.io/api/apps/v1
+  Deployment: message({
+    1: 'metadata ObjectMeta!',
+    2: 'spec DeploymentSpec!',
+    3: 'status DeploymentStatus!',
+  }),
+  DeploymentSpec: message({
+    1: 'replicas int32*',
+    2: 'selector LabelSelector*',
+    3: 'template PodTemplateSpec!',
+    4: 'strategy DeploymentStrategy!',
+    5: 'minReadySeconds int32?',
+    6: 'revisionHistoryLimit int32*',
+    7: 'paused bool?',
+    9: 'progressDeadlineSeconds int32*',
+    10: 'podReplacementPolicy string*',
+  }),
+  DeploymentStrategy: message({ 1: 'type string?', 2: 'rollingUpdate RollingUpdateDeployment*' }),
+  RollingUpdateDeployment: message({ 1: 'maxUnavailable intOrString*', 2: 'maxSurge intOrString*' }),
+  DeploymentStatus: message({
+    1: 'observedGeneration int64?',
+    2: 'replicas int32?',
+    3: 'updatedReplicas int32?',
+    7: 'readyReplicas int32?',
+    4: 'availableReplicas int32?',
+    5: 'unavailableReplicas int32?',
+    9: 'terminatingReplicas int32*',
+    6: 'conditions DeploymentCondition[]?',
+    8: 'collisionCount int32*',
+  }),
+  DeploymentCondition: message({
+    1: 'type string',
+    2: 'status string',
+    6: 'lastUpdateTime time!',
+    7: 'lastTransitionTime time!',
+    4: 'reason string?',
+    5: 'message string?',
+  }),
+
+  // k8s.io/api/rbac/v1
+  Role: message({ 1: 'metadata ObjectMeta!', 2: 'rules PolicyRule[]' }),
+  PolicyRule: message({
+    1: 'verbs string[]',
+    2: 'apiGroups string[]?',
+    3: 'resources string[]?',
+    4: 'resourceNames string[]?',
+    5: 'nonResourceURLs string[]?',
+  }),
+  RoleBinding: message({ 1: 'metadata ObjectMeta!', 2: 'subjects Subject[]?', 3: 'roleRef RoleRef!' }),
+  Subject: message({ 1: 'kind string', 2: 'apiGroup string?', 3: 'name string', 4: 'namespace string?' }),
+  RoleRef: message({ 1: 'apiGroup string', 2: 'kind string', 3: 'name string' }),
 };
 
 /** The top-level kinds this decoder understands, by apiVersion/kind. */
-const ROOT_MESSAGES: Record<string, string> = { 'batch/v1/Job': 'Job', 'batch/v1/CronJob': 'CronJob' };
+const ROOT_MESSAGES: Record<string, string> = {
+  'batch/v1/Job': 'Job',
+  'batch/v1/CronJob': 'CronJob',
+  'v1/Namespace': 'Namespace',
+  'v1/ConfigMap': 'ConfigMap',
+  'v1/Secret': 'Secret',
+  'v1/ServiceAccount': 'ServiceAccount',
+  'v1/Service': 'Service',
+  'apps/v1/Deployment': 'Deployment',
+  'rbac.authorization.k8s.io/v1/Role': 'Role',
+  'rbac.authorization.k8s.io/v1/RoleBinding': 'RoleBinding',
+};
 
 // ---------------------------------------------------------------------------------------------------------
 // Decoding
@@ -565,7 +707,7 @@ export function decodeMessage(name: string, buf: Buffer): Record<string, unknown
       const list = (values.get(f.field) as unknown[] | undefined) ?? [];
       list.push(...decodeRepeatedValues(spec.type, f, where));
       values.set(f.field, list);
-    } else if (spec.type === 'map' || spec.type === 'map<quantity>') {
+    } else if (isMap(spec.type)) {
       const map = (values.get(f.field) as Record<string, unknown> | undefined) ?? {};
       const [key, value] = decodeMapEntry(spec.type, f, where);
       map[key] = value;
@@ -599,7 +741,7 @@ export function decodeMessage(name: string, buf: Buffer): Record<string, unknown
 }
 
 function isMap(type: FieldType): boolean {
-  return type === 'map' || type === 'map<quantity>';
+  return type === 'map' || type === 'map<quantity>' || type === 'map<bytes>';
 }
 
 function isEmpty(value: unknown): boolean {
@@ -687,14 +829,19 @@ function decodeRepeatedValues(type: FieldType, f: WireField, where: string): unk
   return [decodeValue(type, f, where)];
 }
 
+const MAP_VALUE_TYPES: Record<string, FieldType> = {
+  map: 'string',
+  'map<quantity>': 'quantity',
+  'map<bytes>': 'bytes', // a []byte value, which JSON carries as base64
+};
+
 function decodeMapEntry(type: FieldType, f: WireField, where: string): [string, unknown] {
   expectWire(f, WireType.LengthDelimited, where);
   let key = '';
   let value: unknown = type === 'map<quantity>' ? '0' : '';
   for (const e of readWireFields(f.value as Buffer)) {
     if (e.field === 1) key = decodeValue('string', e, `${where} key`) as string;
-    else if (e.field === 2)
-      value = decodeValue(type === 'map<quantity>' ? 'quantity' : 'string', e, `${where} value`);
+    else if (e.field === 2) value = decodeValue(MAP_VALUE_TYPES[type], e, `${where} value`);
     else throw new UnsupportedProtobufError(`${where}: map entry field ${e.field} is not supported`);
   }
   return [key, value];
