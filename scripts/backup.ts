@@ -63,13 +63,17 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
           ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
           : undefined;
       const store = location ? new S3Store(location, staticKeys) : undefined;
+      // One key for everything the backup stores: a dump in clear beside encrypted manifests would defeat the key.
+      const encryptionKey = store ? keyFrom(config, plan.namespace || kube.defaultNamespace, log) : undefined;
       const report = await runBackup(plan, {
         kube,
         log,
         out,
         signal,
         exec,
-        database: overrides.database ?? (plan.database ? databaseAdapter(exec, log, store) : undefined),
+        database:
+          overrides.database ??
+          (plan.database ? databaseAdapter(exec, log, store, encryptionKey) : undefined),
         // With a bucket, the namespace's resources go to the backup's S3 folder (lib/export).
         exportResources:
           overrides.exportResources ??
@@ -79,7 +83,7 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
                 store,
                 cluster: clusterName,
                 log,
-                encryptionKey: keyFrom(config, plan.namespace || kube.defaultNamespace, log),
+                encryptionKey,
                 concurrency: config.exportConcurrency,
                 clusterDependencies: config.exportClusterDependencies,
               })

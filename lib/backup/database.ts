@@ -1,11 +1,14 @@
 // The database steps of the flow, backed by lib/dump's scripts run in the database container over `exec`.
 
+import { createHash } from 'node:crypto';
 import { checkDatabase, dumpDatabase, streamDumpToS3 } from '../dump/index.js';
+import { dumpFileName } from '../resources/manifest.js';
+import type { EncryptionKey } from '../resources/crypto.js';
 import type { DumpContext, PasswordSource } from '../dump/index.js';
 import type { Logger } from '../log.js';
 import type { S3Store } from '../s3/index.js';
 import type { DatabasePlan } from './plan.js';
-import type { DatabaseOps, ExecFn } from './ports.js';
+import type { DatabaseOps, ExecFn, StoredDump } from './ports.js';
 import type { PodTarget } from './target.js';
 
 export function passwordSource(db: DatabasePlan): PasswordSource {
@@ -14,7 +17,20 @@ export function passwordSource(db: DatabasePlan): PasswordSource {
   return { from: 'none' };
 }
 
-export function databaseAdapter(exec: ExecFn, log: Logger, store?: S3Store): DatabaseOps {
+/** File name of a dump in the backup folder; names that cannot be a file name get a stable digest instead. */
+export function storedDumpName(database: string, encrypted: boolean): string {
+  const safe = /^[A-Za-z0-9_.-]+$/.test(database)
+    ? database
+    : `db-${createHash('sha256').update(database).digest('hex').slice(0, 16)}`;
+  return dumpFileName(safe, encrypted);
+}
+
+export function databaseAdapter(
+  exec: ExecFn,
+  log: Logger,
+  store?: S3Store,
+  encryptionKey?: EncryptionKey,
+): DatabaseOps {
   const context = (target: PodTarget, db: DatabasePlan, signal?: AbortSignal): DumpContext => ({
     exec,
     target: { namespace: target.namespace, pod: target.pod, container: target.container },
@@ -45,19 +61,27 @@ export function databaseAdapter(exec: ExecFn, log: Logger, store?: S3Store): Dat
       ? async (target, db, keyPrefix, databases, signal) => {
           // PostgreSQL streams one database per object; MySQL one stream for the list (or all databases).
           const groups = db.kind === 'postgres' ? databases.map((d) => [d]) : [db.names];
-          const locations: string[] = [];
+          const stored: StoredDump[] = [];
           for (const group of groups) {
-            const name = db.kind === 'postgres' ? group[0] : group.length ? 'databases' : 'all-databases';
-            const key = store.key(keyPrefix, `dump-${encodeURIComponent(name)}.sql.gz`);
+            const database = db.kind === 'postgres' ? group[0] : group.length ? 'databases' : 'all-databases';
+            const name = storedDumpName(database, Boolean(encryptionKey));
+            const key = store.key(keyPrefix, name);
             const streamed = await streamDumpToS3(context(target, db, signal), {
               store,
               key,
               databases: group,
+              encryptionKey,
             });
             log.info('dump streamed to S3', { key, sizeBytes: streamed.sizeBytes, sha256: streamed.sha256 });
-            locations.push(store.url(key));
+            stored.push({
+              location: store.url(key),
+              database,
+              name,
+              size: streamed.sizeBytes,
+              sha256: streamed.sha256,
+            });
           }
-          return locations;
+          return stored;
         }
       : undefined,
   };

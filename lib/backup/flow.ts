@@ -18,7 +18,7 @@ import { backupIdFor, snapshotNameFor } from './naming.js';
 import { notify } from './notify.js';
 import type { Notifier } from './notify.js';
 import type { BackupPlan } from './plan.js';
-import type { DatabaseOps, ExecFn, ExportResources } from './ports.js';
+import type { DatabaseOps, ExecFn, ExportResources, StoredDump } from './ports.js';
 import { snapshotAnnotations, snapshotLabels, volumeSnapshotManifest } from './snapshot-labels.js';
 import type { DumpFacts } from './snapshot-labels.js';
 import { resolveHookTargets, runHooks } from './run-hooks.js';
@@ -146,11 +146,15 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
         });
       }
       const keyPrefix = deps.s3KeyPrefix?.(report.backupId);
-      if (keyPrefix && plan.s3Dump && plan.database && dbTarget && deps.database?.streamToS3) {
+      const storedDumps: StoredDump[] = [];
+      if (keyPrefix && plan.s3Dump && plan.database && dbTarget) {
+        if (!deps.database?.streamToS3)
+          throw new JobError('NSBACKUP_S3_DUMP is on but no S3 store is configured');
         const databases = report.dump?.files.map((f) => f.database) ?? plan.database.names;
-        report.s3Locations.push(
+        storedDumps.push(
           ...(await deps.database.streamToS3(dbTarget, plan.database, keyPrefix, databases, deps.signal)),
         );
+        report.s3Locations.push(...storedDumps.map((d) => d.location));
       }
       if (keyPrefix && deps.exportResources) {
         report.s3Locations.push(
@@ -158,6 +162,7 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
             namespace,
             backupId: report.backupId,
             keyPrefix,
+            dumps: storedDumps.map(({ location: _location, ...dump }) => dump),
             signal: deps.signal,
           }),
         );

@@ -125,6 +125,13 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
   }
   if (config.s3Dump && !config.s3Bucket) problems.push('NSBACKUP_S3_DUMP needs NSBACKUP_S3_BUCKET');
   if (config.s3Dump && !database) problems.push('NSBACKUP_S3_DUMP needs a database (NSBACKUP_DB is none)');
+  if (config.s3Dump && !config.exportEnabled) {
+    // The manifest that lists (and checksums) the dump is written by the export step; without it restore-db and
+    // retention would see an unfinished backup.
+    problems.push(
+      'NSBACKUP_S3_DUMP needs NSBACKUP_EXPORT=true (the manifest listing the dump is written by the export)',
+    );
+  }
   if (!config.pvcs.length && !database && !config.s3Bucket) {
     problems.push(
       'nothing to back up: NSBACKUP_PVC is empty, NSBACKUP_DB=none and NSBACKUP_S3_BUCKET is unset',

@@ -15,7 +15,7 @@ export interface DatabaseOps {
   dump(target: PodTarget, db: DatabasePlan, signal?: AbortSignal): Promise<DumpFacts>;
   /**
    * Streams the dump of `databases` (those the file dump wrote, for PostgreSQL) to S3 under `keyPrefix`
-   * (relative to the store's prefix); returns the `s3://` locations.
+   * (relative to the store's prefix); returns what it stored, for the manifest.
    */
   streamToS3?(
     target: PodTarget,
@@ -23,7 +23,19 @@ export interface DatabaseOps {
     keyPrefix: string,
     databases: string[],
     signal?: AbortSignal,
-  ): Promise<string[]>;
+  ): Promise<StoredDump[]>;
+}
+
+/** A dump stored in the backup's S3 folder: the manifest lists it so restore-db can find and verify it. */
+export interface StoredDump {
+  /** `s3://bucket/key`. */
+  location: string;
+  database: string;
+  /** File name in the backup folder. */
+  name: string;
+  /** Size and SHA-256 of the bytes as stored (after encryption, if any). */
+  size: number;
+  sha256: string;
 }
 
 /**
@@ -34,5 +46,7 @@ export type ExportResources = (input: {
   namespace: string;
   backupId: string;
   keyPrefix: string;
+  /** Dumps already stored in the folder, listed in the manifest. */
+  dumps?: Omit<StoredDump, 'location'>[];
   signal?: AbortSignal;
 }) => Promise<string>;

@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { createEncryptStream } from '../resources/crypto.js';
+import type { EncryptionKey } from '../resources/crypto.js';
 import type { S3Store } from '../s3/store.js';
 import { fileNameClashes } from './argv.js';
 import { DumpError, scriptFailure } from './errors.js';
@@ -108,7 +110,7 @@ export interface StreamedDump {
  */
 export async function streamDumpToS3(
   ctx: DumpContext,
-  options: { store: S3Store; key: string; databases?: string[] },
+  options: { store: S3Store; key: string; databases?: string[]; encryptionKey?: EncryptionKey },
 ): Promise<StreamedDump> {
   const databases = options.databases ?? [];
   if (ctx.db.kind === 'postgres' && databases.length !== 1) {
@@ -133,6 +135,10 @@ export async function streamDumpToS3(
   const existedBefore = await options.store.exists(options.key);
   let streaming = true;
   let uploadFailedFirst = false;
+  // With a key the dump is encrypted on the way (gzip, then AES-256-GCM segments); size and SHA-256 are of the bytes
+  // as stored, which is what the manifest records and a restore verifies.
+  const head: Transform = options.encryptionKey ? createEncryptStream(options.encryptionKey) : meter;
+  if (head !== meter) head.pipe(meter);
   const uploaded = options.store.upload(options.key, meter, 'application/gzip').then(
     () => undefined,
     (e: unknown) => {
@@ -152,7 +158,7 @@ export async function streamDumpToS3(
         ctx,
         'stream',
         { args: databases },
-        { stdout: meter, signal: stop.signal },
+        { stdout: head, signal: stop.signal },
         'dump',
       );
       if (result.exitCode !== 0) failure = scriptFailure('stream', result, 'dump');
@@ -161,7 +167,7 @@ export async function streamDumpToS3(
     }
     streaming = false;
     if (!failure) {
-      meter.end();
+      head.end();
       const uploadError = await uploaded;
       if (!uploadError) {
         return {
@@ -174,6 +180,7 @@ export async function streamDumpToS3(
       failure = uploadFailure(uploadError);
     } else {
       // Never end() the stream of a failed dump: the upload is aborted, no object is completed.
+      if (head !== meter) head.destroy();
       meter.destroy(new Error('the dump failed'));
       const uploadError = await uploaded;
       // The exec was stopped because the upload failed: that is the cause to report.

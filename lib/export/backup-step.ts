@@ -24,6 +24,7 @@ export function backupExportStep(options: BackupExportOptions) {
     namespace: string;
     backupId: string;
     keyPrefix: string;
+    dumps?: { database: string; name: string; size: number; sha256: string }[];
     signal?: AbortSignal;
   }): Promise<string> => {
     const folder = backupFolderOf(options.store, options.cluster, input.namespace, input.backupId);
@@ -41,6 +42,7 @@ export function backupExportStep(options: BackupExportOptions) {
       encryptionKey: options.encryptionKey,
       concurrency: options.concurrency,
       clusterDependencies: options.clusterDependencies,
+      dumps: input.dumps,
       log: options.log,
       signal: input.signal,
     });
