@@ -158,7 +158,8 @@ export class Sweeper {
     const store = this.deps.s3(folder.bucket);
     if (!store) throw new Error(`S3 is not configured: cannot delete s3://${folder.bucket}/${folder.key}`);
     const objects = await store.deletePrefix(folder.key);
-    this.result.s3FoldersDeleted++;
+    // A backup without S3 data (no bucket at backup time) has an empty folder: nothing was deleted there.
+    if (objects > 0) this.result.s3FoldersDeleted++;
     this.deps.log.info("deleted the backup's S3 objects", {
       ...this.fields(info),
       s3: `s3://${folder.bucket}/${folder.key}`,
