@@ -219,6 +219,98 @@ describe('kubectl', () => {
     }
   });
 
+  it('runs the typed create generators (protobuf bodies) and stores what they sent', async () => {
+    writeFileSync(join(dir, 'blob.bin'), Buffer.from([0x00, 0xff, 0xfe, 0x80]));
+    cluster.clearRequests();
+    const created = await Promise.all([
+      ok('create', 'namespace', 'team-a'),
+      ok(
+        'create',
+        'configmap',
+        'gen',
+        '-n',
+        'shop',
+        '--from-literal=mode=fast',
+        `--from-file=blob=${join(dir, 'blob.bin')}`,
+      ),
+      ok('create', 'secret', 'generic', 'gen', '-n', 'shop', '--from-literal=password=s3cret'),
+      ok('create', 'serviceaccount', 'gen', '-n', 'shop'),
+      ok('create', 'deployment', 'gen', '-n', 'shop', '--image=nginx:1.27', '--replicas=3', '--port=80'),
+      ok('create', 'service', 'clusterip', 'gen', '-n', 'shop', '--tcp=5432:5432,8080:http'),
+      ok('create', 'role', 'gen', '-n', 'shop', '--verb=get,list', '--resource=pods,deployments.apps'),
+      ok(
+        'create',
+        'rolebinding',
+        'gen',
+        '-n',
+        'shop',
+        '--role=gen',
+        '--serviceaccount=shop:gen',
+        '--user=alice',
+      ),
+      ok('create', 'clusterrole', 'gen', '--verb=get', '--non-resource-url=/healthz'),
+      ok('create', 'clusterrolebinding', 'gen', '--clusterrole=gen', '--group=ops'),
+    ]);
+    expect(created.join('')).toMatch(
+      /namespace\/team-a created[\s\S]*rolebinding.rbac.authorization.k8s.io\/gen created[\s\S]*clusterrolebinding.rbac.authorization.k8s.io\/gen created/,
+    );
+    const creates = cluster.requests.filter((r) => r.verb === 'create');
+    expect(creates).toHaveLength(10);
+    expect(
+      creates.every((r) => r.contentType === 'application/vnd.kubernetes.protobuf' && r.status === 201),
+    ).toBe(true);
+
+    expect(cluster.get('v1', 'Namespace', '', 'team-a')?.status.phase).toBe('Active');
+    const cm = cluster.get('v1', 'ConfigMap', 'shop', 'gen');
+    expect([cm.data, cm.binaryData]).toEqual([{ mode: 'fast' }, { blob: 'AP/+gA==' }]);
+    const secret = cluster.get('v1', 'Secret', 'shop', 'gen');
+    expect([secret.type, Buffer.from(secret.data.password, 'base64').toString()]).toEqual([
+      'Opaque',
+      's3cret',
+    ]);
+    expect(cluster.get('v1', 'ServiceAccount', 'shop', 'gen')?.metadata.name).toBe('gen');
+    const deploy = cluster.get('apps/v1', 'Deployment', 'shop', 'gen');
+    expect(deploy.spec.replicas).toBe(3);
+    expect(deploy.spec.selector).toEqual({ matchLabels: { app: 'gen' } });
+    expect(deploy.spec.template.spec.containers[0]).toMatchObject({
+      image: 'nginx:1.27',
+      ports: [{ containerPort: 80 }],
+    });
+    const svc = cluster.get('v1', 'Service', 'shop', 'gen');
+    expect(svc.spec.ports.map((p: any) => [p.port, p.targetPort])).toEqual([
+      [5432, 5432],
+      [8080, 'http'],
+    ]);
+    expect(cluster.get('rbac.authorization.k8s.io/v1', 'Role', 'shop', 'gen')?.rules).toEqual([
+      { verbs: ['get', 'list'], apiGroups: [''], resources: ['pods'] },
+      { verbs: ['get', 'list'], apiGroups: ['apps'], resources: ['deployments'] },
+    ]);
+    const binding = cluster.get('rbac.authorization.k8s.io/v1', 'RoleBinding', 'shop', 'gen');
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gen' });
+    expect(binding.subjects.map((s: any) => `${s.kind}:${s.namespace ?? ''}:${s.name}`)).toEqual([
+      'User::alice',
+      'ServiceAccount:shop:gen',
+    ]);
+    expect(cluster.get('rbac.authorization.k8s.io/v1', 'ClusterRole', '', 'gen')?.rules).toEqual([
+      { verbs: ['get'], nonResourceURLs: ['/healthz'] },
+    ]);
+    expect(cluster.get('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', '', 'gen')?.subjects).toEqual([
+      { kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'ops' },
+    ]);
+    // And kubectl reads them back.
+    expect(
+      (await ok('get', 'deploy,svc,cm,secret,sa,role,rolebinding', '-n', 'shop', '-o', 'name')).split('\n'),
+    ).toEqual(
+      expect.arrayContaining([
+        'deployment.apps/gen',
+        'service/gen',
+        'configmap/gen',
+        'secret/gen',
+        'serviceaccount/gen',
+      ]),
+    );
+  });
+
   describe('exec', () => {
     beforeAll(() => {
       const container = (name: string) => ({ name, image: 'postgres' });

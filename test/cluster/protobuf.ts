@@ -1,7 +1,7 @@
 // Decodes the `application/vnd.kubernetes.protobuf` bodies kubectl sends (it POSTs the Job of
 // `kubectl create job --from=cronjob/X` that way, and the objects of its typed generators `kubectl create
-// namespace|configmap|secret generic|serviceaccount|deployment|service clusterip|role|rolebinding`) into the JSON
-// a JSON client would have sent.
+// namespace|configmap|secret|serviceaccount|deployment|service|role|rolebinding|clusterrole|clusterrolebinding`)
+// into the JSON a JSON client would have sent.
 //
 // No npm package ships the upstream generated.proto files, so this is a small decoder of our own: a wire-format
 // reader plus a table of the message schemas those objects carry. Field numbers are those of upstream
@@ -637,6 +637,13 @@ const SCHEMAS: Record<string, Map<number, FieldSpec>> = {
   RoleBinding: message({ 1: 'metadata ObjectMeta!', 2: 'subjects Subject[]?', 3: 'roleRef RoleRef!' }),
   Subject: message({ 1: 'kind string', 2: 'apiGroup string?', 3: 'name string', 4: 'namespace string?' }),
   RoleRef: message({ 1: 'apiGroup string', 2: 'kind string', 3: 'name string' }),
+  ClusterRole: message({
+    1: 'metadata ObjectMeta!',
+    2: 'rules PolicyRule[]',
+    3: 'aggregationRule AggregationRule*',
+  }),
+  AggregationRule: message({ 1: 'clusterRoleSelectors LabelSelector[]?' }),
+  ClusterRoleBinding: message({ 1: 'metadata ObjectMeta!', 2: 'subjects Subject[]?', 3: 'roleRef RoleRef!' }),
 };
 
 /** The top-level kinds this decoder understands, by apiVersion/kind. */
@@ -651,6 +658,8 @@ const ROOT_MESSAGES: Record<string, string> = {
   'apps/v1/Deployment': 'Deployment',
   'rbac.authorization.k8s.io/v1/Role': 'Role',
   'rbac.authorization.k8s.io/v1/RoleBinding': 'RoleBinding',
+  'rbac.authorization.k8s.io/v1/ClusterRole': 'ClusterRole',
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': 'ClusterRoleBinding',
 };
 
 // ---------------------------------------------------------------------------------------------------------
