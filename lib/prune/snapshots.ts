@@ -6,6 +6,7 @@ import {
   type KubeClient,
   type KubeObject,
 } from '../kube/index.js';
+import { JobError } from '../exit.js';
 import { Annotations, Labels } from '../labels.js';
 import type { Logger } from '../log.js';
 import type { SnapshotRecord } from '../retention/index.js';
@@ -73,13 +74,21 @@ export async function listSnapshots(
     });
   }
   const all: SnapshotInfo[] = [];
+  const forbidden: string[] = [];
   for (const ns of await kube.listAll(corePath('namespaces'))) {
     try {
       all.push(...(await listMapped(kube, volumeSnapshotPath(ns.metadata.name))));
     } catch (error) {
       if (!(error instanceof KubeApiError && error.code === 403)) throw error;
-      log.warn('may not list VolumeSnapshots: namespace skipped', { namespace: ns.metadata.name });
+      forbidden.push(ns.metadata.name);
     }
+  }
+  // A cluster-wide run that silently skipped tenants would look like a complete one: refuse before any change.
+  if (forbidden.length) {
+    throw new JobError(
+      `may not list VolumeSnapshots in ${forbidden.length} namespace(s): ${forbidden.slice(0, 10).join(', ')}` +
+        `${forbidden.length > 10 ? ', ...' : ''}; nothing was changed (grant list on volumesnapshots cluster-wide)`,
+    );
   }
   return all;
 }

@@ -119,6 +119,11 @@ export class Sweeper {
     const content = await releaseContent(kube, info);
     if (content === 'patched')
       log.info('set deletionPolicy Delete on the bound content', { ...fields, content: info.contentName });
+    if (content === 'not-permitted')
+      log.warn('may not read the bound VolumeSnapshotContent: its deletionPolicy is left as it is', {
+        ...fields,
+        content: info.contentName,
+      });
     if (content === 'not-bound-here')
       log.warn('bound content refers to another snapshot: left alone', {
         ...fields,

@@ -3,6 +3,7 @@
 // took its delete-after away) is left for the next run to decide on again.
 import {
   isConflict,
+  KubeApiError,
   isNotFound,
   volumeSnapshotContentPath,
   volumeSnapshotPath,
@@ -83,7 +84,7 @@ export async function deleteSnapshot(
   }
 }
 
-export type ContentResult = 'patched' | 'already-delete' | 'none' | 'not-bound-here';
+export type ContentResult = 'patched' | 'already-delete' | 'none' | 'not-bound-here' | 'not-permitted';
 
 /**
  * Sets the bound VolumeSnapshotContent's deletionPolicy to Delete, so deleting the VolumeSnapshot frees
@@ -92,7 +93,15 @@ export type ContentResult = 'patched' | 'already-delete' | 'none' | 'not-bound-h
 export async function releaseContent(kube: KubeClient, info: SnapshotInfo): Promise<ContentResult> {
   if (!info.contentName) return 'none';
   const path = volumeSnapshotContentPath(info.contentName);
-  const content = await kube.getIfExists<KubeObject>(path);
+  let content: KubeObject | undefined;
+  try {
+    content = await kube.getIfExists<KubeObject>(path);
+  } catch (error) {
+    // Contents are cluster-scoped; an install without that ClusterRole (chart: prune.snapshotContents=false)
+    // deletes the VolumeSnapshot and leaves a Retain content to an administrator.
+    if (error instanceof KubeApiError && error.code === 403) return 'not-permitted';
+    throw error;
+  }
   if (!content) return 'none';
   const ref = content.spec?.volumeSnapshotRef ?? {};
   const boundHere =

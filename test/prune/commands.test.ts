@@ -327,6 +327,46 @@ describe('mark-and-delete', () => {
     expect(snapshotNames(cluster, 'v1')).toEqual(['d']);
   });
 
+  it('without rights on VolumeSnapshotContents, deletes the snapshot and leaves its content as it is', async () => {
+    seedSnapshots(
+      cluster,
+      ['old', 'new'].map((n, i) => ({
+        namespace: 'c1',
+        name: n,
+        pvc: 'data',
+        createdAt: `2026-01-0${i + 1}T01:00:00Z`,
+        contentPolicy: 'Retain' as const,
+        labels: {
+          [Labels.retain]: 'gfs',
+          ...(n === 'new' ? { [Labels.daily]: '2026-01-02' } : { [Labels.deleteAfter]: '2026-01-05' }),
+        },
+      })),
+    );
+    cluster.faults.add({ path: '/volumesnapshotcontents/', status: 403 });
+    const run = await markAndDelete('2026-01-10T00:00:00Z', ['-n', 'c1', '--force']);
+    expect(run.code, JSON.stringify(run.summary())).toBe(0);
+    expect(snapshotNames(cluster, 'c1')).toEqual(['new']);
+    const content = cluster.get(SNAP_API, 'VolumeSnapshotContent', undefined, 'snapcontent-uid-c1-old');
+    expect(content?.spec.deletionPolicy).toBe('Retain');
+    expect(run.logs().some((l) => /may not read the bound VolumeSnapshotContent/.test(l.msg))).toBe(true);
+  });
+
+  it('-A without the right to list some namespaces refuses the run and changes nothing', async () => {
+    seedSnapshots(cluster, dailyBackups('x1', ['data'], '2026-03-01', 10));
+    cluster.faults.add({
+      verb: 'list',
+      path: /^\/apis\/snapshot\.storage\.k8s\.io\/v1\/volumesnapshots$/,
+      status: 403,
+    });
+    cluster.faults.add({ verb: 'list', path: '/namespaces/x1/volumesnapshots', status: 403 });
+    const run = await retain(['-A']);
+    expect(run.code).toBe(1);
+    expect(run.summary().error).toMatch(
+      /may not list VolumeSnapshots in 1 namespace\(s\): x1; nothing was changed/,
+    );
+    expect(writes(cluster)).toEqual([]);
+  });
+
   it('one failing deletion does not stop the others; the run ends non-zero with a summary', async () => {
     seedSnapshots(
       cluster,
