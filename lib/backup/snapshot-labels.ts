@@ -5,8 +5,7 @@
 import { Annotations, Labels } from '../labels.js';
 import type { BackupType, RetainPolicyName } from '../labels.js';
 import {
-  activeGfsKeys,
-  DEFAULT_GFS_KEEP,
+  GFS_KEYS,
   DELTAS_LABEL,
   deleteAfterFor,
   encodeDeltas,
@@ -46,7 +45,9 @@ export function snapshotLabels(input: LabelInputs): Record<string, string> {
           input.createdAt,
           input.timeZone,
           input.existingOfSamePvc,
-          activeGfsKeys(DEFAULT_GFS_KEEP),
+          // Every period, yearly included: the pruner's NSBACKUP_KEEP_* decide what stays (a yearly label it does
+          // not keep is removed by the next retain run), so backup needs no copy of the keep counts.
+          GFS_KEYS,
         ),
       );
       break;

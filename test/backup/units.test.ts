@@ -64,6 +64,8 @@ describe('snapshot labels', () => {
       'nsbackup.io/daily': '2026-11-21',
       'nsbackup.io/weekly': '2026-w47',
       'nsbackup.io/monthly': '2026-11',
+      // Always labelled; the pruner's NSBACKUP_KEEP_YEARLY decides whether it stays.
+      'nsbackup.io/yearly': '2026',
     });
   });
 
