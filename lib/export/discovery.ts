@@ -2,6 +2,7 @@
 // /api, /api/v1, /apis, /apis/<group>/<preferred version>). The pure part turns the documents into ResourceInfo;
 // the adapter fetches them.
 
+import { forEachLimited } from '../concurrency.js';
 import type { KubeClient } from '../kube/index.js';
 import { KubeApiError } from '../kube/index.js';
 import type { Logger } from '../log.js';
@@ -93,20 +94,15 @@ export async function discover(kube: KubeClient, options: { concurrency?: number
   ];
   const lists: (ApiResourceList | undefined)[] = new Array(paths.length);
   const unavailable: Discovery['unavailable'] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < paths.length) {
-      const index = next++;
-      try {
-        lists[index] = await kube.get<ApiResourceList>(paths[index]);
-      } catch (error) {
-        const groupVersion = paths[index].replace(/^\/apis?\//, '');
-        unavailable.push({ groupVersion, error: (error as Error).message });
-        if (!(error instanceof KubeApiError)) throw error;
-      }
+  await forEachLimited(paths, options.concurrency ?? 8, async (path, index) => {
+    try {
+      lists[index] = await kube.get<ApiResourceList>(path);
+    } catch (error) {
+      const groupVersion = path.replace(/^\/apis?\//, '');
+      unavailable.push({ groupVersion, error: (error as Error).message });
+      if (!(error instanceof KubeApiError)) throw error;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, paths.length) }, worker));
+  });
   return { resources: lists.flatMap((list) => (list ? resourcesOf(list) : [])), unavailable };
 }
 

@@ -8,7 +8,7 @@ import {
   type Mark,
   type Refusal,
 } from '../retention/index.js';
-import { forEachLimited } from './concurrency.js';
+import { forEachLimited } from '../concurrency.js';
 import { idOf, logProblems, PATCH_CONCURRENCY, type PruneContext } from './context.js';
 import { listSnapshots, type SnapshotInfo } from './snapshots.js';
 import { Sweeper, type SweepDeps, type SweepFailure } from './sweep.js';

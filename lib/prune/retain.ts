@@ -1,7 +1,7 @@
 // retain: per PVC, take the period labels the policy no longer keeps off the snapshots that hold them.
 import { LABEL_PREFIX } from '../labels.js';
 import { planRetain, type GfsKeep } from '../retention/index.js';
-import { forEachLimited } from './concurrency.js';
+import { forEachLimited } from '../concurrency.js';
 import { idOf, logProblems, PATCH_CONCURRENCY, type PruneContext } from './context.js';
 import { listSnapshots } from './snapshots.js';
 import { patchLabels } from './writes.js';

@@ -8,7 +8,7 @@ import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import type { Deletion } from '../retention/index.js';
 import type { S3Store } from '../s3/index.js';
-import { sleep as realSleep } from './concurrency.js';
+import { sleep as realSleep } from '../concurrency.js';
 import { FolderReferences, s3FoldersOf, type S3Folder, type S3Layout } from './s3-folders.js';
 import { S3_CLEANUP_FINALIZER, type SnapshotInfo } from './snapshots.js';
 import { addCleanupFinalizer, deleteSnapshot, releaseContent, removeCleanupFinalizer } from './writes.js';

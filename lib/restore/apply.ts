@@ -2,6 +2,7 @@
 // object created (never overwritten unless the preferences say `update`), and every outcome recorded in the
 // report. Running it again after an interruption completes the restore: what exists is skipped and reported.
 
+import { forEachLimited, sleep } from '../concurrency.js';
 import { JobError } from '../exit.js';
 import {
   KubeConnectionError,
@@ -28,21 +29,6 @@ export interface ApplyOptions {
   signal?: AbortSignal;
   /** Between polls of a CRD's condition (tests shorten it). */
   pollMs?: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length && !signal?.aborted) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** `<plural>.<group>` of a custom resource path: the name of its CRD. */

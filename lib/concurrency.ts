@@ -1,14 +1,23 @@
-// Bounded parallelism for independent API writes: a cluster-wide first run may patch tens of thousands of
-// snapshots, one request at a time would take minutes; unbounded would trip API priority and fairness.
+// Small helpers for doing independent async work side by side, and for pausing a loop that must stop promptly.
+
+/**
+ * Runs `work` on every item, at most `limit` at a time, in item order. Why bounded: a cluster-wide run may
+ * patch tens of thousands of objects, one request at a time would take minutes, unbounded would trip API
+ * priority and fairness. Once `signal` aborts no further item is started (those running finish). A rejection
+ * rejects the whole at once; the other workers still go on through the remaining items.
+ */
 export async function forEachLimited<T>(
   items: readonly T[],
   limit: number,
-  work: (item: T) => Promise<void>,
+  work: (item: T, index: number) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length && !signal?.aborted) await work(items[next++]);
+    while (next < items.length && !signal?.aborted) {
+      const index = next++;
+      await work(items[index], index);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
