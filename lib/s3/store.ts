@@ -2,6 +2,7 @@
 // (s3rver, and some S3-compatible stores, drop CommonPrefixes for folders holding only deeper keys).
 
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -9,8 +10,16 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { MultipartWriter } from './multipart.js';
 import type { S3Location } from './settings.js';
+
+/** 8 MiB parts: two of them are the upload's memory; 10,000 parts reach 273 GiB (parts grow after 39 GiB). */
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+
+export interface S3StoreOptions {
+  /** Base multipart part size in bytes (S3's minimum is 5 MiB). */
+  partSizeBytes?: number;
+}
 
 export interface StoredObject {
   key: string;
@@ -24,6 +33,7 @@ export class S3Store {
   constructor(
     readonly location: S3Location,
     credentials?: { accessKeyId: string; secretAccessKey: string },
+    private readonly options: S3StoreOptions = {},
   ) {
     this.client = new S3Client({
       region: location.region,
@@ -47,20 +57,33 @@ export class S3Store {
     return `s3://${this.location.bucket}/${key}`;
   }
 
-  /** Streams a body to S3 with a multipart upload (8 MiB parts, bounded memory). */
+  /**
+   * Stores a body as one object: a stream goes through a multipart upload with two reused part buffers (bounded
+   * memory, backpressure on the body), anything shorter than a part through one PutObject. The object exists only
+   * if the body ended normally: a body that errors or is destroyed aborts the upload, and an upload that fails
+   * destroys the body (whoever feeds it learns at once) and rejects.
+   */
   async upload(
     key: string,
     body: Readable | Buffer | string,
     contentType = 'application/octet-stream',
   ): Promise<void> {
-    const upload = new Upload({
+    const writer = new MultipartWriter({
       client: this.client,
-      params: { Bucket: this.location.bucket, Key: key, Body: body, ContentType: contentType },
-      queueSize: 2,
-      partSize: 8 * 1024 * 1024,
-      leavePartsOnError: false,
+      bucket: this.location.bucket,
+      key,
+      contentType,
+      partSize: this.options.partSizeBytes ?? DEFAULT_PART_SIZE,
     });
-    await upload.done();
+    const source =
+      body instanceof Readable ? body : Readable.from([typeof body === 'string' ? Buffer.from(body) : body]);
+    try {
+      await pipeline(source, writer);
+    } catch (e) {
+      // The multipart abort runs in the writer's destroy: let it finish before the caller moves on.
+      if (!writer.closed) await new Promise((resolve) => writer.once('close', resolve));
+      throw e;
+    }
   }
 
   async download(key: string): Promise<Readable> {
