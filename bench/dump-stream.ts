@@ -11,7 +11,7 @@
 // Three figures: the exec path with the upload replaced by a reader that drops the bytes (what our wrapper
 // costs against kubectl), s3rver on its own (the ceiling of any upload here), and the full path.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,9 +22,14 @@ const { values } = parseArgs({
   options: {
     size: { type: 'string', default: '1GiB' },
     'skip-kubectl': { type: 'boolean', default: false },
+    // Which client phases to run (comma-separated): full (exec -> S3), discard (exec, output dropped), s3 (s3rver alone).
+    only: { type: 'string', default: 'full,discard,s3' },
+    // Writes a V8 CPU profile of the client process into this directory (open it in Chrome's DevTools).
+    'cpu-prof': { type: 'string' },
     // Throughput on a shared machine is noisy: kubectl and the discard path run this many times, best kept.
     repeat: { type: 'string', default: '2' },
     role: { type: 'string' },
+    pids: { type: 'string' },
     dir: { type: 'string' },
     sha256: { type: 'string' },
     s3: { type: 'string' },
@@ -83,7 +88,10 @@ async function serveS3(dir: string): Promise<void> {
   process.on('SIGTERM', () => void s3.close().then(() => process.exit(0)));
 }
 
-function startChild(role: string, dir: string): Promise<{ info: any; stop: () => Promise<void> }> {
+function startChild(
+  role: string,
+  dir: string,
+): Promise<{ info: any; pid: number; stop: () => Promise<void> }> {
   const child = spawn(
     process.execPath,
     [...process.execArgv, process.argv[1], '--role', role, '--dir', dir],
@@ -96,6 +104,7 @@ function startChild(role: string, dir: string): Promise<{ info: any; stop: () =>
     createInterface({ input: child.stdout! }).once('line', (line) =>
       resolve({
         info: JSON.parse(line),
+        pid: child.pid!,
         stop: () =>
           new Promise<void>((done) => {
             child.removeAllListeners('exit');
@@ -175,7 +184,7 @@ async function main(): Promise<void> {
       );
     }
 
-    const client = await startClientProcess(dir);
+    const client = await startClientProcess(values['cpu-prof']);
     const lines = await client([
       '--role',
       'client',
@@ -189,6 +198,10 @@ async function main(): Promise<void> {
       JSON.stringify(s3.info),
       '--repeat',
       String(values.repeat),
+      '--only',
+      values.only!,
+      '--pids',
+      JSON.stringify({ emulator: emulator.pid, s3rver: s3.pid }),
     ]);
     for (const line of lines) {
       const m = JSON.parse(line) as Measured<unknown> & { label: string; note?: string };
@@ -211,10 +224,19 @@ async function runClient(): Promise<void> {
   const dir = values.dir!;
   const size = Number(values.size);
   const expected = values.sha256!;
+  const phases = new Set(values.only!.split(','));
   const s3 = JSON.parse(values.s3!) as { endpoint: string; bucket: string };
+  const pids = JSON.parse(values.pids ?? '{}') as Record<string, number>;
   const emit = (label: string, m: Measured<unknown>) =>
     console.log(
-      JSON.stringify({ label, ms: m.ms, cpuMs: m.cpuMs, peakRss: m.peakRss, baselineRss: m.baselineRss }),
+      JSON.stringify({
+        label,
+        ms: m.ms,
+        cpuMs: m.cpuMs,
+        peakRss: m.peakRss,
+        baselineRss: m.baselineRss,
+        others: m.others,
+      }),
     );
   const note = (text: string) => console.log(JSON.stringify({ note: text }));
   const store = new S3Store(
@@ -232,55 +254,73 @@ async function runClient(): Promise<void> {
     target: { namespace: NS, pod: POD, container: CONTAINER },
     db: { kind: 'postgres' as const, password: { from: 'value' as const, value: 'not-used-by-the-bench' } },
   };
+  note(`client after imports: RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
 
   // 1. The backup's path (first, in a fresh process): exec -> sha256 -> S3 multipart upload.
-  const full = await measure(() =>
-    streamDumpToS3(ctx, { store, key: store.key('dump.sql.gz'), databases: ['bench'] }),
-  );
-  check(full.result, size, expected);
-  emit('nsbackup exec -> sha256 -> S3 multipart', full);
-  // 2. The same code path with a store that reads the stream and drops it: the exec side alone.
-  const discard = {
-    exists: async () => false,
-    url: (key: string) => `null://${key}`,
-    upload: async (_key: string, body: Readable) => {
-      for await (const chunk of body) void chunk;
-    },
-  } as unknown as InstanceType<typeof S3Store>;
-  let viaNull: Measured<{ sizeBytes: number; sha256: string }> | undefined;
-  for (let i = 0; i < Number(values.repeat); i++) {
-    const m = await measure(() => streamDumpToS3(ctx, { store: discard, key: 'x', databases: ['bench'] }));
-    if (!viaNull || m.ms < viaNull.ms) viaNull = m;
+  let full: Measured<unknown> | undefined;
+  if (phases.has('full')) {
+    const m = await measure(
+      () => streamDumpToS3(ctx, { store, key: store.key('dump.sql.gz'), databases: ['bench'] }),
+      pids,
+    );
+    check(m.result, size, expected);
+    emit('nsbackup exec -> sha256 -> S3 multipart', m);
+    full = m;
   }
-  check(viaNull!.result, size, expected);
-  emit('nsbackup exec -> sha256 -> discard', viaNull!);
+  // 2. The same code path with a store that reads the stream and drops it: the exec side alone.
+  if (phases.has('discard')) {
+    const discard = {
+      exists: async () => false,
+      url: (key: string) => `null://${key}`,
+      upload: async (_key: string, body: Readable) => {
+        for await (const chunk of body) void chunk;
+      },
+    } as unknown as InstanceType<typeof S3Store>;
+    let viaNull: Measured<{ sizeBytes: number; sha256: string }> | undefined;
+    for (let i = 0; i < Number(values.repeat); i++) {
+      const m = await measure(
+        () => streamDumpToS3(ctx, { store: discard, key: 'x', databases: ['bench'] }),
+        pids,
+      );
+      if (!viaNull || m.ms < viaNull.ms) viaNull = m;
+    }
+    check(viaNull!.result, size, expected);
+    emit('nsbackup exec -> sha256 -> discard', viaNull!);
+  }
 
-  // 3. What s3rver can take on its own (same stream size, same multipart settings), for scale.
-  let left = size;
-  const zeros = Buffer.alloc(1 << 20);
-  const s3Only = await measure(() =>
-    store.upload(
-      store.key('s3-only'),
-      new Readable({
-        read() {
-          if (left <= 0) return this.push(null);
-          left -= zeros.length;
-          this.push(zeros);
-        },
-      }),
-    ),
-  );
-  emit('s3rver alone (upload of an in-memory stream)', s3Only);
-
-  note(
-    `full path vs s3rver alone: ${((s3Only.ms / full.ms) * 100).toFixed(0)}% (the local S3 server is the ceiling here)`,
-  );
-  note('checksums verified: every stream carried exactly the generated bytes');
+  // 3. What s3rver can take on its own (same stream size, same uploader), for scale.
+  if (phases.has('s3')) {
+    let left = size;
+    const zeros = Buffer.alloc(1 << 20);
+    const s3Only = await measure(
+      () =>
+        store.upload(
+          store.key('s3-only'),
+          new Readable({
+            read() {
+              if (left <= 0) return this.push(null);
+              left -= zeros.length;
+              this.push(zeros);
+            },
+          }),
+        ),
+      pids,
+    );
+    emit('s3rver alone (upload of an in-memory stream)', s3Only);
+    if (full) {
+      note(
+        `full path vs s3rver alone: ${((s3Only.ms / full.ms) * 100).toFixed(0)}% (the local S3 server is the ceiling here)`,
+      );
+    }
+  }
+  if (phases.has('full') || phases.has('discard')) {
+    note('checksums verified: every stream carried exactly the generated bytes');
+  }
 }
 
 // The client runs as plain JavaScript, as nsbackup does in its image: the tsx loader alone adds ~70 MB of RSS.
 // esbuild (tsx's own compiler) bundles this file; packages stay external and resolve from node_modules.
-async function startClientProcess(dir: string): Promise<(args: string[]) => Promise<string[]>> {
+async function startClientProcess(cpuProfDir?: string): Promise<(args: string[]) => Promise<string[]>> {
   let command = [...process.execArgv, process.argv[1]];
   try {
     const esbuild = await import('esbuild');
@@ -299,7 +339,7 @@ async function startClientProcess(dir: string): Promise<(args: string[]) => Prom
   } catch (e) {
     console.log(`(esbuild unavailable, the client runs under tsx: RSS includes its loader) ${String(e)}`);
   }
-  void dir;
+  if (cpuProfDir) command = ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, ...command];
   return (args) =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [...command, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -338,28 +378,64 @@ interface Measured<T> {
   cpuMs: number;
   peakRss: number;
   baselineRss: number;
+  /** CPU seconds the other processes (emulator, s3rver) spent meanwhile: which one is the bottleneck. */
+  others?: Record<string, number>;
 }
 
-// Wall time, this process's CPU and its peak RSS (sampled every 100 ms) while fn runs.
-async function measure<T>(fn: () => Promise<T>): Promise<Measured<T>> {
+// Wall time, this process's CPU, its peak RSS and the other processes' CPU while fn runs. The peak is the
+// kernel's high-water mark (VmHWM, reset through /proc/self/clear_refs), so no spike between samples is missed;
+// where that is unavailable, RSS is sampled every 100 ms.
+async function measure<T>(fn: () => Promise<T>, pids: Record<string, number> = {}): Promise<Measured<T>> {
   global.gc?.();
   const baselineRss = process.memoryUsage().rss;
+  const kernelPeak = resetPeakRss();
   let peakRss = baselineRss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  const others0 = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSecondsOf(pid)]));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   try {
     const result = await fn();
     const cpu = process.cpuUsage(cpu0);
+    const ms = performance.now() - t0;
+    const others = Object.fromEntries(
+      Object.entries(pids).map(([name, pid]) => [name, cpuSecondsOf(pid) - others0[name]]),
+    );
     return {
       result,
-      ms: performance.now() - t0,
+      ms,
       cpuMs: (cpu.user + cpu.system) / 1000,
-      peakRss,
+      peakRss: kernelPeak ? Math.max(peakRss, peakRssOfThisProcess()) : peakRss,
       baselineRss,
+      others,
     };
   } finally {
     clearInterval(sampler);
+  }
+}
+
+function resetPeakRss(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function peakRssOfThisProcess(): number {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  return kb ? Number(kb) * 1024 : 0;
+}
+
+// utime + stime of a process (Linux, 100 ticks a second); NaN elsewhere.
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
   }
 }
 
@@ -379,7 +455,11 @@ function report(label: string, size: number, m: Measured<unknown>, kubectlMs?: n
       : '';
   console.log(
     `${label}: ${(size / 2 ** 20 / (m.ms / 1000)).toFixed(1)} MiB/s (${(m.ms / 1000).toFixed(1)} s${vs}), ` +
-      `CPU ${(m.cpuMs / 1000).toFixed(1)} s, peak RSS ${mib(m.peakRss)} (baseline ${mib(m.baselineRss)})`,
+      `CPU ${(m.cpuMs / 1000).toFixed(1)} s, peak RSS ${mib(m.peakRss)} (baseline ${mib(m.baselineRss)})` +
+      Object.entries(m.others ?? {})
+        .filter(([, seconds]) => Number.isFinite(seconds))
+        .map(([name, seconds]) => `; ${name} CPU ${seconds.toFixed(1)} s`)
+        .join(''),
   );
 }
 
