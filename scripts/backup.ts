@@ -86,6 +86,7 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
                 encryptionKey,
                 concurrency: config.exportConcurrency,
                 clusterDependencies: config.exportClusterDependencies,
+                exclude: config.exportExclude,
               })
             : undefined),
         s3KeyPrefix: store

@@ -114,6 +114,7 @@ export const command = defineCommand({
       resources,
       concurrency: config.exportConcurrency,
       clusterDependencies: config.exportClusterDependencies,
+      exclude: config.exportExclude,
       clusterPaths: backup.map(pathOf).filter(isClusterScopedPath),
       signal,
     });

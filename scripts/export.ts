@@ -74,6 +74,7 @@ export const command = defineCommand({
         signal,
         concurrency: config.exportConcurrency,
         clusterDependencies: config.exportClusterDependencies,
+        exclude: config.exportExclude,
         secrets: config.secrets,
       });
       return {

@@ -157,15 +157,21 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
         report.s3Locations.push(...storedDumps.map((d) => d.location));
       }
       if (keyPrefix && deps.exportResources) {
-        report.s3Locations.push(
-          await deps.exportResources({
-            namespace,
-            backupId: report.backupId,
-            keyPrefix,
-            dumps: storedDumps.map(({ location: _location, ...dump }) => dump),
-            signal: deps.signal,
-          }),
-        );
+        const exported = await deps.exportResources({
+          namespace,
+          backupId: report.backupId,
+          keyPrefix,
+          dumps: storedDumps.map(({ location: _location, ...dump }) => dump),
+          signal: deps.signal,
+        });
+        report.s3Locations.push(exported.location);
+        // The dump and the volumes are still worth snapshotting; the run fails at the end, naming what is missing.
+        if (exported.unreadable.length) {
+          report.failures.push(
+            `resource export incomplete, could not read: ${exported.unreadable.join('; ')} ` +
+              '(grant get/list on these types, or leave them out with NSBACKUP_EXPORT_EXCLUDE)',
+          );
+        }
       }
 
       if (plan.pvcs.length) {

@@ -49,4 +49,4 @@ export type ExportResources = (input: {
   /** Dumps already stored in the folder, listed in the manifest. */
   dumps?: Omit<StoredDump, 'location'>[];
   signal?: AbortSignal;
-}) => Promise<string>;
+}) => Promise<{ location: string; unreadable: string[] }>;

@@ -16,6 +16,7 @@ export interface BackupExportOptions {
   encryptionKey?: EncryptionKey;
   concurrency?: number;
   clusterDependencies?: boolean;
+  exclude?: string[];
 }
 
 /** The function the backup flow calls with `{ namespace, backupId, keyPrefix, signal }`; returns the `s3://` folder. */
@@ -26,7 +27,7 @@ export function backupExportStep(options: BackupExportOptions) {
     keyPrefix: string;
     dumps?: { database: string; name: string; size: number; sha256: string }[];
     signal?: AbortSignal;
-  }): Promise<string> => {
+  }): Promise<{ location: string; unreadable: string[] }> => {
     const folder = backupFolderOf(options.store, options.cluster, input.namespace, input.backupId);
     // The flow names the folder too (for the dump); both must be the same folder or a restore finds half.
     const flowFolder = `${options.store.key(input.keyPrefix).replace(/\/+$/, '')}/`;
@@ -42,10 +43,15 @@ export function backupExportStep(options: BackupExportOptions) {
       encryptionKey: options.encryptionKey,
       concurrency: options.concurrency,
       clusterDependencies: options.clusterDependencies,
+      exclude: options.exclude,
       dumps: input.dumps,
       log: options.log,
       signal: input.signal,
     });
-    return result.location;
+    // Types the export could not read make the backup incomplete: say which, so the run can fail loudly.
+    return {
+      location: result.location,
+      unreadable: result.stats.skipped.map((s) => `${s.what} (${s.reason})`),
+    };
   };
 }

@@ -34,6 +34,8 @@ export interface CollectOptions {
   pagesAhead?: number;
   /** Also yield the cluster-scoped objects the namespace depends on (PVs, StorageClasses, CRDs). Default true. */
   clusterDependencies?: boolean;
+  /** Resource types left out on purpose, as `plural` (core) or `plural.group`: not listed at all. */
+  exclude?: string[];
   signal?: AbortSignal;
 }
 
@@ -46,6 +48,8 @@ export interface CollectStats {
   excluded: Record<string, number>;
   /** Resource types or dependencies that could not be read (forbidden, gone), with the reason. */
   skipped: { what: string; reason: string }[];
+  /** Resource types left out by configuration (NSBACKUP_EXPORT_EXCLUDE). */
+  excludedTypes: string[];
 }
 
 /** Groups served by Kubernetes itself: their types have no CRD to export. */
@@ -160,13 +164,25 @@ export function collectNamespace(options: CollectOptions): {
   objects: AsyncGenerator<PathedObject>;
   stats: CollectStats;
 } {
-  const stats: CollectStats = { listResourceVersions: {}, listed: 0, excluded: {}, skipped: [] };
+  const stats: CollectStats = {
+    listResourceVersions: {},
+    listed: 0,
+    excluded: {},
+    skipped: [],
+    excludedTypes: [],
+  };
   return { objects: generate(options, stats), stats };
 }
 
 async function* generate(options: CollectOptions, stats: CollectStats): AsyncGenerator<PathedObject> {
   const { kube, namespace, signal } = options;
-  const resources = namespacedExportResources(options.resources);
+  const excluded = new Set(options.exclude ?? []);
+  const typeName = (r: ResourceInfo) => (r.group ? `${r.resource}.${r.group}` : r.resource);
+  const resources = namespacedExportResources(options.resources).filter((r) => {
+    if (!excluded.has(typeName(r))) return true;
+    stats.excludedTypes.push(typeName(r));
+    return false;
+  });
   // Lists in a namespace that does not exist answer empty: without this, a typo would be an empty backup.
   await assertNamespaceExists(kube, namespace);
   const concurrency = Math.max(1, options.concurrency ?? 4);

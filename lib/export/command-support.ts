@@ -1,48 +1,13 @@
-// What `nsbackup export` and `nsbackup diff` share: the cluster connection, the S3 store, the key.
-import { connect, type KubeClient } from '../kube/index.js';
+// What the commands that read or write backups share beyond the foundation: the namespace's encryption key.
+// (Connecting is lib/kube's connectOrConfigError, the store lib/s3's storeFrom; re-exported here until every
+// command imports them from there.)
 import type { Logger } from '../log.js';
-import { S3Store, s3LocationFrom } from '../s3/index.js';
 import { ConfigError } from '../config/index.js';
 import type { EncryptionKey } from '../resources/index.js';
 import { encryptionKeyFor } from './keys.js';
 
-export function connectOrConfigError(
-  config: { kubeconfig: string; kubeContext: string },
-  env: NodeJS.ProcessEnv,
-): KubeClient {
-  try {
-    return connect({
-      kubeconfigPath: config.kubeconfig || undefined,
-      context: config.kubeContext || undefined,
-      env,
-    });
-  } catch (error) {
-    throw new ConfigError([`cannot load the Kubernetes configuration: ${(error as Error).message}`]);
-  }
-}
-
-/**
- * The store of NSBACKUP_S3_BUCKET, or undefined when no bucket is set. Credentials come from the command's
- * environment when it carries them, else the SDK's default chain (instance role, IRSA, ~/.aws).
- */
-export function storeFrom(
-  config: Parameters<typeof s3LocationFrom>[0],
-  env: NodeJS.ProcessEnv,
-  log: Logger,
-): S3Store | undefined {
-  const location = s3LocationFrom(config);
-  if (!location) return undefined;
-  const credentials =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? {
-          accessKeyId: env.AWS_ACCESS_KEY_ID,
-          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-          sessionToken: env.AWS_SESSION_TOKEN,
-        }
-      : undefined;
-  if (credentials) log.redactor.add(credentials.secretAccessKey);
-  return new S3Store(location, credentials);
-}
+export { connectOrConfigError } from '../kube/index.js';
+export { storeFrom } from '../s3/index.js';
 
 /** The namespace's key (see keys.ts); a key problem is a configuration error (exit 2). */
 export function keyFrom(

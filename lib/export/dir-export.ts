@@ -63,6 +63,8 @@ export interface ExportToDirInput {
   signal?: AbortSignal;
   concurrency?: number;
   clusterDependencies?: boolean;
+  /** Resource types left out on purpose (`plural` or `plural.group`). */
+  exclude?: string[];
   resources?: ResourceInfo[];
   /** `mask`: Secret values written as fingerprints (for a Git repository); default `include`. */
   secrets?: 'include' | 'mask';
@@ -82,6 +84,7 @@ export async function exportNamespaceToDir(input: ExportToDirInput): Promise<Exp
     resources,
     concurrency: input.concurrency,
     clusterDependencies: input.clusterDependencies,
+    exclude: input.exclude,
     signal: input.signal,
   });
   const progress = log.progress('export', { unit: 'objects' });

@@ -24,6 +24,8 @@ export interface LiveInput {
   resources: ResourceInfo[];
   concurrency?: number;
   clusterDependencies?: boolean;
+  /** Resource types left out on purpose (`plural` or `plural.group`). */
+  exclude?: string[];
   /** Cluster-scoped paths the backup holds: read live too, so that they are compared, not reported removed. */
   clusterPaths?: string[];
   signal?: AbortSignal;
@@ -37,6 +39,7 @@ export async function liveObjects(input: LiveInput): Promise<PathedObject[]> {
     resources: input.resources,
     concurrency: input.concurrency,
     clusterDependencies: input.clusterDependencies,
+    exclude: input.exclude,
     signal: input.signal,
   });
   const out: PathedObject[] = [];

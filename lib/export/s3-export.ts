@@ -37,6 +37,8 @@ export interface ExportToS3Input {
   concurrency?: number;
   /** PVs, StorageClasses and CRDs the namespace uses (NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES). Default true. */
   clusterDependencies?: boolean;
+  /** Resource types left out on purpose (`plural` or `plural.group`). */
+  exclude?: string[];
   /** Discovery already read (else it is read here). */
   resources?: ResourceInfo[];
   pageSize?: number;
@@ -79,6 +81,7 @@ export async function exportNamespaceToS3(input: ExportToS3Input): Promise<Expor
     resources,
     concurrency: input.concurrency,
     clusterDependencies: input.clusterDependencies,
+    exclude: input.exclude,
     pageSize: input.pageSize,
     signal,
   });
@@ -113,6 +116,10 @@ export async function exportNamespaceToS3(input: ExportToS3Input): Promise<Expor
       listResourceVersions: stats.listResourceVersions,
       resources: summary,
       dumps: input.dumps,
+      notExported: [
+        ...stats.excludedTypes.map((what) => ({ what, reason: 'excluded by NSBACKUP_EXPORT_EXCLUDE' })),
+        ...stats.skipped,
+      ],
     });
     await store.upload(manifestKey, serializeManifest(manifest), 'application/json');
     warnSkipped(stats, log);

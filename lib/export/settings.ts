@@ -1,6 +1,6 @@
 // Settings of the resource export, shared by `nsbackup export`, `nsbackup diff` and the backup's export step.
 
-import { bool, int, secret, str } from '../config/index.js';
+import { bool, int, list, secret, str } from '../config/index.js';
 import type { KubeClient } from '../kube/index.js';
 
 /** How the export lists the namespace and what it adds; spread into every schema that exports. */
@@ -12,6 +12,16 @@ export const exportTuningSettings = {
     max: 64,
     description: 'Resource types listed at the same time during an export.',
   }),
+  exportExclude: list({
+    env: 'NSBACKUP_EXPORT_EXCLUDE',
+    item: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    itemText:
+      'resource names, plural and lower case, with the API group for non-core types (secrets, certificates.cert-manager.io)',
+    description:
+      'Resource types the export leaves out on purpose (the manifest records them). Any other type the export ' +
+      'may not read fails the backup (after its snapshots are taken), so nothing goes missing unnoticed.',
+  }),
+
   exportClusterDependencies: bool({
     env: 'NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES',
     default: true,

@@ -76,6 +76,11 @@ export interface BackupManifest {
   files: ManifestFile[];
   /** `null` when the files are not encrypted. */
   encryption: ManifestEncryption | null;
+  /**
+   * Resource types (and cluster-scoped dependencies) this backup does not hold, with the reason: excluded by
+   * configuration, or not readable (forbidden, gone). A restore reports them; the backup failed if any was unreadable.
+   */
+  notExported?: { what: string; reason: string }[];
 }
 
 export class ManifestError extends Error {
@@ -98,6 +103,7 @@ export function buildManifest(input: {
   listResourceVersions: Record<string, string>;
   resources: ResourceArchiveSummary;
   dumps?: { database: string; name: string; size: number; sha256: string }[];
+  notExported?: { what: string; reason: string }[];
 }): BackupManifest {
   const time = (value: Date | string) =>
     (typeof value === 'string' ? new Date(value) : value).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -124,6 +130,7 @@ export function buildManifest(input: {
       })),
     ],
     encryption: resources.encryption,
+    ...(input.notExported?.length ? { notExported: input.notExported } : {}),
   };
 }
 

@@ -667,7 +667,7 @@ describe('hooks, lock compromise, export seam', () => {
       {
         exportResources: async (input) => {
           calls.push(input);
-          return `s3://backups/nsbackup/${input.keyPrefix}/resources.yaml.gz`;
+          return { location: `s3://backups/nsbackup/${input.keyPrefix}/resources.ndjson.gz`, unreadable: [] };
         },
       },
     );
@@ -676,8 +676,33 @@ describe('hooks, lock compromise, export seam', () => {
       expect.objectContaining({ namespace: ns, keyPrefix: `prod-eu/${ns}/${summaryOf(r).backupId}` }),
     ]);
     expect(snapshotsIn(ns)[0].metadata.annotations['nsbackup.io/s3-location']).toBe(
-      `s3://backups/nsbackup/prod-eu/${ns}/${summaryOf(r).backupId}/resources.yaml.gz`,
+      `s3://backups/nsbackup/prod-eu/${ns}/${summaryOf(r).backupId}/resources.ndjson.gz`,
     );
+  });
+
+  it('an export that could not read some types fails the run, but keeps the good snapshot', async () => {
+    const ns = seedNamespace();
+    const r = await backup(
+      {
+        NSBACKUP_NAMESPACE: ns,
+        NSBACKUP_PVC: 'data',
+        NSBACKUP_DB: 'none',
+        NSBACKUP_S3_BUCKET: 'backups',
+      },
+      {
+        exportResources: async (input) => ({
+          location: `s3://backups/nsbackup/${input.keyPrefix}/`,
+          unreadable: ['certificates.cert-manager.io (forbidden: no list)'],
+        }),
+      },
+    );
+    expect(r.code).toBe(1);
+    expect(summaryOf(r).error).toMatch(
+      /resource export incomplete, could not read: certificates\.cert-manager\.io \(forbidden: no list\)/,
+    );
+    const [snap] = snapshotsIn(ns);
+    expect(snap.status.readyToUse).toBe(true);
+    expect(snap.metadata.labels['nsbackup.io/failed']).toBeUndefined();
   });
 
   it('finds its own Job through NSBACKUP_POD_NAME and the pod owner', async () => {

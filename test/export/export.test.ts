@@ -263,7 +263,7 @@ describe('exportNamespaceToS3', () => {
     expect(await store.exists('nsbackup/prod/shpo/typo-1/manifest.json')).toBe(false);
   });
 
-  it('skips a forbidden resource type with a warning instead of failing the backup', async () => {
+  it('records a forbidden resource type in the manifest (the backup step then fails the run)', async () => {
     cluster.faults.add({ verb: 'list', path: /\/widgets$/, status: 403 });
     lines.length = 0;
     try {
@@ -277,12 +277,39 @@ describe('exportNamespaceToS3', () => {
       });
       expect(result.manifest.paths).not.toContain('/apis/example.com/v1/namespaces/shop/widgets/blue');
       expect(result.stats.skipped).toEqual([expect.objectContaining({ what: 'widgets.example.com' })]);
+      expect(result.manifest.notExported).toEqual([
+        expect.objectContaining({ what: 'widgets.example.com', reason: expect.stringMatching(/^forbidden/) }),
+      ]);
       expect(
         lines.some((line) => line.includes('not exported') && line.includes('widgets.example.com')),
       ).toBe(true);
     } finally {
       cluster.faults.clear();
     }
+  });
+
+  it('does not even list a type excluded on purpose, and says so in the manifest', async () => {
+    cluster.clearRequests();
+    const result = await exportNamespaceToS3({
+      kube,
+      store: s3.store(),
+      namespace: 'shop',
+      cluster: 'prod',
+      backupId: 'excluded-1',
+      exclude: ['secrets', 'widgets.example.com'],
+      log,
+    });
+    expect(result.manifest.paths.filter((p) => p.includes('/secrets/') || p.includes('/widgets/'))).toEqual(
+      [],
+    );
+    expect(cluster.requests.filter((r) => r.verb === 'list' && /\/(secrets|widgets)$/.test(r.path))).toEqual(
+      [],
+    );
+    expect(result.manifest.notExported?.map((n) => n.what).sort()).toEqual([
+      'secrets',
+      'widgets.example.com',
+    ]);
+    expect(result.stats.skipped).toEqual([]);
   });
 });
 
