@@ -3,13 +3,11 @@
 
 import { defineCommand, runIfMain } from '../lib/command.js';
 import type { Command } from '../lib/command.js';
-import { ConfigError } from '../lib/config/index.js';
 import { podExec } from '../lib/exec/index.js';
 import { ExitCode } from '../lib/exit.js';
-import { connect } from '../lib/kube/index.js';
-import type { KubeClient } from '../lib/kube/index.js';
+import { clusterNameOf, connectOrConfigError } from '../lib/kube/index.js';
 import { acquireNodeLock } from '../lib/lock/index.js';
-import { S3Store, s3LocationFrom } from '../lib/s3/index.js';
+import { storeFrom } from '../lib/s3/index.js';
 import { backupSettings } from '../lib/backup/settings.js';
 import type { BackupSettings } from '../lib/backup/settings.js';
 import { runBackup } from '../lib/backup/flow.js';
@@ -43,26 +41,11 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
     schema: backupSettings,
     async run({ config, log, env, signal, out }) {
       const plan = planBackup(config, env);
-      let kube: KubeClient;
-      try {
-        kube = connect({
-          kubeconfigPath: config.kubeconfig || undefined,
-          context: config.kubeContext || undefined,
-          env,
-        });
-      } catch (e) {
-        throw new ConfigError([`cannot load the Kubernetes configuration: ${(e as Error).message}`]);
-      }
+      const kube = connectOrConfigError(config, env);
       const exec = overrides.exec ?? podExec(kube);
       const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
-      const clusterName = config.clusterName || kube.kc.getCurrentCluster()?.name || 'cluster';
-      const location = s3LocationFrom(config);
-      // Static keys from this run's environment (tests pass one explicitly); else the SDK's default chain.
-      const staticKeys =
-        env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && !env.AWS_SESSION_TOKEN
-          ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
-          : undefined;
-      const store = location ? new S3Store(location, staticKeys) : undefined;
+      const clusterName = clusterNameOf(config.clusterName, kube);
+      const store = storeFrom(config, env, log);
       // One key for everything the backup stores: a dump in clear beside encrypted manifests would defeat the key.
       const encryptionKey = store ? keyFrom(config, plan.namespace || kube.defaultNamespace, log) : undefined;
       const report = await runBackup(plan, {

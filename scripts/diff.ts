@@ -7,7 +7,6 @@ import { ConfigError, oneOf, str } from '../lib/config/index.js';
 import { ExitCode } from '../lib/exit.js';
 import {
   backupFolderOf,
-  clusterNameOf,
   clusterNameSetting,
   discover,
   encryptionSettings,
@@ -22,11 +21,11 @@ import {
   readManifest,
   reportDiscovery,
 } from '../lib/export/index.js';
-import { connectOrConfigError, keyFrom, storeFrom } from '../lib/export/command-support.js';
+import { keyFrom } from '../lib/export/command-support.js';
 import { formatDiff } from '../lib/export/diff-report.js';
-import { kubeSettings } from '../lib/kube/index.js';
+import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { diffObjects, readExportDir, type KubeObject } from '../lib/resources/index.js';
-import { s3Settings } from '../lib/s3/index.js';
+import { s3Settings, storeFrom } from '../lib/s3/index.js';
 
 const schema = {
   from: str({

@@ -5,16 +5,15 @@ import { backupIdFor } from '../lib/backup/naming.js';
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ConfigError, oneOf, str } from '../lib/config/index.js';
 import {
-  clusterNameOf,
   clusterNameSetting,
   encryptionSettings,
   exportNamespaceToDir,
   exportNamespaceToS3,
   exportTuningSettings,
 } from '../lib/export/index.js';
-import { connectOrConfigError, keyFrom, storeFrom } from '../lib/export/command-support.js';
-import { kubeSettings } from '../lib/kube/index.js';
-import { s3Settings } from '../lib/s3/index.js';
+import { keyFrom } from '../lib/export/command-support.js';
+import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
+import { s3Settings, storeFrom } from '../lib/s3/index.js';
 
 const schema = {
   namespace: str({

@@ -1,8 +1,7 @@
 // nsbackup list: the VolumeSnapshots per PVC with their retention labels, as tables or JSON.
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { oneOf } from '../lib/config/index.js';
-import { kubeSettings } from '../lib/kube/index.js';
-import { connectFrom } from '../lib/prune/command-support.js';
+import { connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { formatTables, snapshotRows } from '../lib/prune/list.js';
 import {
   scopeAliases,
@@ -34,7 +33,7 @@ export const command = defineCommand({
   quiet: true,
   async run({ config, log, env, out }) {
     const timeZone = timeZoneFrom(config.timeZone);
-    const kube = connectFrom(config, env);
+    const kube = connectOrConfigError(config, env);
     const namespace = scopeFrom(config, kube.defaultNamespace);
     const rows = snapshotRows(await listSnapshots(kube, namespace, log));
     out(config.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatTables(rows, timeZone));

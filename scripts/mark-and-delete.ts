@@ -1,8 +1,8 @@
 // nsbackup mark-and-delete: mark snapshots nothing keeps any more, then delete those whose delete-after is over.
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ExitCode } from '../lib/exit.js';
-import { kubeSettings } from '../lib/kube/index.js';
-import { combinedSignal, connectFrom, s3StoresFrom, type PruneDeps } from '../lib/prune/command-support.js';
+import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
+import { combinedSignal, s3StoresFrom, type PruneDeps } from '../lib/prune/command-support.js';
 import { markAndDelete } from '../lib/prune/mark-and-delete.js';
 import {
   dryRunSetting,
@@ -33,10 +33,10 @@ export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
     aliases: scopeAliases,
     async run({ config, log, env, signal, out }) {
       const timeZone = timeZoneFrom(config.timeZone);
-      const kube = connectFrom(config, env);
+      const kube = connectOrConfigError(config, env);
       const namespace = scopeFrom(config, kube.defaultNamespace);
       // Same default as backup's, so the fallback layout names the folders backup wrote.
-      const clusterName = config.clusterName || kube.kc.getCurrentCluster()?.name || 'cluster';
+      const clusterName = clusterNameOf(config.clusterName, kube);
       const { layout, s3 } = s3StoresFrom({ ...config, clusterName }, env, log);
       const result = await markAndDelete(
         { kube, log, out, signal: combinedSignal(signal, deps.signal), s3, layout, sleep: deps.sleep },

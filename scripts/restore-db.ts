@@ -6,11 +6,11 @@ import { defineCommand, runIfMain, type Command } from '../lib/command.js';
 import { bool, ConfigError, oneOf, secret, str } from '../lib/config/index.js';
 import { podExec, type ExecFn } from '../lib/exec/index.js';
 import { ExitCode, JobError } from '../lib/exit.js';
-import { connectOrConfigError, keyFrom, storeFrom } from '../lib/export/command-support.js';
-import { clusterNameOf } from '../lib/export/settings.js';
-import { kubeSettings } from '../lib/kube/index.js';
+import { keyFrom } from '../lib/export/command-support.js';
+import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { parseDumpSource, restoreDatabase } from '../lib/restore/db.js';
 import { backupSourceSettings } from '../lib/restore/settings.js';
+import { storeFrom } from '../lib/s3/index.js';
 
 // --backup is restore's; restore-db names its source with --from.
 const { backup: _backup, ...sourceSettings } = backupSourceSettings;

@@ -3,8 +3,7 @@
 
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { bool, str } from '../lib/config/index.js';
-import { connectOrConfigError } from '../lib/export/command-support.js';
-import { kubeSettings } from '../lib/kube/index.js';
+import { connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { restorePvc } from '../lib/restore/pvc.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;

@@ -3,10 +3,11 @@
 
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ExitCode } from '../lib/exit.js';
-import { connectOrConfigError, storeFrom } from '../lib/export/command-support.js';
+import { connectOrConfigError } from '../lib/kube/index.js';
 import { runRestore } from '../lib/restore/restore.js';
 import { restoreSettings } from '../lib/restore/settings.js';
 import { summaryOf } from '../lib/restore/report.js';
+import { storeFrom } from '../lib/s3/index.js';
 
 export const command = defineCommand({
   name: 'restore',

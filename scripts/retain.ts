@@ -1,8 +1,8 @@
 // nsbackup retain: per PVC, remove the period labels (daily/weekly/monthly/yearly) the policy no longer keeps.
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ExitCode } from '../lib/exit.js';
-import { kubeSettings } from '../lib/kube/index.js';
-import { combinedSignal, connectFrom, type PruneDeps } from '../lib/prune/command-support.js';
+import { connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
+import { combinedSignal, type PruneDeps } from '../lib/prune/command-support.js';
 import { retain } from '../lib/prune/retain.js';
 import {
   dryRunSetting,
@@ -22,7 +22,7 @@ export function createRetainCommand(deps: PruneDeps = {}) {
     schema,
     aliases: scopeAliases,
     async run({ config, log, env, signal, out }) {
-      const kube = connectFrom(config, env);
+      const kube = connectOrConfigError(config, env);
       const namespace = scopeFrom(config, kube.defaultNamespace);
       const result = await retain(
         { kube, log, out, signal: combinedSignal(signal, deps.signal) },

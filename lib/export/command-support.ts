@@ -1,13 +1,9 @@
 // What the commands that read or write backups share beyond the foundation: the namespace's encryption key.
-// (Connecting is lib/kube's connectOrConfigError, the store lib/s3's storeFrom; re-exported here until every
-// command imports them from there.)
+// (Connecting is lib/kube's connectOrConfigError, the store lib/s3's storeFrom.)
 import type { Logger } from '../log.js';
 import { ConfigError } from '../config/index.js';
 import type { EncryptionKey } from '../resources/index.js';
 import { encryptionKeyFor } from './keys.js';
-
-export { connectOrConfigError } from '../kube/index.js';
-export { storeFrom } from '../s3/index.js';
 
 /** The namespace's key (see keys.ts); a key problem is a configuration error (exit 2). */
 export function keyFrom(

@@ -1,7 +1,6 @@
 // Settings of the resource export, shared by `nsbackup export`, `nsbackup diff` and the backup's export step.
 
 import { bool, int, list, secret, str } from '../config/index.js';
-import type { KubeClient } from '../kube/index.js';
 
 /** How the export lists the namespace and what it adds; spread into every schema that exports. */
 export const exportTuningSettings = {
@@ -67,8 +66,3 @@ export const clusterNameSetting = {
     description: 'Cluster name in S3 keys (<prefix>/<cluster>/<namespace>/<backup id>/).',
   }),
 };
-
-/** The cluster part of S3 keys: the setting, else the kubeconfig's cluster name (as `nsbackup backup` does). */
-export function clusterNameOf(configured: string, kube: KubeClient): string {
-  return configured || kube.kc.getCurrentCluster()?.name || 'cluster';
-}

@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './paths.js';
 export * from './retry.js';
 export * from './settings.js';
+export * from './connect.js';

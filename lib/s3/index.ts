@@ -1,2 +1,3 @@
 export * from './settings.js';
 export * from './store.js';
+export * from './from-config.js';
