@@ -494,7 +494,8 @@ describe('the cluster-wide pruner', () => {
 
   it('retain and mark-and-delete work on every namespace, within the ClusterRole', async () => {
     // An expired snapshot in each of two namespaces, bound to a content with deletionPolicy Retain.
-    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    // Past in every time zone: the pruner's values set America/New_York, whose today lags UTC's for hours.
+    const expiredOn = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
     const expired = (ns: string, name: string) => [
       {
         apiVersion: SNAP,
@@ -506,7 +507,7 @@ describe('the cluster-wide pruner', () => {
           labels: {
             'nsbackup.io/pvc': 'data',
             'nsbackup.io/retain': 'days',
-            'nsbackup.io/delete-after': yesterday,
+            'nsbackup.io/delete-after': expiredOn,
           },
         },
         spec: { source: { persistentVolumeClaimName: 'data' } },
@@ -557,7 +558,7 @@ describe('the cluster-wide pruner', () => {
 
     // prune.maxDeleteShare=0.3 from the values: deleting 1 of a PVC's 2 snapshots is refused, nothing goes.
     const refused = await runLocally(sweep, 'prune', objects);
-    expect(refused.code).toBe(1);
+    expect(refused.code, refused.logs.join('\n')).toBe(1);
     expect(refused.logs.join('\n')).toContain('more than 30%');
     expect(cluster.get(SNAP, 'VolumeSnapshot', 'team-a', 'data-old')).toBeDefined();
 
