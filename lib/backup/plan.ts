@@ -3,7 +3,7 @@
 
 import { ConfigError } from '../config/index.js';
 import type { ConfigOf } from '../config/index.js';
-import { assertTimeZone, encodeDeltas, parseDeltas } from '../retention/index.js';
+import { encodeDeltas, parseDeltas } from '../retention/index.js';
 import type { HooksFile } from './hooks.js';
 import type { BackupSettings } from './settings.js';
 import type { RetainSpec } from './snapshot-labels.js';
@@ -54,12 +54,6 @@ export const DEFAULT_DUMP_DIR: Record<DbKind, string> = {
 };
 export const DEFAULT_DB_USER: Record<DbKind, string> = { postgres: 'postgres', mysql: 'root' };
 
-/** The time zone of every label date: the standard TZ variable, else the machine's zone. */
-export function timeZoneFrom(env: NodeJS.ProcessEnv): string {
-  const tz = env.TZ?.replace(/^:/, '');
-  return tz || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-}
-
 export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): BackupPlan {
   const problems: string[] = [];
   const db = config.db;
@@ -105,12 +99,8 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
     retain = { policy: 'deltas', deltas: config.retainDeltas };
   }
 
-  const timeZone = timeZoneFrom(env);
-  try {
-    assertTimeZone(timeZone);
-  } catch {
-    problems.push(`TZ="${env.TZ}" is not a time zone luxon knows (use an IANA name such as Europe/Berlin)`);
-  }
+  // TZ is a declared setting (validated by loadConfig, listed in --help and the README).
+  const timeZone = config.timeZone;
 
   const hooks = config.hooks ?? { pre: [], post: [] };
   for (const [i, hook] of [

@@ -1,6 +1,6 @@
 // The settings of `nsbackup backup`. The names are fixed: the chart, the docs and the checks use them.
 
-import { bool, duration, int, list, oneOf, secret, str, url, yamlFile } from '../config/index.js';
+import { bool, duration, int, list, oneOf, secret, str, timeZone, url, yamlFile } from '../config/index.js';
 import { kubeSettings } from '../kube/index.js';
 import { defaultSlotCount } from '../lock/index.js';
 import { backupExportSetting, encryptionSettings, exportTuningSettings } from '../export/settings.js';
@@ -120,6 +120,13 @@ export const backupSettings = {
     env: 'NSBACKUP_RETAIN',
     default: 'gfs',
     description: 'Retention policy recorded on the snapshots: gfs, days or deltas.',
+  }),
+  timeZone: timeZone({
+    env: 'TZ',
+    default: () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+    defaultText: "the process's time zone",
+    description:
+      'IANA time zone of the label dates on the snapshots (day, ISO week, month, year); the pruner must use the same.',
   }),
   retainDays: int({
     env: 'NSBACKUP_RETAIN_DAYS',

@@ -2,7 +2,7 @@
 // so the three never drift. Every setting comes from an environment variable; some also from a command-line flag.
 
 import { readFileSync } from 'node:fs';
-import { Duration } from 'luxon';
+import { Duration, IANAZone } from 'luxon';
 import YAML from 'yaml';
 
 export interface Setting<T> {
@@ -252,6 +252,24 @@ export function url(opts: Common<string> & { required?: boolean }): Setting<stri
     '',
     // URLs may carry tokens in their query (dead-man's-switch pings): show only the origin.
     (v) => (v ? new URL(v).origin : ''),
+  );
+}
+
+/**
+ * The standard TZ variable as an IANA zone name. The C library's `:Europe/Berlin` form is accepted; an unknown zone is
+ * refused here, because label dates computed in a zone luxon does not know would silently be wrong.
+ */
+export function timeZone(opts: Common<string> & { required?: boolean }): Setting<string> {
+  const form = 'an IANA time zone such as Europe/Berlin or UTC';
+  return setting(
+    opts,
+    form,
+    (raw) => {
+      const zone = raw.trim().replace(/^:/, '');
+      if (!IANAZone.isValidZone(zone)) throw new Error(`must be ${form}`);
+      return zone;
+    },
+    'UTC',
   );
 }
 

@@ -12,6 +12,13 @@ describe('README.md', () => {
     expect(firstBlock).toContain('npm test');
   });
 
+  it('lists TZ for every command whose dates depend on it (backup labels them, mark-and-delete and list read them)', async () => {
+    const sections = await configSections();
+    for (const name of ['backup', 'mark-and-delete', 'list']) {
+      expect(sections.get(name), name).toMatch(/^\| `TZ` \|/m);
+    }
+  });
+
   it('documents every setting of every command exactly as the schemas declare it', async () => {
     expect(render(readme, await configSections()), 'run `npm run docs` and commit README.md').toBe(readme);
   });
