@@ -4,15 +4,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, KubeConnectionError, retryDecision } from './errors.js';
+import { KubeconfigError, kubeconfigPathsOf, loadKubeconfigFile, loadKubeconfigFiles } from './kubeconfig.js';
 import { defaultRetryPolicy, withRetry } from './retry.js';
 import type { RetryPolicy } from './retry.js';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export interface ConnectOptions {
-  /** Explicit kubeconfig file; else $KUBECONFIG, else in-cluster, else ~/.kube/config. */
+  /** Explicit kubeconfig file (one file); else $KUBECONFIG (merged), else in-cluster, else ~/.kube/config. */
   kubeconfigPath?: string;
   context?: string;
   env?: NodeJS.ProcessEnv;
@@ -243,27 +246,39 @@ function toApiError(
   );
 }
 
-/** Loads the configuration: explicit path, $KUBECONFIG, in-cluster service account, or ~/.kube/config. */
+/**
+ * Loads the configuration: an explicit file, else the files of $KUBECONFIG (merged like kubectl), else the in-cluster
+ * service account, else ~/.kube/config. Errors never quote a kubeconfig (see kubeconfig.ts).
+ */
 export function connect(opts: ConnectOptions = {}): KubeClient {
   const env = opts.env ?? process.env;
-  const kc = new KubeConfig();
-  const path = opts.kubeconfigPath || env.KUBECONFIG;
+  let kc: KubeConfig;
   let inCluster = false;
-  if (path) {
-    kc.loadFromFile(path.split(':')[0]);
+  const defaultFile = join(env.HOME || homedir(), '.kube', 'config');
+  if (opts.kubeconfigPath) {
+    kc = loadKubeconfigFile(opts.kubeconfigPath);
+  } else if (env.KUBECONFIG && kubeconfigPathsOf(env.KUBECONFIG).length) {
+    kc = loadKubeconfigFiles(kubeconfigPathsOf(env.KUBECONFIG));
   } else if (env.KUBERNETES_SERVICE_HOST && existsSync(`${SA_DIR}/token`)) {
+    kc = new KubeConfig();
     kc.loadFromCluster();
     inCluster = true;
+  } else if (existsSync(defaultFile)) {
+    kc = loadKubeconfigFile(defaultFile);
   } else {
-    kc.loadFromDefault();
+    throw new KubeconfigError(
+      'no Kubernetes configuration: set --kubeconfig (NSBACKUP_KUBECONFIG) or KUBECONFIG, run in a pod, or create ~/.kube/config',
+    );
   }
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {
-      throw new Error(
-        `kubeconfig has no context "${opts.context}" (contexts: ${kc
-          .getContexts()
-          .map((c) => c.name)
-          .join(', ')})`,
+      throw new KubeconfigError(
+        `the kubeconfig has no context "${opts.context}" (contexts: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || 'none'
+        })`,
       );
     }
     kc.setCurrentContext(opts.context);

@@ -4,3 +4,4 @@ export * from './paths.js';
 export * from './retry.js';
 export * from './settings.js';
 export * from './connect.js';
+export * from './kubeconfig.js';

@@ -7,7 +7,8 @@ export const kubeSettings = {
     env: 'NSBACKUP_KUBECONFIG',
     flag: '--kubeconfig',
     description:
-      'Kubeconfig file to use. Unset: $KUBECONFIG, then the in-cluster service account, then ~/.kube/config.',
+      'Kubeconfig file to use (one file). Unset: the files of $KUBECONFIG (merged like kubectl: the first file ' +
+      'naming an entry wins), then the in-cluster service account, then ~/.kube/config.',
   }),
   kubeContext: str({
     env: 'NSBACKUP_KUBE_CONTEXT',
