@@ -26,7 +26,7 @@ export interface LabelInputs {
   /** ISO 8601 with offset: the moment the snapshot is created. */
   createdAt: string;
   timeZone: string;
-  /** The PVC's other VolumeSnapshots in the namespace (any state; the core skips failed ones). */
+  /** The PVC's other VolumeSnapshots in the namespace (any state; only those retain counts hold a period). */
   existingOfSamePvc: readonly SnapshotRecord[];
 }
 
@@ -45,8 +45,9 @@ export function snapshotLabels(input: LabelInputs): Record<string, string> {
           input.createdAt,
           input.timeZone,
           input.existingOfSamePvc,
-          // Every period, yearly included: the pruner's NSBACKUP_KEEP_* decide what stays (a yearly label it does
-          // not keep is removed by the next retain run), so backup needs no copy of the keep counts.
+          // Every period, yearly included: the pruner's NSBACKUP_KEEP_* decide what stays, so backup needs no copy
+          // of the keep counts. A period kept 0 times keeps nothing and costs no patch: retain takes its label
+          // off only together with the snapshot's last kept one (lib/retention/gfs.ts gfsRemovals).
           GFS_KEYS,
         ),
       );

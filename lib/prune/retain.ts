@@ -1,6 +1,6 @@
 // retain: per PVC, take the period labels the policy no longer keeps off the snapshots that hold them.
 import { LABEL_PREFIX } from '../labels.js';
-import { planRetain, type GfsKeep } from '../retention/index.js';
+import { planRetain, type GfsKeep, type GfsKey } from '../retention/index.js';
 import { forEachLimited } from '../concurrency.js';
 import { idOf, logProblems, PATCH_CONCURRENCY, type PruneContext } from './context.js';
 import { listSnapshots } from './snapshots.js';
@@ -47,9 +47,7 @@ export async function retain(ctx: PruneContext, options: RetainOptions): Promise
   };
   for (const removal of plan.removals) {
     const keys = removal.remove.map((label) => label.slice(LABEL_PREFIX.length));
-    const reason = keys
-      .map((key) => `not among the newest ${options.keep[key as keyof GfsKeep]} ${key}`)
-      .join('; ');
+    const reason = keys.map((key) => removalReason(key as GfsKey, options.keep)).join('; ');
     log.info(options.dryRun ? 'would remove labels' : 'removing labels', {
       namespace: removal.namespace,
       snapshot: removal.name,
@@ -95,4 +93,10 @@ export async function retain(ctx: PruneContext, options: RetainOptions): Promise
   result.stopped =
     ctx.signal.aborted && result.patched + result.skipped + result.failed < plan.removals.length;
   return result;
+}
+
+function removalReason(key: GfsKey, keep: GfsKeep): string {
+  return keep[key] > 0
+    ? `not among the newest ${keep[key]} ${key}`
+    : `${key} is kept 0 times: removed with the last label that kept the snapshot`;
 }

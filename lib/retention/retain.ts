@@ -1,8 +1,7 @@
 // retain: which period labels to take off which gfs snapshots. Removing a label never deletes
 // anything by itself; a snapshot that lost every label is marked later, then swept after a grace.
-import { DEFAULT_GFS_KEEP, gfsRemovals } from './gfs.js';
+import { DEFAULT_GFS_KEEP, gfsRemovals, holdsPeriods } from './gfs.js';
 import { policyOf, unknownPolicyProblem } from './policy.js';
-import { deleteAfterOf } from './protect.js';
 import { byProblemOrder, goodSnapsByPvc, inPlanOrder, refOf, type Planned } from './records.js';
 import type { GfsKeep, LabelRemoval, RetainPlan, RetainPolicy, SnapshotRecord } from './types.js';
 
@@ -10,8 +9,10 @@ export const DEFAULT_RETAIN_POLICY: RetainPolicy = { gfs: DEFAULT_GFS_KEEP };
 
 /**
  * Per PVC and key, the newest `policy.gfs[key]` values keep their holder; older holders lose the
- * key. A snapshot that already has a delete-after (marked, or expired by hand) is on its way out:
- * it is neither counted nor changed, so the N kept are N that will survive the sweep.
+ * key. Holders are the snapshots labelling counts too (holdsPeriods): a snapshot that already has a
+ * delete-after (marked, or expired by hand) is on its way out, so it is neither counted nor changed
+ * and the N kept are N that will survive the sweep. A key kept 0 times keeps nothing; its label goes
+ * with a snapshot's last kept one (see gfsRemovals).
  * `days` and `deltas` snapshots carry no period labels, so they get nothing here.
  */
 export function planRetain(
@@ -22,7 +23,7 @@ export function planRetain(
   const removals: Planned<LabelRemoval>[] = [];
   const { groups, problems } = goodSnapsByPvc(records);
   for (const snaps of groups.values()) {
-    const gfs = snaps.filter((snap) => policyOf(snap) === 'gfs' && deleteAfterOf(snap) === undefined);
+    const gfs = snaps.filter(holdsPeriods);
     problems.push(...snaps.filter((snap) => policyOf(snap) === undefined).map(unknownPolicyProblem));
     for (const [snap, labels] of gfsRemovals(gfs, policy.gfs)) {
       removals.push({ snap, item: { ...refOf(snap.record), remove: [...labels].sort() } });

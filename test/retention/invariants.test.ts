@@ -102,6 +102,29 @@ describe('retention invariants over generated histories', () => {
     }
   });
 
+  it('leaves no snapshot kept by a period that keeps nothing: after retain and mark, each is held or marked', () => {
+    // The default keeps 0 yearly, and backup labels yearly anyway: that label alone must never keep one.
+    const active = [Labels.daily, Labels.weekly, Labels.monthly];
+    for (const seed of SEEDS) {
+      const h = history(seed);
+      let records = applyRetain(h.records, plans(h).retain);
+      records = applyMark(records, plans(h, records).mark);
+      const newest = newestGoodPerPvc(records);
+      const loose = records.filter(
+        (r) =>
+          r.ready &&
+          !r.failed &&
+          r.labels[Labels.retain] === 'gfs' &&
+          r.labels[Labels.pin] !== 'true' &&
+          !newest.has(id(r)) &&
+          !Number.isNaN(Date.parse(r.createdAt)) &&
+          !active.some((label) => label in r.labels) &&
+          !(Labels.deleteAfter in r.labels),
+      );
+      expect(loose.map(id), `seed ${seed}`).toEqual([]);
+    }
+  });
+
   it('decides the same whatever the input order', () => {
     for (const seed of SEEDS) {
       const h = history(seed);

@@ -6,7 +6,13 @@ import {
   deleteAfterFor,
   gfsLabelsFor,
   gfsValues,
+  planMark,
+  planRetain,
+  planSweep,
+  type SnapshotRecord,
 } from '../../lib/retention/index.js';
+import { snapshotLabels } from '../../lib/backup/snapshot-labels.js';
+import { applyMark, applyRetain, applySweep } from './apply.js';
 import { snapshot } from './fixtures.js';
 
 const all = (daily: string, weekly: string, monthly: string, yearly: string) => ({
@@ -69,22 +75,73 @@ describe('gfsLabelsFor: first of its period for this PVC', () => {
     });
   });
 
-  it('counts a snapshot still being created as a holder, a failed or foreign one not', () => {
-    expect(gfsLabelsFor('2026-12-31T20:00:00Z', 'UTC', [{ ...first, ready: false }])).toEqual({});
+  it('counts as holder only a snapshot retain counts: ready, not failed, ours, gfs, not marked', () => {
     const expected = all('2026-12-31', '2026-w53', '2026-12', '2026');
-    expect(gfsLabelsFor('2026-12-31T20:00:00Z', 'UTC', [{ ...first, failed: true }])).toEqual(expected);
+    const at = '2026-12-31T20:00:00Z';
+    // A snapshot that never became ready (its backup was killed) would hold the day forever: retain never
+    // counts it, so no ready backup of the day would carry the label.
+    expect(gfsLabelsFor(at, 'UTC', [{ ...first, ready: false }])).toEqual(expected);
+    expect(gfsLabelsFor(at, 'UTC', [{ ...first, failed: true }])).toEqual(expected);
     const foreign = { ...first, labels: { ...first.labels } };
     delete foreign.labels[Labels.retain];
-    expect(gfsLabelsFor('2026-12-31T20:00:00Z', 'UTC', [foreign])).toEqual(expected);
+    expect(gfsLabelsFor(at, 'UTC', [foreign])).toEqual(expected);
+    const expiring = { ...first, labels: { ...first.labels, [Labels.deleteAfter]: '2027-01-01' } };
+    expect(gfsLabelsFor(at, 'UTC', [expiring])).toEqual(expected);
+    const days = { ...first, labels: { ...first.labels, [Labels.retain]: 'days' } };
+    expect(gfsLabelsFor(at, 'UTC', [days])).toEqual(expected);
   });
 
-  it('labels only the keys in use: yearly is off by default', () => {
+  it('labels only the keys asked for', () => {
     expect(activeGfsKeys(DEFAULT_GFS_KEEP)).toEqual(['daily', 'weekly', 'monthly']);
     expect(gfsLabelsFor('2026-06-01T10:00:00Z', 'UTC', [], activeGfsKeys(DEFAULT_GFS_KEEP))).toEqual({
       [Labels.daily]: '2026-06-01',
       [Labels.weekly]: '2026-w23',
       [Labels.monthly]: '2026-06',
     });
+  });
+});
+
+describe("backup's labelling and retention agree on who holds a period", () => {
+  const ZONE = 'UTC';
+  /** A gfs snapshot as backup labels it, given the PVC's snapshots so far. */
+  function backup(records: SnapshotRecord[], name: string, createdAt: string, ready = true): SnapshotRecord {
+    const labels = snapshotLabels({
+      backupId: name,
+      pvc: 'data',
+      type: 'scheduled',
+      retain: { policy: 'gfs' },
+      createdAt,
+      timeZone: ZONE,
+      existingOfSamePvc: records,
+    });
+    return { namespace: 'shop', name, pvc: 'data', createdAt, ready, failed: false, labels };
+  }
+  /** Retain, mark and sweep as the prune CronJob runs them, an hour after `createdAt`. */
+  function prune(records: SnapshotRecord[], createdAt: string): SnapshotRecord[] {
+    const now = new Date(Date.parse(createdAt) + 3_600_000);
+    let next = applyRetain(records, planRetain(records));
+    next = applyMark(next, planMark(next, { now, timeZone: ZONE, graceDays: 1 }));
+    const sweep = { now, timeZone: ZONE, maxDeleteShare: 1, maxDeleteCount: 99, force: false };
+    return applySweep(next, planSweep(next, sweep));
+  }
+
+  it('a snapshot that never became ready does not cost its month the monthly backup', () => {
+    // The nightly backup of Mar 1 was killed before its snapshot became ready (and before it could label
+    // it failed); a backup re-run that morning succeeded. Then daily backups until mid-April.
+    let records = [backup([], 'stuck', '2026-03-01T01:00:00Z', false)];
+    records.push(backup(records, 'rerun', '2026-03-01T09:00:00Z'));
+    records = prune(records, '2026-03-01T09:00:00Z');
+    for (let day = 2; day <= 45; day++) {
+      const createdAt = new Date(Date.UTC(2026, 2, day, 1)).toISOString().replace('.000Z', 'Z');
+      records.push(backup(records, `d${day}`, createdAt));
+      records = prune(records, createdAt);
+    }
+    const holderOf = (value: string) =>
+      records.filter((r) => r.ready && r.labels[Labels.monthly] === value).map((r) => r.name);
+    expect(holderOf('2026-03')).toEqual(['rerun']);
+    expect(records.map((r) => r.name)).toContain('rerun');
+    // The stuck one is never touched: it keeps what backup gave it, and retention leaves it alone.
+    expect(records.find((r) => r.name === 'stuck')?.labels[Labels.monthly]).toBe('2026-03');
   });
 });
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Labels } from '../../lib/labels.js';
-import { DEFAULT_RETAIN_POLICY, planRetain, type SnapshotRecord } from '../../lib/retention/index.js';
+import {
+  DEFAULT_RETAIN_POLICY,
+  planMark,
+  planRetain,
+  type SnapshotRecord,
+} from '../../lib/retention/index.js';
+import { applyRetain } from './apply.js';
 import { snapshot } from './fixtures.js';
 
 /** One gfs backup a day at 02:00 UTC from Jan 1, holding the daily label. */
@@ -27,16 +33,48 @@ describe('planRetain (gfs)', () => {
     expect(plan.removals.map((r) => r.name)).toEqual(['data-2026-01-01', 'wal-2026-01-01']);
   });
 
-  it('uses the configured counts, and a count of 0 takes every label of that key', () => {
+  it('uses the configured counts', () => {
     const records = dailies(5).map((r, i) => ({
       ...r,
-      labels: { ...r.labels, [Labels.yearly]: '2026', [Labels.weekly]: `2026-w0${i + 1}` },
+      labels: { ...r.labels, [Labels.weekly]: `2026-w0${i + 1}` },
     }));
     const plan = planRetain(records, { gfs: { daily: 2, weekly: 4, monthly: 12, yearly: 0 } });
     const removed = Object.fromEntries(plan.removals.map((r) => [r.name, r.remove]));
-    expect(removed['data-2026-01-01']).toEqual([Labels.daily, Labels.weekly, Labels.yearly]);
-    expect(removed['data-2026-01-03']).toEqual([Labels.daily, Labels.yearly]);
-    expect(removed['data-2026-01-05']).toEqual([Labels.yearly]);
+    expect(removed).toEqual({
+      'data-2026-01-01': [Labels.daily, Labels.weekly],
+      'data-2026-01-02': [Labels.daily],
+      'data-2026-01-03': [Labels.daily],
+    });
+  });
+
+  it('keeps nothing by a key kept 0 times, and takes its label off only with the last kept one', () => {
+    // Backup labels every period, yearly too; the default keeps 0 yearly. Taking the label off at once would
+    // be a patch per PVC per day: the next backup of the year would get it again.
+    const records = dailies(10).map((r, i) => ({
+      ...r,
+      labels: { ...r.labels, ...(i === 0 ? { [Labels.yearly]: '2026', [Labels.monthly]: '2026-01' } : {}) },
+    }));
+    records.push(snapshot('only-yearly', '2025-12-01T02:00:00Z', { [Labels.yearly]: '2025' }));
+    const keep = { daily: 7, weekly: 4, monthly: 12, yearly: 0 };
+    const removed = Object.fromEntries(
+      planRetain(records, { gfs: keep }).removals.map((r) => [r.name, r.remove]),
+    );
+    expect(removed).toEqual({
+      'only-yearly': [Labels.yearly],
+      'data-2026-01-01': [Labels.daily], // still held by its monthly: the yearly label stays, no patch for it
+      'data-2026-01-02': [Labels.daily],
+      'data-2026-01-03': [Labels.daily],
+    });
+    // Once its last kept label goes, the yearly one goes in the same patch, and mark takes it from there.
+    const noMonthly = planRetain(records, { gfs: { ...keep, monthly: 0 } }).removals;
+    expect(noMonthly.find((r) => r.name === 'data-2026-01-01')?.remove).toEqual([
+      Labels.daily,
+      Labels.monthly,
+      Labels.yearly,
+    ]);
+    const after = applyRetain(records, planRetain(records, { gfs: keep }));
+    const marks = planMark(after, { now: new Date('2026-01-10T12:00:00Z'), timeZone: 'UTC', graceDays: 1 });
+    expect(marks.marks.map((m) => m.name)).toEqual(['only-yearly', 'data-2026-01-02', 'data-2026-01-03']);
   });
 
   it('leaves one holder per value when two racing backups took the same day: the first of it', () => {

@@ -2,11 +2,8 @@
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { Labels } from '../../lib/labels.js';
+import { snapshotLabels } from '../../lib/backup/snapshot-labels.js';
 import {
-  activeGfsKeys,
-  DEFAULT_GFS_KEEP,
-  deleteAfterFor,
-  gfsLabelsFor,
   localDate,
   planMark,
   planRetain,
@@ -30,11 +27,16 @@ function newSnapshot(
   createdAt: string,
   policy: Policy,
 ): SnapshotRecord {
-  const ownPvc = records.filter((r) => r.pvc === pvc);
-  const labels: Record<string, string> = { [Labels.pvc]: pvc, [Labels.retain]: policy.kind };
-  if (policy.kind === 'gfs')
-    Object.assign(labels, gfsLabelsFor(createdAt, TZ, ownPvc, activeGfsKeys(DEFAULT_GFS_KEEP)));
-  else labels[Labels.deleteAfter] = deleteAfterFor(createdAt, TZ, policy.days);
+  // Backup's own labelling: every period, yearly included, judged against the PVC's snapshots.
+  const labels = snapshotLabels({
+    backupId: `b-${createdAt}`,
+    pvc,
+    type: 'scheduled',
+    retain: policy.kind === 'gfs' ? { policy: 'gfs' } : { policy: 'days', days: policy.days },
+    createdAt,
+    timeZone: TZ,
+    existingOfSamePvc: records.filter((r) => r.pvc === pvc),
+  });
   return {
     namespace: 'shop',
     name: `${pvc}-${createdAt}`,
