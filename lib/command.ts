@@ -3,7 +3,15 @@
 
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, helpText, loadConfig, oneOf, parseArgs, secretValues } from './config/index.js';
+import {
+  ConfigError,
+  helpText,
+  loadConfig,
+  oneOf,
+  parseArgs,
+  rawSecretValues,
+  secretValues,
+} from './config/index.js';
 import type { ConfigOf, ParsedArgs, Schema } from './config/index.js';
 import { ExitCode, JobError } from './exit.js';
 import { Logger } from './log.js';
@@ -22,6 +30,9 @@ export const loggingSettings = {
     description: 'Lowest level that is logged.',
   }),
 };
+
+/** Secrets in variables outside the schemas (the AWS SDK reads them itself). */
+export const STANDARD_SECRET_VARIABLES = ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
 
 export interface RunContext<S extends Schema> {
   config: ConfigOf<S>;
@@ -75,6 +86,8 @@ export async function runCommand<S extends Schema>(
   const schema = { ...command.schema, ...loggingSettings } as S & typeof loggingSettings;
   const startedAt = Date.now();
   const redactor = new Redactor();
+  // The standard variables the S3 client reads itself, whatever the command: masked from the first line on.
+  for (const name of STANDARD_SECRET_VARIABLES) redactor.add(env[name]);
   let log = new Logger({ redactor, write: opts.write, base: { command: command.name } });
   let args: ParsedArgs;
   let config: ConfigOf<typeof schema>;
@@ -88,7 +101,7 @@ export async function runCommand<S extends Schema>(
   } catch (e) {
     if (e instanceof ConfigError) {
       // Secret values are never echoed by loadConfig; still mask anything that looks like one.
-      for (const s of Object.values(schema)) if (s.secret) redactor.add(env[s.env]);
+      for (const v of rawSecretValues(schema, env)) redactor.add(v);
       log.error(e.message, { exitCode: ExitCode.badConfig });
       return ExitCode.badConfig;
     }

@@ -191,13 +191,17 @@ export const backupSettings = {
     defaultText: '$HOSTNAME in-cluster',
     description: 'The pod this backup runs in (downward API), to find its Job.',
   }),
+  // Secret: ping URLs carry their token in the path or query, or user:password@ (sent as basic auth).
   notifyUrl: url({
     env: 'NSBACKUP_NOTIFY_URL',
-    description: 'GET after a successful backup (dead-man switch). A failing request is logged only.',
+    secret: true,
+    description:
+      'GET after a successful backup (dead-man switch). A failing request is logged only, with scheme and host.',
   }),
   notifyFailureUrl: url({
     env: 'NSBACKUP_NOTIFY_FAILURE_URL',
-    description: 'GET after a failed backup. A failing request is logged only.',
+    secret: true,
+    description: 'GET after a failed backup. A failing request is logged only, with scheme and host.',
   }),
   hooks: yamlFile({
     env: 'NSBACKUP_HOOKS_FILE',

@@ -118,6 +118,16 @@ function truncate(s: string): string {
 export function secretValues<S extends Schema>(schema: S, config: ConfigOf<S>): string[] {
   return Object.entries(schema)
     .filter(([, s]) => s.secret)
-    .map(([k]) => (config as Record<string, unknown>)[k])
+    .flatMap(([k, s]) => {
+      const v = (config as Record<string, unknown>)[k];
+      return s.secretParts ? s.secretParts(v) : [v];
+    })
     .filter((v): v is string => typeof v === 'string' && v.length > 0);
+}
+
+/** What to mask of a configuration that did not load: the raw secret variables (and their parts). */
+export function rawSecretValues(schema: Schema, env: NodeJS.ProcessEnv): string[] {
+  return Object.values(schema)
+    .filter((s) => s.secret && env[s.env])
+    .flatMap((s) => (s.secretParts ? s.secretParts(env[s.env]!) : [env[s.env]!]));
 }

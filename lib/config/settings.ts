@@ -18,6 +18,8 @@ export interface Setting<T> {
   required: boolean;
   /** Values that must never reach a log line or error message. */
   secret: boolean;
+  /** For a secret: the strings to mask in logs (the value, and forms it may travel in). Default: the value. */
+  secretParts?(value: T): string[];
   /** Parses a raw value; throws an Error whose message says what is wrong (not the value, if secret). */
   parse(raw: string): T;
   /** Value when the variable is unset or empty; computed defaults may read the same environment. */
@@ -235,8 +237,12 @@ export function formatMs(ms: number): string {
   return `${ms}ms`;
 }
 
-export function url(opts: Common<string> & { required?: boolean }): Setting<string> {
-  return setting(
+/**
+ * An http(s) URL. `secret: true` for URLs that carry credentials (user:password@, a token in the path or query, as
+ * dead-man's-switch pings do): a bad value is then not echoed, and the URL and its parts are masked in logs.
+ */
+export function url(opts: Common<string> & { required?: boolean; secret?: boolean }): Setting<string> {
+  const s = setting(
     opts,
     'an http(s) URL',
     (raw) => {
@@ -253,6 +259,23 @@ export function url(opts: Common<string> & { required?: boolean }): Setting<stri
     // URLs may carry tokens in their query (dead-man's-switch pings): show only the origin.
     (v) => (v ? new URL(v).origin : ''),
   );
+  return opts.secret ? { ...s, secretParts: urlSecretParts } : s;
+}
+
+/** A URL as written and as parsed, its password (raw and decoded), and its path and query (where tokens go). */
+export function urlSecretParts(value: string): string[] {
+  if (!value) return [];
+  const parts = [value];
+  try {
+    const u = new URL(value);
+    parts.push(u.href);
+    if (u.password) parts.push(u.password, decodeURIComponent(u.password), `${u.username}:${u.password}`);
+    if (u.pathname.length > 1 || u.search) parts.push(u.pathname + u.search);
+    if (u.search.length > 1) parts.push(u.search.slice(1));
+  } catch {
+    // Not a URL: the value alone.
+  }
+  return parts;
 }
 
 /**

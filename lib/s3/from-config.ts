@@ -12,11 +12,14 @@ export interface StaticCredentials {
 
 /**
  * Static keys from the run's environment (tests pass one explicitly, not through process.env), else undefined:
- * the SDK's default chain then applies (instance role, IRSA, ~/.aws). The secret is masked in logs.
+ * the SDK's default chain then applies (instance role, IRSA, ~/.aws). The secret key and session token are masked
+ * in logs.
  */
 export function staticCredentialsFrom(env: NodeJS.ProcessEnv, log: Logger): StaticCredentials | undefined {
-  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) return undefined;
+  // Masked even when the keys are incomplete: the SDK's default chain may still read them from the environment.
   log.redactor.add(env.AWS_SECRET_ACCESS_KEY);
+  log.redactor.add(env.AWS_SESSION_TOKEN);
+  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) return undefined;
   return {
     accessKeyId: env.AWS_ACCESS_KEY_ID,
     secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
