@@ -1,11 +1,6 @@
-// Daily backup histories labelled the way backup labels them (gfsLabelsFor over the same PVC's snapshots).
-import { Labels } from '../../lib/labels.js';
-import {
-  activeGfsKeys,
-  DEFAULT_GFS_KEEP,
-  gfsLabelsFor,
-  type SnapshotRecord,
-} from '../../lib/retention/index.js';
+// Daily backup histories labelled by backup's own labelling (snapshotLabels over the same PVC's snapshots).
+import { snapshotLabels } from '../../lib/backup/snapshot-labels.js';
+import type { SnapshotRecord } from '../../lib/retention/index.js';
 import type { SnapshotSpec } from './fixtures.js';
 
 const DAY = 86_400_000;
@@ -47,12 +42,15 @@ export function backupSnapshot(
   previous: SnapshotRecord[],
   timeZone: string,
 ): SnapshotSpec {
-  const labels = {
-    [Labels.retain]: 'gfs',
-    [Labels.type]: 'scheduled',
-    [Labels.backup]: backupId,
-    ...gfsLabelsFor(createdAt, timeZone, previous, activeGfsKeys(DEFAULT_GFS_KEEP)),
-  };
+  const labels = snapshotLabels({
+    backupId,
+    pvc,
+    type: 'scheduled',
+    retain: { policy: 'gfs' },
+    createdAt,
+    timeZone,
+    existingOfSamePvc: previous,
+  });
   const name = `${pvc}-${createdAt.slice(0, 10).replaceAll('-', '')}-${createdAt.slice(11, 13)}`;
   previous.push({ namespace, name, pvc, createdAt, ready: true, failed: false, labels });
   return { namespace, name, pvc, createdAt, labels };

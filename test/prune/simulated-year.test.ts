@@ -1,11 +1,12 @@
-// 400 days of daily backups of two PVCs on the emulator: each day backup's labelling (gfsLabelsFor over
-// the PVC's snapshots in the cluster), then the retain and mark-and-delete commands with a fake clock.
+// 400 days of daily backups of two PVCs on the emulator: each day backup's own labelling (snapshotLabels over
+// the PVC's snapshots in the cluster: every period, yearly included), then the retain and mark-and-delete
+// commands with a fake clock.
 import { DateTime } from 'luxon';
 import { expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
 import { Labels } from '../../lib/labels.js';
 import { toSnapshotInfo } from '../../lib/prune/snapshots.js';
-import { activeGfsKeys, DEFAULT_GFS_KEEP, gfsLabelsFor } from '../../lib/retention/index.js';
+import { snapshotLabels } from '../../lib/backup/snapshot-labels.js';
 import { createMarkAndDeleteCommand } from '../../scripts/mark-and-delete.js';
 import { createRetainCommand } from '../../scripts/retain.js';
 import { startCluster } from '../cluster/index.js';
@@ -18,24 +19,61 @@ const PVCS = ['data', 'wal'];
 
 const nameOf = (pvc: string, day: DateTime) => `${pvc}-${day.toFormat('yyyyMMdd')}`;
 
+const KEYS = ['daily', 'weekly', 'monthly'] as const;
+type Key = (typeof KEYS)[number];
+
+/** Each backup day with its period values, worked out once (luxon is slow enough to matter here). */
+const CALENDAR = Array.from({ length: DAYS }, (_, i) => {
+  const d = FIRST_DAY.plus({ days: i });
+  return {
+    date: d.toFormat('yyyyMMdd'),
+    week: `${d.weekYear}-${d.weekNumber}`,
+    month: d.toFormat('yyyy-MM'),
+  };
+});
+
 /**
- * Independent of the core: the snapshots the policy keeps on `today` (7 days, first of the newest 4 ISO
- * weeks, first of the newest 12 months), from backups made daily since FIRST_DAY.
+ * Independent of the core: per backup date (yyyyMMdd), the keys that keep it on day `index` (the newest 7 days,
+ * the firsts of the newest 4 ISO weeks, the firsts of the newest 12 months), from daily backups since FIRST_DAY.
  */
-function keptOn(today: DateTime): Set<string> {
-  const days: DateTime[] = [];
-  for (let d = FIRST_DAY; d <= today; d = d.plus({ days: 1 })) days.push(d);
-  const firstOf = (key: (d: DateTime) => string, count: number) => {
-    const firsts = new Map<string, DateTime>();
-    for (const d of days) if (!firsts.has(key(d))) firsts.set(key(d), d);
+function keptKeysOn(index: number): Map<string, Set<Key>> {
+  const days = CALENDAR.slice(0, index + 1);
+  const firstOf = (period: (d: (typeof days)[number]) => string, count: number) => {
+    const firsts = new Map<string, string>();
+    for (const d of days) if (!firsts.has(period(d))) firsts.set(period(d), d.date);
     return [...firsts.values()].slice(-count);
   };
-  const kept = [
-    ...days.slice(-7),
-    ...firstOf((d) => `${d.weekYear}-${d.weekNumber}`, 4),
-    ...firstOf((d) => d.toFormat('yyyy-MM'), 12),
-  ];
-  return new Set(kept.map((d) => d.toFormat('yyyyMMdd')));
+  const keptBy: Record<Key, string[]> = {
+    daily: days.slice(-7).map((d) => d.date),
+    weekly: firstOf((d) => d.week, 4),
+    monthly: firstOf((d) => d.month, 12),
+  };
+  const kept = new Map<string, Set<Key>>();
+  for (const key of KEYS)
+    for (const date of keptBy[key]) kept.set(date, new Set([...(kept.get(date) ?? []), key]));
+  return kept;
+}
+
+const keptOn = (index: number): Set<string> => new Set(keptKeysOn(index).keys());
+
+/**
+ * Independent of the core: the merge patches the runs need over the simulation. Each day, retain patches every
+ * snapshot that loses keys (all it loses that day in one patch), and mark patches every snapshot that lost its
+ * last one. Nothing else: the contents are already on Delete and there is no S3, so no finalizer.
+ */
+function expectedPatches(): number {
+  let patches = 0;
+  let before = new Map<string, Set<Key>>();
+  for (let index = 0; index < DAYS; index++) {
+    const now = keptKeysOn(index);
+    for (const [date, keys] of before) {
+      const left = now.get(date)?.size ?? 0;
+      if (left < keys.size) patches++; // retain
+      if (left === 0) patches++; // mark
+    }
+    before = now;
+  }
+  return patches;
 }
 
 it('keeps 7 daily, 4 weekly and 12 monthly per PVC after a simulated year', async () => {
@@ -58,16 +96,15 @@ it('keeps 7 daily, 4 weekly and 12 monthly per PVC after a simulated year', asyn
           pvc,
           createdAt,
           contentPolicy: 'Delete' as const,
-          labels: {
-            [Labels.retain]: 'gfs',
-            [Labels.backup]: `b${day.toFormat('yyyyMMdd')}`,
-            ...gfsLabelsFor(
-              createdAt,
-              ZONE,
-              existing.filter((r) => r.pvc === pvc),
-              activeGfsKeys(DEFAULT_GFS_KEEP),
-            ),
-          },
+          labels: snapshotLabels({
+            backupId: `b${day.toFormat('yyyyMMdd')}`,
+            pvc,
+            type: 'scheduled',
+            retain: { policy: 'gfs' },
+            createdAt,
+            timeZone: ZONE,
+            existingOfSamePvc: existing.filter((r) => r.pvc === pvc),
+          }),
         })),
       );
       const now = () => day.plus({ minutes: 30 }).toJSDate();
@@ -82,13 +119,8 @@ it('keeps 7 daily, 4 weekly and 12 monthly per PVC after a simulated year', asyn
         throw new Error(`day ${day.toISODate()} failed:\n${logs.join('\n')}`);
       await cluster.controllers.idle();
     }
-    const last = day.minus({ days: 1 });
     // Kept today, or unkept since yesterday or today: marked and within the grace day.
-    const expected = new Set([
-      ...keptOn(last),
-      ...keptOn(last.minus({ days: 1 })),
-      ...keptOn(last.minus({ days: 2 })),
-    ]);
+    const expected = new Set([...keptOn(DAYS - 1), ...keptOn(DAYS - 2), ...keptOn(DAYS - 3)]);
     expect(snapshotNames(cluster, 'shop')).toEqual(
       PVCS.flatMap((pvc) => [...expected].map((d) => `${pvc}-${d}`)).sort(),
     );
@@ -133,6 +165,17 @@ it('keeps 7 daily, 4 weekly and 12 monthly per PVC after a simulated year', asyn
         labels.filter((l) => l[Labels.deleteAfter]).length,
       );
     }
+    // Only labels that change are patched: backup labels yearly too, and the default keeps 0 yearly, so
+    // stripping it at once would be a patch per PVC per day (and the next backup would set it again).
+    const patches = cluster.requests.filter((r) => r.verb === 'patch');
+    expect(patches.length).toBe(PVCS.length * expectedPatches());
+    expect(patches.every((r) => r.path.includes('/namespaces/shop/volumesnapshots/'))).toBe(true);
+    // The yearly labels backup set are where they were: on the first backup of each year still kept.
+    const yearly = cluster
+      .list(SNAP_API, 'VolumeSnapshot', 'shop')
+      .filter((vs) => vs.metadata.labels[Labels.yearly])
+      .map((vs) => `${vs.metadata.name}=${vs.metadata.labels[Labels.yearly]}`);
+    expect(yearly.sort()).toEqual(['data-20260101=2026', 'wal-20260101=2026']);
     // Deleting a snapshot deleted its content (deletionPolicy Delete): no storage left behind.
     expect(cluster.list(SNAP_API, 'VolumeSnapshotContent')).toHaveLength(
       snapshotNames(cluster, 'shop').length,
