@@ -4,7 +4,10 @@ import { DB_SCRIPT } from './script.js';
 import { DumpError } from './errors.js';
 import type { DbConnection } from './types.js';
 
-export type ScriptAction = 'check' | 'dump' | 'stream' | 'restore';
+export type ScriptAction = 'check' | 'dump' | 'stream' | 'cat' | 'restore';
+
+/** Actions that never talk to the database: no password is handed over for them. */
+const WITHOUT_DATABASE: ReadonlySet<ScriptAction> = new Set(['cat']);
 
 export interface ScriptInvocation {
   command: string[];
@@ -19,7 +22,7 @@ export function scriptInvocation(
   db: DbConnection,
   options: { dumpDir?: string; thresholdPercent?: number; args?: string[] } = {},
 ): ScriptInvocation {
-  const pw = db.password;
+  const pw = WITHOUT_DATABASE.has(action) ? ({ from: 'none' } as const) : db.password;
   if (pw.from === 'env' && !VARIABLE_NAME.test(pw.name)) {
     throw new DumpError(
       `the password variable name "${pw.name}" is not a valid environment variable name`,

@@ -4,3 +4,4 @@ export * from './operations.js';
 export * from './parse.js';
 export * from './script.js';
 export * from './types.js';
+export * from './upload.js';

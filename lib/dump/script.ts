@@ -5,22 +5,36 @@
 //
 //   sh -c "$DB_SCRIPT" nsbackup ACTION KIND PW_SOURCE PW_VAR USER HOST PORT DIR THRESHOLD [ARGS...]
 //
-//   ACTION     check | dump | stream | restore
+//   ACTION     check | dump | stream | cat | restore
 //   KIND       postgres | mysql
 //   PW_SOURCE  stdin (first line of stdin) | env (variable named PW_VAR) | none
 //   USER/HOST/PORT  '' for the client's default (in a database container: the local socket)
-//   DIR        the dump directory (check, dump); THRESHOLD the highest allowed used% of its disk
+//   DIR        the dump directory (check, dump, cat); THRESHOLD the highest allowed used% of its disk
 //   ARGS       check/dump/stream: database names (postgres: none = every connectable database; mysql: none =
-//              --all-databases); restore: SOURCE (a file path, or - for stdin after the password) and DATABASE
+//              --all-databases); cat: one dump file inside DIR; restore: SOURCE (a file path, or - for stdin
+//              after the password) and DATABASE
 //
 // Output: tab-separated lines on stdout, `nsbackup-version TOOL VERSION`, `nsbackup-disk USED THRESHOLD`,
-// `nsbackup-file SIZE SHA256 PATH DATABASE`; in stream mode stdout is the gzip stream itself. Failures: one line
-// `nsbackup: MESSAGE` on stderr and an exit code naming the step (see DumpStep in errors.ts).
+// `nsbackup-file SIZE SHA256 PATH DATABASE`; in stream and cat mode stdout is the gzip stream itself. Failures: one
+// line `nsbackup: MESSAGE` on stderr and an exit code naming the step (see DumpStep in errors.ts).
+//
+// `check` creates nothing (a dry run runs it): a missing dump directory only needs a writable nearest ancestor.
+// `dump` creates the directory, then writes each file to a temporary name of its own (`.<base>.sql.gz.<pid>.partial`),
+// so an overlapping run, or an orphaned dump still running after its exec closed, never shares or removes it.
 //
 // A pipeline's status is that of its last command and POSIX sh has no pipefail, so the dump's own exit status
 // is written to file descriptor 3, which is captured by $( ): `rc=$( { { dump; echo $? >&3; } | gzip; } 3>&1 )`.
 
-export const DB_SCRIPT = String.raw`
+// The program travels in the exec URL's query (one `command` parameter), which servers and proxies limit in size:
+// whole-line comments, indentation and blank lines are dropped on the way (no line of it continues a string).
+const compact = (program: string): string =>
+  program
+    .split('\n')
+    .map((line) => line.trimStart())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .join('\n') + '\n';
+
+export const DB_SCRIPT = compact(String.raw`
 set -u
 set -f
 NSB_ACTION=$1 NSB_KIND=$2 NSB_PW_SOURCE=$3 NSB_PW_VAR=$4 NSB_USER=$5 NSB_HOST=$6 NSB_PORT=$7 NSB_DIR=$8 NSB_THRESHOLD=$9
@@ -116,21 +130,70 @@ check_server() {
   [ "$out" = 1 ] || fail 11 "the database server does not answer SELECT 1: $(printf '%s\n' "$out" | tail -n 3)"
 }
 
+# check: creates nothing. The directory exists and is writable, or the nearest existing ancestor is a writable
+# directory (the dump creates the missing levels). Sets NSB_DF_DIR, the path df measures.
 check_dir() {
   case $NSB_DIR in /*) ;; *) fail 12 "the dump directory must be an absolute path: $NSB_DIR" ;; esac
+  if [ -e "$NSB_DIR" ]; then
+    { [ -d "$NSB_DIR" ] && [ -w "$NSB_DIR" ]; } || fail 12 "the dump directory $NSB_DIR is not writable"
+    NSB_DF_DIR=$NSB_DIR
+    return 0
+  fi
+  up=$NSB_DIR
+  while [ ! -e "$up" ]; do up=$(dirname -- "$up"); done
+  { [ -d "$up" ] && [ -w "$up" ]; } ||
+    fail 12 "cannot create the dump directory $NSB_DIR: $up is not a writable directory"
+  NSB_DF_DIR=$up
+}
+
+# dump: the directory must exist from here on.
+make_dir() {
+  check_dir
   mkdir -p -- "$NSB_DIR" 2>/dev/null || fail 12 "cannot create the dump directory $NSB_DIR"
   { [ -d "$NSB_DIR" ] && [ -w "$NSB_DIR" ]; } || fail 12 "the dump directory $NSB_DIR is not writable"
+  NSB_DF_DIR=$NSB_DIR
+}
+
+# read_df PATH: NSB_USED (percent) and NSB_AVAIL_KB (df -P column 4, 1024-byte blocks) of PATH's file system.
+read_df() {
+  where=$1
+  line=$(df -P -- "$where" 2>&1 | tail -n 1)
+  set -- $line
+  NSB_USED= NSB_AVAIL_KB=
+  if [ $# -ge 5 ]; then
+    NSB_AVAIL_KB=$4
+    NSB_USED=$(printf '%s' "$5" | tr -d '%')
+  fi
+  case $NSB_USED in '' | *[!0-9]*) fail 13 "cannot read the disk usage of $where from df -P: $line" ;; esac
+  case $NSB_AVAIL_KB in '' | *[!0-9]*) fail 13 "cannot read the free space of $where from df -P: $line" ;; esac
 }
 
 check_disk() {
-  line=$(df -P -- "$NSB_DIR" 2>&1 | tail -n 1)
-  set -- $line
-  used=
-  if [ $# -ge 5 ]; then used=$(printf '%s' "$5" | tr -d '%'); fi
-  case $used in '' | *[!0-9]*) fail 13 "cannot read the disk usage of $NSB_DIR from df -P: $line" ;; esac
-  printf 'nsbackup-disk\t%s\t%s\n' "$used" "$NSB_THRESHOLD"
-  [ "$used" -lt "$NSB_THRESHOLD" ] ||
-    fail 13 "the disk of the dump directory $NSB_DIR is $used% used, at or over the threshold of $NSB_THRESHOLD%"
+  read_df "$NSB_DF_DIR"
+  printf 'nsbackup-disk\t%s\t%s\n' "$NSB_USED" "$NSB_THRESHOLD"
+  [ "$NSB_USED" -lt "$NSB_THRESHOLD" ] ||
+    fail 13 "the disk of the dump directory $NSB_DIR is $NSB_USED% used, at or over the threshold of $NSB_THRESHOLD%"
+}
+
+# check_room BASE: the new dump is written beside the previous BASE.sql.gz until it is verified and renamed over
+# it, so the disk must have at least the previous dump's size free (the best guess of the new one's size).
+check_room() {
+  prev="$NSB_DIR/$1.sql.gz"
+  [ -f "$prev" ] || return 0
+  need=$(wc -c <"$prev" | tr -d ' ')
+  read_df "$NSB_DIR"
+  [ "$((NSB_AVAIL_KB * 1024))" -ge "$need" ] ||
+    fail 13 "the dump directory $NSB_DIR has $NSB_AVAIL_KB KiB free, less than the $(((need + 1023) / 1024)) KiB of the previous dump $prev (the new dump is written beside it until it replaces it)"
+}
+
+# check_rooms [DATABASE...]: check_room for every dump file the arguments name (postgres without names: the
+# list is only known when dumping, where dump_to_file checks each file).
+check_rooms() {
+  if [ "$NSB_KIND" = mysql ]; then
+    if [ $# -eq 0 ]; then check_room all-databases; else check_room databases; fi
+  else
+    for db in "$@"; do check_room "$(file_base "$db")"; done
+  fi
 }
 
 # Writes the plain SQL of one database (postgres) or of the listed/all databases (mysql) to stdout.
@@ -160,12 +223,33 @@ file_base() {
   printf '%s' "$1" | tr -c 'A-Za-z0-9._-' '_'
 }
 
-# dump_to_file BASE LABEL [DATABASE...]: temp file, verified, then renamed over the previous dump.
+# is_alive PID: the process still runs (in the container's PID namespace). /proc first: kill -0 also fails for a
+# live process of another user.
+is_alive() {
+  if [ -d /proc/self ]; then [ -d "/proc/$1" ]; else kill -0 "$1" 2>/dev/null; fi
+}
+
+# remove_stale_partials BASE: temporary files of runs that were killed before their cleanup (SIGKILL) would pile up
+# on the disk; remove those whose process is gone. A live one belongs to an overlapping run: left alone.
+remove_stale_partials() {
+  set +f
+  for f in "$NSB_DIR/.$1.sql.gz."*.partial; do
+    [ -f "$f" ] || continue
+    pid=$(printf '%s' "$f" | sed 's/[.]partial$//; s/.*[.]//')
+    case $pid in '' | *[!0-9]*) continue ;; esac
+    if ! is_alive "$pid"; then rm -f -- "$f"; fi
+  done
+  set -f
+}
+
+# dump_to_file BASE LABEL [DATABASE...]: temp file of this run, verified, then renamed over the previous dump.
 dump_to_file() {
   base=$1 label=$2
   shift 2
   final="$NSB_DIR/$base.sql.gz"
-  NSB_TMP="$NSB_DIR/.$base.sql.gz.partial"
+  remove_stale_partials "$base"
+  check_room "$base"
+  NSB_TMP="$NSB_DIR/.$base.sql.gz.$$.partial"
   rc=$({ { run_dump "$@" 3>&-; echo $? >&3; } | gzip -c >"$NSB_TMP" 3>&-; } 3>&1)
   gz=$?
   [ "$rc" = 0 ] || fail 14 "the dump of $label failed (exit code $rc)"
@@ -189,10 +273,11 @@ case $NSB_ACTION in
     check_server "$@"
     check_dir
     check_disk
+    if [ "$NSB_DF_DIR" = "$NSB_DIR" ]; then check_rooms "$@"; fi
     ;;
   dump)
     find_tools
-    check_dir
+    make_dir
     check_disk
     if [ "$NSB_KIND" = postgres ]; then
       if [ $# -eq 0 ]; then
@@ -231,6 +316,18 @@ case $NSB_ACTION in
     [ "$rc" = 0 ] || fail 14 "the dump failed (exit code $rc)"
     [ "$gz" = 0 ] || fail 14 "gzip failed (exit code $gz)"
     ;;
+  cat)
+    # The verified dump file byte for byte (the upload to S3 then holds what the snapshot holds). Only a file
+    # directly in the dump directory: this action is no general file reader.
+    [ $# -eq 1 ] || fail 2 'cat needs one dump file'
+    case $1 in
+      "$NSB_DIR"/*/* | "$NSB_DIR"/.*) fail 2 "not a dump file in $NSB_DIR: $1" ;;
+      "$NSB_DIR"/?*) ;;
+      *) fail 2 "not a dump file in $NSB_DIR: $1" ;;
+    esac
+    { [ -f "$1" ] && [ -r "$1" ]; } || fail 15 "the dump file $1 is missing or unreadable"
+    exec cat -- "$1"
+    ;;
   restore)
     find_tools
     [ $# -eq 2 ] && [ -n "$1" ] || fail 2 'restore needs a source (a file or -) and a database (may be empty)'
@@ -252,4 +349,4 @@ case $NSB_ACTION in
     ;;
   *) fail 2 "unknown action $NSB_ACTION" ;;
 esac
-`;
+`);

@@ -17,7 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { localExec } from '../../lib/exec/index.js';
+import { createDecryptStream, parseEncryptionKey } from '../../lib/resources/crypto.js';
 import { S3Store } from '../../lib/s3/index.js';
 import {
   DumpError,
@@ -26,6 +29,7 @@ import {
   restoreDump,
   scriptInvocation,
   streamDumpToS3,
+  uploadDumpFile,
 } from '../../lib/dump/index.js';
 import type { DbConnection, DumpContext } from '../../lib/dump/index.js';
 import { PG_BIN, startPostgres } from '../helpers/postgres.js';
@@ -105,7 +109,10 @@ describe('PostgreSQL dumps through the exec contract', () => {
     expect(result.versions.map((v) => v.tool)).toEqual(['pg_dump', 'psql', 'gzip']);
     expect(result.versions[0].version).toMatch(/PostgreSQL\) 15\./);
     expect(result.diskUsedPercent).toBeGreaterThanOrEqual(0);
-    expect(existsSync(dumpDir)).toBe(true);
+    // The check writes nothing (a dry run runs it): the missing directory only needs a writable ancestor.
+    expect(existsSync(dumpDir)).toBe(false);
+    await checkDatabase(ctx(), { dumpDir: join(dumpDir, 'a', 'b'), databases: ['shop'] });
+    expect(existsSync(dumpDir)).toBe(false);
   });
 
   it('dumps and restores into a fresh database with identical data, view, function and trigger', async () => {
@@ -283,6 +290,123 @@ describe('PostgreSQL dumps through the exec contract', () => {
       const err = await checkDatabase(ctx(), { dumpDir: dir, databases: ['shop'] }).catch((e) => e);
       expect(err).toBeInstanceOf(DumpError);
       expect(err.step).toBe('directory');
+    }
+  });
+});
+
+describe('the dump file: its own temporary name, room beside the previous one, uploaded as it is', () => {
+  const download = async (store: S3Store, key: string) => {
+    const chunks: Buffer[] = [];
+    for await (const c of await store.download(key)) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+  // A df that reports the disk 1% used but only 1 KiB available.
+  function fullDiskPath(): string {
+    const bin = join(work, 'full-disk-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      join(bin, 'df'),
+      "#!/bin/sh\nprintf 'Filesystem 1024-blocks Used Available Capacity Mounted on\\n/dev/x 1000000 10 1 1%% /\\n'\n",
+    );
+    chmodSync(join(bin, 'df'), 0o755);
+    return `${bin}:${PG_BIN}:/usr/bin:/bin`;
+  }
+
+  it("never touches another run's temporary file, and removes those of runs that are gone", async () => {
+    // An orphaned pg_dump of an earlier run (closing the exec did not kill it) still writes its temp file; another
+    // run that is gone (SIGKILL) left one behind.
+    const orphan = join(dumpDir, '.shop.sql.gz.partial');
+    const live = join(dumpDir, `.shop.sql.gz.${process.pid}.partial`);
+    const dead = join(dumpDir, '.shop.sql.gz.4194999.partial');
+    for (const f of [orphan, live, dead]) writeFileSync(f, 'still being written');
+    const result = await dumpDatabase(ctx(), { dumpDir, databases: ['shop'] });
+    expect(gunzipSync(readFileSync(result.files[0].path)).toString()).toContain('CREATE TABLE public.orders');
+    expect(readFileSync(orphan, 'utf8')).toBe('still being written');
+    expect(readFileSync(live, 'utf8')).toBe('still being written');
+    expect(existsSync(dead)).toBe(false);
+    rmSync(orphan);
+    rmSync(live);
+  });
+
+  it('refuses to dump when the disk has less room than the previous dump, and says so', async () => {
+    const previous = join(dumpDir, 'shop.sql.gz');
+    const before = sha256(previous);
+    const size = Math.ceil(readFileSync(previous).length / 1024);
+    const full = ctx({}, { PATH: fullDiskPath() });
+    for (const attempt of [
+      () => checkDatabase(full, { dumpDir, databases: ['shop'] }),
+      () => dumpDatabase(full, { dumpDir, databases: ['shop'] }),
+    ]) {
+      const err = await attempt().catch((e) => e);
+      expect(err).toBeInstanceOf(DumpError);
+      expect(err.step).toBe('disk');
+      expect(err.message).toContain(
+        `has 1 KiB free, less than the ${size} KiB of the previous dump ${previous} (the new dump is written beside it`,
+      );
+    }
+    expect(sha256(previous)).toBe(before);
+    // No previous dump of that database: nothing to compare with, the dump goes ahead.
+    const fresh = join(work, 'fresh-dumps');
+    const result = await dumpDatabase(full, { dumpDir: fresh, databases: ['shop'] });
+    expect(result.files).toHaveLength(1);
+  });
+
+  it('uploads the verified file byte for byte, and encrypted with the key', async () => {
+    const store = s3.store('pg-file');
+    const [file] = (await dumpDatabase(ctx(), { dumpDir, databases: ['shop'] })).files;
+    argvSeen.length = 0;
+    const plain = await uploadDumpFile(ctx(), {
+      store,
+      key: store.key('run-1', 'shop.sql.gz'),
+      file,
+      dumpDir,
+    });
+    const body = await download(store, plain.key);
+    expect(body.equals(readFileSync(file.path))).toBe(true);
+    expect(plain).toMatchObject({ sizeBytes: file.sizeBytes, sha256: file.sha256 });
+    // Only cat runs: no dump, and the password is not even handed over.
+    expect(argvSeen.map((a) => a[4])).toEqual(['cat']);
+
+    const keyText = Buffer.alloc(32, 3).toString('base64');
+    const key = parseEncryptionKey(keyText);
+    const sealed = await uploadDumpFile(ctx(), {
+      store,
+      key: store.key('run-2', 'shop.sql.gz.enc'),
+      file,
+      dumpDir,
+      encryptionKey: key,
+    });
+    const stored = await download(store, sealed.key);
+    expect(sealed.sizeBytes).toBe(stored.length);
+    expect(sealed.sha256).toBe(createHash('sha256').update(stored).digest('hex'));
+    const opened: Buffer[] = [];
+    await pipeline(Readable.from([stored]), createDecryptStream(key), async (source) => {
+      for await (const c of source) opened.push(c as Buffer);
+    });
+    expect(Buffer.concat(opened).equals(readFileSync(file.path))).toBe(true);
+  });
+
+  it('refuses a file that changed since it was verified, and files outside the dump directory', async () => {
+    const store = s3.store('pg-file');
+    const [file] = (await dumpDatabase(ctx(), { dumpDir, databases: ['shop'] })).files;
+    const key = store.key('run-3', 'shop.sql.gz');
+    const changed = { ...file, sha256: '0'.repeat(64) };
+    const err = await uploadDumpFile(ctx(), { store, key, file: changed, dumpDir }).catch((e) => e);
+    expect(err).toBeInstanceOf(DumpError);
+    expect(err.step).toBe('verify');
+    expect(err.message).toMatch(/changed after it was verified/);
+    expect(await store.exists(key)).toBe(false);
+
+    for (const path of [
+      '/etc/passwd',
+      join(dumpDir, '..', 'secret'),
+      join(dumpDir, '.shop.sql.gz.1.partial'),
+    ]) {
+      const refused = await uploadDumpFile(ctx(), { store, key, file: { ...file, path }, dumpDir }).catch(
+        (e) => e,
+      );
+      expect(refused).toBeInstanceOf(DumpError);
+      expect(refused.message).toMatch(/not a dump file in/);
     }
   });
 });
