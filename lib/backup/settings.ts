@@ -130,7 +130,8 @@ export const backupSettings = {
   }),
   retainDays: int({
     env: 'NSBACKUP_RETAIN_DAYS',
-    min: 0,
+    // At least 1, as in the chart's schema: 0 would keep a snapshot for no day, which is surely a mistake.
+    min: 1,
     description: 'For retain=days: days to keep each snapshot.',
   }),
   retainDeltas: str({

@@ -1,7 +1,9 @@
 // The Helm chart: lint, render with each values file, validate every object against the Kubernetes schemas,
 // and check what a user relies on (pod security, locks, schedules, wiring of settings, least-privilege RBAC).
 
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
@@ -25,7 +27,9 @@ import {
 } from './rendered.js';
 import { DOCUMENTED_GRANTS, readmeGrants } from './rbac-table.js';
 import { loggingSettings } from '../../lib/command.js';
-import { parseArgs, type Schema } from '../../lib/config/index.js';
+import { parseHooksFile } from '../../lib/backup/hooks.js';
+import { backupSettings } from '../../lib/backup/settings.js';
+import { loadConfig, parseArgs, type Schema } from '../../lib/config/index.js';
 import { commands } from '../../scripts/commands.js';
 
 const VALUES = ['postgres', 'mysql', 'none', 'cluster-pruner'] as const;
@@ -169,6 +173,30 @@ describe('values.schema.json: a wrong value fails at install', () => {
     ['s3.secret.keys.PATH=x', /'PATH' does not match pattern/],
     // Secrets are granted only through export.exportSecrets, never by listing them as a kind.
     ['export.resources[0].resources[0]=secrets', /export\/resources\/0\/resources\/0/],
+    // Nor every kind of every group.
+    ['export.resources[0].apiGroups[0]=*', /export\/resources\/0\/apiGroups\/0/],
+    ['restore.rbacResources[0].apiGroups[0]=*', /restore\/rbacResources\/0\/apiGroups\/0/],
+    // Hooks as the program reads them: argv lists, a target it can resolve, onError fail or continue.
+    ['backup.hooks.pre[0].command=sync', /backup\/hooks\/pre\/0\/command/],
+    ['backup.hooks.pre[0].onError=ignore', /backup\/hooks\/pre\/0\/onError/],
+    ['backup.hooks.pre[0].target=db', /backup\/hooks\/pre\/0\/target/],
+    ['backup.hooks.pre[0].cmd[0]=x', /additional properties 'cmd' not allowed/],
+    ['backup.hooks.during[0].command[0]=x', /additional properties 'during' not allowed/],
+    // S3 bucket naming rules and a region name.
+    ['s3.bucket=Backups', /s3\/bucket/],
+    ['s3.bucket=my_backups', /s3\/bucket/],
+    ['s3.bucket=my..backups', /s3\/bucket/],
+    ['s3.bucket=10.0.0.1', /s3\/bucket/],
+    ['s3.bucket=ab', /s3\/bucket/],
+    ['s3.region=EU Central 1', /s3\/region/],
+    // Restore preferences as the program reads them.
+    ['restore.preferences.existing=replace', /restore\/preferences\/existing/],
+    ['restore.preferences.excludeResource[0]=Secret', /additional properties 'excludeResource' not allowed/],
+    ['restore.preferences.includeResources[0]=apps/Deployment', /restore\/preferences\/includeResources\/0/],
+    ['restore.preferences.includeApiPaths[0]=apps/v1', /restore\/preferences\/includeApiPaths\/0/],
+    ['restore.preferences.updatePaths[0]=/apis/apps/v1/', /restore\/preferences.*existing/],
+    // The program refuses 0 days too: see below.
+    ['backup.retain.days=0', /backup\/retain\/days/],
   ])('%s is refused', (set, message) => {
     const [key, value] = set.split('=');
     const err = helmTemplateError({
@@ -179,10 +207,54 @@ describe('values.schema.json: a wrong value fails at install', () => {
   });
 
   it.each([
+    's3.bucket=backups',
+    's3.bucket=backups.example-1',
+    's3.region=eu-central-1',
+    's3.region=auto',
+    'restore.preferences.existing=update',
+    'restore.preferences.includeResources[0]=Deployment.apps',
+    'restore.preferences.includeResources[0].kind=Widget',
+    'restore.preferences.includeApiPaths[0]=/apis/apps/v1/',
+  ])('%s is accepted', (set) => {
+    const [key, value] = set.split('=');
+    expect(() =>
+      helmTemplate({ valuesFiles: [valuesFile('postgres')], set: { [key]: value } }),
+    ).not.toThrow();
+  });
+
+  it('a valid hooks file renders and is what the program accepts; the program refuses what the schema refuses', () => {
+    const hooks = {
+      pre: [
+        { name: 'flush', target: 'statefulset/cache', container: 'redis', command: ['redis-cli', 'save'] },
+      ],
+      post: [{ command: ['sh', '-c', 'echo done'], onError: 'continue' }],
+    };
+    const file = join(mkdtempSync(join(tmpdir(), 'nsbackup-hooks-')), 'hooks.yaml');
+    writeFileSync(file, YAML.stringify({ backup: { hooks } }));
+    const objects = helmTemplate({ valuesFiles: [valuesFile('postgres'), file] });
+    rmSync(dirname(file), { recursive: true });
+    const cm = find(objects, 'ConfigMap', 'shop-hooks');
+    expect(parseHooksFile(YAML.parse(cm.data['hooks.yaml']))).toMatchObject(hooks);
+    expect(() => parseHooksFile({ pre: [{ command: 'sync' }] })).toThrow(/command must be a non-empty list/);
+    expect(() => parseHooksFile({ pre: [{ command: ['x'], onError: 'ignore' }] })).toThrow(/onError/);
+  });
+
+  it('retain days: the chart and the program both refuse 0 (a snapshot kept for no day is a mistake)', () => {
+    const env = { NSBACKUP_DB: 'none', NSBACKUP_PVC: 'data', NSBACKUP_RETAIN: 'days' };
+    expect(() => loadConfig(backupSettings, { env: { ...env, NSBACKUP_RETAIN_DAYS: '0' } })).toThrow(
+      /NSBACKUP_RETAIN_DAYS \(got "0"\) must be an integer >= 1/,
+    );
+    expect(loadConfig(backupSettings, { env: { ...env, NSBACKUP_RETAIN_DAYS: '1' } }).retainDays).toBe(1);
+    const schema = JSON.parse(readFileSync(`${CHART_DIR}/values.schema.json`, 'utf8'));
+    expect(schema.properties.backup.properties.retain.properties.days.minimum).toBe(1);
+  });
+
+  it.each([
     [{ 'database.target': '' }, /database.target is required/],
     [{ 'backup.retain.policy': 'days' }, /backup.retain.days is required/],
     [{ 'backup.retain.policy': 'deltas' }, /backup.retain.deltas is required/],
     [{ 'database.password.containerEnv': 'POSTGRES_PASSWORD' }, /secretName or containerEnv, not both/],
+    [{ 'backup.notify.secret.name': 'pings' }, /backup.notify: set url\/failureUrl or secret.name, not both/],
   ])('cross-field rule %j fails with a clear message', (set, message) => {
     expect(helmTemplateError({ valuesFiles: [valuesFile('postgres')], set })).toMatch(message);
   });
@@ -306,6 +378,26 @@ describe('the backup CronJob', () => {
     for (const [name, e] of env) {
       if (/PASSWORD|SECRET|KEY_ID|ENCRYPTION_KEY/.test(name)) expect(e.value, name).toBeUndefined();
     }
+  });
+
+  it('takes the notification URLs from a Secret when asked, so no token sits in the CronJob', () => {
+    const objects = helmTemplate({
+      valuesFiles: [valuesFile('postgres')],
+      set: {
+        'backup.notify.url': '',
+        'backup.notify.failureUrl': '',
+        'backup.notify.secret.name': 'pings',
+        'backup.notify.secret.failureUrlKey': '',
+      },
+    });
+    const cj = find(objects, 'CronJob', 'shop-backup');
+    const env = envOf(container(podSpecOf(cj), 'backup'));
+    expect(env.get('NSBACKUP_NOTIFY_URL')).toEqual({
+      name: 'NSBACKUP_NOTIFY_URL',
+      valueFrom: { secretKeyRef: { name: 'pings', key: 'url', optional: true } },
+    });
+    expect(env.has('NSBACKUP_NOTIFY_FAILURE_URL')).toBe(false); // its key set to ''
+    expect(JSON.stringify(cj)).not.toContain('hc.example.com');
   });
 
   it('mysql values: the password by variable name, days retention, S3 settings entirely from a Secret', () => {
@@ -491,7 +583,7 @@ describe('RBAC: exactly the documented verbs', () => {
     expect(added).toContain('backup|Role|core|configmaps|get');
   });
 
-  it('export.clusterDependencies adds get, by name, on PVs, StorageClasses and CRDs, cluster-wide', () => {
+  it('export.clusterDependencies adds get (no list) on any PV, StorageClass and CRD, cluster-wide, as documented', () => {
     const objects = helmTemplate({
       valuesFiles: [valuesFile('mysql')],
       set: { 'export.clusterDependencies': 'true' },
@@ -502,6 +594,13 @@ describe('RBAC: exactly the documented verbs', () => {
       'backup|ClusterRole|core|persistentvolumes|get',
       'backup|ClusterRole|storage.k8s.io|storageclasses|get',
     ]);
+    // No resourceNames can be known in advance (PV names are generated): the docs must not claim "by name" limits.
+    const readme = readFileSync(`${CHART_DIR}/README.md`, 'utf8');
+    const row = readme.split('\n').find((l) => l.startsWith('| backup (export.clusterDependencies)'))!;
+    expect(row).toMatch(/\*\*any\*\* PV, StorageClass and CRD/);
+    expect(readFileSync(`${CHART_DIR}/values.yaml`, 'utf8')).toMatch(
+      /read ANY PersistentVolume, StorageClass and CRD/,
+    );
     const env = envOf(container(podSpecOf(find(objects, 'CronJob', 'shop-backup')), 'backup'));
     expect(env.get('NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES')?.value).toBe('true');
     const off = envOf(container(podSpecOf(find(rendered.mysql, 'CronJob', 'shop-backup')), 'backup'));
@@ -516,6 +615,40 @@ describe('RBAC: exactly the documented verbs', () => {
     });
     expect(ofKind(objects, 'ClusterRole')).toEqual([]);
     expect(ofKind(objects, 'ClusterRoleBinding')).toEqual([]);
+  });
+
+  it('the restore may update existing objects only when its preferences say existing: update', () => {
+    const restoreGrants = (set: Record<string, string>) =>
+      grantsOf(helmTemplate({ valuesFiles: [valuesFile('postgres')], set })).filter((g) =>
+        g.startsWith('restore|'),
+      );
+    const skip = restoreGrants({});
+    expect(skip.filter((g) => /\|(patch|update)$/.test(g))).toEqual([]);
+    const update = restoreGrants({
+      'restore.preferences.existing': 'update',
+      'restore.restoreSecrets': 'true',
+    });
+    const added = update.filter((g) => !skip.includes(g));
+    expect(added).toContain('restore|Role|apps|deployments|update');
+    expect(added).toContain('restore|Role|core|secrets|update');
+    for (const g of added) expect(g).toMatch(/\|(update|get|list|create)$/);
+    expect(added.filter((g) => g.endsWith('|patch'))).toEqual([]);
+  });
+
+  it('restore-pvc --replace-in may patch Deployments and StatefulSets, and nothing else more', () => {
+    const restoreGrants = (args: string) =>
+      grantsOf(helmTemplate({ valuesFiles: [valuesFile('postgres')], set: { 'restore.args': args } })).filter(
+        (g) => g.startsWith('restore|'),
+      );
+    const plain = restoreGrants('{restore-pvc,data-20260301,--as,data-restored}');
+    const replacing = restoreGrants(
+      '{restore-pvc,data-20260301,--as,data-restored,--replace-in,deployment/db}',
+    );
+    expect(plain.filter((g) => g.endsWith('|patch'))).toEqual([]);
+    expect(replacing.filter((g) => !plain.includes(g))).toEqual([
+      'restore|Role|apps|deployments|patch',
+      'restore|Role|apps|statefulsets|patch',
+    ]);
   });
 
   it('every binding binds its own ServiceAccount to a role that exists', () => {
@@ -557,6 +690,31 @@ describe('NOTES.txt', () => {
     expect(notes).toContain(
       'kubectl -n shop create job --from=cronjob/shop-restore shop-restore-$(date +%s)',
     );
+  });
+});
+
+describe('NOTES.txt of the cluster-wide pruner', () => {
+  it('prints commands for every namespace (-A) or a namespace placeholder, never the pruner namespace', () => {
+    const res = helm([
+      'install',
+      'pruner',
+      CHART_DIR,
+      '--dry-run=client',
+      '--namespace',
+      'nsbackup-system',
+      '--values',
+      valuesFile('cluster-pruner'),
+    ]);
+    expect(res.status, res.stderr).toBe(0);
+    const notes = res.stdout.slice(res.stdout.indexOf('NOTES:'));
+    expect(notes).toContain(
+      'kubectl -n nsbackup-system create job --from=cronjob/pruner-prune pruner-prune-$(date +%s)',
+    );
+    expect(notes).toContain('nsbackup list -A');
+    expect(notes).toContain('kubectl -A get volumesnapshots');
+    expect(notes).toContain('kubectl -n <namespace> label volumesnapshot <name> nsbackup.io/pin=true');
+    expect(notes).toContain('kubectl -n <namespace> label volumesnapshot <name> nsbackup.io/delete-after=');
+    expect(notes.match(/-n nsbackup-system/g)).toHaveLength(1); // only the Job of the pruner itself
   });
 });
 

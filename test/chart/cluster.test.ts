@@ -341,6 +341,9 @@ describe('a PostgreSQL namespace installed with the postgres values', () => {
   let dumpDir: string;
   let notifier: Server;
   const notified: string[] = [];
+  const notifiedAuth: (string | undefined)[] = [];
+  const PING_TOKEN = 'ping-t0ken-in-query';
+  const PING_PASSWORD = 'ping-pa55';
 
   beforeAll(async () => {
     pg = await startPostgres({ user: 'backup' });
@@ -349,6 +352,7 @@ describe('a PostgreSQL namespace installed with the postgres values', () => {
     await pg.psql('CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 100);', 'shop');
     notifier = createServer((req, res) => {
       notified.push(req.url ?? '');
+      notifiedAuth.push(req.headers.authorization);
       res.end('ok');
     });
     await new Promise<void>((r) => notifier.listen(0, '127.0.0.1', r));
@@ -364,10 +368,13 @@ describe('a PostgreSQL namespace installed with the postgres values', () => {
         's3.endpoint': s3.endpoint,
         's3.region': 'us-east-1',
         'database.dumpDir': dumpDir,
-        'backup.notify.url': `${notifyBase}/ok`,
-        'backup.notify.failureUrl': `${notifyBase}/fail`,
+        // The ping URLs hold a token and a password: from a Secret, not in the CronJob.
+        'backup.notify.url': '',
+        'backup.notify.failureUrl': '',
+        'backup.notify.secret.name': 'pings',
       },
     });
+    const pingUrl = `http://ping:${PING_PASSWORD}@${notifyBase.slice('http://'.length)}/ok?token=${PING_TOKEN}`;
     const dbPod = 'db-6d4b7c9f8-q2w3e';
     cluster.seed(
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PG_NS } },
@@ -384,6 +391,13 @@ describe('a PostgreSQL namespace installed with the postgres values', () => {
         metadata: { name: 'csi-snapclass' },
         driver: 'hostpath.csi.k8s.io',
         deletionPolicy: 'Delete',
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'pings', namespace: PG_NS },
+        // No failureUrl key: that URL stays unset (the reference is optional).
+        data: { url: Buffer.from(pingUrl).toString('base64') },
       },
       {
         apiVersion: 'v1',
@@ -460,7 +474,14 @@ describe('a PostgreSQL namespace installed with the postgres values', () => {
     expect(execs.length).toBeGreaterThan(2);
     for (const q of execs) expect(q).not.toContain(pg.password);
     expect(execs.some((q) => /command=sync(&|$)/.test(q))).toBe(true);
-    expect(notified).toEqual(['/ok']);
+    expect(notified).toEqual([`/ok?token=${PING_TOKEN}`]);
+    expect(notifiedAuth).toEqual([`Basic ${Buffer.from(`ping:${PING_PASSWORD}`).toString('base64')}`]);
+    expect(c.env.NSBACKUP_NOTIFY_FAILURE_URL).toBeUndefined();
+    const cronJob = JSON.stringify(
+      objects.find((o) => o.kind === 'CronJob' && o.metadata.name === 'pgshop-backup'),
+    );
+    expect(cronJob).not.toContain(PING_TOKEN);
+    for (const secret of [PING_TOKEN, PING_PASSWORD]) expect(logs.join('\n')).not.toContain(secret);
   });
 });
 
@@ -656,5 +677,47 @@ describe('export to S3 with every backup, and a restore Job from the template', 
     const back = cluster.get('v1', 'ConfigMap', WEB, 'settings');
     expect(back?.data).toEqual({ mode: 'fast' });
     expect(back?.metadata.labels?.['nsbackup.io/restored-from']).toBeTruthy();
+  });
+
+  it('with existing: update the restore Role may replace a changed object, and the restore does', async () => {
+    const withUpdate = helmTemplate({
+      namespace: WEB,
+      release: WEB,
+      valuesFiles: [valuesFile('none')],
+      set: {
+        's3.endpoint': s3.endpoint,
+        's3.region': 'us-east-1',
+        'export.enabled': 'true',
+        'restore.enabled': 'true',
+        'restore.args': '{restore,--backup,latest}',
+        'restore.preferences.existing': 'update',
+      },
+    });
+    // helm upgrade, as far as the restore is concerned: its Role and preferences.
+    const changed = withUpdate.filter(
+      (o) =>
+        (o.kind === 'Role' && o.metadata.name === 'web-restore') ||
+        (o.kind === 'ConfigMap' && o.metadata.name === 'web-restore-preferences'),
+    );
+    expect(changed).toHaveLength(2);
+    const file = join(dir, 'web-restore-update.yaml');
+    writeFileSync(file, changed.map((o) => YAML.stringify(o)).join('---\n'));
+    await kubectl('replace', '-f', file);
+    await kubectl(
+      'patch',
+      'configmap',
+      'settings',
+      '-n',
+      WEB,
+      '--type=merge',
+      '-p',
+      '{"data":{"mode":"slow"}}',
+    );
+
+    await kubectl('create', 'job', 'web-restore-2', '--from=cronjob/web-restore', '-n', WEB);
+    const restore = await jobContainer('web-restore-2', 'restore', WEB);
+    const restored = await runLocally(restore, 'restore', withUpdate);
+    expect(restored.code, restored.logs.join('\n')).toBe(0);
+    expect(cluster.get('v1', 'ConfigMap', WEB, 'settings')?.data).toEqual({ mode: 'fast' });
   });
 });

@@ -61,7 +61,8 @@ const NAMESPACE_ROWS: Row[] = [
     kind: 'Role',
     group: 'restore.rbacResources',
     resources: ['restore.rbacResources'],
-    verbs: ['get', 'list', 'create', 'patch', 'update'],
+    // update only with `existing: update`, patch only for restore-pvc --replace-in: see chart.test.ts.
+    verbs: ['get', 'list', 'create'],
   },
   { who: 'restore', kind: 'Role', group: 'core', resources: ['pods'], verbs: ['get', 'list'] },
   { who: 'restore', kind: 'Role', group: 'core', resources: ['pods/exec'], verbs: ['create', 'get'] },
