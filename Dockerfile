@@ -1,9 +1,12 @@
 # nsbackup image: the `nsbackup` front door on Node.js; the CronJob's args choose the command (backup, retain, ...).
 # Nothing else is needed inside: database dumps run in the database's own container over pods/exec.
-# Node 24 is an LTS line (maintenance until April 2028); bump NODE_VERSION to follow the current LTS.
-ARG NODE_VERSION=24
+# Node 26 "Lithium" is the Active LTS line since 2026-10-28 (maintenance from 2027-10-20, end of life 2029-04-30;
+# Node 24 went to maintenance on 2026-10-20). Bump NODE_VERSION to follow the Active LTS. The program itself stays
+# Node >= 20 compatible (package.json engines, CI); only the image runs the newest LTS. Debian 13 "trixie" is the
+# current Debian stable and outlives bookworm's support, so the slim trixie variant.
+ARG NODE_VERSION=26
 
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM node:${NODE_VERSION}-trixie-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,7 +15,7 @@ COPY lib ./lib
 COPY scripts ./scripts
 RUN npm run build
 
-FROM node:${NODE_VERSION}-bookworm-slim
+FROM node:${NODE_VERSION}-trixie-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

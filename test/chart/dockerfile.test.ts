@@ -47,6 +47,21 @@ function stages(list: Instruction[]): { from: string; name?: string; body: Instr
   return out;
 }
 
+/** The Node.js release schedule (github.com/nodejs/Release, schedule.json): Active LTS start and end of life. */
+const LTS_LINES: Record<number, { lts: string; end: string }> = {
+  22: { lts: '2024-10-29', end: '2027-04-30' },
+  24: { lts: '2025-10-28', end: '2028-04-30' },
+  26: { lts: '2026-10-28', end: '2029-04-30' },
+};
+/** When the image's Node line was last checked against the schedule; check again, then move this date. */
+const LTS_CHECKED_ON = '2026-11-24';
+
+/** The newest line in Active LTS on a day: the image runs the current LTS. */
+function activeLtsOn(day: string): number {
+  const lines = Object.entries(LTS_LINES).filter(([, d]) => d.lts <= day && day < d.end);
+  return Math.max(...lines.map(([major]) => Number(major)));
+}
+
 describe('Dockerfile', () => {
   const list = instructions(dockerfile);
   const [build, runtime, ...more] = stages(list);
@@ -71,9 +86,8 @@ describe('Dockerfile', () => {
     expect(runs(build).join(' && ')).toMatch(/npm ci\b(?!.*--omit=dev).*npm run build/);
     expect(runs(runtime).join(' ')).toMatch(/npm ci --omit=dev/);
     const major = Number(args.NODE_VERSION);
-    expect(major % 2, 'even Node majors are the LTS lines').toBe(0);
-    expect(major).toBeGreaterThanOrEqual(22);
-    for (const stage of [build, runtime]) expect(expand(stage.from)).toBe(`node:${major}-bookworm-slim`);
+    expect(major, `the Active LTS line on ${LTS_CHECKED_ON}`).toBe(activeLtsOn(LTS_CHECKED_ON));
+    for (const stage of [build, runtime]) expect(expand(stage.from)).toBe(`node:${major}-trixie-slim`);
     // Only the compiled program comes from the build stage.
     const copies = runtime.body.filter((i) => i.keyword === 'COPY').map((i) => i.args);
     expect(copies).toEqual(['package.json package-lock.json ./', '--from=build /src/dist ./dist']);
