@@ -22,4 +22,18 @@ describe('README.md', () => {
   it('documents every setting of every command exactly as the schemas declare it', async () => {
     expect(render(readme, await configSections()), 'run `npm run docs` and commit README.md').toBe(readme);
   });
+
+  it('says honestly that the VolumeSnapshotContent grant is cluster-wide, why, and how and at what cost to turn it off', () => {
+    const chartReadme = readFileSync(new URL('../../charts/nsbackup/README.md', import.meta.url), 'utf8');
+    for (const [name, text] of [
+      ['README.md', readme.slice(readme.indexOf('## RBAC'), readme.indexOf('## Limits'))],
+      ['charts/nsbackup/README.md', chartReadme.slice(chartReadme.indexOf('### Cluster-wide by necessity'))],
+    ]) {
+      expect(text, name).toMatch(/every\s+VolumeSnapshotContent|every content/);
+      expect(text, name).toMatch(/cluster-scoped/);
+      expect(text, name).toMatch(/deletionPolicy: Retain/);
+      expect(text, name).toContain('prune.snapshotContents=false');
+      expect(text, name).toMatch(/stay behind[\s\S]*storage/);
+    }
+  });
 });
