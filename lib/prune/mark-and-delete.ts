@@ -105,6 +105,9 @@ export async function markAndDelete(
     printSweepPlan(ctx.out, sweepPlan.deletions, today, sweepPlan.refused);
     return result;
   }
+  // A refused run deletes nothing at all, not even the S3 folders an earlier run left to finish: the operator
+  // looks at a run that wanted too much, and "nothing was deleted" must stay true while they do.
+  if (sweepPlan.refused) return result;
   const sweeper = new Sweeper({ ...ctx, signal: ctx.signal }, infos);
   await sweeper.finishPending(infos);
   await sweeper.deleteAll(sweepPlan.deletions, byId, options.pauseMs);

@@ -1,9 +1,11 @@
 // The sweep's deletions, one snapshot at a time with a pause in between. Per snapshot: the bound
 // VolumeSnapshotContent is set to deletionPolicy Delete (else deleting the snapshot would leave the
 // storage behind), then the VolumeSnapshot is deleted, then the backup's S3 folder if no other snapshot
-// of that backup remains. The snapshot is the only record of its S3 folder, so before the last one is
-// deleted it gets our finalizer: it stays visible (terminating) until the folder is gone, and a run
-// killed in between finishes the job on its next start instead of leaking the folder.
+// of that backup remains. If the snapshot is then not deleted (changed since it was listed, or its
+// deletion failed), the content's deletionPolicy is put back, so a snapshot that stays keeps its storage.
+// The snapshot is the only record of its S3 folder, so before the last one is deleted it gets our
+// finalizer: it stays visible (terminating) until the folder is gone, and a run killed in between
+// finishes the job on its next start instead of leaking the folder.
 import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import type { Deletion } from '../retention/index.js';
@@ -11,7 +13,14 @@ import type { S3Store } from '../s3/index.js';
 import { sleep as realSleep } from '../concurrency.js';
 import { FolderReferences, s3FoldersOf, type S3Folder, type S3Layout } from './s3-folders.js';
 import { S3_CLEANUP_FINALIZER, type SnapshotInfo } from './snapshots.js';
-import { addCleanupFinalizer, deleteSnapshot, releaseContent, removeCleanupFinalizer } from './writes.js';
+import {
+  addCleanupFinalizer,
+  deleteSnapshot,
+  releaseContent,
+  removeCleanupFinalizer,
+  restoreContentPolicy,
+  type ContentResult,
+} from './writes.js';
 
 export interface SweepDeps {
   kube: KubeClient;
@@ -117,28 +126,18 @@ export class Sweeper {
       );
     }
     const content = await releaseContent(kube, info);
-    if (content === 'patched')
-      log.info('set deletionPolicy Delete on the bound content', { ...fields, content: info.contentName });
-    if (content === 'not-permitted')
-      log.warn('may not read the bound VolumeSnapshotContent: its deletionPolicy is left as it is', {
-        ...fields,
-        content: info.contentName,
-      });
-    if (content === 'not-bound-here')
-      log.warn('bound content refers to another snapshot: left alone', {
-        ...fields,
-        content: info.contentName,
-      });
-
-    let deleted: Awaited<ReturnType<typeof deleteSnapshot>> = { outcome: 'gone' };
-    if (!last) deleted = await deleteSnapshot(kube, info, info.resourceVersion);
-    else {
-      const guarded = await addCleanupFinalizer(kube, info);
-      if (guarded.outcome === 'changed') return this.skip(info);
-      if (guarded.outcome === 'done') deleted = await deleteSnapshot(kube, info, guarded.resourceVersion);
+    this.logContent(info, content);
+    let removal: 'removed' | 'kept';
+    try {
+      removal = await this.removeSnapshot(info, last);
+    } catch (error) {
+      const problem = await this.putContentBack(info, content);
+      if (problem) throw new Error(`${(error as Error).message}; ${problem}`);
+      throw error;
     }
-    if (deleted.outcome === 'changed') {
-      if (last) await removeCleanupFinalizer(kube, info);
+    if (removal === 'kept') {
+      const problem = await this.putContentBack(info, content);
+      if (problem) throw new Error(problem);
       return this.skip(info);
     }
     for (const folder of folders) this.refs.forget(folder, info);
@@ -151,6 +150,60 @@ export class Sweeper {
       });
     }
     return 'deleted';
+  }
+
+  /**
+   * Deletes the VolumeSnapshot if it is still the one listed; `kept` when it changed since (pinned, its
+   * delete-after taken away). The last snapshot of a backup gets our finalizer first (see the top of this file).
+   */
+  private async removeSnapshot(info: SnapshotInfo, last: boolean): Promise<'removed' | 'kept'> {
+    const { kube } = this.deps;
+    if (!last) {
+      const deleted = await deleteSnapshot(kube, info, info.resourceVersion);
+      return deleted.outcome === 'changed' ? 'kept' : 'removed';
+    }
+    const guarded = await addCleanupFinalizer(kube, info);
+    // Gone, or being deleted by someone else without our finalizer: its folder goes now, with it.
+    if (guarded.outcome !== 'done') return guarded.outcome === 'changed' ? 'kept' : 'removed';
+    const deleted = await deleteSnapshot(kube, info, guarded.resourceVersion);
+    if (deleted.outcome !== 'changed') return 'removed';
+    await removeCleanupFinalizer(kube, info);
+    return 'kept';
+  }
+
+  private logContent(info: SnapshotInfo, content: ContentResult): void {
+    const fields = { ...this.fields(info), content: info.contentName };
+    if (content.outcome === 'patched')
+      this.deps.log.info('set deletionPolicy Delete on the bound content', fields);
+    if (content.outcome === 'not-permitted')
+      this.deps.log.warn(
+        'may not read the bound VolumeSnapshotContent: its deletionPolicy is left as it is',
+        fields,
+      );
+    if (content.outcome === 'not-bound-here')
+      this.deps.log.warn('bound content refers to another snapshot: left alone', fields);
+  }
+
+  /**
+   * The snapshot was not deleted after its content was set to Delete: put the policy back, or the storage of a
+   * snapshot that is now kept would go whenever it is deleted later. Returns what went wrong, if anything: the
+   * caller makes it the snapshot's failure, so the run ends non-zero.
+   */
+  private async putContentBack(info: SnapshotInfo, content: ContentResult): Promise<string | undefined> {
+    if (content.outcome !== 'patched') return undefined;
+    const previous = content.previousPolicy ?? '(unset)';
+    const fields = { ...this.fields(info), content: info.contentName, deletionPolicy: previous };
+    try {
+      const restored = await restoreContentPolicy(this.deps.kube, info, content.previousPolicy);
+      if (restored === 'restored')
+        this.deps.log.warn(`snapshot not deleted: its content's deletionPolicy is ${previous} again`, fields);
+      return undefined;
+    } catch (error) {
+      return (
+        `its content's deletionPolicy could not be put back to ${previous} (${(error as Error).message}): ` +
+        'it stays Delete, so its storage goes whenever the snapshot is deleted'
+      );
+    }
   }
 
   private foldersOf(info: SnapshotInfo): S3Folder[] {

@@ -23,17 +23,32 @@ export async function patchLabels(
   info: SnapshotInfo,
   labels: Record<string, string | null>,
 ): Promise<WriteResult> {
-  return guarded(() =>
-    kube.mergePatch(pathOf(info), { metadata: { resourceVersion: info.resourceVersion, labels } }),
+  const wanted = withLabels(info.record.labels, labels);
+  return guarded(
+    kube,
+    info,
+    () => kube.mergePatch(pathOf(info), { metadata: { resourceVersion: info.resourceVersion, labels } }),
+    (current) => sameLabels(current.metadata.labels, wanted),
   );
 }
 
+/**
+ * Adds our finalizer, so the snapshot outlives its deletion until its S3 folder is gone. A snapshot already
+ * being deleted cannot get a new finalizer (the API server answers 422): it is `gone` for the sweep (it goes
+ * whatever we do), or `done` if it already carries ours.
+ */
 export async function addCleanupFinalizer(kube: KubeClient, info: SnapshotInfo): Promise<WriteResult> {
   if (info.finalizers.includes(S3_CLEANUP_FINALIZER))
     return { outcome: 'done', resourceVersion: info.resourceVersion };
+  if (info.terminating) return { outcome: 'gone' };
   const finalizers = [...info.finalizers, S3_CLEANUP_FINALIZER];
-  return guarded(() =>
-    kube.mergePatch(pathOf(info), { metadata: { resourceVersion: info.resourceVersion, finalizers } }),
+  return guarded(
+    kube,
+    info,
+    () => kube.mergePatch(pathOf(info), { metadata: { resourceVersion: info.resourceVersion, finalizers } }),
+    (current) =>
+      (current.metadata.finalizers ?? []).includes(S3_CLEANUP_FINALIZER) &&
+      sameLabels(current.metadata.labels, info.record.labels),
   );
 }
 
@@ -84,14 +99,16 @@ export async function deleteSnapshot(
   }
 }
 
-export type ContentResult = 'patched' | 'already-delete' | 'none' | 'not-bound-here' | 'not-permitted';
+export type ContentResult =
+  | { outcome: 'patched'; previousPolicy: string | undefined }
+  | { outcome: 'already-delete' | 'none' | 'not-bound-here' | 'not-permitted' };
 
 /**
  * Sets the bound VolumeSnapshotContent's deletionPolicy to Delete, so deleting the VolumeSnapshot frees
  * the storage. A content whose volumeSnapshotRef names another snapshot is left alone.
  */
 export async function releaseContent(kube: KubeClient, info: SnapshotInfo): Promise<ContentResult> {
-  if (!info.contentName) return 'none';
+  if (!info.contentName) return { outcome: 'none' };
   const path = volumeSnapshotContentPath(info.contentName);
   let content: KubeObject | undefined;
   try {
@@ -99,28 +116,101 @@ export async function releaseContent(kube: KubeClient, info: SnapshotInfo): Prom
   } catch (error) {
     // Contents are cluster-scoped; an install without that ClusterRole (chart: prune.snapshotContents=false)
     // deletes the VolumeSnapshot and leaves a Retain content to an administrator.
-    if (error instanceof KubeApiError && error.code === 403) return 'not-permitted';
+    if (error instanceof KubeApiError && error.code === 403) return { outcome: 'not-permitted' };
     throw error;
   }
-  if (!content) return 'none';
-  const ref = content.spec?.volumeSnapshotRef ?? {};
-  const boundHere =
-    ref.namespace === info.record.namespace &&
-    ref.name === info.record.name &&
-    (info.uid === undefined || ref.uid === undefined || ref.uid === info.uid);
-  if (!boundHere) return 'not-bound-here';
-  if (content.spec?.deletionPolicy === 'Delete') return 'already-delete';
+  if (!content) return { outcome: 'none' };
+  if (!boundTo(content, info)) return { outcome: 'not-bound-here' };
+  if (content.spec?.deletionPolicy === 'Delete') return { outcome: 'already-delete' };
   await kube.mergePatch(path, { spec: { deletionPolicy: 'Delete' } });
-  return 'patched';
+  return { outcome: 'patched', previousPolicy: content.spec?.deletionPolicy };
 }
 
-async function guarded(write: () => Promise<KubeObject>): Promise<WriteResult> {
+/**
+ * Puts the bound content's deletionPolicy back to `previousPolicy` after the sweep set it to Delete and then
+ * did not delete the snapshot (it changed since it was listed, e.g. was pinned, or its deletion failed). Left
+ * on Delete, the storage of a snapshot that is now kept would go with it whenever anyone deletes it.
+ * `not-needed` when the snapshot is gone or being deleted after all (Delete is then what the sweep wanted), or
+ * the content no longer says Delete (someone else decided).
+ */
+export async function restoreContentPolicy(
+  kube: KubeClient,
+  info: SnapshotInfo,
+  previousPolicy: string | undefined,
+): Promise<'restored' | 'not-needed'> {
+  if (!info.contentName) return 'not-needed';
+  const path = volumeSnapshotContentPath(info.contentName);
+  for (let attempt = 1; ; attempt++) {
+    const snapshot = await kube.getIfExists(pathOf(info));
+    if (!snapshot || snapshot.metadata.deletionTimestamp || (info.uid && snapshot.metadata.uid !== info.uid))
+      return 'not-needed';
+    const content = await kube.getIfExists<KubeObject>(path);
+    if (!content || !boundTo(content, info) || content.spec?.deletionPolicy !== 'Delete') return 'not-needed';
+    try {
+      await kube.mergePatch(path, {
+        metadata: { resourceVersion: content.metadata.resourceVersion },
+        spec: { deletionPolicy: previousPolicy ?? null },
+      });
+      return 'restored';
+    } catch (error) {
+      if (isNotFound(error)) return 'not-needed';
+      if (!isConflict(error) || attempt >= 5) throw error;
+    }
+  }
+}
+
+function boundTo(content: KubeObject, info: SnapshotInfo): boolean {
+  const ref = content.spec?.volumeSnapshotRef ?? {};
+  return (
+    ref.namespace === info.record.namespace &&
+    ref.name === info.record.name &&
+    (info.uid === undefined || ref.uid === undefined || ref.uid === info.uid)
+  );
+}
+
+/**
+ * Runs a write guarded by the listed resourceVersion. A 409 means the snapshot is not at that version any more,
+ * but not necessarily that someone else changed it: a write the server applied before answering 5xx (or before
+ * the connection dropped) is retried by the client and then conflicts with itself. So look before deciding:
+ * `applied` tells whether what is there now is the listed snapshot with exactly our change. A 422 is taken the
+ * same way when the snapshot is being deleted (no finalizer may be added then); any other 422 is an error.
+ */
+async function guarded(
+  kube: KubeClient,
+  info: SnapshotInfo,
+  write: () => Promise<KubeObject>,
+  applied: (current: KubeObject) => boolean,
+): Promise<WriteResult> {
   try {
     const result = await write();
     return { outcome: 'done', resourceVersion: result.metadata?.resourceVersion ?? '' };
   } catch (error) {
     if (isNotFound(error)) return { outcome: 'gone' };
-    if (isConflict(error)) return { outcome: 'changed' };
-    throw error;
+    const invalid = error instanceof KubeApiError && error.code === 422;
+    if (!isConflict(error) && !invalid) throw error;
+    const current = await kube.getIfExists(pathOf(info));
+    if (!current || (info.uid !== undefined && current.metadata.uid !== info.uid)) return { outcome: 'gone' };
+    const done = { outcome: 'done', resourceVersion: current.metadata.resourceVersion ?? '' } as const;
+    if (current.metadata.deletionTimestamp) return applied(current) ? done : { outcome: 'gone' };
+    if (invalid) throw error;
+    return applied(current) ? done : { outcome: 'changed' };
   }
+}
+
+/** `labels` with a merge patch of labels applied (`null` removes). */
+function withLabels(
+  labels: Record<string, string>,
+  patch: Record<string, string | null>,
+): Record<string, string> {
+  const result = { ...labels };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = value;
+  }
+  return result;
+}
+
+function sameLabels(actual: Record<string, string> | undefined, expected: Record<string, string>): boolean {
+  const keys = Object.keys(actual ?? {});
+  return keys.length === Object.keys(expected).length && keys.every((key) => actual?.[key] === expected[key]);
 }

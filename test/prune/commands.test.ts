@@ -8,7 +8,17 @@ import { createMarkAndDeleteCommand } from '../../scripts/mark-and-delete.js';
 import { createRetainCommand } from '../../scripts/retain.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
-import { capture, labelsByName, SNAP_API, seedSnapshots, snapshotNames, writes } from './fixtures.js';
+import {
+  capture,
+  labelsByName,
+  s3Proxy,
+  SNAP_API,
+  seedSnapshots,
+  snapshotNames,
+  snapshotObjects,
+  until,
+  writes,
+} from './fixtures.js';
 import { dailyBackups } from './history.js';
 
 let cluster: Cluster;
@@ -57,6 +67,12 @@ async function markAndDelete(now: string, args: string[], extraEnv: Record<strin
   });
   await cluster.controllers.idle(); // the snapshot controller finishes deletions after the command returns
   return { code, ...c };
+}
+
+/** The deletionPolicy of a snapshot's content as seeded (snapcontent-uid-<ns>-<name>); undefined once gone. */
+function contentPolicy(namespace: string, name: string): string | undefined {
+  return cluster.get(SNAP_API, 'VolumeSnapshotContent', undefined, `snapcontent-uid-${namespace}-${name}`)
+    ?.spec.deletionPolicy;
 }
 
 async function putBackupFiles(namespace: string, backupId: string) {
@@ -129,8 +145,31 @@ describe('mark-and-delete', () => {
       deleted: 0,
     });
     cluster.clearRequests();
-    const swept = await markAndDelete('2026-03-12T00:30:00Z', ['-n', 'm1']);
+    // S3 goes through a proxy that notes where each call falls in the emulator's request log. (s3rver sometimes
+    // answers a DeleteObjects 500 and the SDK retries it: the deletion is the call that succeeded.)
+    const timeline: { at: number; what: string }[] = [];
+    const proxy = await s3Proxy(s3.endpoint, (method, url, status) => {
+      if (method === 'POST' && /[?&]delete(=|&|$)/.test(url) && status === 200)
+        timeline.push({ at: cluster.requests.length, what: 'S3 DeleteObjects' });
+    });
+    const swept = await markAndDelete('2026-03-12T00:30:00Z', ['-n', 'm1'], {
+      NSBACKUP_S3_ENDPOINT: proxy.endpoint,
+    }).finally(() => proxy.close());
     expect(swept.code).toBe(0);
+    // Per snapshot: its content set to Delete (wal's already was), then the snapshot deleted, then the S3 folder
+    // (with the last snapshot of the backup, which holds our finalizer meanwhile).
+    writes(cluster).forEach((r) => {
+      const at = cluster.requests.indexOf(r);
+      timeline.push({ at: at + 0.5, what: `${r.verb} ${r.path.split('/').slice(-2).join('/')}` });
+    });
+    expect(timeline.sort((a, b) => a.at - b.at).map((e) => e.what)).toEqual([
+      'patch volumesnapshotcontents/snapcontent-uid-m1-data-20260303-01',
+      'delete volumesnapshots/data-20260303-01',
+      'patch volumesnapshots/wal-20260303-01', // our finalizer
+      'delete volumesnapshots/wal-20260303-01',
+      'S3 DeleteObjects',
+      'patch volumesnapshots/wal-20260303-01', // our finalizer off: the snapshot goes
+    ]);
     expect(swept.summary()).toMatchObject({ deleted: 2, s3FoldersDeleted: 1 });
     expect(snapshotNames(cluster, 'm1')).not.toContain('data-20260303-01');
     expect(snapshotNames(cluster, 'm1')).not.toContain('wal-20260303-01');
@@ -327,6 +366,164 @@ describe('mark-and-delete', () => {
     expect(snapshotNames(cluster, 'v1')).toEqual(['d']);
   });
 
+  it('a snapshot pinned between listing and its deletion keeps its storage: the content policy goes back', async () => {
+    seedSnapshots(
+      cluster,
+      ['a', 'b', 'c', 'd'].map((n, i) => ({
+        namespace: 'g1',
+        name: n,
+        pvc: 'data',
+        createdAt: `2026-01-0${i + 1}T01:00:00Z`,
+        labels: {
+          [Labels.retain]: 'gfs',
+          ...(n === 'd' ? { [Labels.daily]: '2026-01-04' } : { [Labels.deleteAfter]: '2026-01-05' }),
+        },
+      })),
+    );
+    // The pause before b's deletion is after the listing: someone pins b there (kubectl label vs/b pin=true).
+    let pinned = false;
+    const sleep = async () => {
+      if (pinned) return;
+      pinned = true;
+      const b = cluster.get(SNAP_API, 'VolumeSnapshot', 'g1', 'b');
+      cluster.seed({
+        ...b,
+        metadata: { ...b.metadata, labels: { ...b.metadata.labels, [Labels.pin]: 'true' } },
+      });
+    };
+    const run = await markAndDelete('2026-01-10T00:00:00Z', ['-n', 'g1', '--force'], {}, { sleep });
+    expect(run.code).toBe(0);
+    expect(run.summary()).toMatchObject({ deleted: 2, deleteSkipped: 1 });
+    expect(snapshotNames(cluster, 'g1')).toEqual(['b', 'd']);
+    expect(contentPolicy('g1', 'b')).toBe('Retain');
+    expect(contentPolicy('g1', 'a')).toBeUndefined(); // deleted with its snapshot: storage freed
+    expect(run.logs()).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        snapshot: 'b',
+        content: 'snapcontent-uid-g1-b',
+        msg: expect.stringMatching(/not deleted: its content's deletionPolicy is Retain again/),
+      }),
+    );
+  });
+
+  it('a refused run deletes nothing, not even the S3 folder an earlier run left to finish', async () => {
+    seedSnapshots(
+      cluster,
+      ['a', 'b', 'c', 'd'].map((n, i) => ({
+        namespace: 'v2',
+        name: n,
+        pvc: 'data',
+        createdAt: `2026-01-0${i + 1}T01:00:00Z`,
+        labels: {
+          [Labels.retain]: 'gfs',
+          ...(n === 'd' ? { [Labels.daily]: '2026-01-04' } : { [Labels.deleteAfter]: '2026-01-05' }),
+        },
+      })),
+    );
+    // Left by a run killed between deleting the last snapshot of backup b0 and its S3 folder.
+    const [pending] = snapshotObjects({
+      namespace: 'v2',
+      name: 'pending',
+      pvc: 'data',
+      createdAt: '2025-12-20T01:00:00Z',
+      s3Location: 's3://backups/nsbackup/test/v2/b0/',
+      labels: { [Labels.retain]: 'gfs', [Labels.backup]: 'b0', [Labels.deleteAfter]: '2025-12-21' },
+    });
+    pending.metadata.deletionTimestamp = '2026-01-09T01:00:00Z';
+    pending.metadata.finalizers = [S3_CLEANUP_FINALIZER];
+    cluster.seed(pending);
+    await putBackupFiles('v2', 'b0');
+    cluster.clearRequests();
+
+    const refused = await markAndDelete('2026-01-10T00:00:00Z', ['-n', 'v2'], {
+      NSBACKUP_MAX_DELETE_COUNT: '2',
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.summary()).toMatchObject({ refused: true, deleted: 0 });
+    expect(writes(cluster)).toEqual([]);
+    expect(await backupFiles('v2', 'b0')).toBe(2);
+    expect(cluster.get(SNAP_API, 'VolumeSnapshot', 'v2', 'pending')?.metadata.finalizers).toEqual([
+      S3_CLEANUP_FINALIZER,
+    ]);
+
+    const forced = await markAndDelete('2026-01-10T00:00:00Z', ['-n', 'v2', '--force']);
+    expect(forced.code).toBe(0);
+    expect(await backupFiles('v2', 'b0')).toBe(0);
+    expect(snapshotNames(cluster, 'v2')).toEqual(['d']);
+  });
+
+  it('a mark the server applied before answering 503 is recognised on the retry, not counted as skipped', async () => {
+    seedSnapshots(cluster, [
+      {
+        namespace: 'w1',
+        name: 'old',
+        pvc: 'data',
+        createdAt: '2026-01-01T01:00:00Z',
+        labels: { [Labels.retain]: 'gfs' },
+      },
+      {
+        namespace: 'w1',
+        name: 'new',
+        pvc: 'data',
+        createdAt: '2026-01-05T01:00:00Z',
+        labels: { [Labels.retain]: 'gfs', [Labels.daily]: '2026-01-05' },
+      },
+    ]);
+    // The emulator fails a request before handling it, so the test applies the write during the fault's delay,
+    // as a server that wrote it to etcd and then failed would have: the client's retry then gets 409.
+    const path = '/namespaces/w1/volumesnapshots/old';
+    cluster.faults.add({ verb: 'patch', path, status: 503, delayMs: 200, times: 1 });
+    const running = markAndDelete('2026-01-10T00:00:00Z', ['-n', 'w1']);
+    await until(() => cluster.requests.some((r) => r.verb === 'patch' && r.path.endsWith(path)));
+    const old = cluster.get(SNAP_API, 'VolumeSnapshot', 'w1', 'old');
+    old.metadata.labels[Labels.deleteAfter] = '2026-01-11';
+    cluster.seed(old);
+    const run = await running;
+
+    expect(run.code).toBe(0);
+    const statuses = cluster.requests.filter((r) => r.verb === 'patch').map((r) => r.status);
+    expect(statuses).toEqual([503, 409]);
+    expect(run.summary()).toMatchObject({ marked: 1, markSkipped: 0 });
+    expect(run.logs().filter((l) => l.level === 'warn')).toEqual([]);
+    expect(labelsByName(cluster, 'w1').old[Labels.deleteAfter]).toBe('2026-01-11');
+  });
+
+  it('the last snapshot of a backup deleted by someone else mid-run still takes its S3 folder with it', async () => {
+    seedSnapshots(
+      cluster,
+      ['a', 'b', 'c'].map((n, i) => ({
+        namespace: 'z1',
+        name: n,
+        pvc: 'data',
+        createdAt: `2026-01-0${i + 1}T01:00:00Z`,
+        s3Location: n === 'c' ? undefined : `s3://backups/nsbackup/test/z1/b-${n}/`,
+        labels: {
+          [Labels.retain]: 'gfs',
+          ...(n === 'c' ? { [Labels.daily]: '2026-01-03' } : { [Labels.deleteAfter]: '2026-01-05' }),
+        },
+      })),
+    );
+    await putBackupFiles('z1', 'b-a');
+    await putBackupFiles('z1', 'b-b');
+    // Before b's turn, someone deletes b; another finalizer holds it, so it is there, being deleted. Our
+    // finalizer can no longer be added (409 on the listed version; 422 on a current one).
+    const sleep = async () => {
+      const b = cluster.get(SNAP_API, 'VolumeSnapshot', 'z1', 'b');
+      if (b.metadata.deletionTimestamp) return;
+      b.metadata.deletionTimestamp = '2026-01-10T00:00:00Z';
+      b.metadata.finalizers = ['example.com/hold'];
+      cluster.seed(b);
+    };
+    const run = await markAndDelete('2026-01-10T00:00:00Z', ['-n', 'z1', '--force'], {}, { sleep });
+    expect(run.code).toBe(0);
+    expect(run.summary()).toMatchObject({ deleted: 2, deleteSkipped: 0, s3FoldersDeleted: 2 });
+    expect(await backupFiles('z1', 'b-b')).toBe(0);
+    expect(cluster.get(SNAP_API, 'VolumeSnapshot', 'z1', 'b')?.metadata.finalizers).toEqual([
+      'example.com/hold',
+    ]);
+  });
+
   it('without rights on VolumeSnapshotContents, deletes the snapshot and leaves its content as it is', async () => {
     seedSnapshots(
       cluster,
@@ -390,6 +587,14 @@ describe('mark-and-delete', () => {
       deleteFailed: 1,
       failures: [expect.objectContaining({ snapshot: 'b', pvc: 'data' })],
     });
+    // b stays, so its storage must too: the content it was given Delete on is back on Retain.
+    expect(contentPolicy('f1', 'b')).toBe('Retain');
+    expect(run.logs()).toContainEqual(
+      expect.objectContaining({
+        snapshot: 'b',
+        msg: expect.stringMatching(/deletionPolicy is Retain again/),
+      }),
+    );
   });
 
   it('retries 429, 5xx and dropped connections on list, patch and delete', async () => {

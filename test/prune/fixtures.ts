@@ -1,4 +1,6 @@
 // VolumeSnapshots (and their bound contents) as a backup run leaves them, for seeding the emulator.
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Annotations, Labels } from '../../lib/labels.js';
 import type { Cluster } from '../cluster/index.js';
 
@@ -103,4 +105,47 @@ export function capture() {
     logs: () => lines.map((l) => JSON.parse(l) as Record<string, any>),
     summary: () => lines.map((l) => JSON.parse(l)).find((l) => l.summary === true) as Record<string, any>,
   };
+}
+
+/**
+ * A pass-through proxy in front of the local S3 that reports each answer as it comes back, so a test can place
+ * S3 calls in the emulator's request log (`onAnswer` reads `cluster.requests.length` at that moment).
+ */
+export async function s3Proxy(
+  target: string,
+  onAnswer: (method: string, url: string, status: number) => void,
+): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    // Headers pass unchanged: the signature covers the Host header, which names this proxy.
+    const upstream = httpRequest(
+      new URL(req.url ?? '/', target),
+      { method: req.method, headers: req.headers },
+      (answer) => {
+        onAnswer(req.method ?? 'GET', req.url ?? '/', answer.statusCode ?? 0);
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', (error) => res.destroy(error));
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Resolves once `condition` holds (polled), for acting in the middle of a running command. */
+export async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
