@@ -8,7 +8,7 @@ import { ApiError, Errors } from './status.js';
 const core = (r: ResourceDef, plural: string) => r.group === '' && r.plural === plural;
 
 export function defaultOnCreate(r: ResourceDef, obj: any): void {
-  if (r.group === 'batch' && r.plural === 'jobs') return defaultJob(obj);
+  if (r.group === 'batch' && r.plural === 'jobs') return defaultJob(r, obj);
   if (r.group !== '') return;
   switch (r.plural) {
     case 'namespaces':
@@ -46,8 +46,12 @@ export function defaultOnCreate(r: ResourceDef, obj: any): void {
   }
 }
 
-/** The Job strategy generates the selector and pod labels from the Job's uid unless manualSelector is set. */
-function defaultJob(job: any): void {
+/**
+ * The Job strategy generates the selector and pod labels from the Job's uid unless manualSelector is set, and
+ * (upstream's ValidateGeneratedSelector) refuses a Job that brings a selector of its own without manualSelector,
+ * or generated labels naming another Job: what a Job copied from another cluster carries.
+ */
+function defaultJob(r: ResourceDef, job: any): void {
   job.spec = {
     backoffLimit: 6,
     completionMode: 'NonIndexed',
@@ -59,16 +63,38 @@ function defaultJob(job: any): void {
   if (job.spec.manualSelector) return;
   const uid = job.metadata.uid;
   const name = job.metadata.name;
-  job.spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+  const given = job.spec.selector;
+  if (Object.keys(given?.matchLabels ?? {}).length || (given?.matchExpressions ?? []).length) {
+    throw Errors.invalid(r, name, [
+      {
+        field: 'spec.selector',
+        type: 'FieldValueInvalid',
+        message: `Invalid value: ${JSON.stringify(given)}: \`selector\` not auto-generated`,
+      },
+    ]);
+  }
   const template = (job.spec.template = job.spec.template ?? {});
   template.metadata = template.metadata ?? {};
-  template.metadata.labels = {
-    ...template.metadata.labels,
+  const expected: Record<string, string> = {
     'batch.kubernetes.io/controller-uid': uid,
     'batch.kubernetes.io/job-name': name,
     'controller-uid': uid,
     'job-name': name,
   };
+  for (const [key, value] of Object.entries(expected)) {
+    const have = template.metadata.labels?.[key];
+    if (have !== undefined && have !== value) {
+      throw Errors.invalid(r, name, [
+        {
+          field: `spec.template.metadata.labels[${key}]`,
+          type: 'FieldValueInvalid',
+          message: `Invalid value: "${have}": must be '${value}'`,
+        },
+      ]);
+    }
+  }
+  job.spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+  template.metadata.labels = { ...template.metadata.labels, ...expected };
 }
 
 /** Secret stringData is write-only: the server folds it into data (base64) and drops it. */
