@@ -11,6 +11,8 @@ import { isJsonMap, assertKubeObject, type JsonMap, type KubeObject } from './ty
  *   annotation (the controller's counter); `creationTimestamp: null` in embedded templates.
  * - Service node ports the API server allocated are removed, ports a user chose are kept
  *   (see `withoutAllocatedNodePorts`).
+ * - A Namespace's `kubernetes.io/metadata.name` label: the API server sets it to the name, and a restore under
+ *   another name must not carry the old one.
  * - Kept: the `kubectl.kubernetes.io/last-applied-configuration` annotation, because after a restore
  *   `kubectl apply` needs it to prune fields, and it is the only record of which node ports were chosen.
  *   `{ keepLastApplied: false }` drops it (e.g. for a tidy Git export).
@@ -37,6 +39,21 @@ const DROPPED_METADATA = [
 
 const DROPPED_ANNOTATIONS = ['deployment.kubernetes.io/revision'];
 
+/** Labels the API server sets by itself, by `apiVersion|kind`. */
+export const SERVER_SET_LABELS: Record<string, string[]> = {
+  'v1|Namespace': ['kubernetes.io/metadata.name'],
+};
+
+/** The labels of `obj` without those the API server sets by itself ({@link SERVER_SET_LABELS}). */
+export function withoutServerSetLabels(
+  obj: Pick<KubeObject, 'apiVersion' | 'kind'>,
+  labels: Record<string, string> | undefined,
+): Record<string, string> {
+  const out = { ...(labels ?? {}) };
+  for (const key of SERVER_SET_LABELS[`${obj.apiVersion}|${obj.kind}`] ?? []) delete out[key];
+  return out;
+}
+
 export function canonicalize(input: KubeObject, options: CanonicalOptions = {}): KubeObject {
   assertKubeObject(input);
   const plain = toPlainJson(input) as KubeObject;
@@ -50,7 +67,11 @@ export function canonicalize(input: KubeObject, options: CanonicalOptions = {}):
   if (options.keepLastApplied === false) delete annotations[LAST_APPLIED_ANNOTATION];
   if (Object.keys(annotations).length) metadata.annotations = annotations;
   else delete metadata.annotations;
-  if (isJsonMap(metadata.labels) && Object.keys(metadata.labels).length === 0) delete metadata.labels;
+  if (isJsonMap(metadata.labels)) {
+    const labels = withoutServerSetLabels(withPorts, metadata.labels as Record<string, string>);
+    if (Object.keys(labels).length) metadata.labels = labels;
+    else delete metadata.labels;
+  }
 
   if (Array.isArray(metadata.ownerReferences)) {
     metadata.ownerReferences = metadata.ownerReferences.map((ref) => {

@@ -16,19 +16,43 @@ export const NSBACKUP_WORKLOAD_LABELS = {
 export interface ExclusionContext {
   /** `namespace/name` of every Service that has a selector (its endpoints are the controller's). */
   servicesWithSelector: Set<string>;
+  /** `namespace/name` of every service-account token Secret (left out, so ServiceAccounts must not name them). */
+  tokenSecrets?: Set<string>;
 }
 
-/** Builds the context from the objects listed for the backup (only the Services matter). */
+const isTokenSecret = (obj: KubeObject) =>
+  obj.kind === 'Secret' && obj.apiVersion === 'v1' && obj.type === 'kubernetes.io/service-account-token';
+
+/** Builds the context from the objects listed for the backup (only Services and Secrets matter). */
 export function exclusionContextOf(objects: Iterable<KubeObject>): ExclusionContext {
   const servicesWithSelector = new Set<string>();
+  const tokenSecrets = new Set<string>();
   for (const obj of objects) {
+    if (isTokenSecret(obj)) tokenSecrets.add(`${obj.metadata.namespace ?? ''}/${obj.metadata.name}`);
     if (obj.kind !== 'Service' || obj.apiVersion !== 'v1') continue;
     const spec = isJsonMap(obj.spec) ? obj.spec : {};
     if (isJsonMap(spec.selector) && Object.keys(spec.selector).length > 0) {
       servicesWithSelector.add(`${obj.metadata.namespace ?? ''}/${obj.metadata.name}`);
     }
   }
-  return { servicesWithSelector };
+  return { servicesWithSelector, tokenSecrets };
+}
+
+/**
+ * A ServiceAccount without the `secrets` entries that name token Secrets the backup leaves out: restored, they
+ * would point at Secrets that do not exist (the token controller of the new cluster makes its own, if any).
+ * Other entries (Secrets a user listed) are kept. Returns the input when nothing changes.
+ */
+export function withoutTokenSecretRefs(obj: KubeObject, context: ExclusionContext): KubeObject {
+  if (obj.kind !== 'ServiceAccount' || obj.apiVersion !== 'v1' || !Array.isArray(obj.secrets)) return obj;
+  const tokens = context.tokenSecrets ?? new Set<string>();
+  const namespace = obj.metadata.namespace ?? '';
+  const kept = obj.secrets.filter(
+    (ref) => !(isJsonMap(ref) && typeof ref.name === 'string' && tokens.has(`${namespace}/${ref.name}`)),
+  );
+  if (kept.length === obj.secrets.length) return obj;
+  const { secrets: _secrets, ...rest } = obj;
+  return kept.length ? { ...rest, secrets: kept } : (rest as KubeObject);
 }
 
 const RUNTIME_ONLY_KINDS: Record<string, string> = {
@@ -59,13 +83,16 @@ const ENDPOINTSLICE_CONTROLLERS = new Set([
  *   imagePullSecrets, labels, annotations or automount settings is kept, as those are a user's;
  * - nsbackup's own Jobs and Pods ({@link NSBACKUP_WORKLOAD_LABELS});
  * - pods that finished (`Succeeded`, `Failed`) and Jobs that completed or failed: restoring a Job
- *   runs it again.
+ *   runs it again;
+ * - anything being deleted (`metadata.deletionTimestamp` set): it is going away, and restored it would come
+ *   back to life.
  */
 export function regeneratedReason(obj: KubeObject, context: ExclusionContext): string | null {
   const { group } = parseApiVersion(obj.apiVersion);
   const meta = obj.metadata;
   const name = meta.name ?? '';
 
+  if (meta.deletionTimestamp) return 'being deleted (deletionTimestamp set)';
   if (obj.kind === 'Event' && (group === '' || group === 'events.k8s.io')) return 'events are not restored';
   const runtimeOnly = RUNTIME_ONLY_KINDS[`${obj.kind}|${group}`];
   if (runtimeOnly) return runtimeOnly;
@@ -77,7 +104,7 @@ export function regeneratedReason(obj: KubeObject, context: ExclusionContext): s
     if (obj.kind === 'Endpoints' && context.servicesWithSelector.has(`${meta.namespace ?? ''}/${name}`)) {
       return `endpoints of Service ${name}, maintained by the endpoints controller`;
     }
-    if (obj.kind === 'Secret' && obj.type === 'kubernetes.io/service-account-token') {
+    if (isTokenSecret(obj)) {
       return 'service-account token, filled in by the token controller';
     }
     if (obj.kind === 'ConfigMap' && name === 'kube-root-ca.crt') {

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { parseYamlDocuments, toYaml } from './canonical.js';
+import { canonicalize, parseYamlDocuments, toYaml } from './canonical.js';
 import { parseApiPath } from './resource-info.js';
 import { assertKubeObject, type KubeObject, type PathedObject } from './types.js';
 
@@ -104,7 +104,11 @@ export async function writeExportDir(
   return { written: [...written].sort(), removed };
 }
 
-/** Reads every object in an export folder (files sorted by path); errors name the file. */
+/**
+ * Reads every object in an export folder (files sorted by path), in canonical form: a file edited by hand (or
+ * saved from `kubectl get -o yaml`) may carry a resourceVersion, uid or status, which would make a create fail or
+ * show up in a diff. Errors name the file.
+ */
 export async function readExportDir(dir: string): Promise<KubeObject[]> {
   const objects: KubeObject[] = [];
   for (const full of await listYamlFiles(dir)) {
@@ -112,7 +116,7 @@ export async function readExportDir(dir: string): Promise<KubeObject[]> {
     const docs = parseYamlDocuments(await readFile(full, 'utf8'), file);
     docs.forEach((doc, index) => {
       assertKubeObject(doc, docs.length > 1 ? `${file} (document ${index + 1})` : file);
-      objects.push(doc);
+      objects.push(canonicalize(doc));
     });
   }
   return objects;

@@ -1,4 +1,4 @@
-import { exclusionContextOf, regeneratedReason } from './exclusions.js';
+import { exclusionContextOf, regeneratedReason, withoutTokenSecretRefs } from './exclusions.js';
 import { restoreSteps, type RestoreStep } from './order.js';
 import { exclusionReason, shouldUpdateExisting, type RestorePreferences } from './preferences.js';
 import { parseApiPath } from './resource-info.js';
@@ -58,7 +58,8 @@ export function planRestore(
     }
     planned.push({
       path: item.path,
-      object: prepareForRestore(item.object, {
+      // An export folder may hold the token Secrets (left out just above) that a ServiceAccount names.
+      object: prepareForRestore(withoutTokenSecretRefs(item.object, context), {
         ...options,
         rebindStorageClasses: prefs.rebindStorageClasses,
       }),

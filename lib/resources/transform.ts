@@ -154,6 +154,67 @@ export function preparePod(obj: KubeObject): KubeObject {
   return out;
 }
 
+/** Labels the API server puts on a Job's pod template when it generates the Job's selector. */
+export const JOB_GENERATED_LABELS = [
+  'controller-uid',
+  'batch.kubernetes.io/controller-uid',
+  'job-name',
+  'batch.kubernetes.io/job-name',
+];
+
+/** True for a Job whose selector the API server generates (no `spec.manualSelector: true`). */
+export function hasGeneratedSelector(obj: KubeObject): boolean {
+  if (obj.kind !== 'Job' || !obj.apiVersion.startsWith('batch/') || !isJsonMap(obj.spec)) return false;
+  return obj.spec.manualSelector !== true;
+}
+
+/**
+ * Job: unless `spec.manualSelector` is true, the API server generates `spec.selector` and the template's
+ * controller-uid and job-name labels from the new Job's uid, and refuses a Job that brings a selector of its own
+ * (422 "`selector` not auto-generated"). The backup's name the old Job's uid: they are removed so the new Job gets
+ * its own. A manual selector is the user's and is kept.
+ */
+export function prepareJob(obj: KubeObject): KubeObject {
+  if (!hasGeneratedSelector(obj)) return obj;
+  const out = clone(obj);
+  const spec = out.spec as JsonMap;
+  delete spec.selector;
+  const template = isJsonMap(spec.template) ? spec.template : undefined;
+  const metadata = template && isJsonMap(template.metadata) ? template.metadata : undefined;
+  if (metadata && isJsonMap(metadata.labels)) {
+    for (const key of JOB_GENERATED_LABELS) delete metadata.labels[key];
+    if (Object.keys(metadata.labels).length === 0) delete metadata.labels;
+  }
+  return out;
+}
+
+/** The name of the VolumeSnapshot a claim is to be filled from (`dataSourceRef`, else `dataSource`), if any. */
+export function snapshotSourceOf(pvc: KubeObject): string | undefined {
+  if (pvc.kind !== 'PersistentVolumeClaim' || pvc.apiVersion !== 'v1' || !isJsonMap(pvc.spec))
+    return undefined;
+  for (const field of ['dataSourceRef', 'dataSource']) {
+    const ref = pvc.spec[field];
+    // A cross-namespace reference (dataSourceRef.namespace) is the user's business: not checked here.
+    if (!isJsonMap(ref) || ref.namespace !== undefined) continue;
+    if (
+      ref.kind === 'VolumeSnapshot' &&
+      ref.apiGroup === 'snapshot.storage.k8s.io' &&
+      typeof ref.name === 'string'
+    )
+      return ref.name;
+  }
+  return undefined;
+}
+
+/** A claim without `dataSource` and `dataSourceRef`: it gets an empty volume. */
+export function withoutDataSource(pvc: KubeObject): KubeObject {
+  if (!isJsonMap(pvc.spec)) return pvc;
+  const out = clone(pvc);
+  delete (out.spec as JsonMap).dataSource;
+  delete (out.spec as JsonMap).dataSourceRef;
+  return out;
+}
+
 /**
  * ownerReferences are removed: they name objects by uid, and in the target cluster those uids either do
  * not exist (the garbage collector would delete the restored object) or belong to something else.
@@ -187,6 +248,7 @@ export function prepareForRestore(obj: KubeObject, options: RestoreTransformOpti
   out = preparePvc(out, options.rebindStorageClasses ?? []);
   out = preparePv(out);
   out = preparePod(out);
+  out = prepareJob(out);
   return labelRestoredFrom(out, options.backupId);
 }
 

@@ -80,6 +80,20 @@ describe('canonicalize', () => {
     expect(out.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'X', name: 'x' }]);
   });
 
+  it("drops the name label the server puts on a Namespace, and the Namespace's status", () => {
+    const ns = canonicalize({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop', team: 'payments' } },
+      status: { phase: 'Active' },
+    });
+    expect(ns).toEqual({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'shop', labels: { team: 'payments' } },
+    });
+  });
+
   it('can leave out the last-applied annotation', () => {
     const out = canonicalize(deployment(), { keepLastApplied: false });
     expect(out.metadata.annotations).toBeUndefined();

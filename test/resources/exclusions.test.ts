@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { exclusionContextOf, regeneratedReason, type KubeObject } from '../../lib/resources/index.js';
+import {
+  exclusionContextOf,
+  regeneratedReason,
+  withoutTokenSecretRefs,
+  type KubeObject,
+} from '../../lib/resources/index.js';
 import { appSecret, configMap, endpointsOf, replicaSet, shopNamespace, tokenSecret } from './fixtures.js';
 
 const ctx = exclusionContextOf(shopNamespace());
@@ -121,5 +126,34 @@ describe('regeneratedReason', () => {
 
   it('keeps an opaque Secret', () => {
     expect(reason(appSecret())).toBeNull();
+  });
+
+  it('leaves out an object being deleted: it is going away', () => {
+    const going = configMap();
+    going.metadata.deletionTimestamp = '2026-11-21T01:00:00Z';
+    going.metadata.finalizers = ['example.com/hold'];
+    expect(reason(going)).toBe('being deleted (deletionTimestamp set)');
+  });
+});
+
+describe('withoutTokenSecretRefs', () => {
+  const account = (secrets: { name: string }[]): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: 'web', namespace: 'shop' },
+    secrets,
+  });
+
+  it("drops a ServiceAccount's entries naming token Secrets left out, and keeps a user's Secret", () => {
+    const context = exclusionContextOf([tokenSecret(), appSecret()]);
+    expect(
+      withoutTokenSecretRefs(account([{ name: 'web-token' }, { name: appSecret().metadata.name! }]), context),
+    ).toEqual(account([{ name: appSecret().metadata.name! }]));
+    expect(withoutTokenSecretRefs(account([{ name: 'web-token' }]), context)).not.toHaveProperty('secrets');
+  });
+
+  it('leaves the ServiceAccount as it is when it names no token Secret', () => {
+    const sa = account([{ name: 'registry' }]);
+    expect(withoutTokenSecretRefs(sa, exclusionContextOf([tokenSecret()]))).toBe(sa);
   });
 });

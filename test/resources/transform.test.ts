@@ -5,7 +5,9 @@ import {
   mapNamespaces,
   parseQuantity,
   prepareForRestore,
+  snapshotSourceOf,
   withSnapshotSource,
+  withoutDataSource,
   type KubeObject,
 } from '../../lib/resources/index.js';
 import { Labels } from '../../lib/labels.js';
@@ -148,5 +150,64 @@ describe('labels and owners', () => {
       spec: { nodeName: 'node-a', containers: [] },
     };
     expect(restored(pod).spec).toEqual({ containers: [] });
+  });
+});
+
+describe('Jobs', () => {
+  const job = (spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'migrate', namespace: 'shop' },
+    spec: {
+      ...spec,
+      template: {
+        metadata: {
+          labels: {
+            app: 'migrate',
+            'batch.kubernetes.io/controller-uid': 'old',
+            'batch.kubernetes.io/job-name': 'migrate',
+            'controller-uid': 'old',
+            'job-name': 'migrate',
+          },
+        },
+        spec: { containers: [{ name: 'c', image: 'migrate:1' }], restartPolicy: 'Never' },
+      },
+    },
+  });
+
+  it('drops the selector and pod labels the server generated from the old uid', () => {
+    const out = restored(job({ selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': 'old' } } }));
+    expect((out.spec as any).selector).toBeUndefined();
+    expect((out.spec as any).template.metadata.labels).toEqual({ app: 'migrate' });
+  });
+
+  it("keeps a manual selector and its labels: they are the user's", () => {
+    const manual = job({ manualSelector: true, selector: { matchLabels: { app: 'migrate' } } });
+    expect(restored(manual).spec).toEqual(canonicalize(manual).spec);
+  });
+});
+
+describe('claims restored from a snapshot', () => {
+  const claim = (source: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'data', namespace: 'shop' },
+    spec: { accessModes: ['ReadWriteOnce'], ...source },
+  });
+  const snap = { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'data-1' };
+
+  it('names the VolumeSnapshot of dataSourceRef or dataSource, and nothing else', () => {
+    expect(snapshotSourceOf(claim({ dataSource: snap, dataSourceRef: snap }))).toBe('data-1');
+    expect(snapshotSourceOf(claim({ dataSource: snap }))).toBe('data-1');
+    expect(
+      snapshotSourceOf(claim({ dataSource: { kind: 'PersistentVolumeClaim', name: 'other' } })),
+    ).toBeUndefined();
+    expect(snapshotSourceOf(claim({ dataSourceRef: { ...snap, namespace: 'elsewhere' } }))).toBeUndefined();
+  });
+
+  it('can lose its source and come up empty', () => {
+    expect(withoutDataSource(claim({ dataSource: snap, dataSourceRef: snap })).spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+    });
   });
 });
