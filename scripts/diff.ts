@@ -12,8 +12,8 @@ import {
   encryptionSettings,
   exportDirNamespace,
   exportTuningSettings,
+  findLatestSucceededBackup,
   isClusterScopedPath,
-  latestBackupId,
   liveObjects,
   maskSecretValues,
   pathOfFromDiscovery,
@@ -32,7 +32,9 @@ const schema = {
     env: 'NSBACKUP_DIFF_FROM',
     flag: '--from',
     required: true,
-    description: 'What to compare the live namespace with: a backup id in S3, "latest", or an export folder.',
+    description:
+      'What to compare the live namespace with: a backup id in S3, "latest" (the newest backup whose run ' +
+      'succeeded), or an export folder.',
   }),
   namespace: str({
     env: 'NSBACKUP_NAMESPACE',
@@ -94,9 +96,9 @@ export const command = defineCommand({
       }
       const cluster = clusterNameOf(config.clusterName, kube);
       const backupId =
-        config.from === 'latest' ? await latestBackupId(store, cluster, namespace) : config.from;
-      if (!backupId)
-        throw new Error(`no finished backup of ${cluster}/${namespace} in ${store.url(store.key())}`);
+        config.from === 'latest'
+          ? (await findLatestSucceededBackup(store, cluster, namespace)).backupId
+          : config.from;
       const folderKey = backupFolderOf(store, cluster, namespace, backupId);
       const manifest = await readManifest(store, folderKey);
       const key = manifest.encryption ? keyFrom(config, namespace, log) : undefined;

@@ -1,15 +1,19 @@
 // `nsbackup export`: the namespace's resources in canonical form, as YAML files in a folder (`--dir`, for review
-// or Git) or as an archive in S3 (without `--dir`; the same export the backup runs, under a new backup id).
+// or Git) or as an archive in S3 (without `--dir`; the same export the backup runs, under a new backup id). An
+// export to S3 is a backup run of its own: it records its outcome beside the manifest (failed, and exit 1, when
+// types could not be read), so that `latest` never picks an export that is missing something.
 
 import { backupIdFor } from '../lib/backup/naming.js';
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ConfigError, oneOf, str } from '../lib/config/index.js';
+import { ExitCode } from '../lib/exit.js';
 import {
   clusterNameSetting,
   encryptionSettings,
   exportNamespaceToDir,
   exportNamespaceToS3,
   exportTuningSettings,
+  writeOutcome,
 } from '../lib/export/index.js';
 import { keyFrom } from '../lib/export/command-support.js';
 import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
@@ -88,25 +92,45 @@ export const command = defineCommand({
     }
     const store = storeFrom(config, env, log);
     if (!store) throw new ConfigError(['set --dir DIR, or NSBACKUP_S3_BUCKET to export to S3']);
+    const startedAt = new Date();
+    const backupId = config.backupId || backupIdFor(startedAt);
     const result = await exportNamespaceToS3({
       kube,
       store,
       namespace,
       cluster: clusterNameOf(config.clusterName, kube),
-      backupId: config.backupId || backupIdFor(new Date()),
+      backupId,
       encryptionKey: keyFrom(config, namespace, log),
       log,
       signal,
       concurrency: config.exportConcurrency,
       clusterDependencies: config.exportClusterDependencies,
+      exclude: config.exportExclude,
     });
+    // Only an export that wrote its manifest gets an outcome; one that threw left no finished backup.
+    const failures = result.stats.skipped.map((s) => `not exported: ${s.what} (${s.reason})`);
+    await writeOutcome(store, result.folderKey, {
+      formatVersion: 1,
+      backupId,
+      outcome: failures.length ? 'failed' : 'succeeded',
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      failures,
+    });
+    if (failures.length) {
+      log.error('export incomplete: the backup is stored but marked failed, so latest skips it', {
+        failures,
+      });
+    }
     return {
+      exitCode: failures.length ? ExitCode.failed : ExitCode.ok,
       summary: {
         namespace,
         backupId: result.manifest.backupId,
         location: result.location,
         objects: result.objectCount,
         bytes: result.bytes,
+        outcome: failures.length ? 'failed' : 'succeeded',
         skipped: result.stats.skipped.length || undefined,
       },
     };

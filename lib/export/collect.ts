@@ -1,7 +1,8 @@
 // Lists a namespace for an export: every exportable resource, page by page (limit/continue), several types at
 // a time, yielded in a fixed order (the order of the resource list, then page order) so that the same
 // namespace always gives the same archive. Objects the cluster regenerates are dropped (D's rule), the rest
-// is canonicalised and addressed by its API path. Memory stays bounded: at most `concurrency` types are in
+// is canonicalised and addressed by its API path. Then the Namespace object itself (its labels and annotations:
+// pod security levels, team labels) and the cluster-scoped objects the namespace depends on. Memory stays bounded: at most `concurrency` types are in
 // flight, each holding at most `pagesAhead` pages.
 
 import type { KubeClient, KubeList } from '../kube/index.js';
@@ -13,13 +14,14 @@ import {
   groupVersionOf,
   kindKeyOf,
   regeneratedReason,
+  withoutTokenSecretRefs,
   type ExclusionContext,
   type KubeObject,
   type PathedObject,
   type ResourceInfo,
 } from '../resources/index.js';
 import type { Logger } from '../log.js';
-import { namespacedExportResources } from './discovery.js';
+import { discoveryGaps, namespacedExportResources, type Discovery } from './discovery.js';
 import { prefetch } from './prefetch.js';
 
 export interface CollectOptions {
@@ -36,6 +38,8 @@ export interface CollectOptions {
   clusterDependencies?: boolean;
   /** Resource types left out on purpose, as `plural` (core) or `plural.group`: not listed at all. */
   exclude?: string[];
+  /** Group/versions discovery could not read: recorded as skipped (their types may hold objects). */
+  discoveryGaps?: Discovery['unavailable'];
   signal?: AbortSignal;
 }
 
@@ -46,7 +50,10 @@ export interface CollectStats {
   listed: number;
   /** Objects left out, by reason. */
   excluded: Record<string, number>;
-  /** Resource types or dependencies that could not be read (forbidden, gone), with the reason. */
+  /**
+   * What could not be read, with the reason: resource types (forbidden, gone), API groups discovery could not read,
+   * the Namespace object, dependencies. The backup holds everything else; a run with any of these failed.
+   */
   skipped: { what: string; reason: string }[];
   /** Resource types left out by configuration (NSBACKUP_EXPORT_EXCLUDE). */
   excludedTypes: string[];
@@ -85,18 +92,24 @@ function reasonKey(reason: string): string {
   return reason.replace(/ [A-Za-z]+\/[^ ]+$/, '').replace(/ of Service \S+,/, ' of a Service,');
 }
 
-async function assertNamespaceExists(
+/**
+ * The Namespace object, or `forbidden` when we may not read it (a Role without namespaces get: the lists below
+ * still tell what is there). A namespace that does not exist is an error.
+ */
+async function readNamespace(
   kube: Pick<KubeClient, 'getIfExists'>,
   namespace: string,
-): Promise<void> {
+): Promise<{ object: KubeObject } | { forbidden: string }> {
+  let found: KubeObject | undefined;
   try {
-    if (!(await kube.getIfExists(`/api/v1/namespaces/${encodeURIComponent(namespace)}`))) {
-      throw new Error(`namespace "${namespace}" not found`);
-    }
+    found = await kube.getIfExists<KubeObject>(`/api/v1/namespaces/${encodeURIComponent(namespace)}`);
   } catch (error) {
-    // Not allowed to read it (a Role without namespaces get): the lists below still tell what is there.
-    if (!(error instanceof KubeApiError && error.code === 403)) throw error;
+    if (error instanceof KubeApiError && error.code === 403)
+      return { forbidden: `forbidden: ${error.message}` };
+    throw error;
   }
+  if (!found) throw new Error(`namespace "${namespace}" not found`);
+  return { object: found };
 }
 
 /** Why a list (or get) is skipped rather than failing the export, or null to fail. */
@@ -183,11 +196,12 @@ async function* generate(options: CollectOptions, stats: CollectStats): AsyncGen
     stats.excludedTypes.push(typeName(r));
     return false;
   });
+  stats.skipped.push(...discoveryGaps({ unavailable: options.discoveryGaps ?? [] }));
   // Lists in a namespace that does not exist answer empty: without this, a typo would be an empty backup.
-  await assertNamespaceExists(kube, namespace);
+  const namespaceObject = await readNamespace(kube, namespace);
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const pageSize = options.pageSize ?? 500;
-  const context: ExclusionContext = { servicesWithSelector: new Set() };
+  const context: ExclusionContext = { servicesWithSelector: new Set(), tokenSecrets: new Set() };
   const volumes = new Set<string>();
   const storageClasses = new Set<string>();
   const customResources = new Set<string>();
@@ -220,11 +234,12 @@ async function* generate(options: CollectOptions, stats: CollectStats): AsyncGen
       }
       for (const item of page.items) {
         stats.listed++;
-        // Services come first in the resource order: their selectors decide which Endpoints are kept.
-        if (info.group === '' && info.resource === 'services') {
-          for (const service of exclusionContextOf([item]).servicesWithSelector) {
-            context.servicesWithSelector.add(service);
-          }
+        // Services and Secrets come first in the resource order: Services' selectors decide which Endpoints are
+        // kept, the token Secrets left out which entries of ServiceAccounts' `secrets` are dropped.
+        if (info.group === '' && (info.resource === 'services' || info.resource === 'secrets')) {
+          const found = exclusionContextOf([item]);
+          for (const service of found.servicesWithSelector) context.servicesWithSelector.add(service);
+          for (const secret of found.tokenSecrets ?? []) context.tokenSecrets!.add(secret);
         }
         const reason = regeneratedReason(item, context);
         if (reason) {
@@ -232,7 +247,7 @@ async function* generate(options: CollectOptions, stats: CollectStats): AsyncGen
           stats.excluded[key] = (stats.excluded[key] ?? 0) + 1;
           continue;
         }
-        const object = canonicalize(item);
+        const object = canonicalize(withoutTokenSecretRefs(item, context));
         if (info.group === '' && info.resource === 'persistentvolumeclaims') {
           const spec = (object.spec ?? {}) as { volumeName?: string; storageClassName?: string };
           if (spec.volumeName) volumes.add(spec.volumeName);
@@ -244,6 +259,19 @@ async function* generate(options: CollectOptions, stats: CollectStats): AsyncGen
     }
     window.shift();
     startNext();
+  }
+
+  // The namespace itself: restored first, under the mapped name, with its labels and annotations.
+  if (excluded.has('namespaces')) {
+    stats.excludedTypes.push('namespaces');
+  } else if ('forbidden' in namespaceObject) {
+    stats.skipped.push({ what: `Namespace ${namespace}`, reason: namespaceObject.forbidden });
+  } else {
+    stats.listed++;
+    yield {
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}`,
+      object: canonicalize({ ...namespaceObject.object, apiVersion: 'v1', kind: 'Namespace' }),
+    };
   }
 
   if (options.clusterDependencies === false) return;

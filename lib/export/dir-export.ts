@@ -7,9 +7,9 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
-import { writeExportDir, type ExportDirResult, type ResourceInfo } from '../resources/index.js';
+import { writeExportDir, type ExportDirResult } from '../resources/index.js';
 import { collectNamespace, warnSkipped, type CollectStats } from './collect.js';
-import { discover, reportDiscovery } from './discovery.js';
+import { discover, type Discovery } from './discovery.js';
 import { maskSecretValues } from './live.js';
 
 export const EXPORT_MARKER = '.nsbackup-export';
@@ -65,7 +65,8 @@ export interface ExportToDirInput {
   clusterDependencies?: boolean;
   /** Resource types left out on purpose (`plural` or `plural.group`). */
   exclude?: string[];
-  resources?: ResourceInfo[];
+  /** Discovery already read (else it is read here). */
+  discovery?: Discovery;
   /** `mask`: Secret values written as fingerprints (for a Git repository); default `include`. */
   secrets?: 'include' | 'mask';
 }
@@ -77,11 +78,12 @@ export interface ExportToDirResult extends ExportDirResult {
 export async function exportNamespaceToDir(input: ExportToDirInput): Promise<ExportToDirResult> {
   const { kube, namespace, dir, log } = input;
   await assertExportDirUsable(dir, namespace);
-  const resources = input.resources ?? reportDiscovery(await discover(kube), log);
+  const discovery = input.discovery ?? (await discover(kube));
   const { objects, stats } = collectNamespace({
     kube,
     namespace,
-    resources,
+    resources: discovery.resources,
+    discoveryGaps: discovery.unavailable,
     concurrency: input.concurrency,
     clusterDependencies: input.clusterDependencies,
     exclude: input.exclude,

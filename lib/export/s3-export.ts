@@ -1,6 +1,7 @@
 // The export to S3: the namespace's canonical objects streamed through D's archive writer (gzip, optional
 // encryption) into a multipart upload at <prefix>/<cluster>/<namespace>/<backup id>/, the manifest LAST. A
-// folder without a manifest is an unfinished backup: `latestBackupId` never returns it.
+// folder without a manifest is an unfinished backup: `latest` never returns it (latest.ts). Whoever runs the export
+// (the backup flow, `nsbackup export`) writes the run's outcome beside the manifest afterwards.
 
 import type { Readable } from 'node:stream';
 import type { KubeClient } from '../kube/index.js';
@@ -19,10 +20,9 @@ import {
   type BackupManifest,
   type EncryptionKey,
   type KubeObject,
-  type ResourceInfo,
 } from '../resources/index.js';
 import { collectNamespace, warnSkipped, type CollectStats } from './collect.js';
-import { discover, reportDiscovery } from './discovery.js';
+import { discover, type Discovery } from './discovery.js';
 
 export interface ExportToS3Input {
   kube: KubeClient;
@@ -39,8 +39,8 @@ export interface ExportToS3Input {
   clusterDependencies?: boolean;
   /** Resource types left out on purpose (`plural` or `plural.group`). */
   exclude?: string[];
-  /** Discovery already read (else it is read here). */
-  resources?: ResourceInfo[];
+  /** Discovery already read (else it is read here); its gaps are recorded as not exported. */
+  discovery?: Discovery;
   pageSize?: number;
   now?: () => Date;
   /** Files the backup already stored in the folder (database dumps), listed in the manifest with their digests. */
@@ -74,11 +74,12 @@ export async function exportNamespaceToS3(input: ExportToS3Input): Promise<Expor
   // A backup id names one backup: never replace a finished one.
   if (await store.exists(manifestKey)) throw new Error(`backup ${store.url(folderKey)} already exists`);
 
-  const resources = input.resources ?? reportDiscovery(await discover(kube), log);
+  const discovery = input.discovery ?? (await discover(kube));
   const { objects, stats } = collectNamespace({
     kube,
     namespace,
-    resources,
+    resources: discovery.resources,
+    discoveryGaps: discovery.unavailable,
     concurrency: input.concurrency,
     clusterDependencies: input.clusterDependencies,
     exclude: input.exclude,
@@ -150,28 +151,6 @@ export async function exportNamespaceToS3(input: ExportToS3Input): Promise<Expor
   } finally {
     progress.done();
   }
-}
-
-/**
- * The newest finished backup of a namespace: the folder whose manifest was written last (manifests are
- * written last, so only finished backups count); ties go to the larger id (ids start with their UTC time).
- */
-export async function latestBackupId(
-  store: S3Store,
-  cluster: string,
-  namespace: string,
-): Promise<string | undefined> {
-  const parent = backupFolderKey(store.location.prefix, cluster, namespace, '_').slice(0, -2);
-  let best: { id: string; time: number } | undefined;
-  for await (const object of store.list(parent)) {
-    const rest = object.key.slice(parent.length);
-    const slash = rest.indexOf('/');
-    if (slash <= 0 || rest.slice(slash + 1) !== MANIFEST_FILE) continue;
-    const id = rest.slice(0, slash);
-    const time = object.lastModified?.getTime() ?? 0;
-    if (!best || time > best.time || (time === best.time && id > best.id)) best = { id, time };
-  }
-  return best?.id;
 }
 
 /** Reads and checks a backup's manifest; a missing one means the backup does not exist or never finished. */

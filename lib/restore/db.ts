@@ -20,7 +20,7 @@ import {
   type ManifestFile,
 } from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
-import { backupFolder, checkKey, downloadVerified, readManifest, resolveBackupId } from './source.js';
+import { backupFolder, checkKey, downloadVerified, readManifest, resolveBackup } from './source.js';
 
 /** A path in the container (starts with `/`), or a backup id / `latest` in S3. */
 export type DumpSourceRef = { path: string } | { backupId: string };
@@ -90,11 +90,12 @@ export async function restoreDatabase(input: RestoreDbInput): Promise<RestoreDbR
 
   if (!input.s3) throw new JobError('a backup id needs NSBACKUP_S3_BUCKET (where the backups are)', 2);
   const { store, cluster, sourceNamespace, key } = input.s3;
-  const backupId = await resolveBackupId(store, {
+  const { backupId, warnings } = await resolveBackup(store, {
     cluster,
     namespace: sourceNamespace,
     backupId: input.from.backupId,
   });
+  for (const warning of warnings) log.warn(warning);
   const folder = backupFolder(store, cluster, sourceNamespace, backupId);
   const manifest = await readManifest(store, folder);
   const keyWarning = checkKey(manifest, key);

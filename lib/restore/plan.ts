@@ -1,8 +1,8 @@
 // What a restore will do, decided without touching a cluster. D's planRestore (lib/resources/plan.ts) makes the
 // decisions (exclusions, mapping, transforms, order, skip/update); this adds what the restore command needs
-// around them: the collection each object is POSTed to, PVCs pointed at their snapshots, objects the restore
-// adds itself (a target namespace that is missing, a snapshot recreated in another namespace), and report entries
-// that name the excluded objects.
+// around them: the collection each object is POSTed to, PVCs pointed at their snapshots (and claims whose snapshot
+// source will not exist left empty instead of Pending forever), objects the restore adds itself (a target namespace
+// that is missing, a snapshot recreated in another namespace), and report entries that name the excluded objects.
 
 import {
   apiPathOf,
@@ -12,7 +12,9 @@ import {
   planRestore as planDecisions,
   prepareForRestore,
   restoreSteps,
+  snapshotSourceOf,
   withSnapshotSource,
+  withoutDataSource,
   type KubeObject,
   type PathedObject,
   type PlannedObject as DecidedObject,
@@ -34,6 +36,8 @@ export interface RestorePlan {
   excluded: ReportEntry[];
   /** Objects in the plan. */
   count: number;
+  /** What a user should know about the plan (a claim that comes up empty). */
+  warnings: string[];
 }
 
 /** A VolumeSnapshot a restored PVC starts from (see snapshots.ts). */
@@ -52,6 +56,8 @@ export interface PlanOptions {
   pvcSources?: Map<string, PvcSnapshotSource>;
   /** More objects to create (already in target form), e.g. snapshots recreated in another namespace. */
   extraObjects?: { object: KubeObject; path: string; reason: string }[];
+  /** `namespace/name` of the VolumeSnapshots restored claims name that exist in the target already. */
+  existingSnapshots?: Set<string>;
 }
 
 /** Parses `old=new` pairs; a namespace mapped twice, or two namespaces mapped to one, is an error. */
@@ -148,12 +154,14 @@ export function planRestore(allItems: PathedObject[], options: PlanOptions): Res
   }
 
   const planned: PlannedObject[] = [];
+  const fromBackupSnapshots = new Set<string>();
   for (const step of decided.steps) {
     for (const item of step.items) {
       let object = item.object;
       const source = options.pvcSources?.get(item.path);
       if (source && object.kind === 'PersistentVolumeClaim') {
         object = withSnapshotSource(object, source.snapshotName, { restoreSize: source.restoreSize });
+        fromBackupSnapshots.add(item.path);
       }
       planned.push({ ...item, object, collectionPath: collectionPathOf(item.targetPath) });
     }
@@ -183,6 +191,46 @@ export function planRestore(allItems: PathedObject[], options: PlanOptions): Res
       'target namespace',
     );
   }
+  const warnings = dropMissingSnapshotSources(
+    planned.filter((p) => !fromBackupSnapshots.has(p.path)),
+    planned,
+    options.existingSnapshots ?? new Set(),
+  );
   const steps = restoreSteps(planned, { workloadsLast: options.preferences.workloadsLast });
-  return { steps, excluded, count: planned.length };
+  return { steps, excluded, count: planned.length, warnings };
+}
+
+/**
+ * A claim whose dataSource names a VolumeSnapshot that will not exist in its namespace (nsbackup's own snapshots
+ * are not in a backup, and retention deletes them) would stay Pending forever: it loses the dataSource and comes up
+ * empty, with a warning. A snapshot counts when the plan creates it or it exists already (`existing`). Claims the
+ * plan points at the backup's snapshots (`NSBACKUP_RESTORE_PVCS_FROM_SNAPSHOTS`) are not among `claims`.
+ */
+function dropMissingSnapshotSources(
+  claims: PlannedObject[],
+  planned: PlannedObject[],
+  existing: Set<string>,
+): string[] {
+  const created = new Set(
+    planned
+      .filter(
+        (p) =>
+          p.object.kind === 'VolumeSnapshot' && p.object.apiVersion.startsWith('snapshot.storage.k8s.io/'),
+      )
+      .map((p) => `${p.object.metadata.namespace}/${p.object.metadata.name}`),
+  );
+  const warnings: string[] = [];
+  for (const item of claims) {
+    const snapshot = snapshotSourceOf(item.object);
+    const namespace = item.object.metadata.namespace;
+    if (!snapshot || created.has(`${namespace}/${snapshot}`) || existing.has(`${namespace}/${snapshot}`))
+      continue;
+    item.object = withoutDataSource(item.object);
+    warnings.push(
+      `PVC ${namespace}/${item.object.metadata.name}: its data source, VolumeSnapshot ${snapshot}, is neither in the ` +
+        `backup nor in namespace ${namespace}; restored without it, with an EMPTY volume (restore its data from ` +
+        'another snapshot or dump)',
+    );
+  }
+  return warnings;
 }

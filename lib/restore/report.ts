@@ -22,6 +22,13 @@ export interface RestoreReport {
   backupId: string;
   /** `s3://bucket/prefix/...` or the folder restored from. */
   source: string;
+  /**
+   * How the run that wrote the backup ended (S3 only): `latest` is always `succeeded`; a backup named by id whose
+   * run failed or recorded no outcome is restored, with a warning.
+   */
+  outcome?: 'succeeded' | 'failed' | 'missing';
+  /** What the backup does not contain (its manifest's notExported): types excluded or unreadable at export. */
+  notExported: { what: string; reason: string }[];
   sourceNamespace: string;
   namespaceMapping: Record<string, string>;
   dryRun: boolean;
@@ -61,6 +68,8 @@ export function cutError(message: string): string {
 export function emptyReport(input: {
   backupId: string;
   source: string;
+  outcome?: RestoreReport['outcome'];
+  notExported?: RestoreReport['notExported'];
   sourceNamespace: string;
   namespaceMapping: Record<string, string>;
   dryRun: boolean;
@@ -69,6 +78,8 @@ export function emptyReport(input: {
   return {
     backupId: input.backupId,
     source: input.source,
+    ...(input.outcome ? { outcome: input.outcome } : {}),
+    notExported: input.notExported ?? [],
     sourceNamespace: input.sourceNamespace,
     namespaceMapping: input.namespaceMapping,
     dryRun: input.dryRun,
@@ -119,11 +130,14 @@ export function finishReport(report: RestoreReport): RestoreReport {
   return report;
 }
 
-/** The summary line's fields. */
+/** The summary line's fields: a backup that is not whole (its run failed, types it does not hold) says so. */
 export function summaryOf(report: RestoreReport): Record<string, unknown> {
   return {
     backupId: report.backupId,
+    ...(report.outcome && report.outcome !== 'succeeded' ? { backupOutcome: report.outcome } : {}),
     dryRun: report.dryRun,
     ...report.counts,
+    ...(report.notExported.length ? { notInBackup: report.notExported.map((n) => n.what) } : {}),
+    ...(report.warnings.length ? { warnings: report.warnings.length } : {}),
   };
 }

@@ -13,7 +13,7 @@ import { discoveryPathResolver } from './discovery.js';
 import { parseNamespaceMapping, planRestore } from './plan.js';
 import { emptyReport, finishReport, type RestoreReport } from './report.js';
 import type { RestoreSettings } from './settings.js';
-import { snapshotSources } from './snapshots.js';
+import { existingClaimSnapshots, snapshotSources } from './snapshots.js';
 import { loadDirBackup, loadS3Backup, type LoadedBackup } from './source.js';
 
 export type RestoreConfig = ConfigOf<RestoreSettings>;
@@ -80,12 +80,19 @@ export async function runRestore(config: RestoreConfig, deps: RestoreDeps): Prom
   const report = emptyReport({
     backupId: backup.backupId,
     source: backup.source,
+    outcome: backup.outcome,
+    notExported: backup.manifest?.notExported,
     sourceNamespace,
     namespaceMapping: mapping,
     dryRun: config.dryRun,
     startedAt,
   });
   report.warnings.push(...backup.warnings);
+  if (report.notExported.length) {
+    report.warnings.push(
+      `the backup does not contain: ${report.notExported.map((n) => `${n.what} (${n.reason})`).join('; ')}`,
+    );
+  }
 
   const sources = config.pvcsFromSnapshots
     ? await snapshotSources(kube, {
@@ -101,8 +108,10 @@ export async function runRestore(config: RestoreConfig, deps: RestoreDeps): Prom
     namespaceMapping: mapping,
     pvcSources: sources?.pvcSources,
     extraObjects: sources?.extraObjects,
+    existingSnapshots: await existingClaimSnapshots(kube, backup.items, mapping),
   });
   report.excluded.push(...plan.excluded);
+  report.warnings.push(...plan.warnings);
   log.info('restore plan', {
     objects: plan.count,
     excluded: plan.excluded.length,

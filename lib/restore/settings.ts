@@ -25,7 +25,9 @@ export const backupSourceSettings = {
     flag: '--backup',
     pattern: /^(latest|[A-Za-z0-9][A-Za-z0-9._-]*)$/,
     patternText: 'a backup id or latest',
-    description: 'Backup to restore from S3: its id, or `latest` (the newest backup with a manifest).',
+    description:
+      'Backup to restore from S3: its id, or `latest` (the newest backup whose run succeeded). A named backup ' +
+      'whose run failed or did not finish is restored with a warning.',
   }),
   clusterName: str({
     env: 'NSBACKUP_CLUSTER_NAME',

@@ -5,9 +5,20 @@
 // (`source.snapshotHandle`) and a VolumeSnapshot bound to it. The copy's deletionPolicy is Retain: the storage
 // snapshot belongs to the original content, and deleting the copy must never delete it.
 
-import { volumeSnapshotContentPath, volumeSnapshotPath, type KubeClient } from '../kube/index.js';
+import {
+  KubeApiError,
+  volumeSnapshotContentPath,
+  volumeSnapshotPath,
+  type KubeClient,
+} from '../kube/index.js';
 import { Labels } from '../labels.js';
-import { isJsonMap, parseApiPath, type KubeObject, type PathedObject } from '../resources/index.js';
+import {
+  isJsonMap,
+  parseApiPath,
+  snapshotSourceOf,
+  type KubeObject,
+  type PathedObject,
+} from '../resources/index.js';
 import type { PvcSnapshotSource } from './plan.js';
 
 const SNAP_API = 'snapshot.storage.k8s.io/v1';
@@ -132,4 +143,32 @@ export async function snapshotSources(
     result.pvcSources.set(item.path, { snapshotName: copy.snapshot.metadata.name!, restoreSize });
   }
   return result;
+}
+
+/**
+ * `namespace/name` (target namespace) of each VolumeSnapshot a claim of the backup names as its data source that
+ * exists in the target cluster; the plan leaves claims whose snapshot is missing empty. A snapshot we may not read
+ * counts as existing: the claim is restored as the backup has it.
+ */
+export async function existingClaimSnapshots(
+  kube: Pick<KubeClient, 'getIfExists'>,
+  items: PathedObject[],
+  namespaceMapping: Record<string, string>,
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const item of items) {
+    const snapshot = snapshotSourceOf(item.object);
+    const source = item.object.metadata.namespace;
+    if (!snapshot || !source) continue;
+    const target = namespaceMapping[source] ?? source;
+    const key = `${target}/${snapshot}`;
+    if (found.has(key)) continue;
+    try {
+      if (await kube.getIfExists(volumeSnapshotPath(target, snapshot))) found.add(key);
+    } catch (error) {
+      if (!(error instanceof KubeApiError && error.code === 403)) throw error;
+      found.add(key);
+    }
+  }
+  return found;
 }

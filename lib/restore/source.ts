@@ -24,6 +24,12 @@ import {
   type PathedObject,
 } from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
+import {
+  findLatestSucceededBackup,
+  outcomeWarning,
+  readOutcome,
+  type BackupOutcome,
+} from '../export/index.js';
 
 export interface BackupRef {
   cluster: string;
@@ -37,32 +43,37 @@ export function backupFolder(store: S3Store, cluster: string, namespace: string,
   return `${store.key(cluster, namespace, backupId)}/`;
 }
 
-/**
- * The newest backup of a namespace that has a manifest (the manifest is written last, so a folder without one
- * is an unfinished backup). Backup ids start with their UTC start time (`yyyyMMdd-HHmmss-...`), so the newest is
- * the greatest id; the manifest's `startedAt` breaks a tie.
- */
-export async function findLatestBackupId(
-  store: S3Store,
-  cluster: string,
-  namespace: string,
-): Promise<string> {
-  const prefix = `${store.key(cluster, namespace)}/`;
-  const ids: string[] = [];
-  for await (const object of store.list(prefix)) {
-    const rest = object.key.slice(prefix.length).split('/');
-    if (rest.length === 2 && rest[1] === MANIFEST_FILE) ids.push(rest[0]);
-  }
-  if (!ids.length) {
-    throw new JobError(
-      `no finished backup of namespace ${namespace} (cluster ${cluster}) under ${store.url(prefix)}`,
-    );
-  }
-  return ids.sort().at(-1)!;
+/** A backup named by id or `latest`, with how its run ended. */
+export interface ResolvedBackup {
+  backupId: string;
+  /** The run's outcome: `missing` when it recorded none (it did not finish, or an older nsbackup made it). */
+  outcome: 'succeeded' | 'failed' | 'missing';
+  /** Said to the user: a named backup whose run did not succeed is used, but may be incomplete. */
+  warnings: string[];
 }
 
-export async function resolveBackupId(store: S3Store, ref: BackupRef): Promise<string> {
-  return ref.backupId === 'latest' ? findLatestBackupId(store, ref.cluster, ref.namespace) : ref.backupId;
+/**
+ * `latest` is the newest backup whose run succeeded (lib/export/latest.ts). A backup named by id is used whatever
+ * its outcome, since the user chose it and the manifest's checksums still protect its files, but a failed or
+ * missing outcome is a warning.
+ */
+export async function resolveBackup(store: S3Store, ref: BackupRef): Promise<ResolvedBackup> {
+  if (ref.backupId === 'latest') {
+    const { backupId } = await findLatestSucceededBackup(store, ref.cluster, ref.namespace);
+    return { backupId, outcome: 'succeeded', warnings: [] };
+  }
+  let outcome: BackupOutcome | undefined;
+  try {
+    outcome = await readOutcome(store, backupFolder(store, ref.cluster, ref.namespace, ref.backupId));
+  } catch {
+    // Unreadable: the same as none recorded.
+  }
+  const warning = outcomeWarning(ref.backupId, outcome);
+  return {
+    backupId: ref.backupId,
+    outcome: outcome?.outcome ?? 'missing',
+    warnings: warning ? [warning] : [],
+  };
 }
 
 /** Reads and checks the manifest; a missing one means the backup does not exist or never finished. */
@@ -130,6 +141,8 @@ export async function downloadVerified(
 export interface LoadedBackup {
   backupId: string;
   manifest?: BackupManifest;
+  /** How the run that wrote an S3 backup ended; undefined for an export folder. */
+  outcome?: ResolvedBackup['outcome'];
   /** `s3://...` or the folder. */
   source: string;
   items: PathedObject[];
@@ -146,10 +159,11 @@ export async function loadS3Backup(
   ref: BackupRef,
   key: EncryptionKey | undefined,
 ): Promise<LoadedBackup> {
-  const backupId = await resolveBackupId(store, ref);
+  const resolved = await resolveBackup(store, ref);
+  const { backupId } = resolved;
   const folder = backupFolder(store, ref.cluster, ref.namespace, backupId);
   const manifest = await readManifest(store, folder);
-  const warnings: string[] = [];
+  const warnings: string[] = [...resolved.warnings];
   const keyWarning = checkKey(manifest, key);
   if (keyWarning) warnings.push(keyWarning);
   const resources = manifest.files.find((f) => f.contents === 'resources');
@@ -184,7 +198,7 @@ export async function loadS3Backup(
       }
       return { path, object };
     });
-    return { backupId, manifest, source: store.url(folder), items, warnings };
+    return { backupId, manifest, outcome: resolved.outcome, source: store.url(folder), items, warnings };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -3,10 +3,22 @@
 // patch only adds and changes, so a label, an env entry's sibling key or an annotation added since the backup
 // would survive it. The PUT is optimistic: a concurrent writer makes it fail with 409 and it is retried on a
 // fresh read. What the restore deliberately left for the cluster to fill in (a Service's cluster IP and
-// allocated node ports, a claim's volume and default storage class) is taken from the live object, since
-// those fields are immutable or would be reallocated.
+// allocated node ports, a claim's volume, binding annotations and default storage class, a Job's generated
+// selector and pod labels) is taken from the live object, since those fields are immutable or would be
+// reallocated.
 
-import { canonicalize, isJsonMap, orderKeys, type JsonMap, type KubeObject } from '../resources/index.js';
+import { Labels } from '../labels.js';
+import {
+  JOB_GENERATED_LABELS,
+  PVC_BIND_ANNOTATIONS,
+  SELECTED_NODE_ANNOTATION,
+  canonicalize,
+  hasGeneratedSelector,
+  isJsonMap,
+  orderKeys,
+  type JsonMap,
+  type KubeObject,
+} from '../resources/index.js';
 
 const SERVICE_ALLOCATED = ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy', 'healthCheckNodePort'];
 const PVC_FILLED = ['volumeName', 'storageClassName', 'volumeMode'];
@@ -43,8 +55,32 @@ export function bodyForUpdate(desired: KubeObject, live: KubeObject): KubeObject
     for (const field of PVC_FILLED) {
       if (spec[field] === undefined && liveSpec[field] !== undefined) spec[field] = liveSpec[field];
     }
+    // The binding the restore cleared is the live claim's: keep it, or the PUT would unbind a bound claim.
+    for (const key of [...PVC_BIND_ANNOTATIONS, SELECTED_NODE_ANNOTATION]) {
+      const value = live.metadata.annotations?.[key];
+      if (value !== undefined && out.metadata.annotations?.[key] === undefined) {
+        out.metadata.annotations = { ...(out.metadata.annotations ?? {}), [key]: value };
+      }
+    }
+  }
+  if (hasGeneratedSelector(out)) {
+    if (spec.selector === undefined && liveSpec.selector !== undefined) spec.selector = liveSpec.selector;
+    const liveLabels = templateLabelsOf(liveSpec);
+    const generated = JOB_GENERATED_LABELS.filter((key) => liveLabels?.[key] !== undefined);
+    if (generated.length) {
+      const template: JsonMap = isJsonMap(spec.template) ? spec.template : (spec.template = {});
+      const metadata: JsonMap = isJsonMap(template.metadata) ? template.metadata : (template.metadata = {});
+      const labels: JsonMap = isJsonMap(metadata.labels) ? metadata.labels : (metadata.labels = {});
+      for (const key of generated) if (labels[key] === undefined) labels[key] = liveLabels![key];
+    }
   }
   return out;
+}
+
+function templateLabelsOf(spec: JsonMap): JsonMap | undefined {
+  const template = isJsonMap(spec.template) ? spec.template : undefined;
+  const metadata = template && isJsonMap(template.metadata) ? template.metadata : undefined;
+  return metadata && isJsonMap(metadata.labels) ? metadata.labels : undefined;
 }
 
 /** Every field `want` sets has that value in `have`; lists must have the same length. */
@@ -63,18 +99,35 @@ function within(want: unknown, have: unknown): boolean {
 const sameMap = (a: unknown, b: unknown) =>
   JSON.stringify(orderKeys(a ?? {})) === JSON.stringify(orderKeys(b ?? {}));
 
+/** Labels without `nsbackup.io/restored-from`: which backup an object came from is not a difference. */
+function withoutRestoredFrom(labels: Record<string, string> | undefined): Record<string, string> {
+  const { [Labels.restoredFrom]: _from, ...rest } = labels ?? {};
+  return rest;
+}
+
 /**
  * True when the live object already is what the PUT would make it, so nothing is written: every field of the
  * backup's version has its value in the live object (fields the API server defaults, absent from the backup, do
- * not count), and labels and annotations are exactly the backup's (a label added since must go).
+ * not count), and labels and annotations are exactly the backup's (a label added since must go). The
+ * restored-from label is left out of the comparison: an object that already equals the backup (one that was never
+ * restored, or restored from another backup) is not rewritten just to carry it; labels the API server sets
+ * (a Namespace's name) are left out by the canonical form.
  */
 export function matchesLive(body: KubeObject, live: KubeObject): boolean {
-  const want = canonicalize(body);
+  const want = comparable(body);
   // Without managedFields, canonicalize keeps every node port: what is live is compared, not what was chosen.
-  const have = canonicalize({ ...live, metadata: { ...live.metadata, managedFields: undefined } });
+  const have = comparable({ ...live, metadata: { ...live.metadata, managedFields: undefined } });
   return (
     within(want, have) &&
     sameMap(want.metadata.labels, have.metadata.labels) &&
     sameMap(want.metadata.annotations, have.metadata.annotations)
   );
+}
+
+function comparable(obj: KubeObject): KubeObject {
+  const canonical = canonicalize(obj);
+  return {
+    ...canonical,
+    metadata: { ...canonical.metadata, labels: withoutRestoredFrom(canonical.metadata.labels) },
+  };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
-import { latestBackupId, readBackupObjects, readManifest } from '../../lib/export/index.js';
+import { readBackupObjects, readManifest } from '../../lib/export/index.js';
 import { generateEncryptionKey, parseEncryptionKey } from '../../lib/resources/index.js';
 import { createBackupCommand } from '../../scripts/backup.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
@@ -23,6 +23,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([cluster?.close(), s3?.close(), dir && rm(dir, { recursive: true, force: true })]);
 });
+
+/** Ids of the backups of shop whose manifest was written. */
+async function finishedBackups(): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const object of s3.store().list('nsbackup/prod/shop/')) {
+    const match = /^nsbackup\/prod\/shop\/([^/]+)\/manifest\.json$/.exec(object.key);
+    if (match) ids.push(match[1]);
+  }
+  return ids.sort();
+}
 
 async function backup(env: Record<string, string>) {
   const logs: any[] = [];
@@ -51,7 +61,7 @@ describe('the backup with NSBACKUP_S3_BUCKET', () => {
     expect(r.code, JSON.stringify(r.logs)).toBe(0);
     const id = r.summary.backupId;
     expect(r.summary.s3).toEqual([`s3://${s3.bucket}/nsbackup/prod/shop/${id}/`]);
-    expect(await latestBackupId(s3.store(), 'prod', 'shop')).toBe(id);
+    expect(await finishedBackups()).toEqual([id]);
 
     const folder = `nsbackup/prod/shop/${id}/`;
     const manifest = await readManifest(s3.store(), folder);
@@ -64,13 +74,13 @@ describe('the backup with NSBACKUP_S3_BUCKET', () => {
   });
 
   it('exports nothing with NSBACKUP_EXPORT=false, and stops before anything with a bad key', async () => {
-    const before = await latestBackupId(s3.store(), 'prod', 'shop');
+    const before = await finishedBackups();
     const off = await backup({ NSBACKUP_EXPORT: 'false' });
     expect(off.code).toBe(0);
     expect(off.summary.s3).toBeUndefined();
 
     const bad = await backup({ NSBACKUP_ENCRYPTION_KEY: 'not-a-key' });
     expect(bad.code).toBe(2);
-    expect(await latestBackupId(s3.store(), 'prod', 'shop')).toBe(before);
+    expect(await finishedBackups()).toEqual(before);
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
-import { EXPORT_MARKER } from '../../lib/export/index.js';
+import { EXPORT_MARKER, readManifest, readOutcome } from '../../lib/export/index.js';
 import { connect, type KubeClient } from '../../lib/kube/index.js';
 import { generateEncryptionKey } from '../../lib/resources/index.js';
 import { command as diffCommand } from '../../scripts/diff.js';
@@ -153,6 +153,53 @@ describe('nsbackup export --dir --secrets mask', () => {
     } finally {
       await kube.mergePatch('/api/v1/namespaces/shop/secrets/db-password', { data: { password: original } });
     }
+  });
+});
+
+describe('nsbackup export to S3', () => {
+  it('records its outcome: succeeded, or failed with exit 1 when a type could not be read, and latest skips that', async () => {
+    const good = await run(exportCommand, ['-n', 'shop', '--backup-id', '20261122-010000-aaaaaa']);
+    expect(good.code, good.logs).toBe(0);
+    const store = s3.store();
+    expect(await readOutcome(store, 'nsbackup/prod/shop/20261122-010000-aaaaaa/')).toMatchObject({
+      formatVersion: 1,
+      backupId: '20261122-010000-aaaaaa',
+      outcome: 'succeeded',
+      failures: [],
+    });
+
+    cluster.faults.add({ verb: 'list', path: /\/widgets$/, status: 403 });
+    let bad;
+    try {
+      bad = await run(exportCommand, ['-n', 'shop', '--backup-id', '20261122-020000-bbbbbb']);
+    } finally {
+      cluster.faults.clear();
+    }
+    expect(bad.code).toBe(1);
+    const outcome = await readOutcome(store, 'nsbackup/prod/shop/20261122-020000-bbbbbb/');
+    expect(outcome).toMatchObject({
+      outcome: 'failed',
+      failures: [expect.stringContaining('widgets.example.com')],
+    });
+    // Newer, but failed: latest is the older one that succeeded, which equals the namespace (the failed one
+    // lacks the Widget, so a diff with it would exit 1).
+    const diff = await run(diffCommand, ['-n', 'shop', '--from', 'latest', '--format', 'json']);
+    expect(diff.code, diff.stdout + diff.logs).toBe(0);
+    expect((await run(diffCommand, ['-n', 'shop', '--from', '20261122-020000-bbbbbb'])).stdout).toContain(
+      'added   /apis/example.com/v1/namespaces/shop/widgets/blue',
+    );
+  });
+
+  it('leaves out the types NSBACKUP_EXPORT_EXCLUDE names, as the backup does', async () => {
+    const excluded = await run(exportCommand, ['-n', 'shop', '--backup-id', 'exclude-1'], {
+      NSBACKUP_EXPORT_EXCLUDE: 'secrets',
+    });
+    expect(excluded.code, excluded.logs).toBe(0);
+    const manifest = await readManifest(s3.store(), 'nsbackup/prod/shop/exclude-1/');
+    expect(manifest.paths.filter((p) => p.includes('/secrets/'))).toEqual([]);
+    expect(manifest.notExported).toEqual([
+      { what: 'secrets', reason: 'excluded by NSBACKUP_EXPORT_EXCLUDE' },
+    ]);
   });
 });
 

@@ -4,7 +4,6 @@ import {
   collectNamespace,
   discover,
   exportNamespaceToS3,
-  latestBackupId,
   readBackupObjects,
   readManifest,
 } from '../../lib/export/index.js';
@@ -94,9 +93,22 @@ describe('exportNamespaceToS3', () => {
     expect(deployment.metadata.annotations).toBeUndefined();
     const nodePort = objects.find((o) => o.metadata.name === 'web-public')!;
     expect((nodePort.spec as any).type).toBe('NodePort');
+    // The namespace's own labels and annotations, without the name label the server sets.
+    expect(objects.find((o) => o.kind === 'Namespace')).toEqual({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: 'shop',
+        annotations: { 'example.com/owner': 'payments@example.com' },
+        labels: { 'pod-security.kubernetes.io/enforce': 'restricted', team: 'payments' },
+      },
+      spec: { finalizers: ['kubernetes'] },
+    });
+    // The token Secret is left out, so the ServiceAccount no longer names it; the user's Secret stays listed.
+    expect(objects.find((o) => o.kind === 'ServiceAccount')!.secrets).toEqual([{ name: 'db-password' }]);
   });
 
-  it("records every stored file's size and SHA-256, and the newest finished backup is latest", async () => {
+  it("records every stored file's size and SHA-256, and never replaces a backup", async () => {
     const store = s3.store();
     const result = await exportNamespaceToS3({
       kube,
@@ -112,13 +124,6 @@ describe('exportNamespaceToS3', () => {
       const digest = await digestOf(await store.download(result.folderKey + file.name));
       expect(digest).toEqual({ size: file.size, sha256: file.sha256 });
     }
-    // An unfinished backup (archive, no manifest) with a later id is never latest.
-    await store.upload(
-      'nsbackup/prod/shop/20261121-235959-zzzzzz/resources.ndjson.gz',
-      Buffer.from('partial'),
-    );
-    expect(await latestBackupId(store, 'prod', 'shop')).toBe('20261121-110000-bbbbbb');
-    expect(await latestBackupId(store, 'prod', 'nobody')).toBeUndefined();
     // A backup id names one backup: the export refuses to replace it.
     await expect(
       exportNamespaceToS3({
@@ -313,6 +318,86 @@ describe('exportNamespaceToS3', () => {
   });
 });
 
+describe('discovery', () => {
+  const crd = (plural: string, kind: string, versions: string[]) => ({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.example.org` },
+    spec: {
+      group: 'example.org',
+      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+      scope: 'Namespaced',
+      versions: versions.map((name, i) => ({
+        name,
+        served: true,
+        storage: i === 0,
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      })),
+    },
+  });
+
+  it("exports a kind that only a version other than its group's preferred one serves, each kind once", async () => {
+    // Group example.org: gadgets in v2 (preferred) and v1, gizmos only in v1.
+    cluster.seed(crd('gadgets', 'Gadget', ['v2', 'v1']), crd('gizmos', 'Gizmo', ['v1']));
+    cluster.seed(
+      { apiVersion: 'example.org/v2', kind: 'Gadget', metadata: { name: 'g1', namespace: 'lab' }, spec: {} },
+      { apiVersion: 'example.org/v1', kind: 'Gizmo', metadata: { name: 'z1', namespace: 'lab' }, spec: {} },
+    );
+    const group = (await kube.get<any>('/apis')).groups.find((g: any) => g.name === 'example.org');
+    expect(group.preferredVersion.version).toBe('v2');
+
+    const result = await exportNamespaceToS3({
+      kube,
+      store: s3.store(),
+      namespace: 'lab',
+      cluster: 'prod',
+      backupId: 'versions-1',
+      log,
+    });
+    expect(result.manifest.paths.filter((p) => p.includes('/namespaces/lab/'))).toEqual([
+      '/apis/example.org/v2/namespaces/lab/gadgets/g1',
+      '/apis/example.org/v1/namespaces/lab/gizmos/z1',
+    ]);
+    expect(result.manifest.paths).toEqual(
+      expect.arrayContaining([
+        '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.org',
+        '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.example.org',
+      ]),
+    );
+    expect(result.manifest.notExported).toBeUndefined();
+  });
+
+  it('records an API group version that discovery could not read as not exported', async () => {
+    // An aggregated API that is down answers 503; without retries, so the test does not wait for them.
+    const impatient = connect({
+      kubeconfigPath: cluster.kubeconfigPath,
+      retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxElapsedMs: 1 },
+    });
+    cluster.faults.add({ verb: 'get', path: /^\/apis\/example\.com\/v1$/, status: 503 });
+    try {
+      const result = await exportNamespaceToS3({
+        kube: impatient,
+        store: s3.store(),
+        namespace: 'shop',
+        cluster: 'prod',
+        backupId: 'discovery-gap-1',
+        log,
+      });
+      expect(result.manifest.paths).not.toContain('/apis/example.com/v1/namespaces/shop/widgets/blue');
+      expect(result.manifest.notExported).toEqual([
+        {
+          what: 'API group version example.com/v1',
+          reason: expect.stringMatching(/^discovery failed, its resource types are unknown: /),
+        },
+      ]);
+      // The backup step fails the run on anything in stats.skipped.
+      expect(result.stats.skipped.map((s) => s.what)).toEqual(['API group version example.com/v1']);
+    } finally {
+      cluster.faults.clear();
+    }
+  });
+});
+
 describe('collectNamespace', () => {
   /** The client with every GET traced: `start <path>` / `end <path>`, and the most lists in flight at once. */
   function traced() {
@@ -351,9 +436,9 @@ describe('collectNamespace', () => {
         orders.push(paths);
         const at = (event: string) => trace.events.indexOf(event);
         const configMapsDone = at('end /api/v1/namespaces/shop/configmaps');
-        const secretsStarted = at('start /api/v1/namespaces/shop/secrets');
-        if (concurrency === 1) expect(secretsStarted).toBeGreaterThan(configMapsDone);
-        else expect(secretsStarted).toBeLessThan(configMapsDone);
+        const endpointsStarted = at('start /api/v1/namespaces/shop/endpoints');
+        if (concurrency === 1) expect(endpointsStarted).toBeGreaterThan(configMapsDone);
+        else expect(endpointsStarted).toBeLessThan(configMapsDone);
         expect(trace.most()).toBeLessThanOrEqual(concurrency);
       }
       expect(orders[1]).toEqual(orders[0]);

@@ -9,6 +9,18 @@ const podSpec = (image: string) => ({ containers: [{ name: 'app', image }] });
 
 export function shopObjects(): any[] {
   return [
+    // The namespace's own labels and annotations are part of the backup (the server's name label is not).
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: ns,
+        labels: { team: 'payments', 'pod-security.kubernetes.io/enforce': 'restricted' },
+        annotations: { 'example.com/owner': 'payments@example.com' },
+      },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    },
     {
       apiVersion: 'storage.k8s.io/v1',
       kind: 'StorageClass',
@@ -245,7 +257,13 @@ export function shopObjects(): any[] {
       data: { token: Buffer.from('eyJhbGciOi').toString('base64') },
     },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web', namespace: ns } },
+    // Names its token Secret (left out of the backup: dropped from the list) and a Secret of the user's (kept).
+    {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'web', namespace: ns },
+      secrets: [{ name: 'web-token' }, { name: 'db-password' }],
+    },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
@@ -283,6 +301,29 @@ export function shopObjects(): any[] {
         ownerReferences: owner('CronJob', 'report', 'batch/v1'),
       },
       spec: { template: { spec: { ...podSpec('report:1'), restartPolicy: 'Never' } } },
+    },
+    // A Job of its own, still running, as the API server lists it: selector and pod labels generated from its uid.
+    {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'migrate', namespace: ns, uid: 'uid-migrate-old' },
+      spec: {
+        backoffLimit: 2,
+        selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': 'uid-migrate-old' } },
+        template: {
+          metadata: {
+            labels: {
+              app: 'migrate',
+              'batch.kubernetes.io/controller-uid': 'uid-migrate-old',
+              'batch.kubernetes.io/job-name': 'migrate',
+              'controller-uid': 'uid-migrate-old',
+              'job-name': 'migrate',
+            },
+          },
+          spec: { ...podSpec('migrate:1'), restartPolicy: 'Never' },
+        },
+      },
+      status: { active: 1 },
     },
     {
       apiVersion: 'batch/v1',
@@ -325,6 +366,18 @@ export function shopObjects(): any[] {
       metadata: { name: 'report-leader', namespace: ns },
       spec: { holderIdentity: 'report-1', leaseDurationSeconds: 15 },
     },
+    // Being deleted (a finalizer holds it): going away, so not backed up.
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'retired',
+        namespace: ns,
+        deletionTimestamp: '2026-11-21T01:00:00Z',
+        finalizers: ['example.com/hold'],
+      },
+      data: { mode: 'old' },
+    },
     // Another namespace: never part of shop's export.
     {
       apiVersion: 'v1',
@@ -337,6 +390,7 @@ export function shopObjects(): any[] {
 
 /** What an export of `shop` must contain (cluster-scoped dependencies included), sorted. */
 export const SHOP_EXPORT_PATHS = [
+  '/api/v1/namespaces/shop',
   '/api/v1/namespaces/shop/configmaps/settings',
   '/api/v1/namespaces/shop/endpoints/legacy-db',
   '/api/v1/namespaces/shop/persistentvolumeclaims/data-db-0',
@@ -352,6 +406,7 @@ export const SHOP_EXPORT_PATHS = [
   '/apis/apps/v1/namespaces/shop/statefulsets/db',
   '/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers/web',
   '/apis/batch/v1/namespaces/shop/cronjobs/report',
+  '/apis/batch/v1/namespaces/shop/jobs/migrate',
   '/apis/example.com/v1/namespaces/shop/widgets/blue',
   '/apis/networking.k8s.io/v1/namespaces/shop/ingresses/web',
   '/apis/rbac.authorization.k8s.io/v1/namespaces/shop/rolebindings/web-reader',

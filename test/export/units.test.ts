@@ -1,12 +1,17 @@
 // The pure parts of the export: discovery documents to resource lists, the prefetch window, key files.
 import { describe, expect, it } from 'vitest';
 import {
+  chooseLatestSucceeded,
   encryptionKeyFor,
+  noSucceededBackupMessage,
+  outcomeWarning,
+  type BackupCandidate,
   isAlwaysRegenerated,
+  mergeGroupVersions,
   namespacedExportResources,
   parseKeyFile,
-  preferredGroupVersions,
   resourcesOf,
+  servedGroupVersions,
 } from '../../lib/export/index.js';
 import { pagesOf } from '../../lib/export/collect.js';
 import { prefetch } from '../../lib/export/prefetch.js';
@@ -57,6 +62,15 @@ describe('discovery', () => {
       (r) => `${r.group}/${r.resource}`,
     );
     expect(chosen).toEqual(['/services', '/configmaps', 'apps/deployments']);
+    const withSecrets = namespacedExportResources([
+      ...core,
+      ...resourcesOf({
+        groupVersion: 'v1',
+        resources: [{ name: 'secrets', namespaced: true, kind: 'Secret', verbs: ALL }],
+      }),
+    ]).map((r) => r.resource);
+    // Services, then Secrets (the token Secrets left out are dropped from ServiceAccounts), then the rest.
+    expect(withSecrets).toEqual(['services', 'secrets', 'configmaps']);
   });
 
   it('asks the exclusion rule which kinds are always regenerated', () => {
@@ -65,22 +79,112 @@ describe('discovery', () => {
     expect(isAlwaysRegenerated({ group: '', version: 'v1', kind: 'Endpoints' })).toBe(false);
   });
 
-  it('takes the preferred version of each group, else the first', () => {
+  it('reads every served version of each group, the preferred one first', () => {
     expect(
-      preferredGroupVersions({
+      servedGroupVersions({
         groups: [
           {
             name: 'autoscaling',
             versions: [
-              { groupVersion: 'autoscaling/v2', version: 'v2' },
               { groupVersion: 'autoscaling/v1', version: 'v1' },
+              { groupVersion: 'autoscaling/v2', version: 'v2' },
             ],
             preferredVersion: { groupVersion: 'autoscaling/v2', version: 'v2' },
           },
           { name: 'example.com', versions: [{ groupVersion: 'example.com/v1beta1', version: 'v1beta1' }] },
         ],
       }),
-    ).toEqual(['autoscaling/v2', 'example.com/v1beta1']);
+    ).toEqual([
+      { group: 'autoscaling', groupVersions: ['autoscaling/v2', 'autoscaling/v1'] },
+      { group: 'example.com', groupVersions: ['example.com/v1beta1'] },
+    ]);
+  });
+
+  it("merges a group's versions as kubectl does: the preferred version wins, kinds only an older one serves are kept", () => {
+    const merged = mergeGroupVersions([
+      {
+        groupVersion: 'example.org/v2',
+        resources: [
+          { name: 'gadgets', namespaced: true, kind: 'Gadget', verbs: ALL },
+          { name: 'gadgets/status', namespaced: true, kind: 'Gadget', verbs: ['get'] },
+        ],
+      },
+      {
+        groupVersion: 'example.org/v1',
+        resources: [
+          { name: 'gadgets', namespaced: true, kind: 'Gadget', verbs: ALL },
+          { name: 'gadgets/status', namespaced: true, kind: 'Gadget', verbs: ['get'] },
+          { name: 'gizmos', namespaced: true, kind: 'Gizmo', verbs: ALL },
+        ],
+      },
+    ]).map((r) => `${r.version}/${r.resource}`);
+    expect(merged).toEqual(['v2/gadgets', 'v2/gadgets/status', 'v1/gizmos']);
+  });
+});
+
+describe('latest', () => {
+  const run = (
+    backupId: string,
+    outcome: 'succeeded' | 'failed' | undefined,
+    startedAt: string,
+    hasManifest = true,
+  ): BackupCandidate => ({
+    backupId,
+    hasManifest,
+    ...(outcome
+      ? {
+          outcome: {
+            formatVersion: 1,
+            backupId,
+            outcome,
+            startedAt,
+            finishedAt: startedAt,
+            failures: outcome === 'failed' ? [`${backupId} broke`] : [],
+          },
+        }
+      : {}),
+  });
+
+  it('is the newest run that succeeded by start time, not by id; a tie goes to the greater id', () => {
+    const candidates = [
+      run('20261121-020000-aaaaaa', 'succeeded', '2026-11-21T02:00:00Z'),
+      run('manual-before-upgrade', 'succeeded', '2026-11-22T09:00:00Z'),
+      run('20261123-020000-cccccc', 'failed', '2026-11-23T02:00:00Z'),
+      run('20261124-020000-dddddd', undefined, ''),
+      run('20261125-020000-eeeeee', 'succeeded', '2026-11-25T02:00:00Z', false),
+    ];
+    expect(chooseLatestSucceeded(candidates)?.backupId).toBe('manual-before-upgrade');
+    expect(
+      chooseLatestSucceeded([
+        run('b', 'succeeded', '2026-11-21T02:00:00Z'),
+        run('c', 'succeeded', '2026-11-21T02:00:00Z'),
+      ])?.backupId,
+    ).toBe('c');
+  });
+
+  it('says why there is none: the newest failed runs with their failures, and those without an outcome', () => {
+    const message = noSucceededBackupMessage(
+      [
+        run('old', 'failed', '2026-11-20T02:00:00Z'),
+        run('new', 'failed', '2026-11-21T02:00:00Z'),
+        run('unfinished', undefined, ''),
+      ],
+      's3://b/nsbackup/prod/shop/',
+    );
+    expect(message).toBe(
+      'no backup whose run succeeded under s3://b/nsbackup/prod/shop/; newest failed: ' +
+        'new (started 2026-11-21T02:00:00Z: new broke), old (started 2026-11-20T02:00:00Z: old broke); ' +
+        'without an outcome record (the run did not finish, or an older nsbackup wrote it): unfinished; ' +
+        'name a backup id explicitly to use one of them anyway',
+    );
+  });
+
+  it('warns about a named backup whose run failed or recorded nothing, and not about one that succeeded', () => {
+    expect(outcomeWarning('a', run('a', 'succeeded', '2026-11-21T02:00:00Z').outcome)).toBeUndefined();
+    expect(outcomeWarning('a', run('a', 'failed', '2026-11-21T02:00:00Z').outcome)).toMatch(
+      /^backup a comes from a run that failed \(a broke\)/,
+    );
+    expect(outcomeWarning('a', undefined)).toMatch(/^backup a has no outcome record/);
   });
 });
 

@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
+import { writeOutcome } from '../../lib/export/index.js';
 import {
   buildManifest,
   createResourceArchiveWriter,
@@ -43,7 +44,7 @@ beforeAll(async () => {
   dumpFile = join(tmp, 'shop.sql.gz');
   writeFileSync(dumpFile, gz);
 
-  // A backup folder in S3 as the backup writes it: archive, dump, manifest last.
+  // A backup folder in S3 as the backup writes it: archive, dump, manifest last, then the run's outcome.
   const store = s3.store();
   const folder = store.key('prod', 'shop', BACKUP) + '/';
   const writer = createResourceArchiveWriter();
@@ -69,6 +70,14 @@ beforeAll(async () => {
     ],
   });
   await store.upload(folder + 'manifest.json', serializeManifest(manifest));
+  await writeOutcome(store, folder, {
+    formatVersion: 1,
+    backupId: BACKUP,
+    outcome: 'succeeded',
+    startedAt: manifest.startedAt,
+    finishedAt: manifest.completedAt,
+    failures: [],
+  });
 
   cluster.seed(
     {

@@ -1,12 +1,17 @@
 // nsbackup restore on the emulator with s3rver: a realistic namespace exported by G1's export, restored into a
 // new namespace, a second cluster, with a mapping; preferences, skip/update, damage, keys, dry run, interruption.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
-import { exportNamespaceToS3, readBackupObjects } from '../../lib/export/index.js';
+import {
+  exportNamespaceToS3,
+  readBackupObjects,
+  writeOutcome,
+  type BackupOutcome,
+} from '../../lib/export/index.js';
 import { connect } from '../../lib/kube/index.js';
 import { Labels } from '../../lib/labels.js';
 import { Logger } from '../../lib/log.js';
@@ -33,6 +38,8 @@ let backupObjects: Map<string, KubeObject>;
 
 const PLAIN = '20261121-100000-aaaaaa';
 const ENCRYPTED = '20261121-110000-bbbbbb';
+/** A newer backup whose run failed (a type it could not read): never latest. */
+const FAILED = '20261121-120000-dddddd';
 const WRITE_VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection'];
 
 beforeAll(async () => {
@@ -59,6 +66,18 @@ beforeAll(async () => {
     log,
     encryptionKey: parseEncryptionKey(KEY),
   });
+  // The backup flow records how each run ended; these runs succeeded, in this order.
+  await recordOutcome('prod', PLAIN, 'succeeded', '2026-11-21T10:00:00Z');
+  await recordOutcome('prod', ENCRYPTED, 'succeeded', '2026-11-21T11:00:00Z');
+  source.faults.add({ verb: 'list', path: /\/widgets$/, status: 403 });
+  try {
+    await exportNamespaceToS3({ kube, store, namespace: 'shop', cluster: 'prod', backupId: FAILED, log });
+  } finally {
+    source.faults.clear();
+  }
+  await recordOutcome('prod', FAILED, 'failed', '2026-11-21T12:00:00Z', [
+    'resource export incomplete, could not read: widgets.example.com (forbidden)',
+  ]);
   backupObjects = new Map();
   let i = 0;
   for await (const obj of readBackupObjects(store, plain.folderKey, plain.manifest)) {
@@ -69,6 +88,23 @@ afterAll(async () => {
   await Promise.all([source?.close(), target?.close(), s3?.close()]);
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
+
+async function recordOutcome(
+  cluster: string,
+  backupId: string,
+  outcome: BackupOutcome['outcome'],
+  startedAt: string,
+  failures: string[] = [],
+) {
+  await writeOutcome(s3.store(), `nsbackup/${cluster}/shop/${backupId}/`, {
+    formatVersion: 1,
+    backupId,
+    outcome,
+    startedAt,
+    finishedAt: startedAt,
+    failures,
+  });
+}
 
 async function restore(cluster: Cluster, args: string[], extraEnv: Record<string, string> = {}) {
   const lines: string[] = [];
@@ -96,14 +132,31 @@ async function restore(cluster: Cluster, args: string[], extraEnv: Record<string
 }
 
 const paths = (entries: { path: string }[]) => entries.map((e) => e.path).sort();
-const mapPath = (path: string, ns: string) => path.replace('/namespaces/shop/', `/namespaces/${ns}/`);
+const mapPath = (path: string, ns: string) =>
+  path === '/api/v1/namespaces/shop'
+    ? `/api/v1/namespaces/${ns}`
+    : path.replace('/namespaces/shop/', `/namespaces/${ns}/`);
+/** Objects of the backup in the namespace (the Namespace object aside). */
+const NAMESPACED = 18;
 
 /** The backup object with exactly the documented changes of a restore into `ns`. */
 function expectedAfterRestore(obj: KubeObject, ns: string, backupId: string): KubeObject {
   const out = structuredClone(obj);
   if (out.metadata.namespace) out.metadata.namespace = ns;
+  if (out.kind === 'Namespace') out.metadata.name = ns;
   out.metadata.labels = { ...(out.metadata.labels ?? {}), [Labels.restoredFrom]: backupId };
   const spec = out.spec as any;
+  if (out.kind === 'Job') {
+    // The server generates the selector and these pod labels from the new Job's uid.
+    delete spec.selector;
+    for (const key of [
+      'controller-uid',
+      'batch.kubernetes.io/controller-uid',
+      'job-name',
+      'batch.kubernetes.io/job-name',
+    ])
+      delete spec.template.metadata.labels[key];
+  }
   if (out.kind === 'Service' && spec.clusterIP !== 'None') {
     delete spec.clusterIP;
     delete spec.clusterIPs;
@@ -120,7 +173,8 @@ function expectedAfterRestore(obj: KubeObject, ns: string, backupId: string): Ku
 }
 
 function liveObject(cluster: Cluster, obj: KubeObject, ns: string): KubeObject | undefined {
-  return cluster.get(obj.apiVersion, obj.kind, obj.metadata.namespace ? ns : undefined, obj.metadata.name!);
+  const name = obj.kind === 'Namespace' ? ns : obj.metadata.name!;
+  return cluster.get(obj.apiVersion, obj.kind, obj.metadata.namespace ? ns : undefined, name);
 }
 
 /** Every restored object equals the backup's canonical form plus the documented changes (server defaults aside). */
@@ -128,7 +182,8 @@ function expectRestoredFaithfully(cluster: Cluster, ns: string, backupId: string
   let checked = 0;
   for (const [path, obj] of backupObjects) {
     // PVs are not restored (no rebinding asked); the CRD and StorageClass only where the cluster lacked them.
-    if (obj.kind === 'PersistentVolume' || (!obj.metadata.namespace && !clusterScoped)) continue;
+    if (obj.kind === 'PersistentVolume') continue;
+    if (!obj.metadata.namespace && obj.kind !== 'Namespace' && !clusterScoped) continue;
     const live = liveObject(cluster, obj, ns);
     expect(live, path).toBeDefined();
     // Without managedFields canonicalize keeps every node port: the live object is compared as it is.
@@ -139,9 +194,15 @@ function expectRestoredFaithfully(cluster: Cluster, ns: string, backupId: string
       expect((live!.spec as any).volumeName).not.toBe('pvc-0a1b2c');
       expect((live!.spec as any).dataSource).toBeUndefined();
     }
+    if (obj.kind === 'Job') {
+      expect((live!.spec as any).selector.matchLabels).toEqual({
+        'batch.kubernetes.io/controller-uid': live!.metadata.uid,
+      });
+    }
     checked++;
   }
-  expect(checked).toBe(clusterScoped ? 19 : 17);
+  // The namespace's objects and the Namespace itself; the CRD and StorageClass too where they were restored.
+  expect(checked).toBe(NAMESPACED + 1 + (clusterScoped ? 2 : 0));
 }
 
 describe('restore from S3', () => {
@@ -159,7 +220,7 @@ describe('restore from S3', () => {
       .map((p) => mapPath(p, 'shop-copy'))
       .filter((p) => !p.includes('/customresourcedefinitions/') && !p.includes('/storageclasses/'));
     // The CRD and StorageClass exist in the source cluster already: reported, not touched.
-    expect(paths(report!.created)).toEqual([...expectedCreated, '/api/v1/namespaces/shop-copy'].sort());
+    expect(paths(report!.created)).toEqual(expectedCreated.sort());
     expect(paths(report!.alreadyExisted)).toEqual([
       '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com',
       '/apis/storage.k8s.io/v1/storageclasses/fast',
@@ -181,6 +242,15 @@ describe('restore from S3', () => {
     expect(source.get('v1', 'Service', 'shop-copy', 'web').spec.clusterIP).not.toBe(
       source.get('v1', 'Service', 'shop', 'web').spec.clusterIP,
     );
+    // The namespace comes back under its new name with its labels and annotations (the server sets the name label).
+    expect(source.get('v1', 'Namespace', undefined, 'shop-copy').metadata).toMatchObject({
+      labels: {
+        team: 'payments',
+        'pod-security.kubernetes.io/enforce': 'restricted',
+        'kubernetes.io/metadata.name': 'shop-copy',
+      },
+      annotations: { 'example.com/owner': 'payments@example.com' },
+    });
     expect(text).toMatch(/"created":\d+/);
   });
 
@@ -199,6 +269,23 @@ describe('restore from S3', () => {
     expect(again.report!.counts.created).toBe(0);
     expect(again.report!.counts.alreadyExisted).toBe(first.report!.counts.created);
     expect(target.list('v1', 'ConfigMap', 'shop').map((c) => c.metadata.name)).toEqual(['settings']);
+  });
+});
+
+describe('Jobs', () => {
+  it('the API server refuses a Job that brings its selector without manualSelector (why the restore drops it)', async () => {
+    const kube = connect({ kubeconfigPath: target.kubeconfigPath });
+    const job = backupObjects.get('/apis/batch/v1/namespaces/shop/jobs/migrate')!;
+    await expect(
+      kube.create('/apis/batch/v1/namespaces/default/jobs', {
+        ...job,
+        metadata: { ...job.metadata, namespace: 'default' },
+      }),
+    ).rejects.toMatchObject({ code: 422, message: expect.stringContaining('`selector` not auto-generated') });
+    const manual = structuredClone(job) as any;
+    manual.metadata.namespace = 'default';
+    manual.spec.manualSelector = true;
+    await expect(kube.create('/apis/batch/v1/namespaces/default/jobs', manual)).resolves.toBeDefined();
   });
 });
 
@@ -271,7 +358,7 @@ describe('keys, damage and dry run: nothing is written unless the backup is whol
     expect(report!.dryRun).toBe(true);
     // The namespace does not exist, so the server cannot check what goes into it: said, not hidden.
     expect(report!.created.map((e) => e.path)).toContain('/api/v1/namespaces/shop-dry');
-    expect(report!.counts.notChecked).toBe(17); // every namespaced object of the backup
+    expect(report!.counts.notChecked).toBe(NAMESPACED); // every namespaced object of the backup
     expect(report!.notChecked[0].reason).toBe('namespace shop-dry is created by the restore');
   });
 
@@ -287,8 +374,63 @@ describe('keys, damage and dry run: nothing is written unless the backup is whol
     expect(code).toBe(0);
     expect(report!.counts.notChecked).toBe(0);
     expect(report!.counts.created).toBe(0);
-    expect(report!.counts.alreadyExisted).toBe(20); // 17 namespaced, CRD, StorageClass, namespace
+    expect(report!.counts.alreadyExisted).toBe(NAMESPACED + 3); // namespaced, CRD, StorageClass, namespace
     for (const request of writes(source)) expect(request.query).toContain('dryRun=All');
+  });
+});
+
+describe('which backup: latest succeeded, a named one whatever its outcome', () => {
+  it('latest refuses when no run succeeded, naming the newest failed ones and those without an outcome', async () => {
+    const kube = connect({ kubeconfigPath: source.kubeconfigPath });
+    const log = new Logger({ write: () => undefined });
+    for (const backupId of ['staging-1', 'staging-2']) {
+      await exportNamespaceToS3({
+        kube,
+        store: s3.store(),
+        namespace: 'shop',
+        cluster: 'staging',
+        backupId,
+        log,
+      });
+    }
+    await recordOutcome('staging', 'staging-1', 'failed', '2026-11-20T02:00:00Z', [
+      'snapshot data-db-0: timed out',
+    ]);
+    source.clearRequests();
+    const { code, text } = await restore(
+      source,
+      ['--backup', 'latest', '--namespace-mapping', 'shop=shop-none'],
+      {
+        NSBACKUP_CLUSTER_NAME: 'staging',
+      },
+    );
+    expect(code).toBe(1);
+    expect(text).toContain('no backup whose run succeeded');
+    expect(text).toContain(
+      'newest failed: staging-1 (started 2026-11-20T02:00:00Z: snapshot data-db-0: timed out)',
+    );
+    expect(text).toMatch(/without an outcome record [^"]*: staging-2/);
+    expect(source.requests.filter((r) => WRITE_VERBS.includes(r.verb))).toEqual([]);
+  });
+
+  it('a backup named by id is restored even if its run failed: warned, and what it lacks is in the report', async () => {
+    const { code, report, lines, text } = await restore(source, [
+      '--backup',
+      FAILED,
+      '--namespace-mapping',
+      'shop=shop-failed',
+    ]);
+    expect(code, text).toBe(0);
+    expect(report!.outcome).toBe('failed');
+    expect(report!.warnings).toContainEqual(
+      expect.stringContaining(`backup ${FAILED} comes from a run that failed`),
+    );
+    expect(report!.notExported).toEqual([
+      { what: 'widgets.example.com', reason: expect.stringMatching(/^forbidden/) },
+    ]);
+    const summary = JSON.parse(lines.find((l) => l.includes('"summary":true'))!);
+    expect(summary).toMatchObject({ backupOutcome: 'failed', notInBackup: ['widgets.example.com'] });
+    expect(source.get('v1', 'ConfigMap', 'shop-failed', 'settings')).toBeDefined();
   });
 });
 
@@ -318,7 +460,7 @@ describe('preferences and existing objects', () => {
     expect(excluded['/apis/batch/v1/namespaces/shop/cronjobs/report']).toBe(
       'API path is under excludeApiPaths /apis/batch/',
     );
-    expect(report!.counts.excludedByPreferences).toBe(4); // and the PV (no rebinding asked)
+    expect(report!.counts.excludedByPreferences).toBe(5); // the Job too, and the PV (no rebinding asked)
     expect(source.get('v1', 'Secret', 'shop-prefs', 'db-password')).toBeUndefined();
     expect(source.get('v1', 'ConfigMap', 'shop-prefs', 'settings')).toBeDefined();
   });
@@ -375,6 +517,31 @@ describe('preferences and existing objects', () => {
   });
 });
 
+describe('existing objects that already equal the backup', () => {
+  it('`existing: update` writes nothing for an object that equals the backup but was never restored', async () => {
+    // The source namespace itself: every object equals the backup, none carries the restored-from label.
+    const prefs = join(tmp, 'update-all.yaml');
+    writeFileSync(prefs, 'existing: update\n');
+    source.clearRequests();
+    const { code, report, text } = await restore(source, ['--backup', PLAIN, '--preferences', prefs]);
+    expect(code, text).toBe(0);
+    // The one real difference: the live ServiceAccount still names its token Secret, which the backup leaves out.
+    expect(report!.updated.map((e) => e.path)).toEqual(['/api/v1/namespaces/shop/serviceaccounts/web']);
+    expect(report!.alreadyExisted).toContainEqual(
+      expect.objectContaining({
+        path: '/api/v1/namespaces/shop/configmaps/settings',
+        reason: 'identical to the backup',
+      }),
+    );
+    expect(report!.alreadyExisted).toContainEqual(
+      expect.objectContaining({ path: '/api/v1/namespaces/shop', reason: 'identical to the backup' }),
+    );
+    expect(source.requests.filter((r) => r.verb === 'update').map((r) => r.path)).toEqual([
+      '/api/v1/namespaces/shop/serviceaccounts/web',
+    ]);
+  });
+});
+
 describe('interruption', () => {
   it('a restore that failed half-way completes when run again, without duplicates', async () => {
     source.faults.add({ verb: 'create', path: '/deployments', status: 500 });
@@ -427,6 +594,86 @@ describe('restore from an export folder', () => {
     expect(code, text).toBe(0);
     expect(report!.backupId).toBe('shop-export');
     expectRestoredFaithfully(target, 'from-dir', 'shop-export');
+  });
+
+  it('canonicalizes hand-edited files: a leftover resourceVersion, uid or status does not fail the create', async () => {
+    const dir = join(tmp, 'edited-export');
+    await writeExportDir(dir, [
+      {
+        path: '/api/v1/namespaces/shop/configmaps/settings',
+        object: {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            name: 'settings',
+            namespace: 'shop',
+            resourceVersion: '4711',
+            uid: '0b5c7d2e-0000-4000-8000-000000000001',
+            creationTimestamp: '2026-11-20T10:00:00Z',
+          },
+          data: { mode: 'fast' },
+        },
+      },
+    ]);
+    const { code, report, text } = await restore(target, [
+      '--from-dir',
+      dir,
+      '--namespace-mapping',
+      'shop=edited',
+    ]);
+    expect(code, text).toBe(0);
+    expect(report!.created.map((e) => e.path)).toContain('/api/v1/namespaces/edited/configmaps/settings');
+    expect(target.get('v1', 'ConfigMap', 'edited', 'settings').data).toEqual({ mode: 'fast' });
+  });
+
+  it('a claim whose snapshot source will not exist loses it and comes up empty, with a warning; others keep theirs', async () => {
+    const claim = (name: string, snapshot: string) => ({
+      path: `/api/v1/namespaces/shop/persistentvolumeclaims/${name}`,
+      object: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name, namespace: 'shop' },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: '1Gi' } },
+          dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snapshot },
+          dataSourceRef: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snapshot },
+        },
+      },
+    });
+    const dir = join(tmp, 'claims-export');
+    // data: restored by restore-pvc from a snapshot retention has deleted since; scratch: from one that is there.
+    await writeExportDir(dir, [
+      claim('data', 'data-20261101-020000-ab12cd'),
+      claim('scratch', 'scratch-manual'),
+    ]);
+    target.seed({
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshot',
+      metadata: { name: 'scratch-manual', namespace: 'claims' },
+      spec: { source: { volumeSnapshotContentName: 'scratch-content' } },
+      status: { readyToUse: true, restoreSize: '1Gi' },
+    });
+    const { code, report, text } = await restore(target, [
+      '--from-dir',
+      dir,
+      '--namespace-mapping',
+      'shop=claims',
+    ]);
+    expect(code, text).toBe(0);
+    expect(report!.warnings).toEqual([
+      expect.stringMatching(
+        /^PVC claims\/data: its data source, VolumeSnapshot data-20261101-020000-ab12cd, is neither in the backup nor in namespace claims; .*EMPTY volume/,
+      ),
+    ]);
+    const data = target.get('v1', 'PersistentVolumeClaim', 'claims', 'data');
+    expect(data.spec.dataSource).toBeUndefined();
+    expect(data.spec.dataSourceRef).toBeUndefined();
+    expect(target.get('v1', 'PersistentVolumeClaim', 'claims', 'scratch').spec.dataSource.name).toBe(
+      'scratch-manual',
+    );
+    await target.controllers.idle();
+    expect(target.get('v1', 'PersistentVolumeClaim', 'claims', 'data').status.phase).toBe('Bound');
   });
 
   it('refuses --backup with --from-dir, and neither (exit 2)', async () => {
