@@ -93,6 +93,15 @@ function seedNamespace(cluster: Awaited<ReturnType<typeof startCluster>>, pg?: L
   const labels = { app: 'db' };
   cluster.seed(
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
+    // The class the claim names: the export records it with the namespace's cluster-scoped dependencies.
+    {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'csi' },
+      provisioner: 'hostpath.csi.k8s.io',
+      reclaimPolicy: 'Delete',
+      volumeBindingMode: 'WaitForFirstConsumer',
+    },
     {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
