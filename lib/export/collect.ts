@@ -55,6 +55,11 @@ export interface CollectStats {
    * the Namespace object, dependencies. The backup holds everything else; a run with any of these failed.
    */
   skipped: { what: string; reason: string }[];
+  /**
+   * Cluster-scoped dependencies the namespace names but the cluster does not have (a PVC's StorageClass that was
+   * deleted): there is nothing to store, so they are recorded, not failures.
+   */
+  absent: { what: string; reason: string }[];
   /** Resource types left out by configuration (NSBACKUP_EXPORT_EXCLUDE). */
   excludedTypes: string[];
 }
@@ -182,6 +187,7 @@ export function collectNamespace(options: CollectOptions): {
     listed: 0,
     excluded: {},
     skipped: [],
+    absent: [],
     excludedTypes: [],
   };
   return { objects: generate(options, stats), stats };
@@ -290,7 +296,7 @@ async function* generate(options: CollectOptions, stats: CollectStats): AsyncGen
     // A built-in group we do not know (a newer Kubernetes) has no CRD: nothing to add, nothing to report.
     if (!found) {
       if (!dependency.what.startsWith('CustomResourceDefinition'))
-        stats.skipped.push({ what: dependency.what, reason: 'not found' });
+        stats.absent.push({ what: dependency.what, reason: 'not found in the cluster' });
       continue;
     }
     stats.listed++;
@@ -323,10 +329,16 @@ export function dependencyTargets(uses: {
   ];
 }
 
-/** One warning for everything an export could not read (forbidden types, missing dependencies). */
+/** One warning for everything an export could not read, one for dependencies the cluster does not have. */
 export function warnSkipped(stats: CollectStats, log: Logger): void {
-  if (!stats.skipped.length) return;
-  log.warn('not exported (forbidden or not found); the backup holds everything else', {
-    skipped: stats.skipped.map((s) => `${s.what}: ${s.reason}`),
-  });
+  if (stats.skipped.length) {
+    log.warn('not exported (could not be read); the backup holds everything else', {
+      skipped: stats.skipped.map((s) => `${s.what}: ${s.reason}`),
+    });
+  }
+  if (stats.absent.length) {
+    log.warn('dependencies the namespace names do not exist in the cluster; nothing to store for them', {
+      absent: stats.absent.map((s) => s.what),
+    });
+  }
 }

@@ -142,12 +142,20 @@ export async function discover(kube: KubeClient, options: { concurrency?: number
   return { resources, unavailable };
 }
 
-/** What an export records for each group/version discovery could not read. */
+/**
+ * Aggregated APIs that only ever serve read-only views (no create, no delete: nothing an export keeps). The
+ * metrics server is the one most often down; its outage must not fail every backup of the cluster.
+ */
+const READ_ONLY_GROUPS = new Set(['metrics.k8s.io', 'custom.metrics.k8s.io', 'external.metrics.k8s.io']);
+
+/** What an export records for each group/version discovery could not read (read-only metrics groups aside). */
 export function discoveryGaps(discovery: Pick<Discovery, 'unavailable'>): { what: string; reason: string }[] {
-  return discovery.unavailable.map((gap) => ({
-    what: `API group version ${gap.groupVersion}`,
-    reason: `discovery failed, its resource types are unknown: ${gap.error}`,
-  }));
+  return discovery.unavailable
+    .filter((gap) => !READ_ONLY_GROUPS.has(gap.groupVersion.split('/')[0]))
+    .map((gap) => ({
+      what: `API group version ${gap.groupVersion}`,
+      reason: `discovery failed, its resource types are unknown: ${gap.error}`,
+    }));
 }
 
 /** Logs what discovery could not read (for `diff`, which has no manifest to record it in); returns the resources. */

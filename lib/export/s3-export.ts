@@ -120,6 +120,7 @@ export async function exportNamespaceToS3(input: ExportToS3Input): Promise<Expor
       notExported: [
         ...stats.excludedTypes.map((what) => ({ what, reason: 'excluded by NSBACKUP_EXPORT_EXCLUDE' })),
         ...stats.skipped,
+        ...stats.absent,
       ],
     });
     await store.upload(manifestKey, serializeManifest(manifest), 'application/json');

@@ -27,7 +27,8 @@ export const exportTuningSettings = {
     description:
       'Also export the cluster-scoped objects the namespace depends on: the PersistentVolumes bound to its ' +
       'PVCs, the StorageClasses they name and the CRDs of its custom resources, so that a restore into an ' +
-      'empty cluster needs nothing but the backup. Needs get on those kinds; a forbidden one is skipped with a warning.',
+      'empty cluster needs nothing but the backup. Needs get on those kinds: a forbidden one fails the backup like any type it may not read; one the cluster ' +
+      'does not have is recorded in the manifest.',
   }),
 };
 

@@ -293,6 +293,36 @@ describe('exportNamespaceToS3', () => {
     }
   });
 
+  it('records a StorageClass the namespace names but the cluster lacks, without failing the export', async () => {
+    cluster.seed(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'gone-class' } },
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data', namespace: 'gone-class' },
+        spec: {
+          storageClassName: 'deleted-class',
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
+    );
+    const result = await exportNamespaceToS3({
+      kube,
+      store: s3.store(),
+      namespace: 'gone-class',
+      cluster: 'prod',
+      backupId: 'gone-class-1',
+      log,
+    });
+    // Nothing to store and nothing unreadable: the backup step, which fails on stats.skipped, succeeds.
+    expect(result.stats.skipped).toEqual([]);
+    expect(result.manifest.paths).toContain('/api/v1/namespaces/gone-class/persistentvolumeclaims/data');
+    expect(result.manifest.notExported).toEqual([
+      { what: 'StorageClass deleted-class', reason: 'not found in the cluster' },
+    ]);
+  });
+
   it('does not even list a type excluded on purpose, and says so in the manifest', async () => {
     cluster.clearRequests();
     const result = await exportNamespaceToS3({

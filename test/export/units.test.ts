@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   chooseLatestSucceeded,
+  discoveryGaps,
   encryptionKeyFor,
   noSucceededBackupMessage,
   outcomeWarning,
@@ -119,6 +120,19 @@ describe('discovery', () => {
       },
     ]).map((r) => `${r.version}/${r.resource}`);
     expect(merged).toEqual(['v2/gadgets', 'v2/gadgets/status', 'v1/gizmos']);
+  });
+});
+
+describe('discovery gaps', () => {
+  it('records a group that may hold exportable types, not the read-only metrics APIs that are often down', () => {
+    const gaps = discoveryGaps({
+      unavailable: [
+        { groupVersion: 'metrics.k8s.io/v1beta1', error: '503 service unavailable' },
+        { groupVersion: 'custom.metrics.k8s.io/v1beta2', error: '503 service unavailable' },
+        { groupVersion: 'example.com/v1', error: '503 service unavailable' },
+      ],
+    });
+    expect(gaps.map((g) => g.what)).toEqual(['API group version example.com/v1']);
   });
 });
 
