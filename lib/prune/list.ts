@@ -65,7 +65,10 @@ export function formatTables(rows: readonly SnapshotRow[], timeZone: string): st
   const groups = new Map<string, SnapshotRow[]>();
   for (const row of rows) {
     const key = `${row.namespace}\u0000${row.pvc}`;
-    groups.set(key, [...(groups.get(key) ?? []), row]);
+    const group = groups.get(key);
+    // Appended in place: a PVC with hourly backups over years has tens of thousands of rows.
+    if (group) group.push(row);
+    else groups.set(key, [row]);
   }
   const blocks: string[] = [];
   for (const group of groups.values()) {
@@ -100,7 +103,8 @@ function localTime(iso: string, timeZone: string): string {
 }
 
 function columns(table: string[][]): string {
-  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  // A loop, not Math.max(...lengths): spreading a column of 100,000+ cells exceeds the call stack.
+  const widths = table[0].map((_, i) => table.reduce((width, row) => Math.max(width, row[i].length), 0));
   return table
     .map((row) =>
       row
