@@ -62,7 +62,9 @@ export const keepSettings = {
     env: 'NSBACKUP_KEEP_YEARLY',
     default: 0,
     min: 0,
-    description: 'Yearly labels kept per PVC (0: yearly labels are removed, 12 monthly reach back a year).',
+    description:
+      'Yearly labels kept per PVC (0: a yearly label keeps nothing and goes with the last label that keeps the ' +
+      'snapshot; 12 monthly reach back a year).',
   }),
 };
 
