@@ -62,7 +62,20 @@ export interface Command<S extends Schema = Schema> {
   aliases?: Record<string, string>;
   /** Commands that print their result (list, diff) skip the summary line unless it failed. */
   quiet?: boolean;
+  /**
+   * Called when the configuration did not load (the run then exits 2 without calling `run`): a command that must
+   * report every failed run (backup's failure ping) reads what it still can from the raw input. Its errors are
+   * ignored.
+   */
+  onConfigError?(ctx: ConfigErrorContext): Promise<void>;
   run(ctx: RunContext<S>): Promise<RunResult | void>;
+}
+
+export interface ConfigErrorContext {
+  env: NodeJS.ProcessEnv;
+  /** Undefined when the command line itself did not parse. */
+  args?: ParsedArgs;
+  log: Logger;
 }
 
 export function defineCommand<S extends Schema>(command: Command<S>): Command<S> {
@@ -90,9 +103,11 @@ export async function runCommand<S extends Schema>(
   for (const name of STANDARD_SECRET_VARIABLES) redactor.add(env[name]);
   let log = new Logger({ redactor, write: opts.write, base: { command: command.name } });
   let args: ParsedArgs;
+  let parsedArgs: ParsedArgs | undefined;
   let config: ConfigOf<typeof schema>;
   try {
     args = parseArgs(opts.argv ?? [], schema, command.aliases);
+    parsedArgs = args;
     if (args.help) {
       out(helpText(command.usage ?? `nsbackup ${command.name} [options]`, command.summary, schema));
       return ExitCode.ok;
@@ -103,6 +118,7 @@ export async function runCommand<S extends Schema>(
       // Secret values are never echoed by loadConfig; still mask anything that looks like one.
       for (const v of rawSecretValues(schema, env)) redactor.add(v);
       log.error(e.message, { exitCode: ExitCode.badConfig });
+      await command.onConfigError?.({ env, args: parsedArgs, log }).catch(() => undefined);
       return ExitCode.badConfig;
     }
     throw e;

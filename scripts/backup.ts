@@ -2,21 +2,31 @@
 // CronJob per namespace. The flow is lib/backup/flow.ts; this file wires settings and adapters to it.
 
 import { defineCommand, runIfMain } from '../lib/command.js';
-import type { Command } from '../lib/command.js';
+import type { Command, ConfigErrorContext } from '../lib/command.js';
+import { loadConfig } from '../lib/config/index.js';
 import { podExec } from '../lib/exec/index.js';
 import { ExitCode } from '../lib/exit.js';
 import { clusterNameOf, connectOrConfigError } from '../lib/kube/index.js';
+import type { KubeClient } from '../lib/kube/index.js';
 import { acquireNodeLock } from '../lib/lock/index.js';
+import type { Logger } from '../lib/log.js';
 import { storeFrom } from '../lib/s3/index.js';
+import type { S3Store } from '../lib/s3/index.js';
 import { backupSettings } from '../lib/backup/settings.js';
 import type { BackupSettings } from '../lib/backup/settings.js';
 import { runBackup } from '../lib/backup/flow.js';
 import type { BackupDeps } from '../lib/backup/flow.js';
-import { httpGetNotifier } from '../lib/backup/notify.js';
+import { httpGetNotifier, notify } from '../lib/backup/notify.js';
+import type { Notifier } from '../lib/backup/notify.js';
 import { planBackup } from '../lib/backup/plan.js';
+import type { BackupConfig, BackupPlan } from '../lib/backup/plan.js';
+import type { BackupFolder } from '../lib/backup/ports.js';
 import { databaseAdapter } from '../lib/backup/database.js';
 import { backupExportStep } from '../lib/export/backup-step.js';
 import { keyFrom } from '../lib/export/command-support.js';
+import { writeOutcome } from '../lib/export/outcome.js';
+import { backupFolderOf } from '../lib/export/s3-export.js';
+import type { EncryptionKey } from '../lib/resources/index.js';
 
 /** What tests (and the demo) may replace: the clock, randomness, polling and the adapters. */
 export type BackupOverrides = Partial<
@@ -25,6 +35,7 @@ export type BackupOverrides = Partial<
     | 'exec'
     | 'database'
     | 'exportResources'
+    | 'writeOutcome'
     | 'acquireLock'
     | 'notifier'
     | 'now'
@@ -34,20 +45,63 @@ export type BackupOverrides = Partial<
   >
 >;
 
+/** What is set up before the flow runs; any failure here is a failed run too (and pinged as one). */
+interface Prepared {
+  plan: BackupPlan;
+  kube: KubeClient;
+  clusterName: string;
+  store?: S3Store;
+  encryptionKey?: EncryptionKey;
+}
+
+function prepare(config: BackupConfig, env: NodeJS.ProcessEnv, log: Logger): Prepared {
+  const plan = planBackup(config, env);
+  const kube = connectOrConfigError(config, env);
+  const clusterName = clusterNameOf(config.clusterName, kube);
+  const store = storeFrom(config, env, log);
+  // One key for everything the backup stores: a dump in clear beside encrypted manifests would defeat the key.
+  const encryptionKey = store ? keyFrom(config, plan.namespace || kube.defaultNamespace, log) : undefined;
+  return { plan, kube, clusterName, store, encryptionKey };
+}
+
+/** The two settings a failure ping needs, read on their own when the whole configuration could not be. */
+const failurePingSettings = {
+  notifyFailureUrl: backupSettings.notifyFailureUrl,
+  dryRun: backupSettings.dryRun,
+};
+
+/**
+ * A run whose configuration did not load is a failed run: ping NSBACKUP_NOTIFY_FAILURE_URL when that URL itself
+ * reads (a dead-man's switch would otherwise only notice the missing success ping, hours later).
+ */
+async function pingConfigFailure(notifier: Notifier, { env, args, log }: ConfigErrorContext): Promise<void> {
+  let settings;
+  try {
+    settings = loadConfig(failurePingSettings, { env, args: args && { ...args, positional: [] } });
+  } catch {
+    return; // the URL (or the dry-run flag) is what is wrong: there is nobody to tell
+  }
+  if (!settings.dryRun) await notify(notifier, settings.notifyFailureUrl, 'failure', log);
+}
+
 export function createBackupCommand(overrides: BackupOverrides = {}): Command<BackupSettings> {
+  const notifier = overrides.notifier ?? httpGetNotifier();
   return defineCommand({
     name: 'backup',
     summary: 'Back up one namespace: database dump, then a VolumeSnapshot per PVC with retention labels',
     schema: backupSettings,
+    onConfigError: (ctx) => pingConfigFailure(notifier, ctx),
     async run({ config, log, env, signal, out }) {
-      const plan = planBackup(config, env);
-      const kube = connectOrConfigError(config, env);
+      let prepared: Prepared;
+      try {
+        prepared = prepare(config, env, log);
+      } catch (e) {
+        if (!config.dryRun) await notify(notifier, config.notifyFailureUrl, 'failure', log);
+        throw e;
+      }
+      const { plan, kube, clusterName, store, encryptionKey } = prepared;
       const exec = overrides.exec ?? podExec(kube);
       const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
-      const clusterName = clusterNameOf(config.clusterName, kube);
-      const store = storeFrom(config, env, log);
-      // One key for everything the backup stores: a dump in clear beside encrypted manifests would defeat the key.
-      const encryptionKey = store ? keyFrom(config, plan.namespace || kube.defaultNamespace, log) : undefined;
       const report = await runBackup(plan, {
         kube,
         log,
@@ -72,11 +126,21 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
                 exclude: config.exportExclude,
               })
             : undefined),
-        s3KeyPrefix: store
-          ? (backupId) => [clusterName, plan.namespace || kube.defaultNamespace, backupId].join('/')
+        s3Folder: store
+          ? (namespace, backupId): BackupFolder => {
+              const folderKey = backupFolderOf(store, clusterName, namespace, backupId);
+              return {
+                keyPrefix: [clusterName, namespace, backupId].join('/'),
+                folderKey,
+                location: store.url(folderKey),
+              };
+            }
           : undefined,
+        writeOutcome:
+          overrides.writeOutcome ??
+          (store ? (folder, outcome) => writeOutcome(store, folder.folderKey, outcome) : undefined),
         acquireLock: overrides.acquireLock ?? acquireNodeLock,
-        notifier: overrides.notifier ?? httpGetNotifier(),
+        notifier,
         typeInputs: {
           explicit: config.type,
           jobName: config.jobName,

@@ -1,7 +1,7 @@
 // The database steps of the flow, backed by lib/dump's scripts run in the database container over `exec`.
 
 import { createHash } from 'node:crypto';
-import { checkDatabase, dumpDatabase, streamDumpToS3 } from '../dump/index.js';
+import { checkDatabase, dumpDatabase, uploadDumpFile } from '../dump/index.js';
 import { dumpFileName } from '../resources/manifest.js';
 import type { EncryptionKey } from '../resources/crypto.js';
 import type { DumpContext, PasswordSource } from '../dump/index.js';
@@ -57,28 +57,34 @@ export function databaseAdapter(
       });
       return { files: result.files, durationMs: result.durationMs };
     },
-    streamToS3: store
-      ? async (target, db, keyPrefix, databases, signal) => {
-          // PostgreSQL streams one database per object; MySQL one stream for the list (or all databases).
-          const groups = db.kind === 'postgres' ? databases.map((d) => [d]) : [db.names];
+    uploadDumps: store
+      ? async (target, db, keyPrefix, dump, signal) => {
           const stored: StoredDump[] = [];
-          for (const group of groups) {
-            const database = db.kind === 'postgres' ? group[0] : group.length ? 'databases' : 'all-databases';
+          for (const file of dump.files) {
+            // PostgreSQL: one file per database; MySQL: one file for the list (or all databases).
+            const database =
+              db.kind === 'postgres' ? file.database : db.names.length ? 'databases' : 'all-databases';
             const name = storedDumpName(database, Boolean(encryptionKey));
             const key = store.key(keyPrefix, name);
-            const streamed = await streamDumpToS3(context(target, db, signal), {
+            const uploaded = await uploadDumpFile(context(target, db, signal), {
               store,
               key,
-              databases: group,
+              file,
+              dumpDir: db.dumpDir,
               encryptionKey,
             });
-            log.info('dump streamed to S3', { key, sizeBytes: streamed.sizeBytes, sha256: streamed.sha256 });
+            log.info('dump uploaded to S3', {
+              key,
+              sizeBytes: uploaded.sizeBytes,
+              sha256: uploaded.sha256,
+              encrypted: Boolean(encryptionKey),
+            });
             stored.push({
               location: store.url(key),
               database,
               name,
-              size: streamed.sizeBytes,
-              sha256: streamed.sha256,
+              size: uploaded.sizeBytes,
+              sha256: uploaded.sha256,
             });
           }
           return stored;

@@ -1,12 +1,13 @@
 // One backup run, as small steps in a fixed order:
-//   checks (namespace, PVCs, exec targets, backup type) -> node lock -> database check -> pre hooks -> dump
-//   -> S3 (dump stream, resource export) -> VolumeSnapshots -> wait until cut -> post hooks -> wait until ready
-//   -> discard failed snapshots -> release lock -> notify.
+//   checks (namespace, PVCs, exec targets, backup type) -> node lock -> exec targets again -> database check
+//   -> pre hooks -> dump -> VolumeSnapshots -> wait until cut -> post hooks -> S3 (dump files, resource export)
+//   -> wait until ready -> discard failed snapshots -> outcome to S3 -> release lock -> notify.
+// The application is held (pre to post hooks) only for the dump and the snapshots' point in time. S3 comes after:
+// an S3 problem fails the run, but the snapshots are good copies of the volumes and stay.
 // Nothing is written before every check passed. Each step's I/O is injected (BackupDeps).
 
 import { ExitCode, JobError } from '../exit.js';
 import type { KubeClient } from '../kube/index.js';
-import { volumeSnapshotPath } from '../kube/index.js';
 import type { BackupType } from '../labels.js';
 import type { NodeLock, NodeLockOptions } from '../lock/index.js';
 import type { Logger } from '../log.js';
@@ -17,13 +18,17 @@ import { checkNamespace, checkPvcs } from './checks.js';
 import { backupIdFor, snapshotNameFor } from './naming.js';
 import { notify } from './notify.js';
 import type { Notifier } from './notify.js';
+import { backupOutcomeOf } from './outcome.js';
 import type { BackupPlan } from './plan.js';
-import type { DatabaseOps, ExecFn, ExportResources, StoredDump } from './ports.js';
+import type { BackupFolder, DatabaseOps, ExecFn, ExportResources, WriteOutcome } from './ports.js';
+import { storeInS3 } from './s3-step.js';
 import { snapshotAnnotations, snapshotLabels, volumeSnapshotManifest } from './snapshot-labels.js';
 import type { DumpFacts } from './snapshot-labels.js';
+import type { Hook } from './hooks.js';
 import { resolveHookTargets, runHooks } from './run-hooks.js';
-import { listSnapshotRecords, settleSnapshots, waitForSnapshots } from './snapshots.js';
+import { createSnapshot, listSnapshotRecords, settleSnapshots, waitForSnapshots } from './snapshots.js';
 import { resolveTarget } from './target.js';
+import type { PodTarget } from './target.js';
 
 export interface BackupDeps {
   kube: KubeClient;
@@ -34,8 +39,10 @@ export interface BackupDeps {
   exec: ExecFn;
   database?: DatabaseOps;
   exportResources?: ExportResources;
-  /** `<cluster>/<namespace>/<backup id>` under the store's prefix, when S3 is configured. */
-  s3KeyPrefix?: (backupId: string) => string;
+  /** The backup's S3 folder (`<prefix>/<cluster>/<namespace>/<backup id>/`), when S3 is configured. */
+  s3Folder?: (namespace: string, backupId: string) => BackupFolder;
+  /** Records how the run ended in its S3 folder; a failure to record it fails the run. */
+  writeOutcome?: WriteOutcome;
   acquireLock: (opts: NodeLockOptions) => Promise<NodeLock>;
   notifier: Notifier;
   typeInputs: Omit<TypeInputs, 'namespaces'>;
@@ -63,11 +70,34 @@ export interface BackupReport {
   dryRun: boolean;
   snapshots: SnapshotReport[];
   dump?: DumpFacts;
+  /** What was stored in S3 (`s3://` locations). */
   s3Locations: string[];
+  /** The backup's S3 folder, when the run used one (the snapshots point at it, the outcome is recorded there). */
+  s3Folder?: string;
   /** Set when the run failed; its exitCode is the process's. */
   error?: JobError;
-  /** Problems that did not stop the run but make it a failure (a post hook, a snapshot that failed). */
+  /** Every failure of the run, the one that stopped it first (a post hook, a snapshot, S3, ...). */
   failures: string[];
+}
+
+/** Thrown at the end of a run that went through every step but collected failures (report.failures). */
+class CollectedFailures extends JobError {}
+
+interface Targets {
+  db?: PodTarget;
+  hooks: Map<Hook, PodTarget>;
+}
+
+/** One run's state, shared by its steps. */
+interface Run {
+  plan: BackupPlan;
+  deps: BackupDeps;
+  namespace: string;
+  report: BackupReport;
+  log: Logger;
+  /** Where S3 holds this backup: only with something to store there (the export, or the dump upload). */
+  folder?: BackupFolder;
+  lock?: NodeLock;
 }
 
 export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<BackupReport> {
@@ -81,173 +111,222 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     s3Locations: [],
     failures: [],
   };
-  const log = deps.log.child({ namespace, backupId: report.backupId });
-  let lock: NodeLock | undefined;
+  const run: Run = {
+    plan,
+    deps,
+    namespace,
+    report,
+    log: deps.log.child({ namespace, backupId: report.backupId }),
+    folder:
+      deps.s3Folder && (deps.exportResources || plan.s3Dump)
+        ? deps.s3Folder(namespace, report.backupId)
+        : undefined,
+  };
   try {
-    // 1. Checks: read-only.
-    await checkNamespace(deps.kube, namespace);
-    await checkPvcs(deps.kube, namespace, plan.pvcs);
-    const dbTarget = plan.database
-      ? await resolveTarget(deps.kube, namespace, plan.database.target, plan.database.container)
-      : undefined;
-    const hookTargets = await resolveHookTargets(deps.kube, namespace, plan, dbTarget);
-    const detected = await detectBackupType(deps.kube, {
-      ...deps.typeInputs,
-      namespaces: [deps.kube.defaultNamespace, namespace],
-    });
-    report.type = detected.type;
-    log.info('checks passed', {
-      pvcs: plan.pvcs,
-      dbTarget: dbTarget && `${dbTarget.pod}/${dbTarget.container}`,
-      type: detected.type,
-      typeFrom: detected.reason,
-    });
-
-    // 2. Node lock (skipped in a dry run).
-    if (plan.lock) lock = await deps.acquireLock({ ...plan.lock, log, signal: deps.signal });
-
-    // 3. Database check: tools, server, free space. It writes no Kubernetes object and no dump (at most it
-    //    creates a missing dump directory in the container), so it runs in a dry run too.
-    if (plan.database && dbTarget) {
-      if (!deps.database) throw new JobError(`no database adapter for ${plan.database.kind}`);
-      await deps.database.check(dbTarget, plan.database, deps.signal);
-      log.info('database check passed', { db: plan.database.kind, pod: dbTarget.pod });
-    }
-
-    if (plan.dryRun) {
-      report.snapshots = await planSnapshots(
-        plan,
-        deps,
-        namespace,
-        report.backupId,
-        detected.type,
-        'planned',
-      );
-      deps.out(formatPlan(report, plan));
-      return report;
-    }
-
-    // 4..7. Pre hooks, dump, S3, snapshots; post hooks whenever pre hooks started (or, without pre hooks,
-    // once the snapshots are taken).
-    let preHooksStarted = false;
-    let snapshotsTaken = false;
-    const names: string[] = [];
-    let deadline = 0;
-    let stepError: unknown;
-    try {
-      preHooksStarted = plan.hooks.pre.length > 0;
-      await runHooks('pre', plan.hooks.pre, hookTargets, deps, log);
-
-      if (plan.database && dbTarget) {
-        report.dump = await deps.database!.dump(dbTarget, plan.database, deps.signal);
-        log.info('dump written', {
-          files: report.dump.files.map((f) => ({ path: f.path, sizeBytes: f.sizeBytes, sha256: f.sha256 })),
-          durationSeconds: Math.round(report.dump.durationMs / 100) / 10,
-        });
-      }
-      const keyPrefix = deps.s3KeyPrefix?.(report.backupId);
-      const storedDumps: StoredDump[] = [];
-      if (keyPrefix && plan.s3Dump && plan.database && dbTarget) {
-        if (!deps.database?.streamToS3)
-          throw new JobError('NSBACKUP_S3_DUMP is on but no S3 store is configured');
-        const databases = report.dump?.files.map((f) => f.database) ?? plan.database.names;
-        storedDumps.push(
-          ...(await deps.database.streamToS3(dbTarget, plan.database, keyPrefix, databases, deps.signal)),
-        );
-        report.s3Locations.push(...storedDumps.map((d) => d.location));
-      }
-      if (keyPrefix && deps.exportResources) {
-        const exported = await deps.exportResources({
-          namespace,
-          backupId: report.backupId,
-          keyPrefix,
-          dumps: storedDumps.map(({ location: _location, ...dump }) => dump),
-          signal: deps.signal,
-        });
-        report.s3Locations.push(exported.location);
-        // The dump and the volumes are still worth snapshotting; the run fails at the end, naming what is missing.
-        if (exported.unreadable.length) {
-          report.failures.push(
-            `resource export incomplete, could not read: ${exported.unreadable.join('; ')} ` +
-              '(grant get/list on these types, or leave them out with NSBACKUP_EXPORT_EXCLUDE)',
-          );
-        }
-      }
-
-      if (plan.pvcs.length) {
-        // The last safe point: a compromised lock or a stop signal ends the run before the first snapshot.
-        lock?.assertHeld('creating snapshots');
-        if (deps.signal?.aborted) throw deps.signal.reason;
-        report.snapshots = await planSnapshots(
-          plan,
-          deps,
-          namespace,
-          report.backupId,
-          detected.type,
-          'ready',
-        );
-        const annotations = snapshotAnnotations({
-          config: { ...plan.recordedConfig, namespace },
-          version: VERSION,
-          dump: report.dump,
-          s3Location: report.s3Locations.join(',') || undefined,
-        });
-        // One budget for both waits, from the moment the first snapshot exists.
-        deadline = deps.now().getTime() + plan.snapshotTimeoutMs;
-        for (const snap of report.snapshots) {
-          await deps.kube.create(
-            volumeSnapshotPath(namespace),
-            volumeSnapshotManifest({
-              namespace,
-              name: snap.name,
-              pvc: snap.pvc,
-              snapshotClass: plan.snapshotClass,
-              labels: snap.labels,
-              annotations,
-            }),
-          );
-          names.push(snap.name);
-          log.info('snapshot created', { snapshot: snap.name, pvc: snap.pvc, labels: snap.labels });
-        }
-        // Post hooks may resume the application once every point in time is taken (status.creationTime).
-        await waitForSnapshots(deps.kube, namespace, names, waitOptions(deps, plan, deadline, 'cut'));
-      }
-      snapshotsTaken = true;
-    } catch (e) {
-      stepError = e; // thrown after the post hooks and the snapshots' verdict
-    }
-    if (preHooksStarted || (snapshotsTaken && plan.hooks.post.length)) {
-      try {
-        await runHooks('post', plan.hooks.post, hookTargets, deps, log);
-      } catch (e) {
-        report.failures.push((e as Error).message);
-      }
-    }
-    // Only snapshots that exist are reported; those created before a failure still get their verdict.
-    report.snapshots = report.snapshots.filter((s) => names.includes(s.name));
-
-    // 8. Every snapshot that was created ends ready, or discarded, whatever else failed.
-    if (names.length) {
-      const waited = waitOptions(deps, plan, deadline, 'ready');
-      report.failures.push(...(await settleSnapshots(deps.kube, namespace, report.snapshots, waited, log)));
-    }
-    if (stepError) throw stepError;
-    if (report.failures.length) throw new JobError(report.failures.join('; '));
+    await runSteps(run);
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    const extra = report.failures.filter((f) => f !== message);
+    if (!(e instanceof CollectedFailures))
+      report.failures.unshift(e instanceof Error ? e.message : String(e));
     report.error =
-      e instanceof JobError && !extra.length
+      e instanceof JobError && report.failures.length === 1
         ? e
-        : new JobError([message, ...extra].join('; '), e instanceof JobError ? e.exitCode : ExitCode.failed);
+        : new JobError(report.failures.join('; '), e instanceof JobError ? e.exitCode : ExitCode.failed);
+  }
+  try {
+    if (report.s3Folder) await recordOutcome(run, startedAt);
   } finally {
-    await lock?.release();
+    await run.lock?.release();
   }
   if (!plan.dryRun) {
     const url = report.error ? plan.notifyFailureUrl : plan.notifyUrl;
-    await notify(deps.notifier, url, report.error ? 'failure' : 'success', log);
+    await notify(deps.notifier, url, report.error ? 'failure' : 'success', run.log);
   }
   return report;
+}
+
+async function runSteps(run: Run): Promise<void> {
+  const { plan, deps, namespace, report, log } = run;
+  // 1. Checks: read-only.
+  await checkNamespace(deps.kube, namespace);
+  await checkPvcs(deps.kube, namespace, plan.pvcs);
+  let targets = await resolveTargets(run);
+  const detected = await detectBackupType(deps.kube, {
+    ...deps.typeInputs,
+    namespaces: [deps.kube.defaultNamespace, namespace],
+  });
+  report.type = detected.type;
+  log.info('checks passed', {
+    pvcs: plan.pvcs,
+    dbTarget: targets.db && `${targets.db.pod}/${targets.db.container}`,
+    type: detected.type,
+    typeFrom: detected.reason,
+  });
+
+  // 2. Node lock (skipped in a dry run). Its wait can last up to NSBACKUP_LOCK_TIMEOUT, long enough for a
+  //    rollout to replace the pods found above: they are looked up again once the slot is ours.
+  if (plan.lock) {
+    run.lock = await deps.acquireLock({ ...plan.lock, log, signal: deps.signal });
+    targets = await resolveTargets(run);
+  }
+
+  // 3. Database check: tools, server, free space. It writes nothing (not even a missing dump directory), so it
+  //    runs in a dry run too.
+  if (plan.database && targets.db) {
+    if (!deps.database) throw new JobError(`no database adapter for ${plan.database.kind}`);
+    await deps.database.check(targets.db, plan.database, deps.signal);
+    log.info('database check passed', { db: plan.database.kind, pod: targets.db.pod });
+  }
+
+  if (plan.dryRun) {
+    report.snapshots = await planSnapshots(run, detected.type, 'planned');
+    deps.out(formatPlan(report, plan));
+    return;
+  }
+  await capture(run, targets, detected.type);
+}
+
+/** Where the dump and each hook run. */
+async function resolveTargets(run: Run): Promise<Targets> {
+  const { plan, deps, namespace } = run;
+  const db = plan.database
+    ? await resolveTarget(deps.kube, namespace, plan.database.target, plan.database.container)
+    : undefined;
+  return { db, hooks: await resolveHookTargets(deps.kube, namespace, plan, db) };
+}
+
+/**
+ * 4..9. Pre hooks, dump, snapshots until cut; post hooks whenever pre hooks ran (or, without pre hooks, once the
+ * snapshots are cut); then S3 and the snapshots' verdict.
+ */
+async function capture(run: Run, targets: Targets, type: BackupType): Promise<void> {
+  const { plan, deps, namespace, report, log } = run;
+  let preHooksRan = false;
+  let snapshotsCut = false;
+  const created: string[] = [];
+  let deadline = 0;
+  let stepError: unknown;
+  try {
+    if (plan.hooks.pre.length) {
+      deps.signal?.throwIfAborted();
+      preHooksRan = true;
+      await runHooks(
+        'pre',
+        plan.hooks.pre,
+        targets.hooks,
+        { exec: deps.exec, now: deps.now, timeoutMs: plan.hookTimeoutMs, signal: deps.signal },
+        log,
+      );
+    }
+
+    if (plan.database && targets.db) {
+      report.dump = await deps.database!.dump(targets.db, plan.database, deps.signal);
+      log.info('dump written', {
+        files: report.dump.files.map((f) => ({ path: f.path, sizeBytes: f.sizeBytes, sha256: f.sha256 })),
+        durationSeconds: Math.round(report.dump.durationMs / 100) / 10,
+      });
+    }
+
+    if (plan.pvcs.length) {
+      // The last safe point: a compromised lock or a stop signal ends the run before the first snapshot.
+      run.lock?.assertHeld('creating snapshots');
+      deps.signal?.throwIfAborted();
+      report.snapshots = await planSnapshots(run, type, 'ready');
+      // The folder is known from the backup id: the snapshots name it before anything is uploaded.
+      if (run.folder) report.s3Folder = run.folder.location;
+      const annotations = snapshotAnnotations({
+        config: { ...plan.recordedConfig, namespace },
+        version: VERSION,
+        dump: report.dump,
+        s3Location: run.folder?.location,
+      });
+      // One budget for both waits, from the moment the first snapshot exists.
+      deadline = deps.now().getTime() + plan.snapshotTimeoutMs;
+      for (const snap of report.snapshots) {
+        const manifest = volumeSnapshotManifest({
+          namespace,
+          name: snap.name,
+          pvc: snap.pvc,
+          snapshotClass: plan.snapshotClass,
+          labels: snap.labels,
+          annotations,
+        });
+        await createSnapshot(deps.kube, namespace, manifest, report.backupId, log);
+        created.push(snap.name);
+        log.info('snapshot created', { snapshot: snap.name, pvc: snap.pvc, labels: snap.labels });
+      }
+      // Post hooks may resume the application once every point in time is taken (status.creationTime).
+      await waitForSnapshots(deps.kube, namespace, created, waitOptions(deps, plan, deadline, 'cut'));
+    }
+    snapshotsCut = true;
+  } catch (e) {
+    stepError = e; // thrown after the post hooks and the snapshots' verdict
+  }
+
+  if (preHooksRan || (snapshotsCut && plan.hooks.post.length)) {
+    try {
+      // Without the run's stop signal: a SIGTERM must not leave the application frozen.
+      await runHooks(
+        'post',
+        plan.hooks.post,
+        targets.hooks,
+        { exec: deps.exec, now: deps.now, timeoutMs: plan.hookTimeoutMs },
+        log,
+      );
+    } catch (e) {
+      report.failures.push((e as Error).message);
+    }
+  }
+  // Only snapshots that exist are reported; those created before a failure still get their verdict.
+  report.snapshots = report.snapshots.filter((s) => created.includes(s.name));
+
+  if (!stepError && run.folder) {
+    report.s3Folder = run.folder.location;
+    try {
+      const stored = await storeInS3({
+        plan,
+        folder: run.folder,
+        namespace,
+        backupId: report.backupId,
+        dump: report.dump,
+        dbTarget: targets.db,
+        database: deps.database,
+        exportResources: deps.exportResources,
+        signal: deps.signal,
+      });
+      report.s3Locations.push(...stored.locations);
+      report.failures.push(...stored.failures);
+    } catch (e) {
+      report.failures.push(`storing the backup in ${run.folder.location} failed: ${(e as Error).message}`);
+    }
+  }
+
+  // Every snapshot that was created ends ready, or discarded, whatever else failed.
+  if (created.length) {
+    const waited = waitOptions(deps, plan, deadline, 'ready');
+    report.failures.push(...(await settleSnapshots(deps.kube, namespace, report.snapshots, waited, log)));
+  }
+  if (stepError) throw stepError;
+  if (report.failures.length) throw new CollectedFailures(report.failures.join('; '));
+}
+
+/** The run's outcome in its folder; failing to record it fails the run (a reader would take it for unfinished). */
+async function recordOutcome(run: Run, startedAt: Date): Promise<void> {
+  const { deps, report } = run;
+  if (!deps.writeOutcome || !run.folder) return;
+  const outcome = backupOutcomeOf({
+    backupId: report.backupId,
+    failures: report.failures,
+    failed: Boolean(report.error),
+    startedAt,
+    finishedAt: deps.now(),
+  });
+  try {
+    await deps.writeOutcome(run.folder, outcome);
+    run.log.info('outcome recorded', { outcome: outcome.outcome, location: run.folder.location });
+  } catch (e) {
+    report.failures.push(`recording the outcome in ${run.folder.location} failed: ${(e as Error).message}`);
+    report.error = new JobError(report.failures.join('; '), report.error?.exitCode ?? ExitCode.failed);
+  }
 }
 
 function waitOptions(deps: BackupDeps, plan: BackupPlan, deadline: number, until: 'cut' | 'ready') {
@@ -264,13 +343,12 @@ function waitOptions(deps: BackupDeps, plan: BackupPlan, deadline: number, until
 
 /** Names and labels of this run's snapshots; GFS periods judged per PVC against its existing snapshots. */
 async function planSnapshots(
-  plan: BackupPlan,
-  deps: BackupDeps,
-  namespace: string,
-  backupId: string,
+  run: Run,
   type: BackupType,
   outcome: SnapshotOutcome,
 ): Promise<SnapshotReport[]> {
+  const { plan, deps, namespace } = run;
+  const backupId = run.report.backupId;
   if (!plan.pvcs.length) return [];
   const existing = await listSnapshotRecords(deps.kube, namespace, deps.log);
   const at = deps.now();

@@ -40,6 +40,8 @@ export interface BackupPlan {
   dryRun: boolean;
   lock?: { dir: string; slots: number; timeoutMs: number; staleMs: number };
   hooks: HooksFile;
+  /** Each hook's time limit (NSBACKUP_HOOK_TIMEOUT). */
+  hookTimeoutMs: number;
   notifyUrl: string;
   notifyFailureUrl: string;
   s3Dump: boolean;
@@ -155,6 +157,7 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
           }
         : undefined,
     hooks,
+    hookTimeoutMs: config.hookTimeout,
     notifyUrl: config.notifyUrl,
     notifyFailureUrl: config.notifyFailureUrl,
     s3Dump: config.s3Dump,

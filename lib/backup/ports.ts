@@ -1,30 +1,47 @@
 // What the backup flow needs from the outside, as plain function types, so each step can be tested with
 // fakes and the real adapters (pods/exec, the dump scripts, the resource export) plug in at one place.
 
+import type { BackupOutcome } from '../export/outcome.js';
 import type { DatabasePlan } from './plan.js';
 import type { DumpFacts } from './snapshot-labels.js';
 import type { PodTarget } from './target.js';
 
 export type { ExecFn, ExecOptions, ExecResult } from '../exec/index.js';
 
-/** The database steps, run in the database container (engineer E1's lib/dump behind an adapter). */
+/** The database steps, run in the database container (lib/dump behind an adapter). */
 export interface DatabaseOps {
-  /** Tools present, server answers, dump directory under the disk threshold. Writes nothing. */
+  /**
+   * Tools present, server answers, dump directory under the disk threshold and with room for the new dump. Writes
+   * nothing, not even a missing dump directory (a dry run runs it).
+   */
   check(target: PodTarget, db: DatabasePlan, signal?: AbortSignal): Promise<void>;
   /** Dumps to a verified file on the PVC; the previous good dump survives a failure. */
   dump(target: PodTarget, db: DatabasePlan, signal?: AbortSignal): Promise<DumpFacts>;
   /**
-   * Streams the dump of `databases` (those the file dump wrote, for PostgreSQL) to S3 under `keyPrefix`
-   * (relative to the store's prefix); returns what it stored, for the manifest.
+   * Uploads the files `dump` wrote, as they are (the bytes the snapshot holds; no second dump), to S3 under
+   * `keyPrefix` (relative to the store's prefix); returns what it stored, for the manifest.
    */
-  streamToS3?(
+  uploadDumps?(
     target: PodTarget,
     db: DatabasePlan,
     keyPrefix: string,
-    databases: string[],
+    dump: DumpFacts,
     signal?: AbortSignal,
   ): Promise<StoredDump[]>;
 }
+
+/** The S3 folder of one backup, known from its id before anything is uploaded. */
+export interface BackupFolder {
+  /** `<cluster>/<namespace>/<backup id>`, relative to the store's prefix (what the export and dump keys take). */
+  keyPrefix: string;
+  /** `<prefix>/<cluster>/<namespace>/<backup id>/`: the full key of the folder. */
+  folderKey: string;
+  /** `s3://bucket/<folderKey>`: recorded on the snapshots. */
+  location: string;
+}
+
+/** Stores how the run ended in its folder (lib/export/outcome.ts), so `latest` can skip failed runs. */
+export type WriteOutcome = (folder: BackupFolder, outcome: BackupOutcome) => Promise<void>;
 
 /** A dump stored in the backup's S3 folder: the manifest lists it so restore-db can find and verify it. */
 export interface StoredDump {

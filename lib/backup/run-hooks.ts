@@ -1,5 +1,6 @@
 // Running pre and post hooks in their containers over pods/exec.
 
+import { formatMs } from '../config/index.js';
 import { JobError } from '../exit.js';
 import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
@@ -27,6 +28,18 @@ export async function resolveHookTargets(
   return targets;
 }
 
+export interface HookRunOptions {
+  exec: ExecFn;
+  now: () => Date;
+  /** Each hook's time limit: a hook that hangs must not hold the run (and its lock slot) forever. */
+  timeoutMs: number;
+  /**
+   * The run's stop signal, for pre hooks only. Post hooks never take it: they undo what the pre hooks did (a
+   * freeze, a read lock) and must run after a SIGTERM too, bounded by their own timeout.
+   */
+  signal?: AbortSignal;
+}
+
 /**
  * Runs one phase's hooks in order. A failing `fail` pre hook stops at once (the run must not go on); post hooks
  * all run (each undoes something), then their failures fail the run. `continue` hooks only warn.
@@ -35,33 +48,37 @@ export async function runHooks(
   phase: 'pre' | 'post',
   hooks: Hook[],
   targets: Map<Hook, PodTarget>,
-  deps: { exec: ExecFn; now: () => Date; signal?: AbortSignal },
+  options: HookRunOptions,
   log: Logger,
 ): Promise<void> {
   const failures: string[] = [];
   for (const hook of hooks) {
     const target = targets.get(hook)!;
-    const started = deps.now().getTime();
+    const started = options.now().getTime();
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const signal = phase === 'pre' && options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     let message: string | undefined;
     try {
-      const result = await deps.exec({
+      const result = await options.exec({
         namespace: target.namespace,
         pod: target.pod,
         container: target.container,
         command: hook.command,
-        signal: deps.signal,
+        signal,
       });
       if (result.exitCode !== 0) {
         message = `exit code ${result.exitCode}${result.stderr ? `: ${result.stderr.trim().slice(-300)}` : ''}`;
       }
     } catch (e) {
-      message = (e as Error).message;
+      message = timeout.aborted
+        ? `no exit within ${formatMs(options.timeoutMs)} (NSBACKUP_HOOK_TIMEOUT); the command may still run in the container`
+        : (e as Error).message;
     }
     const fields = {
       hook: hook.name,
       pod: target.pod,
       container: target.container,
-      ms: deps.now().getTime() - started,
+      ms: options.now().getTime() - started,
     };
     if (!message) {
       log.info(`${phase} hook succeeded`, fields);

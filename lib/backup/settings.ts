@@ -210,6 +210,14 @@ export const backupSettings = {
     validate: parseHooksFile,
     description: 'Commands run in a container before and after the snapshots (e.g. a flush).',
   }),
+  hookTimeout: duration({
+    env: 'NSBACKUP_HOOK_TIMEOUT',
+    default: 5 * 60_000,
+    min: 1_000,
+    description:
+      'Longest a pre or post hook may run; it then counts as failed. Post hooks get their own time even after ' +
+      'SIGTERM, so an application a pre hook froze is always thawed.',
+  }),
   clusterName: str({
     env: 'NSBACKUP_CLUSTER_NAME',
     pattern: /^[A-Za-z0-9._-]+$/,

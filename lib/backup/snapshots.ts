@@ -20,19 +20,21 @@ export async function listSnapshotRecords(
   return (await listSnapshots(kube, namespace, log)).filter((s) => !s.terminating).map((s) => s.record);
 }
 
-export type SnapshotState = 'pending' | 'cut' | 'ready' | 'failed';
+export type SnapshotState = 'pending' | 'cut' | 'ready' | 'gone';
 
 /**
  * `cut`: the point in time is taken (`status.creationTime`) but the data may still be uploading, so the
- * application may resume (post hooks) while the snapshot is not yet usable.
+ * application may resume (post hooks) while the snapshot is not yet usable. `error` is whatever `status.error`
+ * says now: the external-snapshotter sets it on a failed attempt and clears it when a retry succeeds, so it is
+ * not a verdict by itself.
  */
 export function snapshotState(vs: KubeObject | undefined): { state: SnapshotState; error?: string } {
-  if (!vs) return { state: 'failed', error: 'the VolumeSnapshot disappeared' };
+  if (!vs) return { state: 'gone', error: 'the VolumeSnapshot disappeared' };
   const status = vs.status ?? {};
-  if (status.error) return { state: 'failed', error: status.error.message ?? JSON.stringify(status.error) };
+  const error = status.error ? (status.error.message ?? JSON.stringify(status.error)) : undefined;
   if (status.readyToUse === true) return { state: 'ready' };
-  if (status.creationTime) return { state: 'cut' };
-  return { state: 'pending' };
+  if (status.creationTime) return { state: 'cut', error };
+  return { state: 'pending', error };
 }
 
 export interface WaitOptions {
@@ -47,22 +49,42 @@ export interface WaitOptions {
   deadlineBudgetMs?: number;
 }
 
-/** Polls until every snapshot reached `until` or failed, or the deadline passed (then: `timeout`). */
+export interface WaitResult {
+  state: SnapshotState | 'timeout';
+  /** The last `status.error` seen (or why the wait ended). */
+  error?: string;
+}
+
+/**
+ * Whether a snapshot is done being waited for. `ready`: ready, or gone. `cut`: also cut, or showing an error:
+ * the post hooks then thaw the application instead of keeping it frozen until the timeout for a snapshot that
+ * may never be taken (a retry that succeeds later is an ordinary crash-consistent snapshot, still waited for
+ * until ready).
+ */
+export function waitIsOver(until: WaitOptions['until'], result: { state: SnapshotState; error?: string }) {
+  if (result.state === 'ready' || result.state === 'gone') return true;
+  return until === 'cut' && (result.state === 'cut' || result.error !== undefined);
+}
+
+/**
+ * Polls until every snapshot reached `until`, or the deadline passed (then: `timeout` with the last error seen).
+ * A `status.error` alone does not end a wait for `ready`: it may clear.
+ */
 export async function waitForSnapshots(
   kube: KubeClient,
   namespace: string,
   names: string[],
   opts: WaitOptions,
-): Promise<Map<string, { state: SnapshotState | 'timeout'; error?: string }>> {
-  const results = new Map<string, { state: SnapshotState | 'timeout'; error?: string }>();
-  const reached = (s: SnapshotState) =>
-    s === 'failed' || s === 'ready' || (opts.until === 'cut' && s === 'cut');
+): Promise<Map<string, WaitResult>> {
+  const results = new Map<string, WaitResult>();
+  const lastError = new Map<string, string>();
   let open = [...names];
   for (;;) {
     const next: string[] = [];
     for (const name of open) {
       const result = snapshotState(await kube.getIfExists(volumeSnapshotPath(namespace, name)));
-      if (reached(result.state)) results.set(name, result);
+      if (result.error) lastError.set(name, result.error);
+      if (waitIsOver(opts.until, result)) results.set(name, result);
       else next.push(name);
     }
     open = next;
@@ -73,10 +95,49 @@ export async function waitForSnapshots(
       return results;
     }
     if (opts.now() >= opts.deadline) {
-      for (const name of open) results.set(name, { state: 'timeout' });
+      for (const name of open) results.set(name, { state: 'timeout', error: lastError.get(name) });
       return results;
     }
     await opts.sleep(Math.min(opts.pollMs, Math.max(0, opts.deadline - opts.now())));
+  }
+}
+
+/**
+ * Creates one of this run's snapshots. POST is not retried, and one that failed without an answer (a timeout,
+ * a dropped connection) may still have been committed: the name is ours, so look it up. Found with this run's
+ * backup label, it is this run's snapshot: tracked like the others, it gets its verdict instead of staying behind
+ * unseen for retention to count. Not found (or not ours): the create's error stands.
+ */
+export async function createSnapshot(
+  kube: KubeClient,
+  namespace: string,
+  manifest: KubeObject,
+  backupId: string,
+  log: Logger,
+): Promise<void> {
+  const name = manifest.metadata!.name!;
+  try {
+    await kube.create(volumeSnapshotPath(namespace), manifest);
+    return;
+  } catch (e) {
+    let existing: KubeObject | undefined;
+    try {
+      existing = await kube.getIfExists(volumeSnapshotPath(namespace, name));
+    } catch (lookup) {
+      log.error(
+        'snapshot create failed and the lookup failed too: if the snapshot exists, delete it by hand',
+        {
+          snapshot: name,
+          error: (lookup as Error).message,
+        },
+      );
+      throw e;
+    }
+    if (existing?.metadata?.labels?.[Labels.backup] !== backupId) throw e;
+    log.warn('snapshot create reported an error, but the snapshot exists: tracking it', {
+      snapshot: name,
+      error: (e as Error).message,
+    });
   }
 }
 
@@ -126,8 +187,8 @@ export interface SettledSnapshot {
 }
 
 /**
- * Waits until each snapshot is ready; one that failed, timed out or was left unverified by a stop is
- * discarded. Returns one failure line per discarded snapshot.
+ * Waits until each snapshot is ready; one that is still not ready at the deadline (its last error named), gone, or
+ * left unverified by a stop is discarded. Returns one failure line per discarded snapshot.
  */
 export async function settleSnapshots(
   kube: KubeClient,
@@ -137,6 +198,11 @@ export async function settleSnapshots(
   log: Logger,
 ): Promise<string[]> {
   const timeoutText = `not readyToUse within ${formatMs(opts.deadlineBudgetMs ?? 0)}`;
+  const failure = (result: WaitResult | undefined): string => {
+    if (result?.state !== 'timeout') return result?.error ?? 'failed';
+    if (!result.error) return timeoutText;
+    return opts.signal?.aborted ? result.error : `${timeoutText}, last error: ${result.error}`;
+  };
   const states = await waitForSnapshots(
     kube,
     namespace,
@@ -150,7 +216,7 @@ export async function settleSnapshots(
       log.info('snapshot ready', { snapshot: snap.name });
       continue;
     }
-    snap.error = result?.error ?? (result?.state === 'timeout' ? timeoutText : 'failed');
+    snap.error = failure(result);
     log.error('snapshot failed', { snapshot: snap.name, pvc: snap.pvc, error: snap.error });
     snap.outcome = await discardSnapshot(kube, namespace, snap.name, log);
     failures.push(`snapshot ${snap.name} of PVC ${snap.pvc}: ${snap.error} (${snap.outcome})`);

@@ -2,6 +2,7 @@
 // as local processes (localProcessHandler) next to a real PostgreSQL 15 and a real MariaDB.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,7 +170,15 @@ describe('PostgreSQL', () => {
     },
   );
 
-  it('streams the dump to S3 as well, under <cluster>/<namespace>/<backup id>', async () => {
+  it('a dry run checks the database but creates no dump directory', async () => {
+    const dumpDir = join(work, 'not-yet', 'pg-dumps');
+    const r = await backup({ ...pgEnv(), NSBACKUP_DUMP_DIR: dumpDir, NSBACKUP_DRY_RUN: 'true' });
+    expect(r.code, JSON.stringify(r.summary)).toBe(0);
+    expect(existsSync(join(work, 'not-yet'))).toBe(false);
+  });
+
+  it('uploads the dump file to S3 as well, byte for byte, under <cluster>/<namespace>/<backup id>', async () => {
+    cluster.clearRequests();
     const r = await backup({
       ...pgEnv(),
       ...s3.env,
@@ -183,12 +192,11 @@ describe('PostgreSQL', () => {
     const snap = snapshotsOf('pg-data').find(
       (s) => s.metadata.labels['nsbackup.io/backup'] === r.summary.backupId,
     );
-    // The dump object, and the backup's folder where the resource export (on by default with a bucket) went.
+    // The backup's folder, named before anything was uploaded: the dump and the resource export (on by default
+    // with a bucket) are in it.
     const folder = `s3://${s3.bucket}/nsbackup/test-cluster/${NS}/${r.summary.backupId}/`;
-    expect(snap.metadata.annotations['nsbackup.io/s3-location'].split(',')).toEqual([
-      `s3://${s3.bucket}/${key}`,
-      folder,
-    ]);
+    expect(snap.metadata.annotations['nsbackup.io/s3-location']).toBe(folder);
+    expect(r.summary.s3).toEqual([`s3://${s3.bucket}/${key}`, folder]);
     // The manifest lists the dump with the digest of the stored bytes, so restore-db can find and verify it.
     const manifest = JSON.parse(
       await s3.store().downloadText(`nsbackup/test-cluster/${NS}/${r.summary.backupId}/manifest.json`),
@@ -200,12 +208,25 @@ describe('PostgreSQL', () => {
       hash.update(chunk as Buffer);
       size += (chunk as Buffer).length;
     }
+    const digest = hash.digest('hex');
     expect(manifest.files.find((f: any) => f.name === 'dump-app.sql.gz')).toMatchObject({
       contents: 'dump',
       database: 'app',
       size,
-      sha256: hash.digest('hex'),
+      sha256: digest,
     });
+    // The S3 copy is the dump the snapshot holds: same bytes, and the database was dumped once.
+    expect(digest).toBe(snap.metadata.annotations['nsbackup.io/dump-sha256']);
+    expect(digest).toBe(await sha256(snap.metadata.annotations['nsbackup.io/dump-path']));
+    const actions = cluster.requests
+      .filter((q) => q.verb === 'exec')
+      .map((q) => new URLSearchParams(q.query).getAll('command')[4]);
+    expect(actions).toEqual(['check', 'dump', 'cat']);
+    // How the run ended, beside the manifest.
+    const outcome = JSON.parse(
+      await s3.store().downloadText(`nsbackup/test-cluster/${NS}/${r.summary.backupId}/outcome.json`),
+    );
+    expect(outcome).toMatchObject({ backupId: r.summary.backupId, outcome: 'succeeded', failures: [] });
   });
 
   it('encrypts the streamed dump with the backup key: nothing readable in the bucket', async () => {

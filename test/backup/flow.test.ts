@@ -273,12 +273,18 @@ describe('dry run', () => {
 });
 
 describe('failures: clear message, non-zero exit, no snapshot counted as good', () => {
-  it('a snapshot that reports an error is deleted and fails the run', async () => {
+  it('a snapshot whose error does not clear in time is deleted and fails the run', async () => {
     const ns = seedNamespace();
     cluster.controllers.snapshot.failNext('the disk is on fire');
-    const r = await backup({ ...dbEnv(ns), NSBACKUP_NOTIFY_FAILURE_URL: `${pingUrl}/failed?token=s3cret` });
+    const r = await backup({
+      ...dbEnv(ns),
+      NSBACKUP_SNAPSHOT_TIMEOUT: '1s',
+      NSBACKUP_NOTIFY_FAILURE_URL: `${pingUrl}/failed?token=s3cret`,
+    });
     expect(r.code).toBe(1);
-    expect(summaryOf(r).error).toMatch(/snapshot data-.* of PVC data: the disk is on fire \(deleted\)/);
+    expect(summaryOf(r).error).toMatch(
+      /snapshot data-.* of PVC data: not readyToUse within 1s, last error: the disk is on fire \(deleted\)/,
+    );
     await cluster.controllers.idle();
     expect(goodSnapshotsIn(ns).map((s) => s.spec.source.persistentVolumeClaimName)).toEqual(['wal']);
     expect(pings).toContain('/failed?token=s3cret');
@@ -308,9 +314,9 @@ describe('failures: clear message, non-zero exit, no snapshot counted as good', 
       status: 403,
       times: 1,
     });
-    const r = await backup({ ...dbEnv(ns), NSBACKUP_PVC: 'data' });
+    const r = await backup({ ...dbEnv(ns), NSBACKUP_PVC: 'data', NSBACKUP_SNAPSHOT_TIMEOUT: '1s' });
     expect(r.code).toBe(1);
-    expect(summaryOf(r).error).toMatch(/no space for snapshots \(labelled-failed\)/);
+    expect(summaryOf(r).error).toMatch(/last error: no space for snapshots \(labelled-failed\)/);
     const [snap] = snapshotsIn(ns);
     expect(snap.metadata.labels['nsbackup.io/failed']).toBe('true');
     expect(goodSnapshotsIn(ns)).toEqual([]);
@@ -368,6 +374,31 @@ describe('failures: clear message, non-zero exit, no snapshot counted as good', 
     expect(r.code).toBe(1);
     expect(summaryOf(r).error).toMatch(/pg_dump exited 1/);
     expect(snapshotsIn(ns)).toEqual([]);
+  });
+
+  it('a run that fails before it starts still pings the failure URL, when that URL reads', async () => {
+    const ping = (name: string) => ({ NSBACKUP_NOTIFY_FAILURE_URL: `${pingUrl}/early-${name}` });
+    const cases: [string, Record<string, string>, number][] = [
+      ['setting', { NSBACKUP_PVC: 'data', NSBACKUP_DB: 'postgres', NSBACKUP_RETAIN: 'weekly' }, 2],
+      ['plan', { NSBACKUP_PVC: 'data', NSBACKUP_DB: 'postgres' }, 2],
+      [
+        'kubeconfig',
+        { NSBACKUP_PVC: 'data', NSBACKUP_DB: 'none', NSBACKUP_KUBECONFIG: join(dir, 'none') },
+        2,
+      ],
+      ['key', { NSBACKUP_DB: 'none', NSBACKUP_S3_BUCKET: 'b', NSBACKUP_ENCRYPTION_KEY: 'not-a-key' }, 2],
+    ];
+    for (const [name, env, code] of cases) {
+      const r = await backup({ ...env, ...ping(name) });
+      expect(r.code, name).toBe(code);
+      expect(pings, name).toContain(`/early-${name}`);
+    }
+    // Not when the URL itself is what is wrong, nor for a dry run.
+    const before = pings.length;
+    expect((await backup({ NSBACKUP_DB: 'nope', NSBACKUP_NOTIFY_FAILURE_URL: 'not a url' })).code).toBe(2);
+    const dry = await backup({ NSBACKUP_DB: 'nope', NSBACKUP_DRY_RUN: 'true', ...ping('dry') });
+    expect(dry.code).toBe(2);
+    expect(pings.length).toBe(before);
   });
 
   it('bad configuration exits 2 and lists every problem', async () => {
@@ -610,10 +641,10 @@ describe('hooks, lock compromise, export seam', () => {
       post: [{ name: 'thaw', container: 'exporter', command: ['sh', '-c', 'exit 3'] }],
     });
     cluster.controllers.snapshot.failNext('snapshot quota exceeded');
-    const r = await backup({ ...dbEnv(ns), NSBACKUP_HOOKS_FILE: file });
+    const r = await backup({ ...dbEnv(ns), NSBACKUP_HOOKS_FILE: file, NSBACKUP_SNAPSHOT_TIMEOUT: '1s' });
     expect(r.code).toBe(1);
     expect(summaryOf(r).error).toMatch(/post hook "thaw" failed .*exit code 3/);
-    expect(summaryOf(r).error).toMatch(/snapshot data-.*: snapshot quota exceeded \(deleted\)/);
+    expect(summaryOf(r).error).toMatch(/snapshot data-.*: .*last error: snapshot quota exceeded \(deleted\)/);
     // The good one stays: a post hook that failed after the point in time does not spoil the snapshot.
     expect(
       goodSnapshotsIn(ns).map((s) => [s.spec.source.persistentVolumeClaimName, s.status.readyToUse]),
@@ -653,9 +684,10 @@ describe('hooks, lock compromise, export seam', () => {
     expect(snapshotsIn(ns)).toEqual([]);
   });
 
-  it('hands the S3 location to the resource export step and records it on the snapshots', async () => {
+  it("hands the backup's folder to the export step, records it on the snapshots and the outcome in it", async () => {
     const ns = seedNamespace();
     const calls: any[] = [];
+    const outcomes: any[] = [];
     const r = await backup(
       {
         NSBACKUP_NAMESPACE: ns,
@@ -667,21 +699,28 @@ describe('hooks, lock compromise, export seam', () => {
       {
         exportResources: async (input) => {
           calls.push(input);
-          return { location: `s3://backups/nsbackup/${input.keyPrefix}/resources.ndjson.gz`, unreadable: [] };
+          return { location: `s3://backups/nsbackup/${input.keyPrefix}/`, unreadable: [] };
         },
+        writeOutcome: async (folder, outcome) => void outcomes.push({ folderKey: folder.folderKey, outcome }),
       },
     );
     expect(r.code, JSON.stringify(summaryOf(r))).toBe(0);
-    expect(calls).toEqual([
-      expect.objectContaining({ namespace: ns, keyPrefix: `prod-eu/${ns}/${summaryOf(r).backupId}` }),
-    ]);
+    const id = summaryOf(r).backupId;
+    expect(calls).toEqual([expect.objectContaining({ namespace: ns, keyPrefix: `prod-eu/${ns}/${id}` })]);
     expect(snapshotsIn(ns)[0].metadata.annotations['nsbackup.io/s3-location']).toBe(
-      `s3://backups/nsbackup/prod-eu/${ns}/${summaryOf(r).backupId}/resources.ndjson.gz`,
+      `s3://backups/nsbackup/prod-eu/${ns}/${id}/`,
     );
+    expect(outcomes).toEqual([
+      {
+        folderKey: `nsbackup/prod-eu/${ns}/${id}/`,
+        outcome: expect.objectContaining({ backupId: id, outcome: 'succeeded', failures: [] }),
+      },
+    ]);
   });
 
   it('an export that could not read some types fails the run, but keeps the good snapshot', async () => {
     const ns = seedNamespace();
+    const outcomes: any[] = [];
     const r = await backup(
       {
         NSBACKUP_NAMESPACE: ns,
@@ -694,12 +733,16 @@ describe('hooks, lock compromise, export seam', () => {
           location: `s3://backups/nsbackup/${input.keyPrefix}/`,
           unreadable: ['certificates.cert-manager.io (forbidden: no list)'],
         }),
+        writeOutcome: async (_folder, outcome) => void outcomes.push(outcome),
       },
     );
     expect(r.code).toBe(1);
     expect(summaryOf(r).error).toMatch(
       /resource export incomplete, could not read: certificates\.cert-manager\.io \(forbidden: no list\)/,
     );
+    expect(outcomes).toEqual([
+      expect.objectContaining({ outcome: 'failed', failures: [summaryOf(r).error] }),
+    ]);
     const [snap] = snapshotsIn(ns);
     expect(snap.status.readyToUse).toBe(true);
     expect(snap.metadata.labels['nsbackup.io/failed']).toBeUndefined();
