@@ -94,7 +94,9 @@ export const backupSettings = {
   s3Dump: bool({
     env: 'NSBACKUP_S3_DUMP',
     default: false,
-    description: 'Also stream the dump to S3 (needs NSBACKUP_S3_BUCKET).',
+    description:
+      'Also upload the dump file to the backup S3 folder, after the snapshots: the same bytes as the dump on the ' +
+      'PVC (no second dump), encrypted with the backup key if set. Needs NSBACKUP_S3_BUCKET.',
   }),
   snapshotClass: str({
     env: 'NSBACKUP_SNAPSHOT_CLASS',
@@ -114,7 +116,9 @@ export const backupSettings = {
     default: 90,
     min: 1,
     max: 100,
-    description: 'Fail before dumping when the dump directory is at least this full (percent used).',
+    description:
+      'Fail before dumping when the dump directory is at least this full (percent used), or has less free ' +
+      'space than the previous dump (the new one is written beside it until it replaces it).',
   }),
   retain: oneOf(['gfs', 'days', 'deltas'] as const, {
     env: 'NSBACKUP_RETAIN',
