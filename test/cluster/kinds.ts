@@ -1,7 +1,8 @@
 // Per-kind rules of the built-in types that clients notice: defaults set on create (upstream defaulting and
 // PrepareForCreate), normalisation (Secret stringData), and the validations restores trip over (immutable
-// ConfigMaps/Secrets, Service clusterIP, PVC spec, Job selectors).
+// ConfigMaps/Secrets, Service clusterIP, Job selectors; the immutable fields of other kinds are in immutable.ts).
 import { randomInt } from 'node:crypto';
+import { validateImmutableFields } from './immutable.js';
 import type { ResourceDef } from './resources.js';
 import { ApiError, Errors } from './status.js';
 
@@ -172,20 +173,7 @@ export function validateUpdate(r: ResourceDef, old: any, next: any): void {
       ]);
     }
   }
-  if (core(r, 'persistentvolumeclaims')) {
-    const strip = (spec: any) => {
-      const { resources: _r, volumeAttributesClassName: _v, volumeName: _n, ...rest } = spec ?? {};
-      return rest;
-    };
-    if (!same(strip(old.spec), strip(next.spec))) {
-      throw invalid(
-        r,
-        next,
-        'spec',
-        'Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
-      );
-    }
-  }
+  validateImmutableFields(r, old, next);
   if (
     r.group === 'batch' &&
     r.plural === 'jobs' &&

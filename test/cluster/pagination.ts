@@ -16,6 +16,27 @@ export interface ContinueToken {
   start: string;
   snapshot: string;
   offset: number;
+  /** The list the token came from (listScope). */
+  scope: string;
+}
+
+/**
+ * What a list is of: group, resource and namespace ('' for all namespaces or a cluster-scoped kind). A real
+ * server's token only holds a key relative to the resource's prefix, so elsewhere it would quietly page
+ * through another list from that key; the emulator's tokens point at a snapshot of one list, so it refuses
+ * them anywhere else.
+ */
+export function listScope(r: { group: string; plural: string }, namespace: string | undefined): string {
+  return `${r.group}/${r.plural}/${namespace ?? ''}`;
+}
+
+/** 400 unless the token came from a list of the same resource in the same namespace. */
+export function checkContinueScope(token: ContinueToken, scope: string, raw: string): void {
+  if (token.scope !== scope) {
+    throw Errors.badRequest(
+      `continue key is not valid: it was issued for the list ${token.scope}, not ${scope} (the nsbackup emulator serves a continue token only to the list it came from): ${raw}`,
+    );
+  }
 }
 
 const EXPIRED =
@@ -67,6 +88,7 @@ export function decodeContinue(token: string): ContinueToken {
     if (
       parsed.v !== 'meta.k8s.io/v1' ||
       typeof parsed.snapshot !== 'string' ||
+      typeof parsed.scope !== 'string' ||
       !Number.isInteger(parsed.offset)
     ) {
       throw new Error('bad token');

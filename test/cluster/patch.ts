@@ -185,6 +185,18 @@ function mergeKeyFor(field: string, items: any[]): string | undefined {
   return MERGE_KEYS[field];
 }
 
+/** A decoded JSON value as Go's %v prints it (maps with sorted keys), for upstream's error messages. */
+function goValue(v: any): string {
+  if (v === null || v === undefined) return '<nil>';
+  if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
+  if (isObject(v))
+    return `map[${Object.keys(v)
+      .sort()
+      .map((k) => `${k}:${goValue(v[k])}`)
+      .join(' ')}]`;
+  return String(v);
+}
+
 export function strategicMergePatch(target: any, patch: any): any {
   return smpMap(isObject(target) ? target : {}, patch);
 }
@@ -235,6 +247,10 @@ function smpList(field: string, target: any[], patch: any[]): any[] {
   const out = [...target];
   for (const item of patch) {
     if (!isObject(item)) throw new PatchError(`${field}: a list merged by ${key} holds a non-object`, 400);
+    // Upstream refuses the whole patch (mergepatch.ErrNoMergeKey, which the server answers as a bare 500)
+    // rather than appending an item it cannot identify.
+    if (!(key in item))
+      throw new PatchError(`map: ${goValue(item)} does not contain declared merge key: ${key}`, 500);
     const idx = out.findIndex((o) => isObject(o) && o[key] === item[key]);
     if (item.$patch === 'delete') {
       if (idx >= 0) out.splice(idx, 1);

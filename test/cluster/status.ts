@@ -36,6 +36,12 @@ function details(r: Pick<ResourceDef, 'group' | 'plural'>, name: string): Record
   return { name, ...(r.group ? { group: r.group } : {}), kind: r.plural };
 }
 
+/** utilerrors.NewAggregate's message: one error as is, several (deduplicated) in brackets. */
+function aggregate(messages: string[]): string {
+  const unique = [...new Set(messages)];
+  return unique.length === 1 ? unique[0] : `[${unique.join(', ')}]`;
+}
+
 export const Errors = {
   notFound: (r: Pick<ResourceDef, 'group' | 'plural'>, name: string) =>
     new ApiError(404, 'NotFound', `${qualified(r)} "${name}" not found`, details(r, name)),
@@ -56,13 +62,26 @@ export const Errors = {
     new ApiError(
       422,
       'Invalid',
-      `${r.kind}${r.group ? `.${r.group}` : ''} "${name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`,
+      `${r.kind}${r.group ? `.${r.group}` : ''} "${name}" is invalid: ${aggregate(causes.map((c) => `${c.field}: ${c.message}`))}`,
       {
         name,
         ...(r.group ? { group: r.group } : {}),
         kind: r.kind,
         causes: causes.map((c) => ({ reason: c.type, message: c.message, field: c.field })),
       },
+    ),
+  /** Storage's UID precondition (a uid in an update body or in DeleteOptions.preconditions) failed. */
+  uidPreconditionFailed: (
+    r: Pick<ResourceDef, 'group' | 'plural'>,
+    name: string,
+    uid: string,
+    stored: string,
+  ) =>
+    new ApiError(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${qualified(r)} "${name}": Precondition failed: UID in precondition: ${uid}, UID in object meta: ${stored}`,
+      details(r, name),
     ),
   badRequest: (message: string) => new ApiError(400, 'BadRequest', message),
   forbidden: (r: Pick<ResourceDef, 'group' | 'plural'>, name: string, why: string) =>
