@@ -38,6 +38,7 @@ interface Short {
   cat?: string[];
   sub?: string[];
   singular?: string;
+  verbs?: string[];
 }
 
 function def(s: Short): ResourceDef {
@@ -48,7 +49,7 @@ function def(s: Short): ResourceDef {
     singular: s.singular ?? s.kind.toLowerCase(),
     kind: s.kind,
     namespaced: s.ns ?? true,
-    verbs: STANDARD_VERBS,
+    verbs: s.verbs ?? STANDARD_VERBS,
     shortNames: s.short ?? [],
     categories: s.cat ?? [],
     subresources: s.sub ?? [],
@@ -59,7 +60,15 @@ const apps = 'apps';
 const rbac = 'rbac.authorization.k8s.io';
 
 export const BUILTIN_RESOURCES: ResourceDef[] = [
-  def({ plural: 'namespaces', kind: 'Namespace', ns: false, short: ['ns'], sub: ['status', 'finalize'] }),
+  def({
+    plural: 'namespaces',
+    kind: 'Namespace',
+    ns: false,
+    short: ['ns'],
+    sub: ['status', 'finalize'],
+    // Namespaces have no deletecollection upstream: a whole-cluster wipe is not one request away.
+    verbs: STANDARD_VERBS.filter((v) => v !== 'deletecollection'),
+  }),
   def({ plural: 'configmaps', kind: 'ConfigMap', short: ['cm'] }),
   def({ plural: 'secrets', kind: 'Secret' }),
   def({ plural: 'serviceaccounts', kind: 'ServiceAccount', short: ['sa'] }),

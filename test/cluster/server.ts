@@ -17,6 +17,8 @@ import { patchScale, toScale, updateScale } from './scale.js';
 import { toTable } from './table.js';
 import { serveWatch } from './watch.js';
 import { validateExec } from './exec-request.js';
+import { deleteOptionsOf, dryRunOf, listOptionsOf } from './request-options.js';
+import { STANDARD_VERBS } from './resources.js';
 
 export interface RequestRecord {
   verb: string;
@@ -301,11 +303,8 @@ export class ApiServer {
     );
   }
 
-  private dryRun(query: URLSearchParams): boolean {
-    const values = query.getAll('dryRun');
-    for (const v of values)
-      if (v !== 'All') throw Errors.badRequest(`Invalid dryRun value: "${v}": valid values are "All"`);
-    return values.length > 0;
+  private dryRun(verb: string, query: URLSearchParams): boolean {
+    return dryRunOf(verb, query.getAll('dryRun'));
   }
 
   /** The object as the client sees it: the requested version's apiVersion. */
@@ -351,15 +350,15 @@ export class ApiServer {
     const { r, namespace, name, sub } = route;
     const reg = this.registry;
     if (sub && !r.subresources.includes(sub)) throw Errors.noResource();
+    // A verb the resource does not list in discovery (deletecollection on namespaces) has no route upstream.
+    if (!sub && STANDARD_VERBS.includes(verb) && !r.verbs.includes(verb)) throw Errors.methodNotAllowed();
     if (sub === 'exec') throw Errors.badRequest('Upgrade request required');
     if (sub === 'log') throw Errors.notImplemented('pods/log is not emulated by the nsbackup test cluster');
     this.checkAcceptable(req);
     const raw = await readBody(req);
     if (sub === 'scale') return this.handleScale(req, res, route, verb, raw, query);
     const manager = managerName(query.get('fieldManager'), req.headers['user-agent']);
-    const dryRun = ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(verb)
-      ? this.dryRun(query)
-      : false;
+    const dryRun = ['create', 'update', 'patch'].includes(verb) ? this.dryRun(verb, query) : false;
     switch (verb) {
       case 'get': {
         if (sub && sub !== 'status') throw Errors.methodNotAllowed();
@@ -380,12 +379,11 @@ export class ApiServer {
         return json(res, 200, this.out(r, obj));
       }
       case 'list': {
-        const limit = query.get('limit');
+        const page = listOptionsOf(query);
         const result = reg.list(r, namespace, {
           labelSelector: query.get('labelSelector') ?? undefined,
           fieldSelector: query.get('fieldSelector') ?? undefined,
-          limit: limit ? Number(limit) : undefined,
-          continue: query.get('continue') ?? undefined,
+          ...page,
         });
         const meta: any = { resourceVersion: result.resourceVersion };
         if (result.continue) meta.continue = result.continue;
@@ -444,16 +442,12 @@ export class ApiServer {
       }
       case 'delete': {
         if (sub) throw Errors.methodNotAllowed();
-        const options = raw.length ? await this.decodeBody(req, verb, raw) : {};
-        const dry = dryRun || (Array.isArray(options?.dryRun) && options.dryRun.includes('All'));
-        const { object, deleted } = reg.delete(r, namespace, name!, {
-          dryRun: dry,
-          preconditions: options?.preconditions,
-          orphan:
-            options?.propagationPolicy === 'Orphan' ||
-            options?.orphanDependents === true ||
-            query.get('propagationPolicy') === 'Orphan',
-        });
+        const options = deleteOptionsOf(
+          verb,
+          raw.length ? await this.decodeBody(req, verb, raw) : undefined,
+          query,
+        );
+        const { object, deleted } = reg.delete(r, namespace, name!, options);
         if (deleted && !r.custom) {
           return json(res, 200, {
             kind: 'Status',
@@ -472,10 +466,16 @@ export class ApiServer {
       }
       case 'deletecollection': {
         if (r.namespaced && !namespace) throw Errors.methodNotAllowed();
+        const options = deleteOptionsOf(
+          verb,
+          raw.length ? await this.decodeBody(req, verb, raw) : undefined,
+          query,
+        );
         const items = reg.deleteCollection(r, namespace, {
           labelSelector: query.get('labelSelector') ?? undefined,
           fieldSelector: query.get('fieldSelector') ?? undefined,
-          dryRun,
+          dryRun: options.dryRun,
+          orphan: options.orphan,
         });
         return json(res, 200, {
           kind: `${r.kind}List`,
@@ -498,7 +498,7 @@ export class ApiServer {
     query: URLSearchParams,
   ): Promise<void> {
     const opts = {
-      dryRun: this.dryRun(query),
+      dryRun: ['update', 'patch'].includes(verb) ? this.dryRun(verb, query) : false,
       manager: managerName(query.get('fieldManager'), req.headers['user-agent']),
     };
     switch (verb) {
