@@ -132,11 +132,16 @@ export async function applyPlan(
         }
         return;
       }
-      if (item.ifExists === 'update') await update(item);
+      // An existing Namespace is never rewritten (as Velero): its labels and annotations are often the platform's
+      // (pod security, quotas, network policy selectors), and a restore Job's namespaced Role may not update it.
+      if (item.ifExists === 'update' && item.object.kind !== 'Namespace') await update(item);
       else
         report.alreadyExisted.push({
           ...entryOf(item),
-          reason: item.added ? 'exists' : 'skip (existing: skip)',
+          reason:
+            item.added || item.object.kind === 'Namespace'
+              ? 'exists (an existing namespace is never changed)'
+              : 'skip (existing: skip)',
         });
     } catch (e) {
       report.failed.push({ ...entryOf(item), error: errorText(e) });

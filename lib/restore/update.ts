@@ -4,8 +4,8 @@
 // would survive it. The PUT is optimistic: a concurrent writer makes it fail with 409 and it is retried on a
 // fresh read. What the restore deliberately left for the cluster to fill in (a Service's cluster IP and
 // allocated node ports, a claim's volume, binding annotations and default storage class, a Job's generated
-// selector and pod labels) is taken from the live object, since those fields are immutable or would be
-// reallocated.
+// selector and pod labels, a ServiceAccount's token Secret references) is taken from the live object, since those
+// fields are immutable, would be reallocated or belong to objects the backup leaves out.
 
 import { Labels } from '../labels.js';
 import {
@@ -34,6 +34,14 @@ export function bodyForUpdate(desired: KubeObject, live: KubeObject): KubeObject
   // Finalizers belong to controllers of the live object; dropping them would skip their cleanup.
   if (Array.isArray(live.metadata.finalizers) && out.metadata.finalizers === undefined) {
     out.metadata.finalizers = live.metadata.finalizers;
+  }
+  // The export drops a ServiceAccount's references to the token Secrets it leaves out, so references only the live
+  // object has stay (a reference is only a name; removing one could break a legacy token's user).
+  if (out.kind === 'ServiceAccount' && Array.isArray(live.secrets)) {
+    // In the live order, so an object that differs only by those references compares equal.
+    const wanted = Array.isArray(out.secrets) ? out.secrets : [];
+    const liveNames = new Set(live.secrets.filter(isJsonMap).map((ref) => ref.name));
+    out.secrets = [...live.secrets, ...wanted.filter((ref) => !isJsonMap(ref) || !liveNames.has(ref.name))];
   }
   const spec = isJsonMap(out.spec) ? out.spec : undefined;
   const liveSpec = isJsonMap(live.spec) ? live.spec : undefined;

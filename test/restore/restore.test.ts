@@ -522,11 +522,17 @@ describe('existing objects that already equal the backup', () => {
     // The source namespace itself: every object equals the backup, none carries the restored-from label.
     const prefs = join(tmp, 'update-all.yaml');
     writeFileSync(prefs, 'existing: update\n');
+    // A label the platform put on the namespace since the backup: an existing namespace is never rewritten.
+    const ns = source.get('v1', 'Namespace', undefined, 'shop')!;
+    source.seed({
+      ...ns,
+      metadata: { ...ns.metadata, labels: { ...ns.metadata.labels, 'platform/tier': 'gold' } },
+    });
     source.clearRequests();
     const { code, report, text } = await restore(source, ['--backup', PLAIN, '--preferences', prefs]);
     expect(code, text).toBe(0);
-    // The one real difference: the live ServiceAccount still names its token Secret, which the backup leaves out.
-    expect(report!.updated.map((e) => e.path)).toEqual(['/api/v1/namespaces/shop/serviceaccounts/web']);
+    // The live ServiceAccount still names its token Secret, which the backup leaves out: not a difference either.
+    expect(report!.updated).toEqual([]);
     expect(report!.alreadyExisted).toContainEqual(
       expect.objectContaining({
         path: '/api/v1/namespaces/shop/configmaps/settings',
@@ -534,11 +540,19 @@ describe('existing objects that already equal the backup', () => {
       }),
     );
     expect(report!.alreadyExisted).toContainEqual(
-      expect.objectContaining({ path: '/api/v1/namespaces/shop', reason: 'identical to the backup' }),
+      expect.objectContaining({
+        path: '/api/v1/namespaces/shop/serviceaccounts/web',
+        reason: 'identical to the backup',
+      }),
     );
-    expect(source.requests.filter((r) => r.verb === 'update').map((r) => r.path)).toEqual([
-      '/api/v1/namespaces/shop/serviceaccounts/web',
-    ]);
+    expect(report!.alreadyExisted).toContainEqual(
+      expect.objectContaining({
+        path: '/api/v1/namespaces/shop',
+        reason: 'exists (an existing namespace is never changed)',
+      }),
+    );
+    expect(source.requests.filter((r) => r.verb === 'update')).toEqual([]);
+    expect(source.get('v1', 'Namespace', undefined, 'shop')!.metadata.labels['platform/tier']).toBe('gold');
   });
 });
 
