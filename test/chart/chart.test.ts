@@ -355,6 +355,9 @@ describe('the backup CronJob', () => {
     expect(YAML.parse(cm.data[hooksFile.slice(mount.mountPath.length + 1)])).toEqual({
       pre: [{ container: 'postgres', command: ['sync'], onError: 'fail' }],
     });
+    // Post hooks must still run after SIGTERM: the grace period outlasts the hook timeout the program is given.
+    expect(plain.NSBACKUP_HOOK_TIMEOUT).toBe('300s');
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(300);
   });
 
   it('takes secrets from Secret references only, and its own pod name and namespace from the downward API', () => {
