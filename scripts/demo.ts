@@ -11,7 +11,7 @@ import { DateTime } from 'luxon';
 import { runCommand } from '../lib/command.js';
 import type { Command } from '../lib/command.js';
 import { Labels } from '../lib/labels.js';
-import { activeGfsKeys, DEFAULT_GFS_KEEP, gfsLabelsFor } from '../lib/retention/index.js';
+import { gfsLabelsFor } from '../lib/retention/index.js';
 import type { SnapshotRecord } from '../lib/retention/index.js';
 import { localProcessHandler } from '../test/cluster/exec.js';
 import { startCluster } from '../test/cluster/index.js';
@@ -206,7 +206,7 @@ function seedHistory(cluster: Awaited<ReturnType<typeof startCluster>>): void {
       [Labels.retain]: 'gfs',
       [Labels.type]: 'scheduled',
       [Labels.backup]: `hist-${day.toFormat('yyyyMMdd')}`,
-      ...gfsLabelsFor(createdAt, ZONE, records, activeGfsKeys(DEFAULT_GFS_KEEP)),
+      ...gfsLabelsFor(createdAt, ZONE, records),
     };
     records.push({
       namespace: NS,

@@ -3,13 +3,7 @@ import { defineCommand, runIfMain } from '../lib/command.js';
 import { oneOf } from '../lib/config/index.js';
 import { connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { formatTables, snapshotRows } from '../lib/prune/list.js';
-import {
-  scopeAliases,
-  scopeFrom,
-  scopeSettings,
-  timeZoneFrom,
-  timeZoneSetting,
-} from '../lib/prune/settings.js';
+import { scopeAliases, scopeFrom, scopeSettings, timeZoneSetting } from '../lib/prune/settings.js';
 import { listSnapshots } from '../lib/prune/snapshots.js';
 
 const schema = {
@@ -32,7 +26,7 @@ export const command = defineCommand({
   aliases: { ...scopeAliases, '-o': '--output' },
   quiet: true,
   async run({ config, log, env, out }) {
-    const timeZone = timeZoneFrom(config.timeZone);
+    const timeZone = config.timeZone;
     const kube = connectOrConfigError(config, env);
     const namespace = scopeFrom(config, kube.defaultNamespace);
     const rows = snapshotRows(await listSnapshots(kube, namespace, log));

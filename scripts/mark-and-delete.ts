@@ -10,7 +10,6 @@ import {
   scopeAliases,
   scopeFrom,
   scopeSettings,
-  timeZoneFrom,
   timeZoneSetting,
 } from '../lib/prune/settings.js';
 import { s3Settings } from '../lib/s3/index.js';
@@ -32,7 +31,7 @@ export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
     schema,
     aliases: scopeAliases,
     async run({ config, log, env, signal, out }) {
-      const timeZone = timeZoneFrom(config.timeZone);
+      const timeZone = config.timeZone;
       const kube = connectOrConfigError(config, env);
       const namespace = scopeFrom(config, kube.defaultNamespace);
       // Same default as backup's, so the fallback layout names the folders backup wrote.

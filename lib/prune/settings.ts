@@ -1,6 +1,5 @@
 // Settings shared by retain, mark-and-delete and list. The names are the chart's: do not rename them.
-import { bool, ConfigError, duration, int, num, str } from '../config/index.js';
-import { assertTimeZone } from '../retention/index.js';
+import { bool, duration, int, num, str, timeZone } from '../config/index.js';
 
 export const scopeSettings = {
   namespace: str({
@@ -22,9 +21,9 @@ export const scopeAliases = { '-n': '--namespace', '-A': '--all-namespaces' };
 
 /** The standard TZ variable defines "today" and the label periods; `:Europe/Berlin` (glibc form) is accepted. */
 export const timeZoneSetting = {
-  timeZone: str({
+  timeZone: timeZone({
     env: 'TZ',
-    default: () => Intl.DateTimeFormat().resolvedOptions().timeZone,
+    default: () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
     defaultText: "the process's time zone",
     description: 'IANA time zone that defines days, weeks and months for labels and delete-after dates.',
   }),
@@ -112,17 +111,6 @@ export const markAndDeleteSettings = {
       "s3-location annotation. Must match the backup's.",
   }),
 };
-
-/** TZ as the C library accepts it (`:Europe/Berlin`) to an IANA name; throws on an unknown zone. */
-export function timeZoneFrom(raw: string): string {
-  const zone = raw.replace(/^:/, '').trim() || 'UTC';
-  try {
-    assertTimeZone(zone);
-  } catch {
-    throw new ConfigError([`TZ (got "${raw}") must be an IANA time zone such as Europe/Berlin or UTC`]);
-  }
-  return zone;
-}
 
 /** The namespace to work on, or undefined for all namespaces. */
 export function scopeFrom(

@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import { Annotations, Labels } from '../../lib/labels.js';
 import { FolderReferences, s3FoldersOf, type S3Layout } from '../../lib/prune/s3-folders.js';
-import { timeZoneFrom } from '../../lib/prune/settings.js';
 import { toSnapshotInfo } from '../../lib/prune/snapshots.js';
 
 const layout: S3Layout = { bucket: 'backups', prefix: 'nsbackup', cluster: 'prod' };
@@ -79,12 +78,5 @@ describe('FolderReferences', () => {
     expect(refs.isUnreferenced(folder)).toBe(false);
     refs.forget(folder, data);
     expect(refs.isUnreferenced(folder)).toBe(true);
-  });
-});
-
-describe('timeZoneFrom', () => {
-  it('accepts the glibc form and rejects unknown zones', () => {
-    expect(timeZoneFrom(':Europe/Berlin')).toBe('Europe/Berlin');
-    expect(() => timeZoneFrom('Europe/Atlantis')).toThrow(/IANA time zone/);
   });
 });
