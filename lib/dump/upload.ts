@@ -3,10 +3,9 @@
 // - uploadDumpFile: the verified dump file the backup just wrote (`cat` over exec), so the S3 copy is byte for
 //   byte the dump the volume snapshot holds, and the database is dumped once per run;
 // - streamDumpToS3: a fresh dump that is never written in the container (`stream`; the benchmark measures it).
-import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { createEncryptStream } from '../resources/crypto.js';
+import { createMeterStream, type FileDigest } from '../resources/digest.js';
 import type { EncryptionKey } from '../resources/crypto.js';
 import type { S3Store } from '../s3/store.js';
 import type { ScriptAction } from './argv.js';
@@ -76,26 +75,8 @@ export async function uploadDumpFile(
   return { key: options.key, sizeBytes: stored.size, sha256: stored.sha256, durationMs };
 }
 
-interface Digest {
-  size: number;
-  sha256: string;
-}
-
-/** A pass-through that counts and hashes what goes through it. */
-function meter(): { stream: Transform; digest: () => Digest } {
-  const hash = createHash('sha256');
-  let size = 0;
-  let digest: Digest | undefined;
-  const stream = new Transform({
-    highWaterMark: 1024 * 1024,
-    transform(chunk: Buffer, _enc, callback) {
-      hash.update(chunk);
-      size += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  return { stream, digest: () => (digest ??= { size, sha256: hash.digest('hex') }) };
-}
+/** 1 MiB of a dump in flight between the exec and the upload: few, large writes. */
+const meter = () => createMeterStream({ highWaterMark: 1024 * 1024 });
 
 /**
  * The script action's stdout into the upload: `read` is what came out of the container, `stored` what went into
@@ -107,8 +88,8 @@ async function uploadScriptOutput(
   action: ScriptAction,
   script: ScriptOptions,
   options: UploadOptions,
-  accept: (read: Digest) => Error | undefined = () => undefined,
-): Promise<{ read: Digest; stored: Digest; durationMs: number }> {
+  accept: (read: FileDigest) => Error | undefined = () => undefined,
+): Promise<{ read: FileDigest; stored: FileDigest; durationMs: number }> {
   const started = performance.now();
   const readMeter = meter();
   const storedMeter = options.encryptionKey ? meter() : readMeter;
@@ -120,9 +101,9 @@ async function uploadScriptOutput(
   const existedBefore = await options.store.exists(options.key);
   let streaming = true;
   let uploadFailedFirst = false;
-  const head = readMeter.stream;
-  if (options.encryptionKey) head.pipe(createEncryptStream(options.encryptionKey)).pipe(storedMeter.stream);
-  const uploaded = options.store.upload(options.key, storedMeter.stream, 'application/gzip').then(
+  const head = readMeter;
+  if (options.encryptionKey) head.pipe(createEncryptStream(options.encryptionKey)).pipe(storedMeter);
+  const uploaded = options.store.upload(options.key, storedMeter, 'application/gzip').then(
     () => undefined,
     (e: unknown) => {
       if (streaming) {
@@ -164,7 +145,7 @@ async function uploadScriptOutput(
     } else {
       // Never end() the stream of a failed dump: the upload is aborted, no object is completed.
       if (storedMeter !== readMeter) head.destroy();
-      storedMeter.stream.destroy(new Error('the dump failed'));
+      storedMeter.destroy(new Error('the dump failed'));
       const uploadError = await uploaded;
       // The exec was stopped because the upload failed: that is the cause to report.
       if (uploadError && uploadFailedFirst) failure = uploadFailure(uploadError);

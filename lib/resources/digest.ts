@@ -15,11 +15,13 @@ export interface MeterStream extends Transform {
   digest(): FileDigest;
 }
 
-export function createMeterStream(): MeterStream {
+/** `highWaterMark`: bytes buffered before backpressure (large for bulk streams such as dumps). */
+export function createMeterStream(options: { highWaterMark?: number } = {}): MeterStream {
   const hash = createHash('sha256');
   let size = 0;
   let result: FileDigest | undefined;
   const meter = new Transform({
+    ...(options.highWaterMark ? { highWaterMark: options.highWaterMark } : {}),
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
       size += chunk.length;
