@@ -294,10 +294,15 @@ async function main(): Promise<void> {
   report(
     'list',
     list,
-    `${rows.filter((l) => /^data-/.test(l.trim())).length} snapshots of PVC data (newest first):`,
+    `${rows.filter((l) => /^data-/.test(l.trim())).length} snapshots of PVC data (oldest first, the new one last):`,
   );
-  for (const line of rows.slice(0, 6)) say(`      ${line}`);
-  if (rows.length > 6) say(`      ... ${rows.length - 6} more lines`);
+  // The table's heading, then its end: the newest snapshots, the backup just made among them.
+  const heading = rows.findIndex((l) => l.trim().startsWith('SNAPSHOT')) + 1;
+  const tail = rows.slice(Math.max(heading, rows.length - 4));
+  for (const line of rows.slice(0, heading)) say(`      ${line}`);
+  if (rows.length - tail.length > heading)
+    say(`      ... ${rows.length - tail.length - heading} earlier lines`);
+  for (const line of tail) say(`      ${line}`);
 
   const retain = await nsbackup('retain', ['-n', NS], env);
   report('retain', retain, describeCounts(retain.summary));
