@@ -50,12 +50,19 @@ export function databaseAdapter(
       });
     },
     async dump(target, db, signal) {
-      const result = await dumpDatabase(context(target, db, signal), {
-        dumpDir: db.dumpDir,
-        thresholdPercent: db.diskThreshold,
-        databases: db.names,
-      });
-      return { files: result.files, durationMs: result.durationMs };
+      // The dump runs in the container in one exec: the periodic lines say it is alive and for how long.
+      const progress = log.progress('dump', { unit: 'files' });
+      try {
+        const result = await dumpDatabase(context(target, db, signal), {
+          dumpDir: db.dumpDir,
+          thresholdPercent: db.diskThreshold,
+          databases: db.names,
+        });
+        progress.add(result.files.length);
+        return { files: result.files, durationMs: result.durationMs };
+      } finally {
+        progress.done();
+      }
     },
     uploadDumps: store
       ? async (target, db, keyPrefix, dump, signal) => {
@@ -66,13 +73,15 @@ export function databaseAdapter(
               db.kind === 'postgres' ? file.database : db.names.length ? 'databases' : 'all-databases';
             const name = storedDumpName(database, Boolean(encryptionKey));
             const key = store.key(keyPrefix, name);
+            const progress = log.progress('dump upload', { unit: 'bytes', total: file.sizeBytes });
             const uploaded = await uploadDumpFile(context(target, db, signal), {
               store,
               key,
               file,
               dumpDir: db.dumpDir,
               encryptionKey,
-            });
+              onBytes: progress.add,
+            }).finally(progress.done);
             log.info('dump uploaded to S3', {
               key,
               sizeBytes: uploaded.sizeBytes,

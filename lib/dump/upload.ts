@@ -20,6 +20,8 @@ export interface UploadOptions {
   key: string;
   /** Encrypt on the way (gzip stays inside, AES-256-GCM segments around it). */
   encryptionKey?: EncryptionKey;
+  /** Told the size of every chunk read from the container (progress reports). */
+  onBytes?: (bytes: number) => void;
 }
 
 export interface StreamedDump {
@@ -76,7 +78,8 @@ export async function uploadDumpFile(
 }
 
 /** 1 MiB of a dump in flight between the exec and the upload: few, large writes. */
-const meter = () => createMeterStream({ highWaterMark: 1024 * 1024 });
+const meter = (onBytes?: (bytes: number) => void) =>
+  createMeterStream({ highWaterMark: 1024 * 1024, onBytes });
 
 /**
  * The script action's stdout into the upload: `read` is what came out of the container, `stored` what went into
@@ -91,7 +94,7 @@ async function uploadScriptOutput(
   accept: (read: FileDigest) => Error | undefined = () => undefined,
 ): Promise<{ read: FileDigest; stored: FileDigest; durationMs: number }> {
   const started = performance.now();
-  const readMeter = meter();
+  const readMeter = meter(options.onBytes);
   const storedMeter = options.encryptionKey ? meter() : readMeter;
   // An upload that fails must stop the exec, which would otherwise wait for a reader forever.
   const stop = new AbortController();

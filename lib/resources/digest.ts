@@ -15,8 +15,13 @@ export interface MeterStream extends Transform {
   digest(): FileDigest;
 }
 
-/** `highWaterMark`: bytes buffered before backpressure (large for bulk streams such as dumps). */
-export function createMeterStream(options: { highWaterMark?: number } = {}): MeterStream {
+/**
+ * `highWaterMark`: bytes buffered before backpressure (large for bulk streams such as dumps); `onBytes`: told the size
+ * of every chunk as it passes (progress reports).
+ */
+export function createMeterStream(
+  options: { highWaterMark?: number; onBytes?: (bytes: number) => void } = {},
+): MeterStream {
   const hash = createHash('sha256');
   let size = 0;
   let result: FileDigest | undefined;
@@ -25,6 +30,7 @@ export function createMeterStream(options: { highWaterMark?: number } = {}): Met
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
       size += chunk.length;
+      options.onBytes?.(chunk.length);
       callback(null, chunk);
     },
     flush(callback) {

@@ -148,17 +148,37 @@ export async function applyPlan(
     }
   };
 
+  const total = plan.steps.reduce((n, step) => n + step.items.length, 0);
+  const progress = log.progress(dryRun ? 'restore (dry run)' : 'restore', { unit: 'objects', total });
+  const restoreCounted = async (item: PlannedObject) => {
+    await restoreOne(item);
+    progress.add(1);
+  };
+  try {
+    await applySteps(plan, options, restoreCounted);
+  } finally {
+    progress.done();
+  }
+  if (options.signal?.aborted) {
+    throw new JobError(
+      'restore stopped before it finished; run it again to complete it (existing objects are skipped)',
+    );
+  }
+}
+
+/** The plan's steps in order, each with bounded parallelism; CRDs the restore created are Established before the next. */
+async function applySteps(
+  plan: RestorePlan,
+  options: ApplyOptions,
+  restoreOne: (item: PlannedObject) => Promise<void>,
+): Promise<void> {
+  const { log, dryRun } = options;
   for (const step of plan.steps) {
     if (options.signal?.aborted) break;
     const started = Date.now();
     await forEachLimited(step.items, options.concurrency, restoreOne, options.signal);
     log.info('restore step done', { step: step.name, objects: step.items.length, ms: Date.now() - started });
     if (step.name === CRD_STEP && !dryRun) await waitForCrds(step.items, options);
-  }
-  if (options.signal?.aborted) {
-    throw new JobError(
-      'restore stopped before it finished; run it again to complete it (existing objects are skipped)',
-    );
   }
 }
 

@@ -15,6 +15,7 @@ import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import {
   createDecryptStream,
+  createMeterStream,
   type BackupManifest,
   type EncryptionKey,
   type ManifestFile,
@@ -81,11 +82,18 @@ export async function restoreDatabase(input: RestoreDbInput): Promise<RestoreDbR
     if (!(await input.confirm(`Restore ${source} into the ${into}? Its current data is replaced.`))) {
       throw new JobError('not confirmed: nothing was restored');
     }
-    const { durationMs } = await restoreDump(ctx, {
-      source: { path: input.from.path },
-      database: input.database,
-    });
-    return { target, source, durationMs };
+    // psql reads the file in the container: the periodic lines say it is alive and for how long.
+    const progress = log.progress('restore-db', { unit: 'files' });
+    try {
+      const { durationMs } = await restoreDump(ctx, {
+        source: { path: input.from.path },
+        database: input.database,
+      });
+      progress.add(1);
+      return { target, source, durationMs };
+    } finally {
+      progress.done();
+    }
   }
 
   if (!input.s3) throw new JobError('a backup id needs NSBACKUP_S3_BUCKET (where the backups are)', 2);
@@ -113,10 +121,19 @@ export async function restoreDatabase(input: RestoreDbInput): Promise<RestoreDbR
     ) {
       throw new JobError('not confirmed: nothing was restored');
     }
-    let stream: Readable = createReadStream(file);
+    const progress = log.progress('restore-db', { unit: 'bytes', total: dump.size });
+    // Counted by a pass-through (a 'data' listener would start the flow before restoreDump reads: bytes lost).
+    const counted = createMeterStream({ onBytes: progress.add });
+    let stream: Readable = createReadStream(file)
+      .on('error', (error) => counted.destroy(error))
+      .pipe(counted);
     if (manifest.encryption) stream = stream.pipe(createDecryptStream(key!));
-    const { durationMs } = await restoreDump(ctx, { source: { stream }, database: input.database });
-    return { target, source, durationMs };
+    try {
+      const { durationMs } = await restoreDump(ctx, { source: { stream }, database: input.database });
+      return { target, source, durationMs };
+    } finally {
+      progress.done();
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

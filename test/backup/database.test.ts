@@ -222,6 +222,13 @@ describe('PostgreSQL', () => {
       .filter((q) => q.verb === 'exec')
       .map((q) => new URLSearchParams(q.query).getAll('command')[4]);
     expect(actions).toEqual(['check', 'dump', 'cat']);
+    // The upload reported its progress in bytes of the dump file.
+    const dumpBytes = Number(snap.metadata.annotations['nsbackup.io/dump-size']);
+    expect(r.logs.find((l) => l.msg === 'dump upload finished')).toMatchObject({
+      unit: 'bytes',
+      done: dumpBytes,
+      total: dumpBytes,
+    });
     // How the run ended, beside the manifest.
     const outcome = JSON.parse(
       await s3.store().downloadText(`nsbackup/test-cluster/${NS}/${r.summary.backupId}/outcome.json`),

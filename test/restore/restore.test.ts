@@ -207,7 +207,7 @@ function expectRestoredFaithfully(cluster: Cluster, ns: string, backupId: string
 
 describe('restore from S3', () => {
   it('restores into a new namespace of the same cluster with a mapping, faithfully, and reports it', async () => {
-    const { code, report, text } = await restore(source, [
+    const { code, report, text, lines } = await restore(source, [
       '--backup',
       PLAIN,
       '--namespace-mapping',
@@ -252,6 +252,10 @@ describe('restore from S3', () => {
       annotations: { 'example.com/owner': 'payments@example.com' },
     });
     expect(text).toMatch(/"created":\d+/);
+    // Progress in objects, with the total known up front (the last line is always written).
+    const planned = report!.counts.created + report!.counts.alreadyExisted;
+    const finished = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'restore finished');
+    expect(finished).toMatchObject({ done: planned, total: planned, unit: 'objects' });
   });
 
   it('restores into a second cluster, CRDs and StorageClass included; a second run only reports', async () => {
