@@ -27,7 +27,7 @@ import {
 import { createMarkAndDeleteCommand } from '../scripts/mark-and-delete.js';
 import { createRetainCommand } from '../scripts/retain.js';
 import { startCluster, type Cluster } from '../test/cluster/index.js';
-import { snapshotObjects } from '../test/prune/fixtures.js';
+import { pruneNight, snapshotObjects } from '../test/prune/fixtures.js';
 
 const { values } = parseArgs({
   args: process.argv[2] === '--child' ? [] : process.argv.slice(2),
@@ -116,18 +116,7 @@ async function simulatedYear() {
           ...snapshotObjects({ namespace: 'year', name, pvc, createdAt, labels, contentPolicy: 'Retain' }),
         );
       }
-      const now = () => day.plus({ minutes: 30 }).toJSDate();
-      const lines: string[] = [];
-      const write = (line: string) => lines.push(line);
-      const retained = await runCommand(createRetainCommand(), { argv: ['-n', 'year'], env, write });
-      const swept = await runCommand(createMarkAndDeleteCommand({ now }), {
-        argv: ['-n', 'year'],
-        env,
-        write,
-      });
-      if (retained !== 0 || swept !== 0)
-        throw new Error(`day ${day.toISODate()} failed:\n${lines.join('\n')}`);
-      await cluster.controllers.idle();
+      await pruneNight(cluster, 'year', env, day.plus({ minutes: 30 }).toJSDate());
     }
     const last = day.minus({ days: 1 }).toISODate();
     const patches = cluster.requests.filter((r) => r.verb === 'patch').length;

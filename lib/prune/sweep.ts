@@ -138,7 +138,7 @@ export class Sweeper {
     if (removal === 'kept') {
       const problem = await this.putContentBack(info, content);
       if (problem) throw new Error(problem);
-      return this.skip(info);
+      return this.keptBack(info);
     }
     for (const folder of folders) this.refs.forget(folder, info);
     for (const folder of lastOf) await this.deleteFolder(folder, info);
@@ -225,7 +225,7 @@ export class Sweeper {
     });
   }
 
-  private skip(info: SnapshotInfo): Outcome {
+  private keptBack(info: SnapshotInfo): Outcome {
     this.deps.log.warn(
       'snapshot changed since it was listed: kept, decided again next run',
       this.fields(info),

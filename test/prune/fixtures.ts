@@ -1,7 +1,10 @@
 // VolumeSnapshots (and their bound contents) as a backup run leaves them, for seeding the emulator.
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { runCommand } from '../../lib/command.js';
 import { Annotations, Labels } from '../../lib/labels.js';
+import { createMarkAndDeleteCommand } from '../../scripts/mark-and-delete.js';
+import { createRetainCommand } from '../../scripts/retain.js';
 import type { Cluster } from '../cluster/index.js';
 
 export const SNAP_API = 'snapshot.storage.k8s.io/v1';
@@ -148,4 +151,25 @@ export async function until(condition: () => boolean, timeoutMs = 10_000): Promi
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * One night of the pruner for a namespace, as the chart's CronJob runs it: retain, then mark-and-delete with the
+ * clock at `now`. Throws with the night's log when either fails; returns once the controllers are idle.
+ */
+export async function pruneNight(
+  cluster: Cluster,
+  namespace: string,
+  env: Record<string, string>,
+  now: Date,
+): Promise<void> {
+  const lines: string[] = [];
+  const write = (line: string) => lines.push(line);
+  const argv = ['-n', namespace];
+  const retained = await runCommand(createRetainCommand(), { argv, env, write });
+  const swept = await runCommand(createMarkAndDeleteCommand({ now: () => now }), { argv, env, write });
+  if (retained !== 0 || swept !== 0) {
+    throw new Error(`the night of ${now.toISOString()} failed:\n${lines.join('\n')}`);
+  }
+  await cluster.controllers.idle();
 }

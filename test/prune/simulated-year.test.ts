@@ -3,14 +3,11 @@
 // commands with a fake clock.
 import { DateTime } from 'luxon';
 import { expect, it } from 'vitest';
-import { runCommand } from '../../lib/command.js';
 import { Labels } from '../../lib/labels.js';
 import { toSnapshotInfo } from '../../lib/prune/snapshots.js';
 import { snapshotLabels } from '../../lib/backup/snapshot-labels.js';
-import { createMarkAndDeleteCommand } from '../../scripts/mark-and-delete.js';
-import { createRetainCommand } from '../../scripts/retain.js';
 import { startCluster } from '../cluster/index.js';
-import { SNAP_API, seedSnapshots, snapshotNames } from './fixtures.js';
+import { SNAP_API, pruneNight, seedSnapshots, snapshotNames } from './fixtures.js';
 
 const ZONE = 'Europe/Berlin';
 const FIRST_DAY = DateTime.fromISO('2025-01-01T02:30', { zone: ZONE }); // spans both DST changes and a new year
@@ -79,8 +76,6 @@ function expectedPatches(): number {
 it('keeps 7 daily, 4 weekly and 12 monthly per PVC after a simulated year', async () => {
   const cluster = await startCluster();
   const env = { NSBACKUP_KUBECONFIG: cluster.kubeconfigPath, TZ: ZONE, NSBACKUP_DELETE_PAUSE: '0' };
-  const logs: string[] = [];
-  const write = (line: string) => logs.push(line);
   try {
     let day = FIRST_DAY;
     for (let i = 0; i < DAYS; i++, day = day.plus({ days: 1 })) {
@@ -107,17 +102,7 @@ it('keeps 7 daily, 4 weekly and 12 monthly per PVC after a simulated year', asyn
           }),
         })),
       );
-      const now = () => day.plus({ minutes: 30 }).toJSDate();
-      logs.length = 0;
-      const retained = await runCommand(createRetainCommand(), { argv: ['-n', 'shop'], env, write });
-      const swept = await runCommand(createMarkAndDeleteCommand({ now }), {
-        argv: ['-n', 'shop'],
-        env,
-        write,
-      });
-      if (retained !== 0 || swept !== 0)
-        throw new Error(`day ${day.toISODate()} failed:\n${logs.join('\n')}`);
-      await cluster.controllers.idle();
+      await pruneNight(cluster, 'shop', env, day.plus({ minutes: 30 }).toJSDate());
     }
     // Kept today, or unkept since yesterday or today: marked and within the grace day.
     const expected = new Set([...keptOn(DAYS - 1), ...keptOn(DAYS - 2), ...keptOn(DAYS - 3)]);
