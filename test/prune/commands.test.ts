@@ -88,6 +88,20 @@ async function backupFiles(namespace: string, backupId: string): Promise<number>
   return n;
 }
 
+/** a, b, c expired on 2026-01-05 (delete-after), d the newest, kept by its daily label: one PVC `data`. */
+function threeExpiredOneKept(namespace: string) {
+  return ['a', 'b', 'c', 'd'].map((name, i) => ({
+    namespace,
+    name,
+    pvc: 'data',
+    createdAt: `2026-01-0${i + 1}T01:00:00Z`,
+    labels: {
+      [Labels.retain]: 'gfs',
+      ...(name === 'd' ? { [Labels.daily]: '2026-01-04' } : { [Labels.deleteAfter]: '2026-01-05' }),
+    },
+  }));
+}
+
 describe('retain', () => {
   it('removes only the labels beyond the kept counts, patching only the snapshots that change', async () => {
     // 2026-03-01 is a Sunday: weekly labels go to 03-01 (w09), 03-02 (w10), 03-09 (w11).
@@ -333,19 +347,7 @@ describe('mark-and-delete', () => {
   });
 
   it('safety valve: refuses the whole run (exit 1, nothing deleted) unless forced', async () => {
-    seedSnapshots(
-      cluster,
-      ['a', 'b', 'c', 'd'].map((n, i) => ({
-        namespace: 'v1',
-        name: n,
-        pvc: 'data',
-        createdAt: `2026-01-0${i + 1}T01:00:00Z`,
-        labels: {
-          [Labels.retain]: 'gfs',
-          ...(n === 'd' ? { [Labels.daily]: '2026-01-04' } : { [Labels.deleteAfter]: '2026-01-05' }),
-        },
-      })),
-    );
+    seedSnapshots(cluster, threeExpiredOneKept('v1'));
     const refused = await markAndDelete('2026-01-10T00:00:00Z', ['-n', 'v1'], {
       NSBACKUP_MAX_DELETE_COUNT: '2',
     });
@@ -367,19 +369,7 @@ describe('mark-and-delete', () => {
   });
 
   it('a snapshot pinned between listing and its deletion keeps its storage: the content policy goes back', async () => {
-    seedSnapshots(
-      cluster,
-      ['a', 'b', 'c', 'd'].map((n, i) => ({
-        namespace: 'g1',
-        name: n,
-        pvc: 'data',
-        createdAt: `2026-01-0${i + 1}T01:00:00Z`,
-        labels: {
-          [Labels.retain]: 'gfs',
-          ...(n === 'd' ? { [Labels.daily]: '2026-01-04' } : { [Labels.deleteAfter]: '2026-01-05' }),
-        },
-      })),
-    );
+    seedSnapshots(cluster, threeExpiredOneKept('g1'));
     // The pause before b's deletion is after the listing: someone pins b there (kubectl label vs/b pin=true).
     let pinned = false;
     const sleep = async () => {
@@ -408,19 +398,7 @@ describe('mark-and-delete', () => {
   });
 
   it('a refused run deletes nothing, not even the S3 folder an earlier run left to finish', async () => {
-    seedSnapshots(
-      cluster,
-      ['a', 'b', 'c', 'd'].map((n, i) => ({
-        namespace: 'v2',
-        name: n,
-        pvc: 'data',
-        createdAt: `2026-01-0${i + 1}T01:00:00Z`,
-        labels: {
-          [Labels.retain]: 'gfs',
-          ...(n === 'd' ? { [Labels.daily]: '2026-01-04' } : { [Labels.deleteAfter]: '2026-01-05' }),
-        },
-      })),
-    );
+    seedSnapshots(cluster, threeExpiredOneKept('v2'));
     // Left by a run killed between deleting the last snapshot of backup b0 and its S3 folder.
     const [pending] = snapshotObjects({
       namespace: 'v2',
@@ -565,19 +543,7 @@ describe('mark-and-delete', () => {
   });
 
   it('one failing deletion does not stop the others; the run ends non-zero with a summary', async () => {
-    seedSnapshots(
-      cluster,
-      ['a', 'b', 'c', 'd'].map((n, i) => ({
-        namespace: 'f1',
-        name: n,
-        pvc: 'data',
-        createdAt: `2026-01-0${i + 1}T01:00:00Z`,
-        labels: {
-          [Labels.retain]: 'gfs',
-          ...(n === 'd' ? { [Labels.daily]: '2026-01-04' } : { [Labels.deleteAfter]: '2026-01-05' }),
-        },
-      })),
-    );
+    seedSnapshots(cluster, threeExpiredOneKept('f1'));
     cluster.faults.add({ verb: 'delete', path: '/namespaces/f1/volumesnapshots/b', status: 403 });
     const run = await markAndDelete('2026-01-10T00:00:00Z', ['-n', 'f1', '--force']);
     expect(run.code).toBe(1);
