@@ -71,6 +71,17 @@ const DUMP = {
   durationMs: 5,
 };
 
+/** What the fake upload reports: one dump in the backup's folder. */
+const storedDumps = (keyPrefix: string) => [
+  {
+    location: `s3://b/nsbackup/${keyPrefix}/dump-app.sql.gz`,
+    database: 'app',
+    name: 'x',
+    size: 1,
+    sha256: 'x',
+  },
+];
+
 function fakeDatabase(events: string[], over: Partial<DatabaseOps> = {}): DatabaseOps {
   return {
     check: async () => undefined,
@@ -80,15 +91,7 @@ function fakeDatabase(events: string[], over: Partial<DatabaseOps> = {}): Databa
     },
     uploadDumps: async (_t, _db, keyPrefix) => {
       events.push('upload dump');
-      return [
-        {
-          location: `s3://b/nsbackup/${keyPrefix}/dump-app.sql.gz`,
-          database: 'app',
-          name: 'x',
-          size: 1,
-          sha256: 'x',
-        },
-      ];
+      return storedDumps(keyPrefix);
     },
     ...over,
   };
@@ -259,15 +262,7 @@ describe('order: the application is held only for the dump and the cut; S3 comes
         database: fakeDatabase(events, {
           uploadDumps: async (_t, _db, keyPrefix) => {
             await note('upload dump')();
-            return [
-              {
-                location: `s3://b/nsbackup/${keyPrefix}/dump-app.sql.gz`,
-                database: 'app',
-                name: 'x',
-                size: 1,
-                sha256: 'x',
-              },
-            ];
+            return storedDumps(keyPrefix);
           },
         }),
         s3Folder: folderOf,
