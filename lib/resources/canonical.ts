@@ -11,6 +11,10 @@ import { isJsonMap, assertKubeObject, type JsonMap, type KubeObject } from './ty
  *   annotation (the controller's counter); `creationTimestamp: null` in embedded templates.
  * - Service node ports the API server allocated are removed, ports a user chose are kept
  *   (see `withoutAllocatedNodePorts`).
+ * - A PersistentVolume's `claimRef` keeps the claim's kind, name and namespace but loses `uid` and
+ *   `resourceVersion`, and the PV its `pv.kubernetes.io/bound-by-controller` annotation: applied to any cluster
+ *   (`export --dir` then `kubectl apply`), a claimRef naming the old claim's uid makes the PV controller see the
+ *   claim as gone, release the volume and, with reclaim policy Delete, delete the disk.
  * - A Namespace's `kubernetes.io/metadata.name` label: the API server sets it to the name, and a restore under
  *   another name must not carry the old one.
  * - Kept: the `kubectl.kubernetes.io/last-applied-configuration` annotation, because after a restore
@@ -39,6 +43,11 @@ const DROPPED_METADATA = [
 
 const DROPPED_ANNOTATIONS = ['deployment.kubernetes.io/revision'];
 
+/** Annotations the API server's controllers set by kind, by `apiVersion|kind`. */
+const DROPPED_ANNOTATIONS_BY_KIND: Record<string, string[]> = {
+  'v1|PersistentVolume': ['pv.kubernetes.io/bound-by-controller'],
+};
+
 /** Labels the API server sets by itself, by `apiVersion|kind`. */
 export const SERVER_SET_LABELS: Record<string, string[]> = {
   'v1|Namespace': ['kubernetes.io/metadata.name'],
@@ -64,6 +73,9 @@ export function canonicalize(input: KubeObject, options: CanonicalOptions = {}):
 
   const annotations: Record<string, string> = { ...(withPorts.metadata.annotations ?? {}) };
   for (const key of DROPPED_ANNOTATIONS) delete annotations[key];
+  for (const key of DROPPED_ANNOTATIONS_BY_KIND[`${withPorts.apiVersion}|${withPorts.kind}`] ?? []) {
+    delete annotations[key];
+  }
   if (options.keepLastApplied === false) delete annotations[LAST_APPLIED_ANNOTATION];
   if (Object.keys(annotations).length) metadata.annotations = annotations;
   else delete metadata.annotations;
@@ -81,8 +93,16 @@ export function canonicalize(input: KubeObject, options: CanonicalOptions = {}):
     });
   }
 
-  const body = dropNullCreationTimestamps({ ...rest, metadata }) as KubeObject;
+  const body = dropNullCreationTimestamps({ ...withoutClaimRefIdentity(rest), metadata }) as KubeObject;
   return orderKeys(body) as KubeObject;
+}
+
+/** A PersistentVolume's claimRef without the fields that pin it to one claim object of one cluster. */
+function withoutClaimRefIdentity<T extends JsonMap>(obj: T): T {
+  if (obj.kind !== 'PersistentVolume' || obj.apiVersion !== 'v1') return obj;
+  if (!isJsonMap(obj.spec) || !isJsonMap(obj.spec.claimRef)) return obj;
+  const { uid: _uid, resourceVersion: _rv, ...claimRef } = obj.spec.claimRef;
+  return { ...obj, spec: { ...obj.spec, claimRef } };
 }
 
 /** Converts `Date` to RFC 3339 (seconds, as the API server writes them) and drops `undefined`. */

@@ -94,3 +94,40 @@ function isChosen(port: JsonMap, chosen: ChosenNodePorts): boolean {
   if (typeof port.name === 'string' && port.name) return chosen.byName.has(port.name);
   return chosen.unnamedValues.has(Number(port.nodePort));
 }
+
+const PORT_TAKEN = /provided port is already allocated/;
+const PORT_TAKEN_FIELD =
+  /spec\.(ports\[(\d+)\]\.nodePort|healthCheckNodePort): Invalid value: (\d+): provided port is already allocated/g;
+
+/**
+ * A Service refused because node ports it asks for are taken (the original still runs, in this or another
+ * namespace): the same Service without those ports, so the API server allocates new ones, and which ports they
+ * were. Undefined when the error is not about allocated node ports.
+ */
+export function withoutTakenNodePorts(
+  service: KubeObject,
+  message: string,
+): { service: KubeObject; taken: number[] } | undefined {
+  if (service.kind !== 'Service' || !isJsonMap(service.spec) || !PORT_TAKEN.test(message)) return undefined;
+  const spec: JsonMap = { ...service.spec };
+  const taken: number[] = [];
+  const named = [...message.matchAll(PORT_TAKEN_FIELD)];
+  const ports = Array.isArray(spec.ports) ? spec.ports.map((p) => (isJsonMap(p) ? { ...p } : p)) : [];
+  const drop = (port: unknown) => {
+    if (isJsonMap(port) && port.nodePort !== undefined) {
+      taken.push(Number(port.nodePort));
+      delete port.nodePort;
+    }
+  };
+  if (named.length === 0) ports.forEach(drop); // No field named: let the server choose them all.
+  for (const m of named) {
+    if (m[2] !== undefined) drop(ports[Number(m[2])]);
+    else if (spec.healthCheckNodePort !== undefined) {
+      taken.push(Number(spec.healthCheckNodePort));
+      delete spec.healthCheckNodePort;
+    }
+  }
+  if (taken.length === 0) return undefined;
+  if (Array.isArray(spec.ports)) spec.ports = ports;
+  return { service: { ...service, spec }, taken };
+}

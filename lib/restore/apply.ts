@@ -12,9 +12,10 @@ import {
   type KubeClient,
 } from '../kube/index.js';
 import type { Logger } from '../log.js';
-import { isJsonMap, parseApiPath, type KubeObject } from '../resources/index.js';
+import { isJsonMap, parseApiPath, withoutTakenNodePorts, type KubeObject } from '../resources/index.js';
 import { describeEntry, type PlannedObject, type RestorePlan } from './plan.js';
 import { cutError, type ReportEntry, type RestoreReport } from './report.js';
+import { isMergedOnRestore, mergeServiceAccount } from './merge.js';
 import { bodyForUpdate, matchesLive } from './update.js';
 
 const CRD_STEP = 'CustomResourceDefinition.apiextensions.k8s.io';
@@ -87,16 +88,55 @@ export async function applyPlan(
     }
   };
 
+  /** `existing: skip` on an object the cluster made itself: add what the backup has and the live one lacks. */
+  const merge = async (item: PlannedObject): Promise<boolean> => {
+    for (let attempt = 1; ; attempt++) {
+      const live = await kube.get<KubeObject>(item.targetPath);
+      const merged = mergeServiceAccount(item.object, live);
+      if (!merged) return false;
+      try {
+        await kube.request('PUT', item.targetPath, { body: merged.body, query });
+        report.updated.push({
+          ...entryOf(item),
+          reason: `merged into the existing object: ${merged.added.join('; ')}`,
+        });
+        return true;
+      } catch (e) {
+        if (!isConflict(e) || attempt >= 3) {
+          throw new Error(
+            `exists, and adding ${merged.added.join('; ')} from the backup failed: ${errorText(e)}`,
+          );
+        }
+      }
+    }
+  };
+
+  /** Why an object was created other than as the backup has it (a node port taken), for its report entry. */
+  const createdAs = new Map<PlannedObject, string>();
+
   const create = async (item: PlannedObject): Promise<'created' | 'exists'> => {
+    let body = item.object;
     // A restore Job in the cluster has a namespaced Role: it may read its own Namespace but never create one, so
     // look before creating (otherwise an existing namespace would be a 403 failure).
     if (item.object.kind === 'Namespace' && (await kube.getIfExists(item.targetPath))) return 'exists';
     for (let attempt = 1; ; attempt++) {
       try {
-        await kube.create(item.collectionPath, item.object, query);
+        await kube.create(item.collectionPath, body, query);
         return 'created';
       } catch (e) {
         if (isAlreadyExists(e)) return 'exists';
+        // A node port the backup chose is taken (by the original, restored next to it): a Service on other ports
+        // beats no Service; the report says which ports changed.
+        const retaken =
+          e instanceof Error && (e as { code?: unknown }).code === 422 && attempt < 3
+            ? withoutTakenNodePorts(body, e.message)
+            : undefined;
+        if (retaken) {
+          body = retaken.service;
+          const note = `node port ${retaken.taken.join(', ')} already allocated: created with ports the API server chose`;
+          createdAs.set(item, createdAs.has(item) ? `${createdAs.get(item)}; ${note}` : note);
+          continue;
+        }
         const crd = crdNameOfPath(item.targetPath);
         // A CRD just established may not be served for a moment on a real API server.
         if (isNotFound(e) && crd && restoredCrds.has(crd) && attempt < 10) {
@@ -125,7 +165,12 @@ export async function applyPlan(
     try {
       const outcome = await create(item);
       if (outcome === 'created') {
-        report.created.push(entryOf(item));
+        const note = createdAs.get(item);
+        report.created.push(note ? { ...entryOf(item), reason: note } : entryOf(item));
+        if (note)
+          report.warnings.push(
+            `${describeEntry(item.targetPath, item.object).kind} ${item.object.metadata.name}: ${note}`,
+          );
         if (dryRun && item.object.kind === 'Namespace') missingNamespaces.add(item.object.metadata.name!);
         if (item.object.kind === 'CustomResourceDefinition') {
           (dryRun ? missingCrds : restoredCrds).add(item.object.metadata.name!);
@@ -135,6 +180,7 @@ export async function applyPlan(
       // An existing Namespace is never rewritten (as Velero): its labels and annotations are often the platform's
       // (pod security, quotas, network policy selectors), and a restore Job's namespaced Role may not update it.
       if (item.ifExists === 'update' && item.object.kind !== 'Namespace') await update(item);
+      else if (isMergedOnRestore(item.object) && (await merge(item))) return;
       else
         report.alreadyExisted.push({
           ...entryOf(item),

@@ -6,7 +6,7 @@ import {
   toYaml,
   withoutAllocatedNodePorts,
 } from '../../lib/resources/index.js';
-import { deployment, headlessService, nodePortService } from './fixtures.js';
+import { boundPv, deployment, headlessService, nodePortService } from './fixtures.js';
 
 describe('canonicalize', () => {
   it('drops what the cluster writes and keeps what the user wrote', () => {
@@ -92,6 +92,20 @@ describe('canonicalize', () => {
       kind: 'Namespace',
       metadata: { name: 'shop', labels: { team: 'payments' } },
     });
+  });
+
+  it("keeps a PV's claim by name but not the old claim's uid, so applying it elsewhere cannot release the volume", () => {
+    const pv = boundPv();
+    pv.metadata.annotations!['pv.kubernetes.io/bound-by-controller'] = 'yes';
+    const out = canonicalize(pv);
+    expect((out.spec as { claimRef: unknown }).claimRef).toEqual({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      name: 'data-db-0',
+      namespace: 'shop',
+    });
+    expect(out.metadata.annotations).toEqual({ 'pv.kubernetes.io/provisioned-by': 'rancher.io/local-path' });
+    expect((pv.spec as { claimRef: { uid: string } }).claimRef.uid).toBe('u-pvc');
   });
 
   it('can leave out the last-applied annotation', () => {
