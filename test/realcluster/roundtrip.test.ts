@@ -1,0 +1,178 @@
+// The whole cycle on a real control plane: a tenant namespace applied with kubectl, backed up (pg_dump in the
+// database container over pods/exec through kube-apiserver to the node, a CSI snapshot cut by the real
+// snapshot-controller and csi-snapshotter, the export to S3), restored into another namespace with its volumes
+// from the snapshots, and the dump fed back. What the emulator could not show is asserted here: the namespace's
+// own default ServiceAccount, node ports the server allocates, CRD pruning and defaults, StatefulSet claims.
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { command as backupCommand } from '../../scripts/backup.js';
+import { command as restoreCommand } from '../../scripts/restore.js';
+import { command as restoreDbCommand } from '../../scripts/restore-db.js';
+import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
+import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { startRealCluster, type RealCluster } from './index.js';
+import { runNsbackup } from './run.js';
+import { shopManifests, WIDGET_CRD } from './shop.js';
+
+let cluster: RealCluster;
+let pg: LocalPostgres;
+let s3: LocalS3;
+let tmp: string;
+const NODE_PORT = 30080;
+
+const kubectlJson = (args: string[]) => JSON.parse(cluster.kubectl([...args, '-o', 'json']));
+const until = async <T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let value: T | undefined;
+    try {
+      value = probe();
+    } catch {
+      value = undefined;
+    }
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+};
+
+beforeAll(async () => {
+  [cluster, pg, s3] = await Promise.all([startRealCluster(), startPostgres(), startS3()]);
+  tmp = mkdtempSync(join(tmpdir(), 'nsbackup-real-roundtrip-'));
+  await pg.psql('CREATE DATABASE shop');
+  await pg.psql(
+    "CREATE TABLE orders (id int primary key, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 500) g",
+    'shop',
+  );
+  cluster.kubectl(['apply', '-f', '-'], JSON.stringify(WIDGET_CRD));
+  cluster.kubectl(['wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=60s']);
+  const list = { apiVersion: 'v1', kind: 'List', items: shopManifests('shop', pg, NODE_PORT) };
+  cluster.kubectl(['apply', '-f', '-'], JSON.stringify(list));
+  cluster.kubectl(['-n', 'shop', 'rollout', 'status', 'deployment/db', '--timeout=60s']);
+  cluster.kubectl(['-n', 'shop', 'rollout', 'status', 'statefulset/cache', '--timeout=60s']);
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all([cluster?.close(), pg?.stop(), s3?.close()]);
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+const baseEnv = () => ({
+  NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+  NSBACKUP_CLUSTER_NAME: 'prod',
+  ...s3.env,
+});
+
+describe('backup, restore into another namespace, restore-db: on a real control plane', () => {
+  let backupId: string;
+
+  it('backs up: pg_dump inside the database container, a ready snapshot of the PVC, the export in S3', async () => {
+    const r = await runNsbackup(backupCommand, {
+      ...baseEnv(),
+      NSBACKUP_NAMESPACE: 'shop',
+      NSBACKUP_PVC: 'data,cache-data-cache-0',
+      NSBACKUP_DB: 'postgres',
+      NSBACKUP_DB_TARGET: 'deployment/db',
+      NSBACKUP_DB_NAMES: 'shop',
+      NSBACKUP_DB_USER: pg.user,
+      NSBACKUP_DB_PASSWORD_ENV: 'POSTGRES_PASSWORD',
+      NSBACKUP_DUMP_DIR: '/var/lib/postgresql/data/nsbackup',
+      NSBACKUP_EXPORT: 'true',
+      NSBACKUP_EXPORT_SECRETS: 'true',
+      NSBACKUP_S3_DUMP: 'true',
+      NSBACKUP_LOCK: 'false',
+    });
+    expect(r.code, r.text).toBe(0);
+    backupId = r.summary!.backupId;
+    const snaps = kubectlJson(['-n', 'shop', 'get', 'volumesnapshots']).items;
+    expect(snaps.map((s: any) => s.spec.source.persistentVolumeClaimName).sort()).toEqual([
+      'cache-data-cache-0',
+      'data',
+    ]);
+    for (const s of snaps) {
+      expect(s.status.readyToUse).toBe(true);
+      expect(s.metadata.labels['nsbackup.io/backup']).toBe(backupId);
+      // The real snapshot-controller bound it to a content our CSI driver cut.
+      expect(s.status.boundVolumeSnapshotContentName).toMatch(/^snapcontent-/);
+    }
+    // The dump file lies on the volume (the container wrote it through its mount) ...
+    const volume = kubectlJson(['-n', 'shop', 'get', 'pvc', 'data']).spec.volumeName;
+    const onDisk = readFileSync(join(cluster.dir, 'node', 'volumes', volume, 'nsbackup', 'shop.sql.gz'));
+    expect(onDisk.length).toBeGreaterThan(100);
+    // ... and in S3, with the export of the namespace.
+    const keys: string[] = [];
+    const store = s3.store();
+    for await (const o of store.list(store.key('prod', 'shop', backupId) + '/')) keys.push(o.key);
+    expect(keys.some((k) => k.endsWith('shop.sql.gz'))).toBe(true);
+    expect(keys.some((k) => k.endsWith('manifest.json'))).toBe(true);
+  });
+
+  it('restores into a new namespace: default ServiceAccount merged, node port re-allocated, Widget, claims from snapshots', async () => {
+    const reportPath = join(tmp, 'report.json');
+    const r = await runNsbackup(restoreCommand, {
+      ...baseEnv(),
+      NSBACKUP_NAMESPACE: 'shop',
+      NSBACKUP_RESTORE_BACKUP: backupId,
+      NSBACKUP_NAMESPACE_MAPPING: 'shop=shop2',
+      NSBACKUP_RESTORE_PVCS_FROM_SNAPSHOTS: 'true',
+      NSBACKUP_RESTORE_REPORT: reportPath,
+    });
+    expect(r.code, r.text).toBe(0);
+    const report = JSON.parse(readFileSync(reportPath, 'utf8'));
+    expect(report.failed, JSON.stringify(report.failed)).toEqual([]);
+
+    // The controller made shop2's default ServiceAccount before the restore could: the registry credentials are
+    // merged into it, not dropped as "already existed".
+    const sa = kubectlJson(['-n', 'shop2', 'get', 'sa', 'default']);
+    expect(sa.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    expect(JSON.stringify(report.updated)).toContain('imagePullSecrets regcred');
+
+    // The original still holds node port 30080: the copy gets one the server allocates, and the report says so.
+    const web = kubectlJson(['-n', 'shop2', 'get', 'svc', 'web']);
+    expect(web.spec.ports[0].nodePort).not.toBe(NODE_PORT);
+    expect(web.spec.ports[0].nodePort).toBeGreaterThanOrEqual(30000);
+    expect(report.warnings.join('\n')).toContain(`node port ${NODE_PORT} already allocated`);
+
+    // The Widget came back as the server stored it, default included.
+    const gear = kubectlJson(['-n', 'shop2', 'get', 'widgets.example.com', 'gear']);
+    expect(gear.spec).toEqual({ size: 3, color: 'blue' });
+
+    // Both claims come up from the backup's snapshots, with the files that were on them.
+    await until('the StatefulSet and the database running in shop2', () => {
+      const pods = kubectlJson(['-n', 'shop2', 'get', 'pods']).items;
+      return pods.length === 2 && pods.every((p: any) => p.status.phase === 'Running') ? true : undefined;
+    });
+    expect(
+      cluster.kubectl(['-n', 'shop2', 'exec', 'statefulset/cache', '--', 'cat', '/data/state']).trim(),
+    ).toBe('warm');
+    const files = cluster.kubectl([
+      '-n',
+      'shop2',
+      'exec',
+      'deploy/db',
+      '--',
+      'ls',
+      '/var/lib/postgresql/data/nsbackup',
+    ]);
+    expect(files.split('\n')).toContain('shop.sql.gz');
+  });
+
+  it('feeds the dump from S3 back into the database', async () => {
+    await pg.psql('DROP TABLE orders', 'shop');
+    const r = await runNsbackup(restoreDbCommand, {
+      ...baseEnv(),
+      NSBACKUP_NAMESPACE: 'shop',
+      NSBACKUP_DB: 'postgres',
+      NSBACKUP_DB_TARGET: 'deployment/db',
+      NSBACKUP_DB_USER: pg.user,
+      NSBACKUP_DB_PASSWORD_ENV: 'POSTGRES_PASSWORD',
+      NSBACKUP_RESTORE_FROM: backupId,
+      NSBACKUP_RESTORE_DATABASE: 'shop',
+      NSBACKUP_YES: 'true',
+    });
+    expect(r.code, r.text).toBe(0);
+    expect(await pg.psql('SELECT count(*) FROM orders', 'shop')).toBe('500');
+  });
+});
