@@ -31,6 +31,7 @@ export class KubeConnectionError extends Error {
 
 export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.code === 404;
 export const isConflict = (e: unknown): boolean => e instanceof KubeApiError && e.code === 409;
+export const isForbidden = (e: unknown): boolean => e instanceof KubeApiError && e.code === 403;
 export const isAlreadyExists = (e: unknown): boolean =>
   e instanceof KubeApiError && e.code === 409 && e.reason === 'AlreadyExists';
 

@@ -60,6 +60,9 @@ const RUNTIME_ONLY_KINDS: Record<string, string> = {
   'VolumeAttachment|storage.k8s.io': 'volume attachments are runtime state of the CSI driver',
   'CSINode|storage.k8s.io': 'CSI nodes are registered by the driver',
   'Lease|coordination.k8s.io': 'leases are runtime state (leader election, node heartbeats)',
+  'CSIStorageCapacity|storage.k8s.io': "storage capacities are published by the CSI driver's provisioner",
+  'PodCertificateRequest|certificates.k8s.io':
+    "pod certificate requests are made by the kubelet for a pod's certificate volume",
 };
 
 const ENDPOINTSLICE_CONTROLLERS = new Set([
@@ -71,7 +74,8 @@ const ENDPOINTSLICE_CONTROLLERS = new Set([
  * Why the cluster regenerates this object and a backup must leave it out, or `null` to export it.
  * Call it on the object as listed (with `status`): completed pods and jobs are recognised by their status.
  *
- * - events (`v1` and `events.k8s.io`), leases, nodes, volume attachments, CSI nodes;
+ * - events (`v1` and `events.k8s.io`), leases, nodes, volume attachments, CSI nodes, CSI storage capacities,
+ *   pod certificate requests;
  * - objects with a controller ownerReference (a ReplicaSet's pods, a Deployment's ReplicaSets,
  *   a CronJob's Jobs, a Service's EndpointSlices);
  * - Endpoints of a Service with a selector (same name); EndpointSlices managed by the endpoint-slice

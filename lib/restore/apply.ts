@@ -8,6 +8,7 @@ import {
   KubeConnectionError,
   isAlreadyExists,
   isConflict,
+  isForbidden,
   isNotFound,
   type KubeClient,
 } from '../kube/index.js';
@@ -125,6 +126,10 @@ export async function applyPlan(
         return 'created';
       } catch (e) {
         if (isAlreadyExists(e)) return 'exists';
+        // A real API server checks authorization (RBAC escalation for a Role, say) before it looks for the name: an
+        // object that is already there may come back 403, not 409. It exists: skipped, like any existing object.
+        if (isForbidden(e) && (await kube.getIfExists(item.targetPath).catch(() => undefined)))
+          return 'exists';
         // A node port the backup chose is taken (by the original, restored next to it): a Service on other ports
         // beats no Service; the report says which ports changed.
         const retaken =

@@ -13,10 +13,13 @@ export interface Merge {
   added: string[];
 }
 
-/** Kinds the cluster itself creates in every namespace, which a restore merges into instead of skipping. */
+/** Objects the cluster itself creates in every namespace, which a restore merges into instead of skipping. */
 export function isMergedOnRestore(obj: KubeObject): boolean {
-  return obj.apiVersion === 'v1' && obj.kind === 'ServiceAccount';
+  return obj.apiVersion === 'v1' && obj.kind === 'ServiceAccount' && obj.metadata.name === 'default';
 }
+
+/** nsbackup's own labels (which backup an object came from) are bookkeeping, never a reason to write. */
+const isOwnLabel = (key: string) => key.startsWith('nsbackup.io/');
 
 function addMissingKeys(
   kind: string,
@@ -27,7 +30,7 @@ function addMissingKeys(
   if (!isJsonMap(backup)) return live;
   const out: JsonMap = { ...(live ?? {}) };
   for (const [key, value] of Object.entries(backup)) {
-    if (out[key] !== undefined) continue;
+    if (out[key] !== undefined || isOwnLabel(key)) continue;
     out[key] = value;
     added.push(`${kind} ${key}`);
   }

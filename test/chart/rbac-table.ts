@@ -59,6 +59,13 @@ const NAMESPACE_ROWS: Row[] = [
   {
     who: 'restore',
     kind: 'Role',
+    group: 'core',
+    resources: ['serviceaccounts (default)'],
+    verbs: ['get', 'update'],
+  },
+  {
+    who: 'restore',
+    kind: 'Role',
     group: 'restore.rbacResources',
     resources: ['restore.rbacResources'],
     // update only with `existing: update`, patch only for restore-pvc --replace-in: see chart.test.ts.
@@ -112,7 +119,10 @@ function expand(rows: Row[], namespace: string): string[] {
       : row.resources.map((resource) => ({ group: row.group, resource }));
     for (const { group, resource } of pairs)
       for (const verb of row.verbs) {
-        const name = resource === 'namespaces (own)' ? `namespaces(${namespace})` : resource;
+        const name =
+          resource === 'namespaces (own)'
+            ? `namespaces(${namespace})`
+            : resource.replace(/ \((\w+)\)$/, '($1)');
         out.push(`${row.who}|${row.kind}|${group || 'core'}|${name}|${verb}`);
       }
   }

@@ -78,6 +78,18 @@ describe('discovery', () => {
     expect(isAlwaysRegenerated({ group: 'events.k8s.io', version: 'v1', kind: 'Event' })).toBe(true);
     expect(isAlwaysRegenerated({ group: '', version: 'v1', kind: 'Pod' })).toBe(false);
     expect(isAlwaysRegenerated({ group: '', version: 'v1', kind: 'Endpoints' })).toBe(false);
+    // Served by a real 1.37 API server in every namespace, written only by the CSI provisioner and the kubelet:
+    // never listed, so the chart's export Role need not grant them.
+    expect(isAlwaysRegenerated({ group: 'storage.k8s.io', version: 'v1', kind: 'CSIStorageCapacity' })).toBe(
+      true,
+    );
+    expect(
+      isAlwaysRegenerated({
+        group: 'certificates.k8s.io',
+        version: 'v1beta1',
+        kind: 'PodCertificateRequest',
+      }),
+    ).toBe(true);
   });
 
   it('reads every served version of each group, the preferred one first', () => {

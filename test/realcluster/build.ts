@@ -34,6 +34,18 @@ const PROGRAMS: Record<string, string> = {
   'csi-snapshotter': 'github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter',
 };
 
+/**
+ * The release the binaries report (/version, kubectl version, helm's kubeVersion check), stamped as Kubernetes'
+ * own build does; a plain `go build` of the module reports v0.0.0-master, which helm refuses.
+ */
+function versionFlags(): string {
+  const [major, minor] = KUBERNETES_RELEASE.slice(1).split('.');
+  const fields = { gitVersion: KUBERNETES_RELEASE, gitMajor: major, gitMinor: minor, gitTreeState: 'clean' };
+  return ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
+    .flatMap((pkg) => Object.entries(fields).map(([k, v]) => `-X ${pkg}.${k}=${v}`))
+    .join(' ');
+}
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
@@ -43,7 +55,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 export function cacheDir(): string {
-  const hash = createHash('sha256');
+  const hash = createHash('sha256').update(versionFlags()).update('\0');
   for (const file of sourceFiles(moduleDir).sort()) {
     hash.update(relative(moduleDir, file)).update('\0').update(readFileSync(file)).update('\0');
   }
@@ -77,7 +89,14 @@ export async function ensureBuilt(
     const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' };
     const go = spawnSync(
       'go',
-      ['build', '-trimpath', '-ldflags=-s -w', '-o', join(partial, 'bin') + '/', ...Object.values(PROGRAMS)],
+      [
+        'build',
+        '-trimpath',
+        `-ldflags=-s -w ${versionFlags()}`,
+        '-o',
+        join(partial, 'bin') + '/',
+        ...Object.values(PROGRAMS),
+      ],
       { cwd: moduleDir, env, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     if (go.status !== 0) throw new Error(`realcluster: go build failed (exit ${go.status ?? go.signal})`);
@@ -107,6 +126,12 @@ export async function ensureBuilt(
     writeFileSync(join(partial, 'complete'), `built in ${seconds} s\n`);
     rmSync(dir, { recursive: true, force: true });
     renameSync(partial, dir);
+    // Builds of older sources are never used again: keep one build per machine.
+    for (const old of readdirSync(dirname(dir))) {
+      const path = join(dirname(dir), old);
+      if (path !== dir && /^v\d+\.\d+\.\d+-[0-9a-f]{12}$/.test(old))
+        rmSync(path, { recursive: true, force: true });
+    }
     log(`realcluster: built in ${seconds} s`);
     return dir;
   } finally {

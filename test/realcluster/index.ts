@@ -3,7 +3,7 @@
 // kube-controller-manager, kube-scheduler, snapshot-controller and csi-snapshotter, plus testnode
 // (ours): a node whose pods run local processes, the CSI driver behind the snapshotter and a
 // stand-in provisioner. Same shape as test/cluster's startCluster() where the two can agree.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -52,6 +52,8 @@ export interface RealCluster {
   dir: string;
   /** kubectl against this cluster with its own cache dir; throws with stderr on a non-zero exit. */
   kubectl(args: string[], input?: string): string;
+  /** The same without blocking this process (for waits: the test runner must keep talking to its workers). */
+  kubectlAsync(args: string[]): Promise<string>;
   /** Raw API request as admin: status and parsed JSON body. */
   api(
     method: string,
@@ -412,6 +414,18 @@ export async function startRealCluster(options: RealClusterOptions = {}): Promis
         if (res.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${res.stderr}`);
         return res.stdout;
       },
+      kubectlAsync: (args) =>
+        new Promise((resolve, reject) => {
+          execFile(
+            'kubectl',
+            ['--kubeconfig', kubeconfigPath, '--cache-dir', kubectlCache, ...args],
+            { maxBuffer: 64 * 1024 * 1024 },
+            (err, stdout, stderr) =>
+              err
+                ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`))
+                : resolve(stdout),
+          );
+        }),
       kubeconfigFor: (name, userToken, namespace = 'default') =>
         write(
           `${name}.kubeconfig`,

@@ -42,8 +42,15 @@ describe("merging a backup's ServiceAccount into the one the cluster made", () =
     expect(mergeServiceAccount(backup, live)).toBeUndefined();
   });
 
-  it('is done for ServiceAccounts only', () => {
+  it("never writes for nsbackup's own restored-from label alone", () => {
+    const backup = liveDefault();
+    backup.metadata.labels = { team: 'platform', 'nsbackup.io/restored-from': '20261121-100000-aaaaaa' };
+    expect(mergeServiceAccount(backup, liveDefault())).toBeUndefined();
+  });
+
+  it('is done for the default ServiceAccount only, the one the cluster makes', () => {
     expect(isMergedOnRestore(liveDefault())).toBe(true);
+    expect(isMergedOnRestore({ ...liveDefault(), metadata: { name: 'web', namespace: 'shop' } })).toBe(false);
     expect(
       isMergedOnRestore({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt' } }),
     ).toBe(false);

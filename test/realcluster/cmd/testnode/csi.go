@@ -91,7 +91,9 @@ func (d *csiDriver) ControllerGetCapabilities(context.Context, *csi.ControllerGe
 	}}, nil
 }
 
-func (d *csiDriver) snapshotDir(id string) string { return filepath.Join(d.n.cfg.root, "snapshots", id) }
+func (d *csiDriver) snapshotDir(id string) string {
+	return filepath.Join(d.n.cfg.root, "snapshots", id)
+}
 
 func (d *csiDriver) csiSnapshot(r snapshotRecord) *csi.Snapshot {
 	return &csi.Snapshot{

@@ -25,12 +25,12 @@ import (
 
 type nodeConfig struct {
 	kubeconfig, name, root, driver, csiSocket string
-	kubeletPort                                int
-	tlsCert, tlsKey                            string
-	apiHost, apiPort                           string
-	images                                     map[string][]string
-	snapshotReadyAfter                         time.Duration
-	self                                       string
+	kubeletPort                               int
+	tlsCert, tlsKey                           string
+	apiHost, apiPort                          string
+	images                                    map[string][]string
+	snapshotReadyAfter                        time.Duration
+	self                                      string
 }
 
 type node struct {

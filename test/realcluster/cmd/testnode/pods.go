@@ -396,7 +396,7 @@ func (c *container) status(pod *corev1.Pod) corev1.ContainerStatus {
 func (m *podManager) report(ctx context.Context, st *podState) {
 	st.mu.Lock()
 	pod := st.pod
-	status := corev1.PodStatus{Phase: st.phase, HostIP: "127.0.0.1", HostIPs: []corev1.HostIP{{IP: "127.0.0.1"}}, StartTime: &st.startTime, Message: st.message, QOSClass: corev1.PodQOSBestEffort}
+	status := corev1.PodStatus{Phase: st.phase, HostIP: "127.0.0.1", HostIPs: []corev1.HostIP{{IP: "127.0.0.1"}}, StartTime: &st.startTime, Message: st.message}
 	if st.phase != corev1.PodPending || st.initialized {
 		status.PodIP, status.PodIPs = "127.0.0.1", []corev1.PodIP{{IP: "127.0.0.1"}}
 	}
@@ -438,6 +438,8 @@ func (m *podManager) report(ctx context.Context, st *podState) {
 				}
 			}
 		}
+		// The API server sets the QoS class when the pod is created, from its resources; it never changes.
+		status.QOSClass = cur.Status.QOSClass
 		cur.Status = status
 		_, err = m.n.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
 		if err == nil || apierrors.IsNotFound(err) || ctx.Err() != nil {

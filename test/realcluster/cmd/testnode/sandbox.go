@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 type mountSpec struct {
@@ -63,8 +65,18 @@ func runMain(args []string) error {
 	if len(spec.Argv) == 0 {
 		return fmt.Errorf("run: no command")
 	}
-	for _, m := range spec.Mounts {
-		info, err := os.Stat(m.Source)
+	// Every source is opened before the first mount: a mount target such as /tmp (an emptyDir) may cover the
+	// folder the node keeps the other volumes in, and a path looked up after that mount would be the new one.
+	sources := make([]*os.File, len(spec.Mounts))
+	for i, m := range spec.Mounts {
+		f, err := os.OpenFile(m.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("mount %s: %v", m.Target, err)
+		}
+		sources[i] = f
+	}
+	for i, m := range spec.Mounts {
+		info, err := sources[i].Stat()
 		if err != nil {
 			return fmt.Errorf("mount %s: %v", m.Target, err)
 		}
@@ -78,7 +90,8 @@ func runMain(args []string) error {
 		if err != nil {
 			return fmt.Errorf("mount point %s: %v", m.Target, err)
 		}
-		if err := syscall.Mount(m.Source, m.Target, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
+		source := fmt.Sprintf("/proc/self/fd/%d", sources[i].Fd())
+		if err := syscall.Mount(source, m.Target, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
 			return fmt.Errorf("bind %s: %v", m.Target, err)
 		}
 		if m.ReadOnly {
@@ -86,6 +99,9 @@ func runMain(args []string) error {
 				return fmt.Errorf("read-only %s: %v", m.Target, err)
 			}
 		}
+	}
+	for _, f := range sources {
+		f.Close()
 	}
 	dir := spec.Dir
 	if dir == "" {
