@@ -14,7 +14,9 @@ import { isJsonMap, assertKubeObject, type JsonMap, type KubeObject } from './ty
  * - A PersistentVolume's `claimRef` keeps the claim's kind, name and namespace but loses `uid` and
  *   `resourceVersion`, and the PV its `pv.kubernetes.io/bound-by-controller` annotation: applied to any cluster
  *   (`export --dir` then `kubectl apply`), a claimRef naming the old claim's uid makes the PV controller see the
- *   claim as gone, release the volume and, with reclaim policy Delete, delete the disk.
+ *   claim as gone, release the volume and, with reclaim policy Delete, delete the disk. A PersistentVolumeClaim
+ *   keeps `volumeName` but loses `pv.kubernetes.io/bind-completed` and `bound-by-controller`: a claim created with
+ *   bind-completed is taken for one whose binding broke, and the PV controller marks it Lost.
  * - A Namespace's `kubernetes.io/metadata.name` label: the API server sets it to the name, and a restore under
  *   another name must not carry the old one.
  * - Kept: the `kubectl.kubernetes.io/last-applied-configuration` annotation, because after a restore
@@ -46,6 +48,7 @@ const DROPPED_ANNOTATIONS = ['deployment.kubernetes.io/revision'];
 /** Annotations the API server's controllers set by kind, by `apiVersion|kind`. */
 const DROPPED_ANNOTATIONS_BY_KIND: Record<string, string[]> = {
   'v1|PersistentVolume': ['pv.kubernetes.io/bound-by-controller'],
+  'v1|PersistentVolumeClaim': ['pv.kubernetes.io/bind-completed', 'pv.kubernetes.io/bound-by-controller'],
 };
 
 /** Labels the API server sets by itself, by `apiVersion|kind`. */

@@ -98,6 +98,11 @@ export const PVC_BIND_ANNOTATIONS = [
   'volume.kubernetes.io/storage-provisioner',
 ];
 export const SELECTED_NODE_ANNOTATION = 'volume.kubernetes.io/selected-node';
+/** The PV controller's record that it bound the claim: state, never something to create a claim with. */
+const PVC_BIND_STATE_ANNOTATIONS = [
+  'pv.kubernetes.io/bind-completed',
+  'pv.kubernetes.io/bound-by-controller',
+];
 
 function withoutAnnotations(obj: KubeObject, keys: string[]): void {
   const annotations = obj.metadata.annotations;
@@ -108,13 +113,15 @@ function withoutAnnotations(obj: KubeObject, keys: string[]): void {
 
 /**
  * PersistentVolumeClaim: `volume.kubernetes.io/selected-node` is always removed (the node is of the old
- * cluster). Unless the claim's storage class is rebound, `spec.volumeName` and the bind annotations are
+ * cluster), and so are the PV controller's bind-completed and bound-by-controller. Unless the claim's storage class is rebound, `spec.volumeName` and the bind annotations are
  * removed too, so the claim gets a fresh volume from its StorageClass.
  */
 export function preparePvc(obj: KubeObject, rebindStorageClasses: string[] = []): KubeObject {
   if (obj.kind !== 'PersistentVolumeClaim' || obj.apiVersion !== 'v1') return obj;
   const out = clone(obj);
-  withoutAnnotations(out, [SELECTED_NODE_ANNOTATION]);
+  // Even a claim that keeps its volume loses these: created with bind-completed, a claim is taken for one whose
+  // binding broke and marked Lost (exports made before the canonical form dropped them still carry them).
+  withoutAnnotations(out, [SELECTED_NODE_ANNOTATION, ...PVC_BIND_STATE_ANNOTATIONS]);
   if (!rebindStorageClasses.includes(storageClassOf(out))) {
     withoutAnnotations(out, PVC_BIND_ANNOTATIONS);
     if (isJsonMap(out.spec)) delete out.spec.volumeName;

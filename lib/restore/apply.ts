@@ -20,6 +20,8 @@ import { isMergedOnRestore, mergeServiceAccount } from './merge.js';
 import { bodyForUpdate, matchesLive } from './update.js';
 
 const CRD_STEP = 'CustomResourceDefinition.apiextensions.k8s.io';
+/** Where a dry run checks objects bound for a namespace that does not exist yet: there on every cluster. */
+export const DRY_RUN_STAND_IN = 'default';
 const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
 export interface ApplyOptions {
@@ -115,7 +117,10 @@ export async function applyPlan(
   /** Why an object was created other than as the backup has it (a node port taken), for its report entry. */
   const createdAs = new Map<PlannedObject, string>();
 
-  const create = async (item: PlannedObject): Promise<'created' | 'exists'> => {
+  const create = async (
+    item: PlannedObject,
+    { standIn = false }: { standIn?: boolean } = {},
+  ): Promise<'created' | 'exists'> => {
     let body = item.object;
     // A restore Job in the cluster has a namespaced Role: it may read its own Namespace but never create one, so
     // look before creating (otherwise an existing namespace would be a 403 failure).
@@ -125,10 +130,15 @@ export async function applyPlan(
         await kube.create(item.collectionPath, body, query);
         return 'created';
       } catch (e) {
-        if (isAlreadyExists(e)) return 'exists';
+        if (isAlreadyExists(e)) {
+          // In a stand-in namespace a name already taken says nothing about the object: the server validated and
+          // admitted it before it looked for the name.
+          if (standIn) return 'created';
+          return 'exists';
+        }
         // A real API server checks authorization (RBAC escalation for a Role, say) before it looks for the name: an
         // object that is already there may come back 403, not 409. It exists: skipped, like any existing object.
-        if (isForbidden(e) && (await kube.getIfExists(item.targetPath).catch(() => undefined)))
+        if (!standIn && isForbidden(e) && (await kube.getIfExists(item.targetPath).catch(() => undefined)))
           return 'exists';
         // A node port the backup chose is taken (by the original, restored next to it): a Service on other ports
         // beats no Service; the report says which ports changed.
@@ -159,12 +169,46 @@ export async function applyPlan(
     }
   };
 
+  /**
+   * Dry run into a namespace the restore would create: the server cannot take a dry-run create there (the namespace
+   * does not exist), so the object is sent, dry run, into a namespace that does exist. Validation, defaulting,
+   * admission and node-port allocation are the server's own; what the stand-in cannot show is named in the report.
+   */
+  const checkInStandIn = async (item: PlannedObject, namespace: string): Promise<void> => {
+    const into = (path: string) =>
+      path.replace(`/namespaces/${namespace}/`, `/namespaces/${DRY_RUN_STAND_IN}/`);
+    const shadow: PlannedObject = {
+      ...item,
+      object: { ...item.object, metadata: { ...item.object.metadata, namespace: DRY_RUN_STAND_IN } },
+      collectionPath: into(item.collectionPath + '/'),
+      targetPath: into(item.targetPath),
+    };
+    shadow.collectionPath = shadow.collectionPath.replace(/\/$/, '');
+    const checked = `checked in namespace ${DRY_RUN_STAND_IN} (namespace ${namespace} is created by the restore)`;
+    try {
+      await create(shadow, { standIn: true });
+      const note = createdAs.get(shadow);
+      report.created.push({ ...entryOf(item), reason: note ? `${checked}; ${note}` : checked });
+    } catch (e) {
+      // Refused where it was only a stand-in: no right to write there, nothing learned about the object.
+      if (isForbidden(e)) {
+        report.notChecked.push({
+          ...entryOf(item),
+          reason: `namespace ${namespace} is created by the restore, and a dry run in ${DRY_RUN_STAND_IN} was refused: ${errorText(e)}`,
+        });
+      } else report.failed.push({ ...entryOf(item), error: errorText(e) });
+    }
+  };
+
   const restoreOne = async (item: PlannedObject): Promise<void> => {
     const namespace = item.object.metadata.namespace;
     const crd = crdNameOfPath(item.targetPath);
-    if (dryRun && ((namespace && missingNamespaces.has(namespace)) || (crd && missingCrds.has(crd)))) {
-      const what = namespace && missingNamespaces.has(namespace) ? `namespace ${namespace}` : `CRD ${crd}`;
-      report.notChecked.push({ ...entryOf(item), reason: `${what} is created by the restore` });
+    if (dryRun && crd && missingCrds.has(crd)) {
+      report.notChecked.push({ ...entryOf(item), reason: `CRD ${crd} is created by the restore` });
+      return;
+    }
+    if (dryRun && namespace && missingNamespaces.has(namespace)) {
+      await checkInStandIn(item, namespace);
       return;
     }
     try {

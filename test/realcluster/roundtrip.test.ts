@@ -3,13 +3,14 @@
 // snapshot-controller and csi-snapshotter, the export to S3), restored into another namespace with its volumes
 // from the snapshots, and the dump fed back. What the emulator could not show is asserted here: the namespace's
 // own default ServiceAccount, node ports the server allocates, CRD pruning and defaults, StatefulSet claims.
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command as backupCommand } from '../../scripts/backup.js';
 import { command as restoreCommand } from '../../scripts/restore.js';
 import { command as restoreDbCommand } from '../../scripts/restore-db.js';
+import { command as exportCommand } from '../../scripts/export.js';
 import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
 import { startRealCluster, type RealCluster } from './index.js';
@@ -174,5 +175,127 @@ describe('backup, restore into another namespace, restore-db: on a real control 
     });
     expect(r.code, r.text).toBe(0);
     expect(await pg.psql('SELECT count(*) FROM orders', 'shop')).toBe('500');
+  });
+
+  it('a dry run into a namespace that does not exist checks every object on the server, and stores nothing', async () => {
+    const reportPath = join(tmp, 'dry.json');
+    const r = await runNsbackup(restoreCommand, {
+      ...baseEnv(),
+      NSBACKUP_NAMESPACE: 'shop',
+      NSBACKUP_RESTORE_BACKUP: backupId,
+      NSBACKUP_NAMESPACE_MAPPING: 'shop=shop-dry',
+      NSBACKUP_DRY_RUN: 'true',
+      NSBACKUP_RESTORE_REPORT: reportPath,
+    });
+    expect(r.code, r.text).toBe(0);
+    const report = JSON.parse(readFileSync(reportPath, 'utf8'));
+    expect(report.notChecked).toEqual([]);
+    expect(report.failed).toEqual([]);
+    const checked = report.created.filter((e: any) => e.kind !== 'Namespace');
+    expect(checked.length).toBeGreaterThan(10);
+    for (const e of checked) expect(e.reason).toMatch(/^checked in namespace default/);
+    expect(() => cluster.kubectl(['get', 'namespace', 'shop-dry'])).toThrow(/NotFound/);
+    const restoredInDefault = ['configmap', 'statefulset', 'widgets.example.com'].flatMap(
+      (kind) => kubectlJson(['-n', 'default', 'get', kind, '-l', 'nsbackup.io/restored-from']).items,
+    );
+    expect(restoredInDefault).toEqual([]);
+  });
+
+  it('a dry run finds the custom resource that a stricter CRD already installed would refuse', async () => {
+    // The target cluster's CRD has since tightened its schema: gear's size 3 is over the new maximum.
+    const stricter: any = structuredClone(WIDGET_CRD);
+    stricter.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.size = {
+      type: 'integer',
+      minimum: 1,
+      maximum: 2,
+    };
+    cluster.kubectl(['apply', '-f', '-'], JSON.stringify(stricter));
+    try {
+      const reportPath = join(tmp, 'strict.json');
+      const r = await runNsbackup(restoreCommand, {
+        ...baseEnv(),
+        NSBACKUP_NAMESPACE: 'shop',
+        NSBACKUP_RESTORE_BACKUP: backupId,
+        NSBACKUP_NAMESPACE_MAPPING: 'shop=shop-strict',
+        NSBACKUP_DRY_RUN: 'true',
+        NSBACKUP_RESTORE_REPORT: reportPath,
+      });
+      expect(r.code).toBe(1);
+      const report = JSON.parse(readFileSync(reportPath, 'utf8'));
+      expect(report.failed.map((e: any) => `${e.kind}/${e.name}`)).toEqual(['Widget.example.com/gear']);
+      expect(report.failed[0].error).toMatch(/spec\.size.*2/);
+    } finally {
+      cluster.kubectl(['apply', '-f', '-'], JSON.stringify(WIDGET_CRD));
+    }
+  });
+});
+
+describe('export --dir, applied with kubectl elsewhere', () => {
+  it('binds the exported PV to the re-created claim instead of releasing it (no stale claimRef uid)', async () => {
+    cluster.kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'StorageClass',
+        metadata: { name: 'retained' },
+        provisioner: 'hostpath.csi.nsbackup.test',
+        reclaimPolicy: 'Retain',
+      }),
+    );
+    cluster.kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'vault' } },
+          {
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            metadata: { name: 'archive', namespace: 'vault' },
+            spec: {
+              storageClassName: 'retained',
+              accessModes: ['ReadWriteOnce'],
+              resources: { requests: { storage: '1Gi' } },
+            },
+          },
+        ],
+      }),
+    );
+    const pvName = await until(
+      'the claim bound',
+      () => kubectlJson(['-n', 'vault', 'get', 'pvc', 'archive']).spec.volumeName,
+    );
+    writeFileSync(join(cluster.dir, 'node', 'volumes', pvName, 'ledger'), 'year-end\n');
+    const dir = join(tmp, 'vault-export');
+    const r = await runNsbackup(exportCommand, {
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+      NSBACKUP_NAMESPACE: 'vault',
+      NSBACKUP_EXPORT_DIR: dir,
+    });
+    expect(r.code, r.text).toBe(0);
+    const files = readdirSync(dir, { recursive: true }).map(String);
+    expect(files.some((f) => f.includes(pvName))).toBe(true);
+
+    // The namespace is gone (an accident, a move to another cluster); the Retain volume survives it, and the PV
+    // object is removed as a new cluster would not have it.
+    cluster.kubectl(['delete', 'namespace', 'vault', '--wait=true', '--timeout=60s']);
+    await until('the volume released', () => kubectlJson(['get', 'pv', pvName]).status.phase === 'Released');
+    cluster.kubectl(['delete', 'pv', pvName, '--wait=true', '--timeout=60s']);
+
+    cluster.kubectl(['apply', '-R', '-f', dir]);
+    await until(
+      'the PV bound to the re-created claim',
+      () => kubectlJson(['get', 'pv', pvName]).status.phase === 'Bound',
+      30_000,
+    ).catch((e) => {
+      throw new Error(
+        `${e.message}: ${cluster.kubectl(['get', 'pv', pvName, '-o', 'yaml'])}\n${cluster.kubectl(['-n', 'vault', 'get', 'pvc', '-o', 'yaml'])}\n${readdirSync(dir, { recursive: true }).join(' ')}`,
+      );
+    });
+    const claim = kubectlJson(['-n', 'vault', 'get', 'pvc', 'archive']);
+    expect(claim.status.phase).toBe('Bound');
+    expect(kubectlJson(['get', 'pv', pvName]).spec.claimRef.uid).toBe(claim.metadata.uid);
+    expect(readFileSync(join(cluster.dir, 'node', 'volumes', pvName, 'ledger'), 'utf8')).toBe('year-end\n');
   });
 });
