@@ -1,6 +1,7 @@
 // The writes retention makes, each one request (or a read and a request), each guarded by the
 // resourceVersion the decision was made on: a snapshot someone changed since it was listed (pinned it,
-// took its delete-after away) is left for the next run to decide on again.
+// took its delete-after away) is left for the next run to decide on again. A snapshot whose labels are as
+// listed was only moved by the snapshot controller (status, its finalizers): the write is made again on it.
 import {
   isConflict,
   KubeApiError,
@@ -27,7 +28,7 @@ export async function patchLabels(
   return guarded(
     kube,
     info,
-    () => kube.mergePatch(pathOf(info), { metadata: { resourceVersion: info.resourceVersion, labels } }),
+    (base) => kube.mergePatch(pathOf(info), { metadata: { resourceVersion: base.resourceVersion, labels } }),
     (current) => sameLabels(current.metadata.labels, wanted),
   );
 }
@@ -41,11 +42,17 @@ export async function addCleanupFinalizer(kube: KubeClient, info: SnapshotInfo):
   if (info.finalizers.includes(S3_CLEANUP_FINALIZER))
     return { outcome: 'done', resourceVersion: info.resourceVersion };
   if (info.terminating) return { outcome: 'gone' };
-  const finalizers = [...info.finalizers, S3_CLEANUP_FINALIZER];
   return guarded(
     kube,
     info,
-    () => kube.mergePatch(pathOf(info), { metadata: { resourceVersion: info.resourceVersion, finalizers } }),
+    // The list as it is now: the snapshot controller adds finalizers of its own, which a merge patch would drop.
+    (base) =>
+      kube.mergePatch(pathOf(info), {
+        metadata: {
+          resourceVersion: base.resourceVersion,
+          finalizers: [...base.finalizers, S3_CLEANUP_FINALIZER],
+        },
+      }),
     (current) =>
       (current.metadata.finalizers ?? []).includes(S3_CLEANUP_FINALIZER) &&
       sameLabels(current.metadata.labels, info.record.labels),
@@ -82,21 +89,38 @@ export async function deleteSnapshot(
   info: SnapshotInfo,
   resourceVersion: string,
 ): Promise<WriteResult> {
-  try {
-    await kube.request('DELETE', pathOf(info), {
-      body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion } },
-    });
-    return { outcome: 'done', resourceVersion };
-  } catch (error) {
-    if (isNotFound(error)) return { outcome: 'gone' };
-    if (!isConflict(error)) throw error;
-    // A retried DELETE whose first attempt did reach the server also conflicts: look before deciding.
-    const current = await kube.getIfExists(pathOf(info));
-    if (!current) return { outcome: 'gone' };
-    if (current.metadata.deletionTimestamp)
-      return { outcome: 'done', resourceVersion: current.metadata.resourceVersion };
-    return { outcome: 'changed' };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await kube.request('DELETE', pathOf(info), {
+        body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion } },
+      });
+      return { outcome: 'done', resourceVersion };
+    } catch (error) {
+      if (isNotFound(error)) return { outcome: 'gone' };
+      if (!isConflict(error)) throw error;
+      // A retried DELETE whose first attempt did reach the server also conflicts: look before deciding.
+      const current = await kube.getIfExists(pathOf(info));
+      if (!current || (info.uid !== undefined && current.metadata.uid !== info.uid))
+        return { outcome: 'gone' };
+      if (current.metadata.deletionTimestamp)
+        return { outcome: 'done', resourceVersion: current.metadata.resourceVersion };
+      if (!onlyControllersMoved(current, info) || attempt >= MAX_ATTEMPTS) return { outcome: 'changed' };
+      resourceVersion = current.metadata.resourceVersion ?? '';
+    }
   }
+}
+
+/** Writes retried on the controllers' changes; a snapshot still moving after that many is left for the next run. */
+const MAX_ATTEMPTS = 5;
+
+/**
+ * The snapshot moved since it was listed, but not what the decision rests on: its labels (pin, delete-after, the
+ * period labels) are as listed. The snapshot controller updates a snapshot all the time (status, its finalizers,
+ * annotations; it adds a finalizer the moment its content's policy becomes Delete), so a change of version alone
+ * says nothing about a person pinning it.
+ */
+function onlyControllersMoved(current: KubeObject, info: SnapshotInfo): boolean {
+  return sameLabels(current.metadata.labels, info.record.labels);
 }
 
 export type ContentResult =
@@ -178,22 +202,31 @@ function boundTo(content: KubeObject, info: SnapshotInfo): boolean {
 async function guarded(
   kube: KubeClient,
   info: SnapshotInfo,
-  write: () => Promise<KubeObject>,
+  write: (base: { resourceVersion: string; finalizers: string[] }) => Promise<KubeObject>,
   applied: (current: KubeObject) => boolean,
 ): Promise<WriteResult> {
-  try {
-    const result = await write();
-    return { outcome: 'done', resourceVersion: result.metadata?.resourceVersion ?? '' };
-  } catch (error) {
-    if (isNotFound(error)) return { outcome: 'gone' };
-    const invalid = error instanceof KubeApiError && error.code === 422;
-    if (!isConflict(error) && !invalid) throw error;
-    const current = await kube.getIfExists(pathOf(info));
-    if (!current || (info.uid !== undefined && current.metadata.uid !== info.uid)) return { outcome: 'gone' };
-    const done = { outcome: 'done', resourceVersion: current.metadata.resourceVersion ?? '' } as const;
-    if (current.metadata.deletionTimestamp) return applied(current) ? done : { outcome: 'gone' };
-    if (invalid) throw error;
-    return applied(current) ? done : { outcome: 'changed' };
+  let base = { resourceVersion: info.resourceVersion, finalizers: info.finalizers };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await write(base);
+      return { outcome: 'done', resourceVersion: result.metadata?.resourceVersion ?? '' };
+    } catch (error) {
+      if (isNotFound(error)) return { outcome: 'gone' };
+      const invalid = error instanceof KubeApiError && error.code === 422;
+      if (!isConflict(error) && !invalid) throw error;
+      const current = await kube.getIfExists(pathOf(info));
+      if (!current || (info.uid !== undefined && current.metadata.uid !== info.uid))
+        return { outcome: 'gone' };
+      const done = { outcome: 'done', resourceVersion: current.metadata.resourceVersion ?? '' } as const;
+      if (current.metadata.deletionTimestamp) return applied(current) ? done : { outcome: 'gone' };
+      if (invalid) throw error;
+      if (applied(current)) return done;
+      if (!onlyControllersMoved(current, info) || attempt >= MAX_ATTEMPTS) return { outcome: 'changed' };
+      base = {
+        resourceVersion: current.metadata.resourceVersion ?? '',
+        finalizers: current.metadata.finalizers ?? [],
+      };
+    }
   }
 }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connect, type KubeClient } from '../../lib/kube/index.js';
 import { Labels } from '../../lib/labels.js';
 import { S3_CLEANUP_FINALIZER, toSnapshotInfo } from '../../lib/prune/snapshots.js';
-import { addCleanupFinalizer } from '../../lib/prune/writes.js';
+import { addCleanupFinalizer, deleteSnapshot } from '../../lib/prune/writes.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { SNAP_API, snapshotObjects, writes } from './fixtures.js';
 
@@ -74,5 +74,32 @@ describe('addCleanupFinalizer', () => {
       times: 1,
     });
     await expect(addCleanupFinalizer(kube, toSnapshotInfo(current('live')))).rejects.toThrow();
+  });
+});
+
+describe('a snapshot moved since it was listed', () => {
+  const BOUND = 'snapshot.storage.kubernetes.io/volumesnapshot-bound-protection';
+  const path = (name: string) => `/apis/${SNAP_API}/namespaces/fin/volumesnapshots/${name}`;
+
+  it('by the snapshot controller alone (its finalizer, labels as listed): guarded, finalized and deleted anyway', async () => {
+    seed('moved', false, []);
+    const listed = toSnapshotInfo(current('moved'));
+    // What the real snapshot-controller does the moment the content's policy becomes Delete.
+    await kube.mergePatch(path('moved'), { metadata: { finalizers: [BOUND] } });
+    const guarded = await addCleanupFinalizer(kube, listed);
+    expect(guarded.outcome).toBe('done');
+    expect(current('moved').metadata.finalizers).toEqual([BOUND, S3_CLEANUP_FINALIZER]);
+    const deleted = await deleteSnapshot(kube, listed, listed.resourceVersion);
+    expect(deleted.outcome).toBe('done');
+    expect(current('moved').metadata.deletionTimestamp).toBeDefined();
+  });
+
+  it('by a person who pinned it: kept', async () => {
+    seed('pinned', false, []);
+    const listed = toSnapshotInfo(current('pinned'));
+    await kube.mergePatch(path('pinned'), { metadata: { labels: { [Labels.pin]: 'true' } } });
+    expect(await addCleanupFinalizer(kube, listed)).toEqual({ outcome: 'changed' });
+    expect(await deleteSnapshot(kube, listed, listed.resourceVersion)).toEqual({ outcome: 'changed' });
+    expect(current('pinned').metadata.deletionTimestamp).toBeUndefined();
   });
 });
