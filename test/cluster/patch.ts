@@ -105,12 +105,14 @@ export function jsonPatch(target: any, ops: any): any {
           doc = structuredClone(op.value);
           break;
         }
-        if (getAt(doc, tokens) === undefined) {
+        // As the API server's JSON patch (evanphx/json-patch v4): a missing member of an existing object is set,
+        // like add; only a missing parent, or an array index out of range, is refused.
+        const parent = getAt(doc, tokens.slice(0, -1));
+        if (parent === undefined || parent === null || typeof parent !== 'object') {
           throw new PatchError(
-            `replace operation does not apply: doc is missing key: ${path}: missing value`,
+            `replace operation does not apply: doc is missing path: ${path}: missing value`,
           );
         }
-        const parent = getAt(doc, tokens.slice(0, -1));
         const last = tokens[tokens.length - 1];
         if (Array.isArray(parent)) parent[arrayIndex(parent, last, false, path)] = structuredClone(op.value);
         else parent[last] = structuredClone(op.value);
