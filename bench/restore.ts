@@ -11,6 +11,7 @@
 // busy; on a real API server a create costs little CPU and waits ~2-10 ms for etcd to commit, which is what
 // parallel creates overlap. Latency 0 measures the client cost; latency 5 ms the etcd-like case.
 import { execFile } from 'node:child_process';
+import { BACKUP_ID, NAMESPACE, objectsOf, timed, writeBackup, type Timed } from './objects.js';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,124 +28,10 @@ const { values } = parseArgs({
   },
 });
 
-const NAMESPACE = 'bench';
-const BACKUP_ID = '20261121-000000-bench1';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD = join(ROOT, '.tmp', 'bench-restore-dist');
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const run = promisify(execFile);
-
-interface Timed {
-  ms: number;
-  cpuMs: number;
-  rssMb: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command under /usr/bin/time: wall time, CPU time (user + system), peak RSS, output. */
-async function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
-  const started = performance.now();
-  const { stdout, stderr } = await run('/usr/bin/time', ['-f', 'time=%U,%S,%M', command, ...args], {
-    maxBuffer: 1 << 30,
-    env,
-  });
-  const ms = performance.now() - started;
-  const [user, system, rssKb] = (/time=([\d.]+),([\d.]+),(\d+)/.exec(stderr) ?? []).slice(1).map(Number);
-  return { ms, cpuMs: (user + system) * 1000, rssMb: rssKb / 1024, stdout, stderr };
-}
-
-/** The namespace as a backup holds it: canonical objects (no status, no server fields) of six kinds. */
-function objectsOf(total: number): any[] {
-  const shares: [string, number][] = [
-    ['ConfigMap', 0.36],
-    ['Secret', 0.3],
-    ['Service', 0.12],
-    ['Deployment', 0.12],
-    ['Role', 0.04],
-    ['ServiceAccount', 0.06],
-  ];
-  const out: any[] = [];
-  for (const [kind, share] of shares) {
-    const count = kind === 'ServiceAccount' ? total - out.length : Math.round(total * share);
-    for (let i = 0; i < count; i++) {
-      const name = `${kind.toLowerCase()}-${String(i).padStart(5, '0')}`;
-      const metadata = {
-        name,
-        namespace: NAMESPACE,
-        labels: { app: `app-${i % 50}`, tier: i % 2 ? 'web' : 'worker' },
-        annotations: { 'example.com/owner': `team-${i % 7}` },
-      };
-      if (kind === 'ConfigMap') {
-        out.push({ apiVersion: 'v1', kind, metadata, data: { 'app.yaml': `key: value-${i}\n`.repeat(20) } });
-      } else if (kind === 'Secret') {
-        const data = { password: Buffer.from(`secret-${i}`).toString('base64') };
-        out.push({ apiVersion: 'v1', kind, metadata, type: 'Opaque', data });
-      } else if (kind === 'Service') {
-        out.push({
-          apiVersion: 'v1',
-          kind,
-          metadata,
-          spec: {
-            type: 'ClusterIP',
-            selector: { app: `app-${i % 50}` },
-            ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
-          },
-        });
-      } else if (kind === 'Deployment') {
-        out.push({
-          apiVersion: 'apps/v1',
-          kind,
-          metadata,
-          spec: {
-            replicas: 2,
-            selector: { matchLabels: { app: name } },
-            template: {
-              metadata: { labels: { app: name } },
-              spec: {
-                containers: [
-                  {
-                    name: 'app',
-                    image: `registry.example.com/app:${i}`,
-                    ports: [{ containerPort: 8080 }],
-                    env: [{ name: 'MODE', value: 'production' }],
-                    resources: { requests: { cpu: '100m', memory: '128Mi' } },
-                  },
-                ],
-              },
-            },
-          },
-        });
-      } else if (kind === 'Role') {
-        const rules = [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }];
-        out.push({ apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata, rules });
-      } else {
-        out.push({ apiVersion: 'v1', kind, metadata });
-      }
-    }
-  }
-  return out;
-}
-
-async function writeBackup(store: any, objects: any[]): Promise<void> {
-  const { buildManifest, createResourceArchiveWriter, guessApiPathOf, serializeManifest } =
-    await import('../lib/resources/index.js');
-  const folder = `${store.key('bench', NAMESPACE, BACKUP_ID)}/`;
-  const writer = createResourceArchiveWriter();
-  const upload = store.upload(folder + writer.fileName, writer.stored);
-  for (const obj of objects) await writer.add(obj, guessApiPathOf(obj));
-  const resources = await writer.finish();
-  await upload;
-  const manifest = buildManifest({
-    cluster: 'bench',
-    namespace: NAMESPACE,
-    backupId: BACKUP_ID,
-    startedAt: new Date(),
-    listResourceVersions: {},
-    resources,
-  });
-  await store.upload(`${folder}manifest.json`, serializeManifest(manifest));
-}
 
 async function main(): Promise<void> {
   if (!values['no-build'] || !existsSync(join(BUILD, 'scripts', 'nsbackup.js'))) {

@@ -235,6 +235,10 @@ describe('the chart on a real cluster, its Jobs run by the Job controller as the
     expect(backup.text).toMatch(/forbidden/i);
     const list = await runNsbackup(listCommand, { ...env, NSBACKUP_NAMESPACE: OTHER });
     expect(list.code).not.toBe(0);
+    // The same token in its own namespace: list works (the Role is enough, nothing cluster-wide needed).
+    const own = await runNsbackup(listCommand, { ...env, NSBACKUP_NAMESPACE: NS, NSBACKUP_OUTPUT: 'json' });
+    expect(own.code, own.text).toBe(0);
+    expect(JSON.parse(own.out).length).toBe(2);
     expect(json(['-n', OTHER, 'get', 'volumesnapshots']).items).toEqual([]);
   });
 });
