@@ -7,7 +7,7 @@
 //   npx tsx bench/realcluster.ts [--sizes 5000,20000] [--concurrency 16] [--no-build]
 // Everything shares the machine's 2 cores with etcd and kube-apiserver: figures are for this machine, not a cluster.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '5000,20000' },
     concurrency: { type: 'string', default: '16' },
-    'raw-concurrency': { type: 'string', default: '8,32,128' },
+    'raw-concurrency': { type: 'string', default: '4,8,16' },
     'no-build': { type: 'boolean', default: false },
   },
 });
@@ -34,6 +34,36 @@ function collectionOf(obj: any, ns: string): string {
   const plural = `${obj.kind.toLowerCase()}s`;
   if (obj.apiVersion === 'v1') return `/api/v1/namespaces/${ns}/${plural}`;
   return `/apis/${obj.apiVersion}/namespaces/${ns}/${plural}`;
+}
+
+/** CPU seconds used so far by the control plane's processes (those whose command line names the cluster's folder). */
+function controlPlaneCpuSeconds(dir: string): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / 100;
+}
+
+/**
+ * Waits until the controllers are done with what the last phase created (ReplicaSets, EndpointSlices, ...): each
+ * phase then starts on a quiet control plane instead of paying for the previous one. At most a minute.
+ */
+async function settle(dir: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let before = controlPlaneCpuSeconds(dir);
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const now = controlPlaneCpuSeconds(dir);
+    if (now - before < 0.2) return; // under a tenth of a core over 2 s
+    before = now;
+  }
 }
 
 /** POSTs every body, `concurrency` at a time over keep-alive connections; returns the wall time in ms. */
@@ -109,12 +139,17 @@ async function main(): Promise<void> {
   try {
     await run('kubectl', kubectl('api-resources')); // kubectl runs warm
     for (const total of values.sizes.split(',').map(Number)) {
-      const objects = objectsOf(total);
+      // Deployments at 0 replicas: otherwise every run starts pods on the test node, whose work grows with each
+      // namespace and lands on the same 2 cores as the writes being measured.
+      const objects = objectsOf(total).map((o) =>
+        o.kind === 'Deployment' ? { ...o, spec: { ...o.spec, replicas: 0 } } : o,
+      );
       // The backup of NAMESPACE (one at a time: the next size overwrites it); restore maps it to a new namespace.
       await writeBackup(s3.store(), objects, CLUSTER);
       const nsOf = (name: string) => cluster.kubectl(['create', 'namespace', name]);
 
       const restoreNs = `restored-${total}`;
+      await settle(cluster.dir);
       const restore = await timed(
         process.execPath,
         [
@@ -138,6 +173,7 @@ async function main(): Promise<void> {
       const listFile = join(work, `objects-${total}.json`);
       const items = objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: undefined } }));
       writeFileSync(listFile, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+      await settle(cluster.dir);
       const create = await timed('kubectl', kubectl('create', '-f', listFile, '-n', kubectlNs));
 
       const raw: Record<string, number> = {};
@@ -148,6 +184,7 @@ async function main(): Promise<void> {
           path: collectionOf(o, ns),
           data: JSON.stringify({ ...o, metadata: { ...o.metadata, namespace: ns } }),
         }));
+        await settle(cluster.dir);
         raw[concurrency] = Math.round(await rawCreate(cluster.url, cluster.token, ca, bodies, concurrency));
       }
       const rawBest = Math.min(...Object.values(raw));
@@ -173,6 +210,7 @@ async function main(): Promise<void> {
     const first = Number(values.sizes.split(',')[0]);
     const exportRuns = [];
     const getRuns = [];
+    await settle(cluster.dir);
     for (let i = 0; i < 3; i++) {
       exportRuns.push(
         await timed(

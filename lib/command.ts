@@ -11,6 +11,7 @@ import {
   parseArgs,
   rawSecretValues,
   secretValues,
+  unknownVariableProblems,
 } from './config/index.js';
 import type { ConfigOf, ParsedArgs, Schema } from './config/index.js';
 import { ExitCode, JobError } from './exit.js';
@@ -112,6 +113,12 @@ export async function runCommand<S extends Schema>(
       out(helpText(command.usage ?? `nsbackup ${command.name} [options]`, command.summary, schema));
       return ExitCode.ok;
     }
+    // A misspelt variable would otherwise be ignored and its default used (the pod's own namespace, say).
+    const unknown = unknownVariableProblems(
+      env,
+      Object.values(schema).map((setting) => setting.env),
+    );
+    if (unknown.length) throw new ConfigError(unknown);
     config = loadConfig(schema, { env, args, positional: command.positional });
   } catch (e) {
     if (e instanceof ConfigError) {

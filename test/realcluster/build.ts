@@ -1,7 +1,7 @@
 // Builds the real control plane's binaries once into a cache folder keyed by the Kubernetes release
 // and a hash of this folder's Go sources; a second call finds them and returns at once.
 //   npx tsx test/realcluster/build.ts         build if missing, print the folder
-// NSBACKUP_REALCLUSTER_CACHE overrides the cache root (default ~/.cache/nsbackup-realcluster).
+// REALCLUSTER_CACHE overrides the cache root (default ~/.cache/nsbackup-realcluster).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -59,7 +59,7 @@ export function cacheDir(): string {
   for (const file of sourceFiles(moduleDir).sort()) {
     hash.update(relative(moduleDir, file)).update('\0').update(readFileSync(file)).update('\0');
   }
-  const root = process.env.NSBACKUP_REALCLUSTER_CACHE || join(homedir(), '.cache', 'nsbackup-realcluster');
+  const root = process.env.REALCLUSTER_CACHE || join(homedir(), '.cache', 'nsbackup-realcluster');
   return join(root, `${KUBERNETES_RELEASE}-${hash.digest('hex').slice(0, 12)}`);
 }
 

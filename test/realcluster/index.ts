@@ -150,7 +150,7 @@ export async function startRealCluster(options: RealClusterOptions = {}): Promis
     }
     // Pods' processes run in their own process groups; the node kills them, this is the backstop.
     spawnSync('pkill', ['-KILL', '-f', join(dir, 'node')]);
-    if (!process.env.NSBACKUP_REALCLUSTER_KEEP) rmSync(dir, { recursive: true, force: true });
+    if (!process.env.REALCLUSTER_KEEP) rmSync(dir, { recursive: true, force: true });
   };
 
   try {
@@ -192,7 +192,7 @@ export async function startRealCluster(options: RealClusterOptions = {}): Promis
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${join(pki, 'sa.pub')}`,
       `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
-      '--service-cluster-ip-range=10.0.0.0/24',
+      '--service-cluster-ip-range=10.96.0.0/12',
       '--authorization-mode=Node,RBAC',
       '--allow-privileged=true',
       `--kubelet-client-certificate=${join(pki, 'apiserver-kubelet-client.crt')}`,

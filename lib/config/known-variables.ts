@@ -1,0 +1,129 @@
+// Every NSBACKUP_* variable some command reads. A variable of that prefix that none reads is a typo
+// (NSBACKUP_NAMSPACE), and ignoring it would back up the pod's own namespace and report success: refused before
+// anything runs, in every command. One list for all commands, because the chart gives a Job's container
+// variables another command reads too, and so that a command need not load the others' modules to check.
+// test/foundation/known-variables.test.ts fails when this list and the commands' schemas differ.
+
+export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
+  'NSBACKUP_ALL_NAMESPACES',
+  'NSBACKUP_BACKUP_ID',
+  'NSBACKUP_CLUSTER_NAME',
+  'NSBACKUP_DB',
+  'NSBACKUP_DB_CONTAINER',
+  'NSBACKUP_DB_HOST',
+  'NSBACKUP_DB_NAMES',
+  'NSBACKUP_DB_PASSWORD',
+  'NSBACKUP_DB_PASSWORD_ENV',
+  'NSBACKUP_DB_PORT',
+  'NSBACKUP_DB_TARGET',
+  'NSBACKUP_DB_USER',
+  'NSBACKUP_DELETE_GRACE',
+  'NSBACKUP_DELETE_PAUSE',
+  'NSBACKUP_DIFF_FORMAT',
+  'NSBACKUP_DIFF_FROM',
+  'NSBACKUP_DISK_THRESHOLD',
+  'NSBACKUP_DRY_RUN',
+  'NSBACKUP_DUMP_DIR',
+  'NSBACKUP_ENCRYPTION_KEY',
+  'NSBACKUP_ENCRYPTION_KEY_FILE',
+  'NSBACKUP_EXPORT',
+  'NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES',
+  'NSBACKUP_EXPORT_CONCURRENCY',
+  'NSBACKUP_EXPORT_DIR',
+  'NSBACKUP_EXPORT_EXCLUDE',
+  'NSBACKUP_EXPORT_SECRETS',
+  'NSBACKUP_FORCE',
+  'NSBACKUP_HOOKS_FILE',
+  'NSBACKUP_HOOK_TIMEOUT',
+  'NSBACKUP_JOB_NAME',
+  'NSBACKUP_KEEP_DAILY',
+  'NSBACKUP_KEEP_MONTHLY',
+  'NSBACKUP_KEEP_WEEKLY',
+  'NSBACKUP_KEEP_YEARLY',
+  'NSBACKUP_KUBECONFIG',
+  'NSBACKUP_KUBE_CONTEXT',
+  'NSBACKUP_LOCK',
+  'NSBACKUP_LOCK_DIR',
+  'NSBACKUP_LOCK_SLOTS',
+  'NSBACKUP_LOCK_STALE',
+  'NSBACKUP_LOCK_TIMEOUT',
+  'NSBACKUP_LOG_FORMAT',
+  'NSBACKUP_LOG_LEVEL',
+  'NSBACKUP_MAX_DELETE_COUNT',
+  'NSBACKUP_MAX_DELETE_SHARE',
+  'NSBACKUP_NAMESPACE',
+  'NSBACKUP_NAMESPACE_MAPPING',
+  'NSBACKUP_NOTIFY_FAILURE_URL',
+  'NSBACKUP_NOTIFY_URL',
+  'NSBACKUP_OUTPUT',
+  'NSBACKUP_POD_NAME',
+  'NSBACKUP_PVC',
+  'NSBACKUP_RESTORE_BACKUP',
+  'NSBACKUP_RESTORE_CLAIM',
+  'NSBACKUP_RESTORE_CONCURRENCY',
+  'NSBACKUP_RESTORE_CRD_TIMEOUT',
+  'NSBACKUP_RESTORE_DATABASE',
+  'NSBACKUP_RESTORE_FROM',
+  'NSBACKUP_RESTORE_FROM_DIR',
+  'NSBACKUP_RESTORE_PREFERENCES',
+  'NSBACKUP_RESTORE_PVC',
+  'NSBACKUP_RESTORE_PVCS_FROM_SNAPSHOTS',
+  'NSBACKUP_RESTORE_REPLACE_IN',
+  'NSBACKUP_RESTORE_REPORT',
+  'NSBACKUP_RESTORE_SNAPSHOT',
+  'NSBACKUP_RESTORE_STORAGE_CLASS',
+  'NSBACKUP_RETAIN',
+  'NSBACKUP_RETAIN_DAYS',
+  'NSBACKUP_RETAIN_DELTAS',
+  'NSBACKUP_S3_BUCKET',
+  'NSBACKUP_S3_DUMP',
+  'NSBACKUP_S3_ENDPOINT',
+  'NSBACKUP_S3_FORCE_PATH_STYLE',
+  'NSBACKUP_S3_PREFIX',
+  'NSBACKUP_S3_REGION',
+  'NSBACKUP_SNAPSHOT_CLASS',
+  'NSBACKUP_SNAPSHOT_TIMEOUT',
+  'NSBACKUP_TYPE',
+  'NSBACKUP_YES',
+]);
+
+/** Edits (insert, delete, substitute, swap two neighbours) from one name to the other. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** The known name a misspelt one most likely meant, if one is close enough to say so. */
+export function closestVariable(name: string): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const known of KNOWN_VARIABLES) {
+    const d = distance(name, known);
+    if (!best || d < best.distance) best = { name: known, distance: d };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(name.length / 5)) ? best.name : undefined;
+}
+
+/**
+ * One problem line per NSBACKUP_* variable in `env` that no command reads, nor `alsoKnown` (the running command's
+ * own settings); the value is never shown.
+ */
+export function unknownVariableProblems(env: NodeJS.ProcessEnv, alsoKnown: Iterable<string> = []): string[] {
+  const own = new Set(alsoKnown);
+  return Object.keys(env)
+    .filter((name) => name.startsWith('NSBACKUP_') && !KNOWN_VARIABLES.has(name) && !own.has(name))
+    .sort()
+    .map((name) => {
+      const meant = closestVariable(name);
+      return `${name} is not a setting of nsbackup${meant ? `; did you mean ${meant}?` : ''}`;
+    });
+}
