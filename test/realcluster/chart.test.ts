@@ -5,7 +5,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command as backupCommand } from '../../scripts/backup.js';
+import { command as diffCommand } from '../../scripts/diff.js';
 import { command as listCommand } from '../../scripts/list.js';
+import { command as restoreDbCommand } from '../../scripts/restore-db.js';
 import { CHART_DIR, helm } from '../helpers/helm.js';
 import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
 import { startS3, TEST_S3_CREDENTIALS, type LocalS3 } from '../helpers/s3.js';
@@ -154,6 +156,8 @@ beforeAll(async () => {
     '--set',
     'export.enabled=true',
     '--set',
+    'backup.s3Dump=true',
+    '--set',
     'clusterName=prod',
     '--set',
     'restore.args={restore,--backup,latest}',
@@ -240,5 +244,42 @@ describe('the chart on a real cluster, its Jobs run by the Job controller as the
     expect(own.code, own.text).toBe(0);
     expect(JSON.parse(own.out).length).toBe(2);
     expect(json(['-n', OTHER, 'get', 'volumesnapshots']).items).toEqual([]);
+  });
+
+  it('restore-db as the restore ServiceAccount and diff as the backup one work with their Roles alone', async () => {
+    const tokenOf = (sa: string) => cluster.kubectl(['-n', NS, 'create', 'token', sa]).trim();
+    const s3Env = {
+      ...s3.env,
+      NSBACKUP_S3_PREFIX: 'nsbackup',
+      NSBACKUP_CLUSTER_NAME: 'prod',
+      NSBACKUP_LOCK: undefined,
+    };
+    await pg.psql('DELETE FROM orders', 'shop');
+    const restoreDb = await runNsbackup(restoreDbCommand, {
+      ...s3Env,
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigFor(`${NS}-restore`, tokenOf(`${NS}-restore`), NS),
+      NSBACKUP_NAMESPACE: NS,
+      NSBACKUP_DB: 'postgres',
+      NSBACKUP_DB_TARGET: 'deployment/db',
+      NSBACKUP_DB_CONTAINER: 'postgres',
+      NSBACKUP_DB_USER: 'backup',
+      NSBACKUP_DB_PASSWORD: pg.password,
+      NSBACKUP_RESTORE_FROM: 'latest',
+      NSBACKUP_RESTORE_DATABASE: 'shop',
+      NSBACKUP_YES: 'true',
+    });
+    expect(restoreDb.code, restoreDb.text).toBe(0);
+    expect(await pg.psql('SELECT count(*) FROM orders', 'shop')).toBe('100');
+    expect(restoreDb.text).not.toContain(pg.password);
+
+    const diff = await runNsbackup(diffCommand, {
+      ...s3Env,
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigFor(`${NS}-backup`, tokenOf(`${NS}-backup`), NS),
+      NSBACKUP_NAMESPACE: NS,
+      NSBACKUP_DIFF_FROM: 'latest',
+    });
+    // It ran to a verdict (0: identical, 1: differences) rather than failing on a refused read.
+    expect([0, 1], diff.text).toContain(diff.code);
+    expect(diff.text).not.toMatch(/forbidden/i);
   });
 });
