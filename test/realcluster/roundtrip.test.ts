@@ -11,6 +11,7 @@ import { command as backupCommand } from '../../scripts/backup.js';
 import { command as restoreCommand } from '../../scripts/restore.js';
 import { command as restoreDbCommand } from '../../scripts/restore-db.js';
 import { command as exportCommand } from '../../scripts/export.js';
+import { startMariaDb, type LocalMariaDb } from '../helpers/mariadb.js';
 import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
 import { startRealCluster, type RealCluster } from './index.js';
@@ -297,5 +298,107 @@ describe('export --dir, applied with kubectl elsewhere', () => {
     expect(claim.status.phase).toBe('Bound');
     expect(kubectlJson(['get', 'pv', pvName]).spec.claimRef.uid).toBe(claim.metadata.uid);
     expect(readFileSync(join(cluster.dir, 'node', 'volumes', pvName, 'ledger'), 'utf8')).toBe('year-end\n');
+  });
+});
+
+describe('MariaDB: mysqldump in the database container, restore-db from S3', () => {
+  let maria: LocalMariaDb;
+
+  beforeAll(async () => {
+    maria = await startMariaDb();
+    await maria.sql('CREATE DATABASE books');
+    await maria.sql(
+      "CREATE TABLE loans (id INT PRIMARY KEY, title VARCHAR(64)); INSERT INTO loans VALUES (1, 'Dune'), (2, 'Emma'), (3, 'Ulysses')",
+      'books',
+    );
+    const ns = 'library';
+    const items = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'maria-root', namespace: ns },
+        stringData: { password: maria.password },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data', namespace: ns },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'maria', namespace: ns },
+        spec: {
+          serviceName: 'maria',
+          selector: { matchLabels: { app: 'maria' } },
+          template: {
+            metadata: { labels: { app: 'maria' } },
+            spec: {
+              containers: [
+                {
+                  name: 'mariadb',
+                  image: 'mariadb:11',
+                  // The clients find the server as they would in the image: by the variables mariadb reads.
+                  env: [
+                    { name: 'PATH', value: '/usr/bin:/bin' },
+                    { name: 'MYSQL_HOST', value: maria.env.MYSQL_HOST },
+                    { name: 'MYSQL_TCP_PORT', value: maria.env.MYSQL_TCP_PORT },
+                    {
+                      name: 'MARIADB_ROOT_PASSWORD',
+                      valueFrom: { secretKeyRef: { name: 'maria-root', key: 'password' } },
+                    },
+                  ],
+                  volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }],
+                },
+              ],
+              volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+            },
+          },
+        },
+      },
+    ];
+    cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    await cluster.kubectlAsync(['-n', ns, 'rollout', 'status', 'statefulset/maria', '--timeout=60s']);
+  }, 120_000);
+
+  afterAll(async () => {
+    await maria?.stop();
+  });
+
+  it('dumps over exec with the password from the container, snapshots, and feeds the dump back', async () => {
+    const dbEnv = {
+      ...baseEnv(),
+      NSBACKUP_NAMESPACE: 'library',
+      NSBACKUP_DB: 'mysql',
+      NSBACKUP_DB_TARGET: 'statefulset/maria',
+      NSBACKUP_DB_PASSWORD_ENV: 'MARIADB_ROOT_PASSWORD',
+    };
+    const backup = await runNsbackup(backupCommand, {
+      ...dbEnv,
+      // The server runs beside the node, not in the container: mariadb-dump is told where (it ignores MYSQL_HOST).
+      NSBACKUP_DB_HOST: maria.host,
+      NSBACKUP_DB_PORT: String(maria.port),
+      NSBACKUP_PVC: 'data',
+      NSBACKUP_DB_NAMES: 'books',
+      NSBACKUP_DUMP_DIR: '/var/lib/mysql/nsbackup',
+      NSBACKUP_S3_DUMP: 'true',
+      NSBACKUP_EXPORT: 'true',
+      NSBACKUP_LOCK: 'false',
+    });
+    expect(backup.code, backup.text).toBe(0);
+    expect(backup.text).not.toContain(maria.password);
+    const snap = kubectlJson(['-n', 'library', 'get', 'volumesnapshots']).items[0];
+    expect(snap.status.readyToUse).toBe(true);
+
+    await maria.sql('DROP TABLE loans', 'books');
+    const restoreDb = await runNsbackup(restoreDbCommand, {
+      ...dbEnv,
+      NSBACKUP_RESTORE_FROM: backup.summary!.backupId,
+      NSBACKUP_YES: 'true',
+    });
+    expect(restoreDb.code, restoreDb.text).toBe(0);
+    expect(await maria.sql('SELECT title FROM loans ORDER BY id', 'books')).toBe('Dune\nEmma\nUlysses');
   });
 });
