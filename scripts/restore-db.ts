@@ -10,6 +10,7 @@ import { keyFrom } from '../lib/export/command-support.js';
 import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { parseDumpSource, restoreDatabase } from '../lib/restore/db.js';
 import { backupSourceSettings } from '../lib/restore/settings.js';
+import { backupSettings } from '../lib/backup/settings.js';
 import { storeFrom } from '../lib/s3/index.js';
 
 // --backup is restore's; restore-db names its source with --from.
@@ -54,6 +55,9 @@ export const restoreDbSettings = {
     defaultText: 'postgres for postgres, root for mysql',
     description: 'Database user.',
   }),
+  // The same connection settings as backup's, so a database backed up over a host and port restores with them too.
+  dbHost: backupSettings.dbHost,
+  dbPort: backupSettings.dbPort,
   dbPassword: secret({
     env: 'NSBACKUP_DB_PASSWORD',
     description: 'Database password; handed to the container over stdin, never on the command line.',
@@ -128,6 +132,8 @@ export function createRestoreDbCommand(
         db: {
           kind: config.db,
           user: config.dbUser || (config.db === 'postgres' ? 'postgres' : 'root'),
+          host: config.dbHost || undefined,
+          port: config.dbPort || undefined,
           password: config.dbPassword
             ? { from: 'value', value: config.dbPassword }
             : config.dbPasswordEnv

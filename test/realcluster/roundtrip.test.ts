@@ -340,11 +340,8 @@ describe('MariaDB: mysqldump in the database container, restore-db from S3', () 
                 {
                   name: 'mariadb',
                   image: 'mariadb:11',
-                  // The clients find the server as they would in the image: by the variables mariadb reads.
                   env: [
                     { name: 'PATH', value: '/usr/bin:/bin' },
-                    { name: 'MYSQL_HOST', value: maria.env.MYSQL_HOST },
-                    { name: 'MYSQL_TCP_PORT', value: maria.env.MYSQL_TCP_PORT },
                     {
                       name: 'MARIADB_ROOT_PASSWORD',
                       valueFrom: { secretKeyRef: { name: 'maria-root', key: 'password' } },
@@ -368,18 +365,18 @@ describe('MariaDB: mysqldump in the database container, restore-db from S3', () 
   });
 
   it('dumps over exec with the password from the container, snapshots, and feeds the dump back', async () => {
+    // The server runs beside the node, not in the container: backup and restore-db both say where, alike.
     const dbEnv = {
       ...baseEnv(),
       NSBACKUP_NAMESPACE: 'library',
       NSBACKUP_DB: 'mysql',
       NSBACKUP_DB_TARGET: 'statefulset/maria',
       NSBACKUP_DB_PASSWORD_ENV: 'MARIADB_ROOT_PASSWORD',
+      NSBACKUP_DB_HOST: maria.host,
+      NSBACKUP_DB_PORT: String(maria.port),
     };
     const backup = await runNsbackup(backupCommand, {
       ...dbEnv,
-      // The server runs beside the node, not in the container: mariadb-dump is told where (it ignores MYSQL_HOST).
-      NSBACKUP_DB_HOST: maria.host,
-      NSBACKUP_DB_PORT: String(maria.port),
       NSBACKUP_PVC: 'data',
       NSBACKUP_DB_NAMES: 'books',
       NSBACKUP_DUMP_DIR: '/var/lib/mysql/nsbackup',
