@@ -89,25 +89,21 @@ export async function deleteSnapshot(
   info: SnapshotInfo,
   resourceVersion: string,
 ): Promise<WriteResult> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await kube.request('DELETE', pathOf(info), {
-        body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion } },
-      });
-      return { outcome: 'done', resourceVersion };
-    } catch (error) {
-      if (isNotFound(error)) return { outcome: 'gone' };
-      if (!isConflict(error)) throw error;
-      // A retried DELETE whose first attempt did reach the server also conflicts: look before deciding.
-      const current = await kube.getIfExists(pathOf(info));
-      if (!current || (info.uid !== undefined && current.metadata.uid !== info.uid))
-        return { outcome: 'gone' };
-      if (current.metadata.deletionTimestamp)
-        return { outcome: 'done', resourceVersion: current.metadata.resourceVersion };
-      if (!onlyControllersMoved(current, info) || attempt >= MAX_ATTEMPTS) return { outcome: 'changed' };
-      resourceVersion = current.metadata.resourceVersion ?? '';
-    }
-  }
+  return guarded(
+    kube,
+    info,
+    (base) =>
+      kube.request('DELETE', pathOf(info), {
+        body: {
+          apiVersion: 'v1',
+          kind: 'DeleteOptions',
+          preconditions: { resourceVersion: base.resourceVersion },
+        },
+      }),
+    // A retried DELETE whose first attempt did reach the server conflicts too: being deleted is done.
+    (current) => Boolean(current.metadata.deletionTimestamp),
+    resourceVersion,
+  );
 }
 
 /** Writes retried on the controllers' changes; a snapshot still moving after that many is left for the next run. */
@@ -198,18 +194,20 @@ function boundTo(content: KubeObject, info: SnapshotInfo): boolean {
  * the connection dropped) is retried by the client and then conflicts with itself. So look before deciding:
  * `applied` tells whether what is there now is the listed snapshot with exactly our change. A 422 is taken the
  * same way when the snapshot is being deleted (no finalizer may be added then); any other 422 is an error.
+ * `resourceVersion`: the version to guard the first write with (a later step of the sweep passes its own).
  */
 async function guarded(
   kube: KubeClient,
   info: SnapshotInfo,
   write: (base: { resourceVersion: string; finalizers: string[] }) => Promise<KubeObject>,
   applied: (current: KubeObject) => boolean,
+  resourceVersion = info.resourceVersion,
 ): Promise<WriteResult> {
-  let base = { resourceVersion: info.resourceVersion, finalizers: info.finalizers };
+  let base = { resourceVersion, finalizers: info.finalizers };
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await write(base);
-      return { outcome: 'done', resourceVersion: result.metadata?.resourceVersion ?? '' };
+      return { outcome: 'done', resourceVersion: result?.metadata?.resourceVersion ?? '' };
     } catch (error) {
       if (isNotFound(error)) return { outcome: 'gone' };
       const invalid = error instanceof KubeApiError && error.code === 422;

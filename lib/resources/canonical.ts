@@ -45,10 +45,16 @@ const DROPPED_METADATA = [
 
 const DROPPED_ANNOTATIONS = ['deployment.kubernetes.io/revision'];
 
+/** The PV controller's record that it bound a claim: state, never something to create a claim with. */
+export const PVC_BIND_STATE_ANNOTATIONS = [
+  'pv.kubernetes.io/bind-completed',
+  'pv.kubernetes.io/bound-by-controller',
+];
+
 /** Annotations the API server's controllers set by kind, by `apiVersion|kind`. */
 const DROPPED_ANNOTATIONS_BY_KIND: Record<string, string[]> = {
   'v1|PersistentVolume': ['pv.kubernetes.io/bound-by-controller'],
-  'v1|PersistentVolumeClaim': ['pv.kubernetes.io/bind-completed', 'pv.kubernetes.io/bound-by-controller'],
+  'v1|PersistentVolumeClaim': PVC_BIND_STATE_ANNOTATIONS,
 };
 
 /** Labels the API server sets by itself, by `apiVersion|kind`. */

@@ -1,4 +1,5 @@
 import { Labels } from '../labels.js';
+import { PVC_BIND_STATE_ANNOTATIONS } from './canonical.js';
 import { storageClassOf } from './preferences.js';
 import { parseQuantity } from './quantity.js';
 import { isJsonMap, type JsonMap, type KubeObject } from './types.js';
@@ -92,17 +93,11 @@ export function prepareService(obj: KubeObject): KubeObject {
 }
 
 export const PVC_BIND_ANNOTATIONS = [
-  'pv.kubernetes.io/bind-completed',
-  'pv.kubernetes.io/bound-by-controller',
+  ...PVC_BIND_STATE_ANNOTATIONS,
   'volume.beta.kubernetes.io/storage-provisioner',
   'volume.kubernetes.io/storage-provisioner',
 ];
 export const SELECTED_NODE_ANNOTATION = 'volume.kubernetes.io/selected-node';
-/** The PV controller's record that it bound the claim: state, never something to create a claim with. */
-const PVC_BIND_STATE_ANNOTATIONS = [
-  'pv.kubernetes.io/bind-completed',
-  'pv.kubernetes.io/bound-by-controller',
-];
 
 function withoutAnnotations(obj: KubeObject, keys: string[]): void {
   const annotations = obj.metadata.annotations;
@@ -113,8 +108,9 @@ function withoutAnnotations(obj: KubeObject, keys: string[]): void {
 
 /**
  * PersistentVolumeClaim: `volume.kubernetes.io/selected-node` is always removed (the node is of the old
- * cluster), and so are the PV controller's bind-completed and bound-by-controller. Unless the claim's storage class is rebound, `spec.volumeName` and the bind annotations are
- * removed too, so the claim gets a fresh volume from its StorageClass.
+ * cluster), and so are the PV controller's bind-completed and bound-by-controller. Unless the claim's storage
+ * class is rebound, `spec.volumeName` and the provisioner annotations are removed too, so the claim gets a fresh
+ * volume from its StorageClass.
  */
 export function preparePvc(obj: KubeObject, rebindStorageClasses: string[] = []): KubeObject {
   if (obj.kind !== 'PersistentVolumeClaim' || obj.apiVersion !== 'v1') return obj;

@@ -177,13 +177,13 @@ export async function applyPlan(
   const checkInStandIn = async (item: PlannedObject, namespace: string): Promise<void> => {
     const into = (path: string) =>
       path.replace(`/namespaces/${namespace}/`, `/namespaces/${DRY_RUN_STAND_IN}/`);
+    // Both paths name the namespace as a segment with more after it (`/namespaces/<ns>/<resource>[/<name>]`).
     const shadow: PlannedObject = {
       ...item,
       object: { ...item.object, metadata: { ...item.object.metadata, namespace: DRY_RUN_STAND_IN } },
-      collectionPath: into(item.collectionPath + '/'),
+      collectionPath: into(item.collectionPath),
       targetPath: into(item.targetPath),
     };
-    shadow.collectionPath = shadow.collectionPath.replace(/\/$/, '');
     const checked = `checked in namespace ${DRY_RUN_STAND_IN} (namespace ${namespace} is created by the restore)`;
     try {
       await create(shadow, { standIn: true });

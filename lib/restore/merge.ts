@@ -18,8 +18,8 @@ export function isMergedOnRestore(obj: KubeObject): boolean {
   return obj.apiVersion === 'v1' && obj.kind === 'ServiceAccount' && obj.metadata.name === 'default';
 }
 
-/** nsbackup's own labels (which backup an object came from) are bookkeeping, never a reason to write. */
-const isOwnLabel = (key: string) => key.startsWith('nsbackup.io/');
+/** nsbackup's own labels and annotations (which backup an object came from) are bookkeeping, never a reason to write. */
+const isOwnKey = (key: string) => key.startsWith('nsbackup.io/');
 
 function addMissingKeys(
   kind: string,
@@ -30,7 +30,7 @@ function addMissingKeys(
   if (!isJsonMap(backup)) return live;
   const out: JsonMap = { ...(live ?? {}) };
   for (const [key, value] of Object.entries(backup)) {
-    if (out[key] !== undefined || isOwnLabel(key)) continue;
+    if (out[key] !== undefined || isOwnKey(key)) continue;
     out[key] = value;
     added.push(`${kind} ${key}`);
   }
