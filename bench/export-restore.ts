@@ -14,6 +14,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { NAMESPACE, objectsOf, timed, type Timed } from './objects.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,107 +24,21 @@ const { values } = parseArgs({
   },
 });
 
-const NAMESPACE = 'bench';
+/** The kinds of this bench (no Roles: kubectl's listing names these five). */
+const MIX: [string, number][] = [
+  ['ConfigMap', 0.4],
+  ['Secret', 0.3],
+  ['Service', 0.12],
+  ['Deployment', 0.12],
+  ['ServiceAccount', 0.06],
+];
 const KINDS = 'configmaps,secrets,services,deployments,serviceaccounts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD = join(ROOT, '.tmp', 'bench-dist');
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const run = promisify(execFile);
 
-interface Timed {
-  ms: number;
-  cpuMs: number;
-  rssMb: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command under /usr/bin/time: wall time, CPU time (user + system), peak RSS, output. */
-async function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
-  const started = performance.now();
-  const { stdout, stderr } = await run('/usr/bin/time', ['-f', 'time=%U,%S,%M', command, ...args], {
-    maxBuffer: 1 << 30,
-    env,
-  });
-  const ms = performance.now() - started;
-  const [user, system, rssKb] = (/time=([\d.]+),([\d.]+),(\d+)/.exec(stderr) ?? []).slice(1).map(Number);
-  return { ms, cpuMs: (user + system) * 1000, rssMb: rssKb / 1024, stdout, stderr };
-}
-
 await parent();
-
-function objectsOf(total: number): any[] {
-  const shares: [string, number][] = [
-    ['ConfigMap', 0.4],
-    ['Secret', 0.3],
-    ['Service', 0.12],
-    ['Deployment', 0.12],
-    ['ServiceAccount', 0.06],
-  ];
-  const out: any[] = [];
-  for (const [kind, share] of shares) {
-    const count = kind === 'ServiceAccount' ? total - out.length : Math.round(total * share);
-    for (let i = 0; i < count; i++) {
-      const name = `${kind.toLowerCase()}-${String(i).padStart(5, '0')}`;
-      const metadata = {
-        name,
-        namespace: NAMESPACE,
-        labels: { app: `app-${i % 50}`, tier: i % 2 ? 'web' : 'worker' },
-        annotations: { 'example.com/owner': `team-${i % 7}` },
-      };
-      if (kind === 'ConfigMap') {
-        out.push({ apiVersion: 'v1', kind, metadata, data: { 'app.yaml': `key: value-${i}\n`.repeat(20) } });
-      } else if (kind === 'Secret') {
-        out.push({
-          apiVersion: 'v1',
-          kind,
-          metadata,
-          type: 'Opaque',
-          data: { password: Buffer.from(`secret-${i}`).toString('base64') },
-        });
-      } else if (kind === 'Service') {
-        out.push({
-          apiVersion: 'v1',
-          kind,
-          metadata,
-          spec: {
-            type: 'ClusterIP',
-            clusterIP: `10.96.${(i >> 8) & 255}.${i & 255}`,
-            selector: { app: `app-${i % 50}` },
-            ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
-          },
-        });
-      } else if (kind === 'Deployment') {
-        out.push({
-          apiVersion: 'apps/v1',
-          kind,
-          metadata,
-          spec: {
-            replicas: 2,
-            selector: { matchLabels: { app: name } },
-            template: {
-              metadata: { labels: { app: name } },
-              spec: {
-                containers: [
-                  {
-                    name: 'app',
-                    image: `registry.example.com/app:${i}`,
-                    ports: [{ containerPort: 8080 }],
-                    env: [{ name: 'MODE', value: 'production' }],
-                    resources: { requests: { cpu: '100m', memory: '128Mi' } },
-                  },
-                ],
-              },
-            },
-          },
-        });
-      } else {
-        out.push({ apiVersion: 'v1', kind, metadata });
-      }
-    }
-  }
-  return out;
-}
 
 async function parent(): Promise<void> {
   if (!values['no-build'] || !existsSync(join(BUILD, 'scripts', 'nsbackup.js'))) {
@@ -139,7 +54,7 @@ async function parent(): Promise<void> {
   const [cluster, s3] = await Promise.all([startCluster(), startS3('bench')]);
   const cacheDir = mkdtempSync(join(tmpdir(), 'nsbackup-bench-kubectl-'));
   try {
-    cluster.seed(...objectsOf(total));
+    cluster.seed(...objectsOf(total, { mix: MIX, clusterIPs: true }));
 
     // kubectl: one run to fill its discovery cache, then timed runs.
     const kubectlArgs = ['get', KINDS, '-n', NAMESPACE, '-o', 'json', '--kubeconfig', cluster.kubeconfigPath];

@@ -34,15 +34,22 @@ export async function timed(
 }
 
 /** The namespace as a backup holds it: canonical objects (no status, no server fields) of six kinds. */
-export function objectsOf(total: number): any[] {
-  const shares: [string, number][] = [
-    ['ConfigMap', 0.36],
-    ['Secret', 0.3],
-    ['Service', 0.12],
-    ['Deployment', 0.12],
-    ['Role', 0.04],
-    ['ServiceAccount', 0.06],
-  ];
+/** The restore benches' mix of kinds, by share of the total; ServiceAccounts take what is left. */
+export const RESTORE_MIX: [string, number][] = [
+  ['ConfigMap', 0.36],
+  ['Secret', 0.3],
+  ['Service', 0.12],
+  ['Deployment', 0.12],
+  ['Role', 0.04],
+  ['ServiceAccount', 0.06],
+];
+
+/**
+ * `total` objects of the kinds in `mix`. With `clusterIPs`, Services carry the address an API server would have
+ * assigned (objects as listed from a cluster); without, they are as a backup holds them.
+ */
+export function objectsOf(total: number, { mix = RESTORE_MIX, clusterIPs = false } = {}): any[] {
+  const shares = mix;
   const out: any[] = [];
   for (const [kind, share] of shares) {
     const count = kind === 'ServiceAccount' ? total - out.length : Math.round(total * share);
@@ -66,6 +73,7 @@ export function objectsOf(total: number): any[] {
           metadata,
           spec: {
             type: 'ClusterIP',
+            ...(clusterIPs ? { clusterIP: `10.96.${(i >> 8) & 255}.${i & 255}` } : {}),
             selector: { app: `app-${i % 50}` },
             ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
           },

@@ -15,6 +15,7 @@ import { valuesFile } from '../chart/rendered.js';
 import { buildNsbackupImage, NSBACKUP_IMAGE, type NsbackupImage } from './image.js';
 import { SNAPSHOT_CLASS, startRealCluster, type RealCluster } from './index.js';
 import { runNsbackup } from './run.js';
+import { claim } from './shop.js';
 
 const NS = 'pgshop';
 const OTHER = 'billing';
@@ -64,12 +65,7 @@ beforeAll(async () => {
 
   const manifests = [NS, OTHER].flatMap((ns) => [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
-    ...['data', 'wal'].map((name) => ({
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name, namespace: ns },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-    })),
+    ...['data', 'wal'].map((name) => claim(ns, name)),
     {
       apiVersion: 'v1',
       kind: 'ConfigMap',

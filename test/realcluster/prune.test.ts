@@ -8,7 +8,8 @@ import { createBackupCommand } from '../../scripts/backup.js';
 import { createMarkAndDeleteCommand } from '../../scripts/mark-and-delete.js';
 import { createRetainCommand } from '../../scripts/retain.js';
 import { DRIVER, startRealCluster, type RealCluster } from './index.js';
-import { runNsbackup } from './run.js';
+import { runNsbackup, until } from './run.js';
+import { claim } from './shop.js';
 
 const NS = 'ledger';
 let cluster: RealCluster;
@@ -28,12 +29,7 @@ beforeAll(async () => {
       kind: 'List',
       items: [
         { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
-        {
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          metadata: { name: 'data', namespace: NS },
-          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-        },
+        claim(NS, 'data'),
         // A class that keeps the storage when a snapshot is deleted: mark-and-delete must switch it to Delete.
         {
           apiVersion: 'snapshot.storage.k8s.io/v1',
@@ -98,10 +94,12 @@ describe('retain and mark-and-delete on a real control plane', () => {
       NSBACKUP_MAX_DELETE_SHARE: '0.7',
     });
     expect(sweep.code, sweep.text).toBe(0);
-    const deadline = Date.now() + 30_000;
-    while ((snapshots().length > 1 || storedSnapshots().length > 1) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    // The assertions below say what is left if it never gets there.
+    await until(
+      'one snapshot left',
+      () => snapshots().length === 1 && storedSnapshots().length === 1,
+      30_000,
+    ).catch(() => undefined);
     expect(
       snapshots().map((s) => s.metadata.name),
       sweep.text,

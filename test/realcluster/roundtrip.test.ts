@@ -15,8 +15,8 @@ import { startMariaDb, type LocalMariaDb } from '../helpers/mariadb.js';
 import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
 import { startRealCluster, type RealCluster } from './index.js';
-import { runNsbackup } from './run.js';
-import { shopManifests, WIDGET_CRD } from './shop.js';
+import { runNsbackup, until } from './run.js';
+import { claim, shopManifests, WIDGET_CRD } from './shop.js';
 
 let cluster: RealCluster;
 let pg: LocalPostgres;
@@ -25,20 +25,6 @@ let tmp: string;
 const NODE_PORT = 30080;
 
 const kubectlJson = (args: string[]) => JSON.parse(cluster.kubectl([...args, '-o', 'json']));
-const until = async <T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let value: T | undefined;
-    try {
-      value = probe();
-    } catch {
-      value = undefined;
-    }
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-};
 
 beforeAll(async () => {
   [cluster, pg, s3] = await Promise.all([startRealCluster(), startPostgres(), startS3()]);
@@ -250,16 +236,7 @@ describe('export --dir, applied with kubectl elsewhere', () => {
         kind: 'List',
         items: [
           { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'vault' } },
-          {
-            apiVersion: 'v1',
-            kind: 'PersistentVolumeClaim',
-            metadata: { name: 'archive', namespace: 'vault' },
-            spec: {
-              storageClassName: 'retained',
-              accessModes: ['ReadWriteOnce'],
-              resources: { requests: { storage: '1Gi' } },
-            },
-          },
+          claim('vault', 'archive', 'retained'),
         ],
       }),
     );
@@ -294,9 +271,9 @@ describe('export --dir, applied with kubectl elsewhere', () => {
         `${e.message}: ${cluster.kubectl(['get', 'pv', pvName, '-o', 'yaml'])}\n${cluster.kubectl(['-n', 'vault', 'get', 'pvc', '-o', 'yaml'])}\n${readdirSync(dir, { recursive: true }).join(' ')}`,
       );
     });
-    const claim = kubectlJson(['-n', 'vault', 'get', 'pvc', 'archive']);
-    expect(claim.status.phase).toBe('Bound');
-    expect(kubectlJson(['get', 'pv', pvName]).spec.claimRef.uid).toBe(claim.metadata.uid);
+    const recreated = kubectlJson(['-n', 'vault', 'get', 'pvc', 'archive']);
+    expect(recreated.status.phase).toBe('Bound');
+    expect(kubectlJson(['get', 'pv', pvName]).spec.claimRef.uid).toBe(recreated.metadata.uid);
     expect(readFileSync(join(cluster.dir, 'node', 'volumes', pvName, 'ledger'), 'utf8')).toBe('year-end\n');
   });
 });
@@ -320,12 +297,7 @@ describe('MariaDB: mysqldump in the database container, restore-db from S3', () 
         metadata: { name: 'maria-root', namespace: ns },
         stringData: { password: maria.password },
       },
-      {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: { name: 'data', namespace: ns },
-        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-      },
+      claim(ns, 'data'),
       {
         apiVersion: 'apps/v1',
         kind: 'StatefulSet',

@@ -32,3 +32,19 @@ export async function runNsbackup(
     text: logs.map((l) => JSON.stringify(l)).join('\n'),
   };
 }
+
+/** Polls `probe` (a throw counts as not yet) until it gives a value other than undefined or false. */
+export async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let value: T | undefined;
+    try {
+      value = probe();
+    } catch {
+      value = undefined;
+    }
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -3,6 +3,20 @@
 // ServiceAccount, CRD pruning and defaults) is the server's doing, as on any cluster.
 import type { LocalPostgres } from '../helpers/postgres.js';
 
+/** A 1Gi ReadWriteOnce claim, of the default StorageClass unless one is named. */
+export function claim(namespace: string, name: string, storageClassName?: string): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace },
+    spec: {
+      ...(storageClassName ? { storageClassName } : {}),
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: '1Gi' } },
+    },
+  };
+}
+
 export const WIDGET_CRD = {
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
@@ -67,12 +81,7 @@ export function shopManifests(ns: string, pg: LocalPostgres, nodePort: number): 
       metadata: { name: 'settings', namespace: ns },
       data: { mode: 'live' },
     },
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: 'data', namespace: ns },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-    },
+    claim(ns, 'data'),
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
