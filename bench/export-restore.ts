@@ -8,13 +8,11 @@
 // Goals (issue 6): export no slower than 1.5x kubectl's listing; export peak RSS < 250 MB. Also reported: CPU
 // time of both processes and the export command's own time (its summary line: after start-up and imports),
 // because wall times swing with the machine's load (printed too).
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
-import { NAMESPACE, objectsOf, timed, type Timed } from './objects.js';
+import { parseArgs } from 'node:util';
+import { NAMESPACE, objectsOf, timed, type Timed, compiledNsbackup } from './objects.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,20 +31,12 @@ const MIX: [string, number][] = [
   ['ServiceAccount', 0.06],
 ];
 const KINDS = 'configmaps,secrets,services,deployments,serviceaccounts';
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BUILD = join(ROOT, '.tmp', 'bench-dist');
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const run = promisify(execFile);
 
 await parent();
 
 async function parent(): Promise<void> {
-  if (!values['no-build'] || !existsSync(join(BUILD, 'scripts', 'nsbackup.js'))) {
-    // tsc exits non-zero on type errors elsewhere in a tree under work, yet writes every file.
-    await run('npx', ['tsc', '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD]).catch(
-      () => undefined,
-    );
-  }
+  const nsbackup = await compiledNsbackup('bench-dist', values['no-build']);
   const { startCluster } = await import('../test/cluster/index.js');
   const { startS3 } = await import('../test/helpers/s3.js');
   const total = Number(values.objects);
@@ -73,14 +63,7 @@ async function parent(): Promise<void> {
     const exports: Timed[] = [];
     for (let i = 0; i < runs; i++) {
       kubectl.push(await timed('kubectl', kubectlArgs));
-      const args = [
-        join(BUILD, 'scripts', 'nsbackup.js'),
-        'export',
-        '-n',
-        NAMESPACE,
-        '--backup-id',
-        `run-${i}`,
-      ];
+      const args = [nsbackup, 'export', '-n', NAMESPACE, '--backup-id', `run-${i}`];
       exports.push(await timed(process.execPath, args, env));
     }
     const store = s3.store();

@@ -1,6 +1,9 @@
 // The benchmarks' namespace and how they time a tool: 5,000 (or any number of) objects of six kinds as a backup
 // holds them, written to S3 as nsbackup's export writes them, and a command timed as a whole process.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -8,6 +11,24 @@ const run = promisify(execFile);
 /** The namespace every object is in. */
 export const NAMESPACE = 'bench';
 export const BACKUP_ID = '20261121-000000-bench1';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * nsbackup compiled with tsc as shipped (dist/), into `.tmp/<folder>`, so that times and RSS are the product's
+ * and not a TypeScript loader's; `reuse` keeps an earlier build. Returns the front door's path.
+ */
+export async function compiledNsbackup(folder: string, reuse: boolean): Promise<string> {
+  const build = join(ROOT, '.tmp', folder);
+  const entry = join(build, 'scripts', 'nsbackup.js');
+  if (!reuse || !existsSync(entry)) {
+    // tsc exits non-zero on type errors elsewhere in a tree under work, yet writes every file.
+    await run('npx', ['tsc', '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', build]).catch(
+      () => undefined,
+    );
+  }
+  return entry;
+}
 
 export interface Timed {
   ms: number;

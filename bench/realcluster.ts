@@ -7,13 +7,12 @@
 //   npx tsx bench/realcluster.ts [--sizes 5000,20000] [--concurrency 16] [--no-build]
 // Everything shares the machine's 2 cores with etcd and kube-apiserver: figures are for this machine, not a cluster.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { BACKUP_ID, NAMESPACE, objectsOf, timed, writeBackup } from './objects.js';
+import { BACKUP_ID, NAMESPACE, objectsOf, timed, writeBackup, compiledNsbackup } from './objects.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,8 +23,6 @@ const { values } = parseArgs({
   },
 });
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BUILD = join(ROOT, '.tmp', 'bench-restore-dist');
 const run = promisify(execFile);
 const CLUSTER = 'bench';
 
@@ -110,11 +107,7 @@ async function rawCreate(
 }
 
 async function main(): Promise<void> {
-  if (!values['no-build'] || !existsSync(join(BUILD, 'scripts', 'nsbackup.js'))) {
-    await run('npx', ['tsc', '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD]).catch(
-      () => undefined,
-    );
-  }
+  const nsbackup = await compiledNsbackup('bench-restore-dist', values['no-build']);
   const { startRealCluster } = await import('../test/realcluster/index.js');
   const { startS3 } = await import('../test/helpers/s3.js');
   const [cluster, s3] = await Promise.all([startRealCluster(), startS3('bench')]);
@@ -153,7 +146,7 @@ async function main(): Promise<void> {
       const restore = await timed(
         process.execPath,
         [
-          join(BUILD, 'scripts', 'nsbackup.js'),
+          nsbackup,
           'restore',
           '--backup',
           BACKUP_ID,
@@ -215,14 +208,7 @@ async function main(): Promise<void> {
       exportRuns.push(
         await timed(
           process.execPath,
-          [
-            join(BUILD, 'scripts', 'nsbackup.js'),
-            'export',
-            '-n',
-            `restored-${first}`,
-            '--backup-id',
-            `20261121-00000${i}-export`,
-          ],
+          [nsbackup, 'export', '-n', `restored-${first}`, '--backup-id', `20261121-00000${i}-export`],
           env,
         ),
       );

@@ -11,11 +11,18 @@
 // busy; on a real API server a create costs little CPU and waits ~2-10 ms for etcd to commit, which is what
 // parallel creates overlap. Latency 0 measures the client cost; latency 5 ms the etcd-like case.
 import { execFile } from 'node:child_process';
-import { BACKUP_ID, NAMESPACE, objectsOf, timed, writeBackup, type Timed } from './objects.js';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  BACKUP_ID,
+  NAMESPACE,
+  objectsOf,
+  timed,
+  writeBackup,
+  type Timed,
+  compiledNsbackup,
+} from './objects.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 
 const { values } = parseArgs({
@@ -28,18 +35,14 @@ const { values } = parseArgs({
   },
 });
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BUILD = join(ROOT, '.tmp', 'bench-restore-dist');
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const run = promisify(execFile);
 
+/** The compiled front door (set by main before any scenario runs). */
+let nsbackup: string;
+
 async function main(): Promise<void> {
-  if (!values['no-build'] || !existsSync(join(BUILD, 'scripts', 'nsbackup.js'))) {
-    // tsc exits non-zero on type errors elsewhere in a tree under work, yet writes every file.
-    await run('npx', ['tsc', '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD]).catch(
-      () => undefined,
-    );
-  }
+  nsbackup = await compiledNsbackup('bench-restore-dist', values['no-build']);
   const { startCluster } = await import('../test/cluster/index.js');
   const { startS3 } = await import('../test/helpers/s3.js');
   const total = Number(values.objects);
@@ -95,7 +98,7 @@ async function scenario(
       const kubectlRun = () =>
         timed('kubectl', kubectl('create', '-f', listFile, '-n', kubectlNs, '--validate=false'));
       const args = [
-        join(BUILD, 'scripts', 'nsbackup.js'),
+        nsbackup,
         'restore',
         '--backup',
         BACKUP_ID,
