@@ -61,6 +61,7 @@ async function settle(dir: string): Promise<void> {
     if (now - before < 0.2) return; // under a tenth of a core over 2 s
     before = now;
   }
+  process.stderr.write('control plane still busy after 60 s: this phase is measured on a loaded server\n');
 }
 
 /** POSTs every body, `concurrency` at a time over keep-alive connections; returns the wall time in ms. */
