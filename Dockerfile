@@ -1,26 +1,29 @@
 # nsbackup image: the `nsbackup` front door on Node.js; the CronJob's args choose the command (backup, retain, ...).
 # Nothing else is needed inside: database dumps run in the database's own container over pods/exec.
-# Node 26 "Lithium" is the Active LTS line since 2026-10-28 (maintenance from 2027-10-20, end of life 2029-04-30;
-# Node 24 went to maintenance on 2026-10-20). Bump NODE_VERSION to follow the Active LTS. The program itself stays
-# Node >= 20 compatible (package.json engines, CI); only the image runs the newest LTS. Debian 13 "trixie" is the
-# current Debian stable and outlives bookworm's support, so the slim trixie variant.
+# Node 26 "Lithium" is the Active LTS line since 2026-10-28 (maintenance from 2027-10-20, end of life 2029-04-30).
+# One Node line everywhere: this image, package.json engines and the `node` devDependency that the tests, the demo
+# and CI run on. Debian 13 "trixie" is the current Debian stable, so the slim trixie variant.
 ARG NODE_VERSION=26
 
 FROM node:${NODE_VERSION}-trixie-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
 COPY lib ./lib
 COPY scripts ./scripts
+COPY tools ./tools
 RUN npm run build
 
 FROM node:${NODE_VERSION}-trixie-slim
 ENV NODE_ENV=production
+# V8's code cache, written here once for every command, read by every run: halves each Job's start-up.
+ENV NODE_COMPILE_CACHE=/app/compile-cache
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# The build bundles every dependency into dist/: no node_modules in the image.
+COPY package.json ./
 COPY --from=build /src/dist ./dist
+RUN for script in dist/scripts/*.js; do node "$script" --help >/dev/null; done
 # The node image's unprivileged user, by number so that Kubernetes can verify runAsNonRoot.
 USER 1000:1000
 ENTRYPOINT ["node", "/app/dist/scripts/nsbackup.js"]

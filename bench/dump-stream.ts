@@ -330,7 +330,7 @@ async function startClientProcess(cpuProfDir?: string): Promise<(args: string[])
       bundle: true,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: 'node26',
       packages: 'external',
       outfile,
       logLevel: 'error',

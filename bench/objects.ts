@@ -1,12 +1,10 @@
 // The benchmarks' namespace and how they time a tool: 5,000 (or any number of) objects of six kinds as a backup
 // holds them, written to S3 as nsbackup's export writes them, and a command timed as a whole process.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { $ } from 'zx';
+import { bundleNsbackup } from '../tools/bundle.js';
 
 /** The namespace every object is in. */
 export const NAMESPACE = 'bench';
@@ -15,18 +13,14 @@ export const BACKUP_ID = '20261121-000000-bench1';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * nsbackup compiled with tsc as shipped (dist/), into `.tmp/<folder>`, so that times and RSS are the product's
- * and not a TypeScript loader's; `reuse` keeps an earlier build. Returns the front door's path.
+ * nsbackup bundled as shipped (dist/), into `.tmp/<folder>`, so that times and RSS are the product's and not a
+ * TypeScript loader's; `reuse` keeps an earlier build. Returns the front door's path.
  */
 export async function compiledNsbackup(folder: string, reuse: boolean): Promise<string> {
-  const build = join(ROOT, '.tmp', folder);
-  const entry = join(build, 'scripts', 'nsbackup.js');
-  if (!reuse || !existsSync(entry)) {
-    // tsc exits non-zero on type errors elsewhere in a tree under work, yet writes every file.
-    await run('npx', ['tsc', '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', build]).catch(
-      () => undefined,
-    );
-  }
+  const root = join(ROOT, '.tmp', folder);
+  const entry = join(root, 'dist', 'scripts', 'nsbackup.js');
+  // What ships: the bundle the Dockerfile builds (tools/bundle.ts).
+  if (!reuse || !existsSync(entry)) await bundleNsbackup(root);
   return entry;
 }
 
@@ -45,10 +39,7 @@ export async function timed(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Timed> {
   const started = performance.now();
-  const { stdout, stderr } = await run('/usr/bin/time', ['-f', 'time=%U,%S,%M', command, ...args], {
-    maxBuffer: 1 << 30,
-    env,
-  });
+  const { stdout, stderr } = await $({ env, quiet: true })`/usr/bin/time -f time=%U,%S,%M ${command} ${args}`;
   const ms = performance.now() - started;
   const [user, system, rssKb] = (/time=([\d.]+),([\d.]+),(\d+)/.exec(stderr) ?? []).slice(1).map(Number);
   return { ms, cpuMs: (user + system) * 1000, rssMb: rssKb / 1024, stdout, stderr };

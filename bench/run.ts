@@ -2,8 +2,8 @@
 // figures do not mix. Each prints its own figures (JSON or a table). The full set takes about half an hour on 2 cores;
 // retention-cluster (50,000 snapshots through the emulator) is most of it.
 
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { $ } from 'zx';
 
 const BENCHES: Record<string, string> = {
   emulator: 'API emulator: create and list throughput of 10,000 ConfigMaps',
@@ -28,10 +28,10 @@ let failed = 0;
 for (const name of chosen.length ? chosen : Object.keys(BENCHES)) {
   process.stdout.write(`\n=== ${name}: ${BENCHES[name]}\n`);
   const script = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
-  const r = spawnSync('npx', ['tsx', script], { stdio: 'inherit' });
-  if (r.status !== 0) {
+  const r = await $({ stdio: 'inherit', nothrow: true })`npx tsx ${script}`;
+  if (r.exitCode !== 0) {
     failed++;
-    process.stdout.write(`=== ${name} exited ${r.status}\n`);
+    process.stdout.write(`=== ${name} exited ${r.exitCode}\n`);
   }
 }
 process.exit(failed ? 1 : 0);

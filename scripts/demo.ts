@@ -22,9 +22,6 @@ import { seedSnapshots } from '../test/prune/fixtures.js';
 import { commands } from './commands.js';
 import { createMarkAndDeleteCommand } from './mark-and-delete.js';
 
-// The AWS SDK warns on Node 20 that its 2027 releases need Node 22; the demo's readable output is not the place.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const NS = 'shop';
 const RESTORED = 'shop-restored';
 const ZONE = 'UTC';

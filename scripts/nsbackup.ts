@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The front door: `nsbackup <command> [options]`. Each command is also runnable as `node dist/scripts/<name>.js`.
 
+import { enableCompileCache } from 'node:module';
 import { runCommand, isMain } from '../lib/command.js';
 import { ExitCode } from '../lib/exit.js';
 import { VERSION } from '../lib/version.js';
@@ -40,6 +41,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (isMain(import.meta.url)) {
+  // V8's code cache for the command's modules, loaded below: it halves the start-up of every run after the first
+  // (README, Development). The image ships the cache warm (NODE_COMPILE_CACHE, Dockerfile).
+  enableCompileCache();
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e) => {

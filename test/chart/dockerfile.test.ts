@@ -79,18 +79,39 @@ describe('Dockerfile', () => {
     expect(validate('FROM node:24-slim\nCOPY onlyone\nUSER\nENTRYPOINT ["node"\n').length).toBeGreaterThan(1);
   });
 
-  it('builds with dev dependencies, runs on a pinned Node LTS slim image with production dependencies', () => {
+  it('builds with dev dependencies, runs the bundle alone on a pinned Node LTS slim image', () => {
     expect(more).toEqual([]);
     expect(build.name).toBe('build');
     const runs = (stage: typeof build) => stage.body.filter((i) => i.keyword === 'RUN').map((i) => i.args);
     expect(runs(build).join(' && ')).toMatch(/npm ci\b(?!.*--omit=dev).*npm run build/);
-    expect(runs(runtime).join(' ')).toMatch(/npm ci --omit=dev/);
+    // The bundle carries its dependencies: the runtime stage installs nothing.
+    expect(runs(runtime).join(' ')).not.toMatch(/npm (ci|install)/);
     const major = Number(args.NODE_VERSION);
     expect(major, `the Active LTS line on ${LTS_CHECKED_ON}`).toBe(activeLtsOn(LTS_CHECKED_ON));
     for (const stage of [build, runtime]) expect(expand(stage.from)).toBe(`node:${major}-trixie-slim`);
-    // Only the compiled program comes from the build stage.
+    // Only the bundle comes from the build stage, and package.json for the version.
     const copies = runtime.body.filter((i) => i.keyword === 'COPY').map((i) => i.args);
-    expect(copies).toEqual(['package.json package-lock.json ./', '--from=build /src/dist ./dist']);
+    expect(copies).toEqual(['package.json ./', '--from=build /src/dist ./dist']);
+  });
+
+  it('ships a warm V8 code cache for every script, where Node looks for it', () => {
+    const env = runtime.body.filter((i) => i.keyword === 'ENV').map((i) => i.args);
+    const cache = env.map((e) => e.match(/^NODE_COMPILE_CACHE=(\S+)$/)?.[1]).find(Boolean);
+    expect(cache).toMatch(/^\/app\//);
+    const warm = runtime.body.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    expect(warm.join(' ')).toMatch(/for script in dist\/scripts\/\*\.js; do node "\$script" --help/);
+    // Written before USER: the runs read it as uid 1000, they do not need to write it.
+    const order = runtime.body.map((i) => i.keyword);
+    expect(order.lastIndexOf('RUN')).toBeLessThan(order.indexOf('USER'));
+  });
+
+  it('runs on the same Node line as the tests: Dockerfile, engines and the node devDependency agree', () => {
+    const major = Number(args.NODE_VERSION);
+    const full = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+    expect(full.engines.node).toBe(`>=${major} <${major + 1}`);
+    expect(full.devDependencies.node).toMatch(new RegExp(`^\\^${major}\\.`));
+    // This test runs on that Node, not on whatever the machine has.
+    expect(Number(process.versions.node.split('.')[0])).toBe(major);
   });
 
   it('runs as a numeric non-root user, the one the chart declares for runAsNonRoot', () => {
@@ -107,9 +128,7 @@ describe('Dockerfile', () => {
     const entry = runtime.body.filter((i) => i.keyword === 'ENTRYPOINT').map((i) => JSON.parse(i.args));
     const workdir = runtime.body.find((i) => i.keyword === 'WORKDIR')!.args;
     expect(entry).toEqual([['node', `${workdir}/${pkg.bin.nsbackup}`]]);
-    // tsconfig.build.json compiles scripts/ and lib/ from the repository root into dist/.
-    const tsconfig = JSON.parse(readFileSync(join(REPO_ROOT, 'tsconfig.json'), 'utf8'));
-    expect(tsconfig.compilerOptions).toMatchObject({ outDir: 'dist', rootDir: '.' });
+    // tools/bundle.ts writes scripts/<name>.ts to dist/scripts/<name>.js.
     expect(pkg.bin.nsbackup).toBe('dist/scripts/nsbackup.js');
     expect(statSync(join(REPO_ROOT, 'scripts/nsbackup.ts')).isFile()).toBe(true);
   });
@@ -133,7 +152,7 @@ describe('Dockerfile', () => {
 });
 
 describe('what the runtime stage leaves out is not needed', () => {
-  const excluded = new Set(['scripts/demo.ts']); // tsconfig.build.json excludes it
+  const excluded = new Set(['scripts/demo.ts']); // tools/bundle.ts leaves it out
   const files = (dir: string): string[] =>
     readdirSync(join(REPO_ROOT, dir), { withFileTypes: true }).flatMap((e) =>
       e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
@@ -142,6 +161,7 @@ describe('what the runtime stage leaves out is not needed', () => {
   it('lib/ and scripts/ import only Node built-ins, production dependencies and each other', () => {
     const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
     const problems: string[] = [];
+    const imported = new Set<string>();
     for (const file of [...files('lib'), ...files('scripts')].filter((f) => !excluded.has(f))) {
       const source = readFileSync(join(REPO_ROOT, file), 'utf8');
       const specifiers = [
@@ -160,8 +180,11 @@ describe('what the runtime stage leaves out is not needed', () => {
         const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
         if (!(name in pkg.dependencies))
           problems.push(`${file} imports ${spec}, not a production dependency`);
+        imported.add(name);
       }
     }
     expect(problems).toEqual([]);
+    // And the other way round: a production dependency nothing imports is weight in every install.
+    expect(Object.keys(pkg.dependencies).filter((d) => !imported.has(d))).toEqual([]);
   });
 });
