@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { $ } from 'zx';
 
 const BENCHES: Record<string, string> = {
+  startup: 'start-up of the shipped bundle (--version, list) vs kubectl version --client',
   emulator: 'API emulator: create and list throughput of 10,000 ConfigMaps',
   'retention-plan': 'retention planning of 50,000 snapshots over 500 PVCs (pure core)',
   'dump-stream': '1 GiB dump through pods/exec into S3 vs kubectl exec cat',
