@@ -2,7 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { checkDatabase, dumpDatabase, uploadDumpFile } from '../dump/index.js';
-import { dumpFileName } from '../resources/manifest.js';
+import { dumpFileName } from '../resources/backup-files.js';
 import type { EncryptionKey } from '../resources/crypto.js';
 import type { DumpContext, PasswordSource } from '../dump/index.js';
 import type { Logger } from '../log.js';

@@ -14,7 +14,7 @@ import {
   type EncryptionKey,
 } from './crypto.js';
 import { createMeterStream } from './digest.js';
-import { resourcesFileName, type ManifestEncryption } from './manifest.js';
+import { resourcesFileName, type ManifestEncryption } from './backup-files.js';
 import { guessApiPathOf, type PathOf } from './resource-info.js';
 import { assertKubeObject, kindKeyOf, type KubeObject } from './types.js';
 

@@ -14,6 +14,7 @@ export * from './quantity.js';
 export * from './transform.js';
 export * from './crypto.js';
 export * from './digest.js';
+export * from './backup-files.js';
 export * from './manifest.js';
 export * from './archive.js';
 export * from './export-layout.js';

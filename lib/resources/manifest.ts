@@ -1,47 +1,8 @@
 import type { ResourceArchiveSummary } from './archive.js';
 import type { FileDigest } from './digest.js';
+import type { ManifestEncryption } from './backup-files.js';
 
-/**
- * A backup's folder in S3 is `<prefix>/<cluster>/<namespace>/<backup id>/` and holds:
- *
- * - `resources.ndjson.gz`: every exported object in canonical form, as JSON, one object per line,
- *   gzip-compressed (`resources.ndjson.gz.enc` when encrypted: gzip, then encrypted);
- * - `dump-<database>.sql.gz` (`.enc` when encrypted): database dumps, when the backup took them;
- * - `manifest.json`, written LAST: what the backup holds and the size and SHA-256 of every other file as
- *   stored. A folder without a manifest is an unfinished backup: it is never `latest` and never restored.
- *
- * A restore reads the manifest, checks every file against it ({@link verifyManifest}) before it creates
- * anything, then reads the files. The manifest never contains a key, only its id.
- */
 export const MANIFEST_FORMAT_VERSION = 1;
-export const MANIFEST_FILE = 'manifest.json';
-export const RESOURCES_FILE = 'resources.ndjson.gz';
-export const ENCRYPTED_SUFFIX = '.enc';
-
-/** `dump-<database>.sql.gz`, `.enc` appended when encrypted. */
-export function dumpFileName(database: string, encrypted: boolean): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(database))
-    throw new Error(`database name "${database}" cannot be part of a file name`);
-  return `dump-${database}.sql.gz${encrypted ? ENCRYPTED_SUFFIX : ''}`;
-}
-
-export function resourcesFileName(encrypted: boolean): string {
-  return RESOURCES_FILE + (encrypted ? ENCRYPTED_SUFFIX : '');
-}
-
-/** The S3 key of the backup's folder, ending in `/`. Empty prefix parts are dropped. */
-export function backupFolderKey(
-  prefix: string,
-  cluster: string,
-  namespace: string,
-  backupId: string,
-): string {
-  for (const [what, value] of Object.entries({ cluster, namespace, backupId })) {
-    if (!value || value.includes('/')) throw new Error(`${what} "${value}" cannot be part of an S3 key`);
-  }
-  const parts = [...prefix.split('/').filter(Boolean), cluster, namespace, backupId];
-  return `${parts.join('/')}/`;
-}
 
 export interface ManifestFile extends FileDigest {
   name: string;
@@ -49,12 +10,6 @@ export interface ManifestFile extends FileDigest {
   contents: 'resources' | 'dump';
   /** For dumps: the database. */
   database?: string;
-}
-
-export interface ManifestEncryption {
-  algorithm: string;
-  keyId: string;
-  segmentSize: number;
 }
 
 export interface BackupManifest {
