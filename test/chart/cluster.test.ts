@@ -251,7 +251,8 @@ describe('the rendered chart on a cluster', () => {
   });
 
   it('the prune Job runs retain, then mark-and-delete, with the chart settings and the S3 Secret', async () => {
-    // History: three older daily snapshots of the PVC, and one expired yesterday whose backup has S3 objects.
+    // History: today's daily snapshot (so this test does not lean on the backups of the tests before it), two
+    // older daily snapshots of the PVC, and one expired yesterday whose backup has S3 objects.
     const day = (n: number) => new Date(Date.now() - n * 86_400_000);
     const date = (d: Date) => d.toISOString().slice(0, 10);
     const old = (name: string, ageDays: number, labels: Record<string, string>) => ({
@@ -290,10 +291,11 @@ describe('the rendered chart on a cluster', () => {
       status: { readyToUse: true, snapshotHandle: `snap-${name}` },
     });
     cluster.seed(
+      old('data-today', 0, { 'nsbackup.io/daily': date(day(0)) }),
       old('data-old-3', 3, { 'nsbackup.io/daily': date(day(3)) }),
       old('data-old-2', 2, { 'nsbackup.io/daily': date(day(2)) }),
       old('data-expired', 10, { 'nsbackup.io/delete-after': date(day(2)) }),
-      ...['data-old-3', 'data-old-2', 'data-expired'].map(content),
+      ...['data-today', 'data-old-3', 'data-old-2', 'data-expired'].map(content),
     );
     const store = s3.store();
     // The S3 layout <prefix>/<cluster>/<namespace>/<backup id>/, with export.clusterName from the values.
