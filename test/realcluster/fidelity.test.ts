@@ -143,6 +143,24 @@ const STEPS: Step[] = [
     method: 'GET',
     path: core('configmaps') + '?labelSelector=app%3D%3D%3D',
   },
+  // The product's selector parser is the emulator's (lib/resources/label-selector.ts): these check it against
+  // the real grammar at its edges.
+  ...[
+    'x in ()',
+    'n>3',
+    'n>x',
+    `${'k'.repeat(64)}=v`,
+    `${'a'.repeat(63)}.example.com/${'k'.repeat(63)}=v`,
+    'Example.com/app=v',
+    'app=-web',
+    'app=web,',
+    '!app',
+    'app notin (a,,b)',
+  ].map((selector) => ({
+    name: `list with the label selector ${JSON.stringify(selector)}`,
+    method: 'GET',
+    path: core('configmaps') + '?labelSelector=' + encodeURIComponent(selector),
+  })),
   {
     name: 'create Deployment',
     method: 'POST',

@@ -38,9 +38,25 @@ describe('label selectors', () => {
 
   it('rejects what it cannot parse', () => {
     expect(() => parseLabelSelector('app=web,')).toThrow(/empty requirement/);
-    expect(() => parseLabelSelector('app=we b')).toThrow(/invalid label value/);
-    expect(() => parseLabelSelector('tier in ()')).toThrow(/empty value set/);
+    expect(() => parseLabelSelector('app=we b')).toThrow(/cannot parse "app=we b"/);
+    expect(() => parseLabelSelector('app=-web')).toThrow(/invalid label value "-web"/);
     expect(() => parseLabelSelector('a b')).toThrow(/cannot parse/);
+    // The API server's limits: a key's name part has at most 63 characters, its prefix is a lower-case DNS name.
+    expect(() => parseLabelSelector(`${'k'.repeat(64)}=v`)).toThrow(/invalid label key/);
+    expect(() => parseLabelSelector('Example.com/app=v')).toThrow(/invalid label key/);
+    expect(() => parseLabelSelector('n>x')).toThrow(/must be an integer/);
+  });
+
+  it('accepts what the API server accepts: set-based, numeric comparisons, long prefixes', () => {
+    const selector = parseLabelSelector('replicas>3,replicas<10');
+    expect(matchesLabelSelector(selector, { replicas: '5' })).toBe(true);
+    expect(matchesLabelSelector(selector, { replicas: '12' })).toBe(false);
+    expect(matchesLabelSelector(selector, { replicas: 'five' })).toBe(false);
+    expect(matchesLabelSelector(selector, {})).toBe(false);
+    expect(parseLabelSelector(`${'a'.repeat(63)}.example.com/${'k'.repeat(63)}=v`)).toHaveLength(1);
+    // `x in ()` is the empty value's set, as the API server reads it (test/cluster/refusals.test.ts).
+    expect(matchesLabelSelector(parseLabelSelector('tier in ()'), { tier: '' })).toBe(true);
+    expect(matchesLabelSelector(parseLabelSelector('tier in ()'), { tier: 'web' })).toBe(false);
   });
 });
 
