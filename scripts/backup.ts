@@ -23,10 +23,10 @@ import type { BackupConfig, BackupPlan } from '../lib/backup/plan.js';
 import type { BackupFolder } from '../lib/backup/ports.js';
 import { databaseAdapter } from '../lib/backup/database.js';
 import { backupExportStep } from '../lib/export/backup-step.js';
-import { keyFrom } from '../lib/export/command-support.js';
+import { keyFrom } from '../lib/crypto/index.js';
 import { writeOutcome } from '../lib/export/outcome.js';
 import { backupFolderOf } from '../lib/export/s3-export.js';
-import type { EncryptionKey } from '../lib/resources/index.js';
+import type { EncryptionKey } from '../lib/crypto/index.js';
 
 /** What tests (and the demo) may replace: the clock, randomness, polling and the adapters. */
 export type BackupOverrides = Partial<

@@ -21,7 +21,7 @@ import {
   readManifest,
   reportDiscovery,
 } from '../lib/export/index.js';
-import { keyFrom } from '../lib/export/command-support.js';
+import { keyFrom } from '../lib/crypto/index.js';
 import { formatDiff } from '../lib/export/diff-report.js';
 import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { diffObjects, readExportDir, type KubeObject } from '../lib/resources/index.js';

@@ -15,7 +15,7 @@ import {
   exportTuningSettings,
   writeOutcome,
 } from '../lib/export/index.js';
-import { keyFrom } from '../lib/export/command-support.js';
+import { keyFrom } from '../lib/crypto/index.js';
 import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { s3Settings, storeFrom } from '../lib/s3/index.js';
 

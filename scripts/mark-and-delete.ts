@@ -2,7 +2,7 @@
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ExitCode } from '../lib/exit.js';
 import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
-import { combinedSignal, s3StoresFrom, type PruneDeps } from '../lib/prune/command-support.js';
+import { combinedSignal, s3StoresFrom, type PruneDeps } from '../lib/prune/deps.js';
 import { markAndDelete } from '../lib/prune/mark-and-delete.js';
 import {
   dryRunSetting,

@@ -6,7 +6,7 @@ import { defineCommand, runIfMain, type Command } from '../lib/command.js';
 import { bool, ConfigError, oneOf, secret, str } from '../lib/config/index.js';
 import { podExec, type ExecFn } from '../lib/exec/index.js';
 import { ExitCode, JobError } from '../lib/exit.js';
-import { keyFrom } from '../lib/export/command-support.js';
+import { keyFrom } from '../lib/crypto/index.js';
 import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { parseDumpSource, restoreDatabase } from '../lib/restore/db.js';
 import { backupSourceSettings } from '../lib/restore/settings.js';

@@ -2,7 +2,7 @@
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ExitCode } from '../lib/exit.js';
 import { connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
-import { combinedSignal, type PruneDeps } from '../lib/prune/command-support.js';
+import { combinedSignal, type PruneDeps } from '../lib/prune/deps.js';
 import { retain } from '../lib/prune/retain.js';
 import {
   dryRunSetting,

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { checkDatabase, dumpDatabase, uploadDumpFile } from '../dump/index.js';
 import { dumpFileName } from '../resources/backup-files.js';
-import type { EncryptionKey } from '../resources/crypto.js';
+import type { EncryptionKey } from '../crypto/index.js';
 import type { DumpContext, PasswordSource } from '../dump/index.js';
 import type { Logger } from '../log.js';
 import type { S3Store } from '../s3/index.js';

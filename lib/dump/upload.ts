@@ -4,9 +4,9 @@
 //   byte the dump the volume snapshot holds, and the database is dumped once per run;
 // - streamDumpToS3: a fresh dump that is never written in the container (`stream`; the benchmark measures it).
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { createEncryptStream } from '../resources/crypto.js';
-import { createMeterStream, type FileDigest } from '../resources/digest.js';
-import type { EncryptionKey } from '../resources/crypto.js';
+import { createEncryptStream } from '../crypto/index.js';
+import { createMeterStream, type FileDigest } from '../crypto/index.js';
+import type { EncryptionKey } from '../crypto/index.js';
 import type { S3Store } from '../s3/store.js';
 import type { ScriptAction } from './argv.js';
 import { DumpError, scriptFailure } from './errors.js';

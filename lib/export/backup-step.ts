@@ -5,7 +5,7 @@
 import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import type { S3Store } from '../s3/index.js';
-import type { EncryptionKey } from '../resources/index.js';
+import type { EncryptionKey } from '../crypto/index.js';
 import { backupFolderOf, exportNamespaceToS3 } from './s3-export.js';
 
 export interface BackupExportOptions {

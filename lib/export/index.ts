@@ -5,7 +5,6 @@
  */
 export * from './discovery.js';
 export * from './collect.js';
-export * from './keys.js';
 export * from './settings.js';
 export * from './s3-export.js';
 export * from './dir-export.js';

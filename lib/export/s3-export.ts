@@ -12,15 +12,14 @@ import {
   assertFileMatches,
   backupFolderKey,
   buildManifest,
-  createMeterStream,
   createResourceArchiveWriter,
   parseManifest,
   readResourceArchive,
   serializeManifest,
   type BackupManifest,
-  type EncryptionKey,
   type KubeObject,
 } from '../resources/index.js';
+import { createMeterStream, type EncryptionKey } from '../crypto/index.js';
 import { collectNamespace, warnSkipped, type CollectStats } from './collect.js';
 import { discover, type Discovery } from './discovery.js';
 

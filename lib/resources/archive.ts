@@ -12,8 +12,8 @@ import {
   looksEncrypted,
   parseEncryptionHeader,
   type EncryptionKey,
-} from './crypto.js';
-import { createMeterStream } from './digest.js';
+} from '../crypto/index.js';
+import { createMeterStream } from '../crypto/index.js';
 import { resourcesFileName, type ManifestEncryption } from './backup-files.js';
 import { guessApiPathOf, type PathOf } from './resource-info.js';
 import { assertKubeObject, kindKeyOf, type KubeObject } from './types.js';

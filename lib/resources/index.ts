@@ -12,8 +12,6 @@ export * from './preferences.js';
 export * from './order.js';
 export * from './quantity.js';
 export * from './transform.js';
-export * from './crypto.js';
-export * from './digest.js';
 export * from './backup-files.js';
 export * from './manifest.js';
 export * from './archive.js';

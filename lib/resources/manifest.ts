@@ -1,5 +1,5 @@
 import type { ResourceArchiveSummary } from './archive.js';
-import type { FileDigest } from './digest.js';
+import type { FileDigest } from '../crypto/index.js';
 import type { ManifestEncryption } from './backup-files.js';
 
 export const MANIFEST_FORMAT_VERSION = 1;

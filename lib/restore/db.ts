@@ -13,13 +13,8 @@ import type { ExecFn } from '../exec/index.js';
 import { JobError } from '../exit.js';
 import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
-import {
-  createDecryptStream,
-  createMeterStream,
-  type BackupManifest,
-  type EncryptionKey,
-  type ManifestFile,
-} from '../resources/index.js';
+import { type BackupManifest, type ManifestFile } from '../resources/index.js';
+import { createDecryptStream, createMeterStream, type EncryptionKey } from '../crypto/index.js';
 import type { S3Store } from '../s3/index.js';
 import { backupFolder, checkKey, downloadVerified, readManifest, resolveBackup } from './source.js';
 

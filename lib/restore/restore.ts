@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { ConfigError, type ConfigOf } from '../config/index.js';
 import { clusterNameOf, type KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
-import { keyFrom } from '../export/command-support.js';
+import { keyFrom } from '../crypto/index.js';
 import { defaultPreferences } from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
 import { applyPlan } from './apply.js';

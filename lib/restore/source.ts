@@ -9,20 +9,17 @@ import { pipeline } from 'node:stream/promises';
 import { JobError } from '../exit.js';
 import {
   ArchiveError,
-  DecryptionError,
   MANIFEST_FILE,
   ManifestError,
   assertFileMatches,
-  createMeterStream,
   parseManifest,
   readExportDir,
   readResourceArchive,
   type BackupManifest,
-  type EncryptionKey,
-  type FileDigest,
   type KubeObject,
   type PathedObject,
 } from '../resources/index.js';
+import { DecryptionError, createMeterStream, type EncryptionKey, type FileDigest } from '../crypto/index.js';
 import type { S3Store } from '../s3/index.js';
 import {
   findLatestSucceededBackup,

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { localExec } from '../../lib/exec/index.js';
-import { createDecryptStream, parseEncryptionKey } from '../../lib/resources/crypto.js';
+import { createDecryptStream, parseEncryptionKey } from '../../lib/crypto/index.js';
 import { S3Store } from '../../lib/s3/index.js';
 import {
   DumpError,

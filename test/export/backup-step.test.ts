@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
 import { readBackupObjects, readManifest } from '../../lib/export/index.js';
-import { generateEncryptionKey, parseEncryptionKey } from '../../lib/resources/index.js';
+import { generateEncryptionKey, parseEncryptionKey } from '../../lib/crypto/index.js';
 import { createBackupCommand } from '../../scripts/backup.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';

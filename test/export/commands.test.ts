@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
 import { EXPORT_MARKER, readManifest, readOutcome } from '../../lib/export/index.js';
 import { connect, type KubeClient } from '../../lib/kube/index.js';
-import { generateEncryptionKey } from '../../lib/resources/index.js';
+import { generateEncryptionKey } from '../../lib/crypto/index.js';
 import { command as diffCommand } from '../../scripts/diff.js';
 import { command as exportCommand } from '../../scripts/export.js';
 import { startCluster, type Cluster } from '../cluster/index.js';

@@ -9,15 +9,13 @@ import {
 } from '../../lib/export/index.js';
 import { connect, type KubeClient } from '../../lib/kube/index.js';
 import { Logger } from '../../lib/log.js';
+import { parseManifest, readResourceArchive, type KubeObject } from '../../lib/resources/index.js';
 import {
   DecryptionError,
   digestOf,
   generateEncryptionKey,
   parseEncryptionKey,
-  parseManifest,
-  readResourceArchive,
-  type KubeObject,
-} from '../../lib/resources/index.js';
+} from '../../lib/crypto/index.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { S3Store } from '../../lib/s3/index.js';
 import { TEST_S3_CREDENTIALS, startS3, type LocalS3 } from '../helpers/s3.js';

@@ -3,21 +3,20 @@ import { describe, expect, it } from 'vitest';
 import {
   chooseLatestSucceeded,
   discoveryGaps,
-  encryptionKeyFor,
   noSucceededBackupMessage,
   outcomeWarning,
   type BackupCandidate,
   isAlwaysRegenerated,
   mergeGroupVersions,
   namespacedExportResources,
-  parseKeyFile,
   resourcesOf,
   servedGroupVersions,
 } from '../../lib/export/index.js';
+import { encryptionKeyFor, parseKeyFile } from '../../lib/crypto/index.js';
 import { pagesOf } from '../../lib/export/collect.js';
 import { prefetch } from '../../lib/export/prefetch.js';
 import { KubeApiError } from '../../lib/kube/index.js';
-import { generateEncryptionKey, parseEncryptionKey } from '../../lib/resources/index.js';
+import { generateEncryptionKey, parseEncryptionKey } from '../../lib/crypto/index.js';
 
 const ALL = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 

@@ -11,20 +11,22 @@ import {
   buildManifest,
   parseManifest,
   serializeManifest,
-  DecryptionError,
   canonicalize,
   createResourceArchiveWriter,
-  digestOf,
   exclusionContextOf,
-  generateEncryptionKey,
-  parseEncryptionKey,
   readResourceArchive,
   regeneratedReason,
   verifyManifest,
-  type EncryptionKey,
   type KubeObject,
   type ResourceArchiveSummary,
 } from '../../lib/resources/index.js';
+import {
+  DecryptionError,
+  digestOf,
+  generateEncryptionKey,
+  parseEncryptionKey,
+  type EncryptionKey,
+} from '../../lib/crypto/index.js';
 import { shopNamespace } from './fixtures.js';
 
 const key = parseEncryptionKey(generateEncryptionKey());

@@ -16,13 +16,8 @@ import { connect } from '../../lib/kube/index.js';
 import { Labels } from '../../lib/labels.js';
 import { Logger } from '../../lib/log.js';
 import type { RestoreReport } from '../../lib/restore/report.js';
-import {
-  canonicalize,
-  generateEncryptionKey,
-  parseEncryptionKey,
-  writeExportDir,
-  type KubeObject,
-} from '../../lib/resources/index.js';
+import { canonicalize, writeExportDir, type KubeObject } from '../../lib/resources/index.js';
+import { generateEncryptionKey, parseEncryptionKey } from '../../lib/crypto/index.js';
 import { command as restoreCommand } from '../../scripts/restore.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { shopObjects } from '../export/shop.js';

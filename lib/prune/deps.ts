@@ -1,4 +1,4 @@
-// What the three retention commands share around the core: the clock, the stop signal, S3 stores per bucket.
+// What the retention commands are given around the core: the clock, the stop signal, S3 stores per bucket.
 import type { Logger } from '../log.js';
 import { S3Store, s3LocationFrom, staticCredentialsFrom, type S3Location } from '../s3/index.js';
 import type { S3Layout } from './s3-folders.js';

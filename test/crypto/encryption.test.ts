@@ -11,7 +11,7 @@ import {
   generateEncryptionKey,
   parseEncryptionKey,
   type EncryptionKey,
-} from '../../lib/resources/index.js';
+} from '../../lib/crypto/index.js';
 
 const key = parseEncryptionKey(generateEncryptionKey());
 const otherKey = parseEncryptionKey(randomBytes(32).toString('hex'));

@@ -11,7 +11,9 @@
 
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import { parseEncryptionKey, type EncryptionKey } from '../resources/index.js';
+import { ConfigError } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { parseEncryptionKey, type EncryptionKey } from './encryption.js';
 
 export interface KeySource {
   /** NSBACKUP_ENCRYPTION_KEY: one key, base64 or hex. */
@@ -84,4 +86,19 @@ export function encryptionKeyFor(
   options.onSecret?.(key.bytes.toString('base64'));
   options.onSecret?.(key.bytes.toString('hex'));
   return key;
+}
+
+/** The namespace's key for a command's settings; a key problem is a configuration error (exit 2). */
+export function keyFrom(
+  config: { encryptionKey: string; encryptionKeyFile: string },
+  namespace: string,
+  log: Logger,
+): EncryptionKey | undefined {
+  try {
+    return encryptionKeyFor({ key: config.encryptionKey, keyFile: config.encryptionKeyFile }, namespace, {
+      onSecret: (text) => log.redactor.add(text),
+    });
+  } catch (error) {
+    throw new ConfigError([(error as Error).message]);
+  }
 }
