@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { S3Store } from '../s3/index.js';
 import type { DatabasePlan } from './plan.js';
 import type { DatabaseOps, ExecFn, StoredDump } from './ports.js';
-import type { PodTarget } from './target.js';
+import type { PodTarget } from '../exec/target.js';
 
 export function passwordSource(db: DatabasePlan): PasswordSource {
   if (db.password) return { from: 'value', value: db.password };

@@ -27,8 +27,8 @@ import type { DumpFacts } from './snapshot-labels.js';
 import type { Hook } from './hooks.js';
 import { resolveHookTargets, runHooks } from './run-hooks.js';
 import { createSnapshot, listSnapshotRecords, settleSnapshots, waitForSnapshots } from './snapshots.js';
-import { resolveTarget } from './target.js';
-import type { PodTarget } from './target.js';
+import { resolveTarget } from '../exec/target.js';
+import type { PodTarget } from '../exec/target.js';
 
 export interface BackupDeps {
   kube: KubeClient;

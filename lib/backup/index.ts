@@ -14,4 +14,4 @@ export * from './ports.js';
 export * from './settings.js';
 export * from './snapshot-labels.js';
 export * from './snapshots.js';
-export * from './target.js';
+export * from '../exec/target.js';

@@ -7,7 +7,7 @@ import { encodeDeltas, parseDeltas } from '../retention/index.js';
 import type { HooksFile } from './hooks.js';
 import type { BackupSettings } from './settings.js';
 import type { RetainSpec } from './snapshot-labels.js';
-import { parseTarget } from './target.js';
+import { parseTarget } from '../exec/target.js';
 
 export type BackupConfig = ConfigOf<BackupSettings>;
 export type DbKind = 'postgres' | 'mysql';

@@ -4,7 +4,7 @@
 import type { BackupOutcome } from '../export/outcome.js';
 import type { DatabasePlan } from './plan.js';
 import type { DumpFacts } from './snapshot-labels.js';
-import type { PodTarget } from './target.js';
+import type { PodTarget } from '../exec/target.js';
 
 export type { ExecFn, ExecOptions, ExecResult } from '../exec/index.js';
 

@@ -7,8 +7,8 @@ import type { Logger } from '../log.js';
 import type { Hook } from './hooks.js';
 import type { BackupPlan } from './plan.js';
 import type { ExecFn } from './ports.js';
-import { resolveTarget } from './target.js';
-import type { PodTarget } from './target.js';
+import { resolveTarget } from '../exec/target.js';
+import type { PodTarget } from '../exec/target.js';
 
 /** Where each hook runs: its own target, or the database pod (and, unless named, the database container). */
 export async function resolveHookTargets(

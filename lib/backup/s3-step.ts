@@ -6,7 +6,7 @@ import { JobError } from '../exit.js';
 import type { BackupPlan } from './plan.js';
 import type { BackupFolder, DatabaseOps, ExportResources, StoredDump } from './ports.js';
 import type { DumpFacts } from './snapshot-labels.js';
-import type { PodTarget } from './target.js';
+import type { PodTarget } from '../exec/target.js';
 
 export interface S3StepInput {
   plan: BackupPlan;

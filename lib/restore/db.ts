@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { resolveTarget, type PodTarget } from '../backup/target.js';
+import { resolveTarget, type PodTarget } from '../exec/target.js';
 import { restoreDump, type DbConnection } from '../dump/index.js';
 import type { ExecFn } from '../exec/index.js';
 import { JobError } from '../exit.js';

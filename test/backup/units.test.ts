@@ -6,7 +6,7 @@ import { planBackup } from '../../lib/backup/plan.js';
 import { backupSettings } from '../../lib/backup/settings.js';
 import { snapshotAnnotations, snapshotLabels } from '../../lib/backup/snapshot-labels.js';
 import type { LabelInputs } from '../../lib/backup/snapshot-labels.js';
-import { choosePod, parseTarget, selectorString } from '../../lib/backup/target.js';
+import { choosePod, parseTarget, selectorString } from '../../lib/exec/target.js';
 import { typeOfJob } from '../../lib/backup/backup-type.js';
 import { ConfigError, loadConfig } from '../../lib/config/index.js';
 import type { SnapshotRecord } from '../../lib/retention/index.js';
