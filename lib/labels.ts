@@ -20,6 +20,12 @@ export const Labels = {
   deltas: 'nsbackup.io/deltas',
   /** `YYYY-MM-DD`: mark-and-delete deletes the snapshot after this day. */
   deleteAfter: 'nsbackup.io/delete-after',
+  /**
+   * `YYYY-MM-DD`: retention keeps the snapshot at least through this day (in TZ), whatever its period labels. Ad-hoc
+   * backups get it at creation (NSBACKUP_ADHOC_KEEP_DAYS, 30 by default), so a backup taken before an upgrade is not
+   * marked by the next prune. It only ever keeps: a hand-set delete-after still expires the snapshot.
+   */
+  keepUntil: 'nsbackup.io/keep-until',
   /** `true`: never marked, never deleted. */
   pin: 'nsbackup.io/pin',
   /** `true`: the backup that made this snapshot failed; retention never counts it as a good backup. */

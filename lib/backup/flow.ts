@@ -361,6 +361,7 @@ async function planSnapshots(
       pvc,
       type,
       retain: plan.retain,
+      adhocKeepDays: plan.adhocKeepDays,
       createdAt: at.toISOString(),
       timeZone: plan.timeZone,
       existingOfSamePvc: existing.filter((r) => r.pvc === pvc),

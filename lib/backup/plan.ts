@@ -34,6 +34,8 @@ export interface BackupPlan {
   pvcs: string[];
   database?: DatabasePlan;
   retain: RetainSpec;
+  /** Days an ad-hoc backup's snapshots are kept at least (0: no floor). */
+  adhocKeepDays: number;
   timeZone: string;
   snapshotClass?: string;
   snapshotTimeoutMs: number;
@@ -143,6 +145,7 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
     pvcs: config.pvcs,
     database,
     retain,
+    adhocKeepDays: config.adhocKeepDays,
     timeZone,
     snapshotClass: config.snapshotClass || undefined,
     snapshotTimeoutMs: config.snapshotTimeout,

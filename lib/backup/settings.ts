@@ -138,6 +138,16 @@ export const backupSettings = {
     min: 1,
     description: 'For retain=days: days to keep each snapshot.',
   }),
+  adhocKeepDays: int({
+    env: 'NSBACKUP_ADHOC_KEEP_DAYS',
+    flag: '--adhoc-keep-days',
+    default: 30,
+    min: 0,
+    max: 36500,
+    description:
+      'Days an ad-hoc backup is kept at least (its nsbackup.io/keep-until label), whatever the retention policy; ' +
+      "0: none, retention alone decides. Like Velero's default TTL.",
+  }),
   retainDeltas: str({
     env: 'NSBACKUP_RETAIN_DELTAS',
     description: 'For retain=deltas: ISO 8601 durations such as "PT1H P1D P7D".',

@@ -23,6 +23,8 @@ export interface LabelInputs {
   pvc: string;
   type: BackupType;
   retain: RetainSpec;
+  /** For ad-hoc backups: days the snapshot is kept at least (its keep-until label); 0 or absent: no floor. */
+  adhocKeepDays?: number;
   /** ISO 8601 with offset: the moment the snapshot is created. */
   createdAt: string;
   timeZone: string;
@@ -31,6 +33,7 @@ export interface LabelInputs {
 }
 
 export function snapshotLabels(input: LabelInputs): Record<string, string> {
+  const keepDays = input.type === 'adhoc' ? (input.adhocKeepDays ?? 0) : 0;
   const labels: Record<string, string> = {
     [Labels.backup]: input.backupId,
     [Labels.pvc]: input.pvc,
@@ -53,12 +56,18 @@ export function snapshotLabels(input: LabelInputs): Record<string, string> {
       );
       break;
     case 'days':
-      labels[Labels.deleteAfter] = deleteAfterFor(input.createdAt, input.timeZone, input.retain.days);
+      // An ad-hoc backup's floor holds under days too: its delete-after is never before its keep-until.
+      labels[Labels.deleteAfter] = deleteAfterFor(
+        input.createdAt,
+        input.timeZone,
+        Math.max(input.retain.days, keepDays),
+      );
       break;
     case 'deltas':
       labels[DELTAS_LABEL] = encodeDeltas(parseDeltas(input.retain.deltas));
       break;
   }
+  if (keepDays > 0) labels[Labels.keepUntil] = deleteAfterFor(input.createdAt, input.timeZone, keepDays);
   return labels;
 }
 

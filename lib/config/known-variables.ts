@@ -5,6 +5,7 @@
 // test/foundation/known-variables.test.ts fails when this list and the commands' schemas differ.
 
 export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
+  'NSBACKUP_ADHOC_KEEP_DAYS',
   'NSBACKUP_ALL_NAMESPACES',
   'NSBACKUP_BACKUP_ID',
   'NSBACKUP_CLUSTER_NAME',

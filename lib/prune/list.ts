@@ -18,6 +18,8 @@ export interface SnapshotRow {
   monthly: string;
   yearly: string;
   deleteAfter: string;
+  /** An ad-hoc backup's floor: kept at least through this day. */
+  keepUntil: string;
   pinned: boolean;
   backup: string;
   terminating: boolean;
@@ -41,6 +43,7 @@ export function snapshotRows(infos: readonly SnapshotInfo[]): SnapshotRow[] {
       monthly: l[Labels.monthly] ?? '',
       yearly: l[Labels.yearly] ?? '',
       deleteAfter: l[Labels.deleteAfter] ?? '',
+      keepUntil: l[Labels.keepUntil] ?? '',
       pinned: l[Labels.pin] === 'true',
       backup: l[Labels.backup] ?? '',
       terminating,
@@ -62,6 +65,7 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export function formatTables(rows: readonly SnapshotRow[], timeZone: string): string {
   if (rows.length === 0) return 'No VolumeSnapshots found.\n';
   const withYearly = rows.some((r) => r.yearly);
+  const withKeepUntil = rows.some((r) => r.keepUntil);
   const groups = new Map<string, SnapshotRow[]>();
   for (const row of rows) {
     const key = `${row.namespace}\u0000${row.pvc}`;
@@ -74,6 +78,7 @@ export function formatTables(rows: readonly SnapshotRow[], timeZone: string): st
   for (const group of groups.values()) {
     const header = ['SNAPSHOT', 'CREATED', 'READY', 'SIZE', 'TYPE', 'DAILY', 'WEEKLY', 'MONTHLY'];
     if (withYearly) header.push('YEARLY');
+    if (withKeepUntil) header.push('KEEP-UNTIL');
     header.push('DELETE-AFTER', 'PINNED');
     const lines = group.map((r) => {
       const cells = [
@@ -87,6 +92,7 @@ export function formatTables(rows: readonly SnapshotRow[], timeZone: string): st
         r.monthly || '-',
       ];
       if (withYearly) cells.push(r.yearly || '-');
+      if (withKeepUntil) cells.push(r.keepUntil || '-');
       cells.push(r.deleteAfter || '-', r.pinned ? 'true' : '-');
       return cells;
     });

@@ -4,7 +4,7 @@ import { addDays, assertTimeZone, localDate } from './calendar.js';
 import { DELTAS_LABEL, decodeDeltas, deltasKeep } from './deltas.js';
 import { holdsGfsLabel } from './gfs.js';
 import { policyOf, unknownPolicyProblem } from './policy.js';
-import { deleteAfterOf, mayGo } from './protect.js';
+import { deleteAfterOf, keptUntil, mayGo } from './protect.js';
 import { byProblemOrder, goodSnapsByPvc, inPlanOrder, refOf, type Planned, type Snap } from './records.js';
 import type { Mark, MarkOptions, MarkPlan, Problem, SnapshotRecord } from './types.js';
 
@@ -13,14 +13,15 @@ export function planMark(records: readonly SnapshotRecord[], options: MarkOption
   if (!Number.isInteger(options.graceDays) || options.graceDays < 0) {
     throw new RangeError(`graceDays must be a whole number >= 0, got ${options.graceDays}`);
   }
-  const deleteAfter = addDays(localDate(options.now, options.timeZone), options.graceDays);
+  const today = localDate(options.now, options.timeZone);
+  const deleteAfter = addDays(today, options.graceDays);
   const marks: Planned<Mark>[] = [];
   const { groups, problems } = goodSnapsByPvc(records);
   for (const snaps of groups.values()) {
     const deltas = deltasKeptIn(snaps);
     if (deltas.problem) problems.push(deltas.problem);
     snaps.forEach((snap, index) => {
-      if (!mayGo(snaps, index) || deleteAfterOf(snap) !== undefined) return;
+      if (!mayGo(snaps, index) || deleteAfterOf(snap) !== undefined || keptUntil(snap, today)) return;
       const policy = policyOf(snap);
       if (policy === undefined) problems.push(unknownPolicyProblem(snap));
       const unkept =

@@ -11,6 +11,12 @@ export function mayGo(snaps: readonly Snap[], index: number): boolean {
   return index > 0 && !isPinned(snaps[index].record);
 }
 
+/** True while the snapshot's keep-until day (an ad-hoc backup's floor) has not passed: it is not marked. */
+export function keptUntil(snap: Snap, today: string): boolean {
+  const until = snap.record.labels[Labels.keepUntil];
+  return until !== undefined && until >= today;
+}
+
 export function deleteAfterOf(snap: Snap): string | undefined {
   return snap.record.labels[Labels.deleteAfter];
 }

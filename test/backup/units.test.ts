@@ -101,6 +101,25 @@ describe('snapshot labels', () => {
     expect(deltas['nsbackup.io/daily']).toBeUndefined();
   });
 
+  it('gives an ad-hoc backup a keep-until date, 30 days by default in the CLI and chart, a scheduled one none', () => {
+    // `at` is 2026-11-21 in Berlin.
+    expect(snapshotLabels(inputs({ type: 'adhoc', adhocKeepDays: 30 }))).toMatchObject({
+      'nsbackup.io/type': 'adhoc',
+      'nsbackup.io/keep-until': '2026-12-21',
+    });
+    expect(snapshotLabels(inputs({ adhocKeepDays: 30 }))['nsbackup.io/keep-until']).toBeUndefined();
+    expect(
+      snapshotLabels(inputs({ type: 'adhoc', adhocKeepDays: 0 }))['nsbackup.io/keep-until'],
+    ).toBeUndefined();
+    // Under days, the ad-hoc floor moves delete-after out, never in.
+    expect(
+      snapshotLabels(inputs({ type: 'adhoc', adhocKeepDays: 30, retain: { policy: 'days', days: 10 } })),
+    ).toMatchObject({ 'nsbackup.io/delete-after': '2026-12-21', 'nsbackup.io/keep-until': '2026-12-21' });
+    expect(
+      snapshotLabels(inputs({ type: 'adhoc', adhocKeepDays: 30, retain: { policy: 'days', days: 90 } })),
+    ).toMatchObject({ 'nsbackup.io/delete-after': '2027-02-19' });
+  });
+
   it('annotates dump facts in the order of the dump paths', () => {
     const a = snapshotAnnotations({
       config: { db: 'postgres' },

@@ -212,6 +212,10 @@ describe('the rendered chart on a cluster', () => {
       'nsbackup.io/type': 'adhoc',
       'nsbackup.io/retain': 'gfs',
     });
+    // The chart's ad-hoc floor: kept 30 days whatever the period labels (the Job's TZ is UTC).
+    expect(c.env.NSBACKUP_ADHOC_KEEP_DAYS).toBe('30');
+    const in30Days = new Date(Date.parse(made[0].metadata.creationTimestamp) + 30 * 86_400_000);
+    expect(made[0].metadata.labels['nsbackup.io/keep-until']).toBe(in30Days.toISOString().slice(0, 10));
     expect(made[0].spec.source).toEqual({ persistentVolumeClaimName: 'data' });
     expect(made[0].status.readyToUse).toBe(true);
   });

@@ -19,6 +19,7 @@ function row(pvc: string, i: number): SnapshotRow {
     monthly: '',
     yearly: '',
     deleteAfter: '',
+    keepUntil: '',
     pinned: false,
     backup: '',
     terminating: false,
@@ -35,3 +36,11 @@ it('prints 100,000 snapshots of one PVC in about a second (grouping was quadrati
   expect(data.split('\n')[2]).toMatch(/^data-0\s+2020-01-01 00:00\s+true\s+1Gi\s+scheduled/);
   expect(wal.split('\n')).toHaveLength(3);
 }, 30_000);
+
+it("shows an ad-hoc backup's keep-until, and no such column when no snapshot has one", () => {
+  const adhoc = { ...row('data', 1), type: 'adhoc', keepUntil: '2020-01-31' };
+  const lines = formatTables([row('data', 0), adhoc], 'UTC').split('\n');
+  expect(lines[1]).toMatch(/KEEP-UNTIL\s+DELETE-AFTER/);
+  expect(lines[3]).toMatch(/^data-1\s.*adhoc\s.*2020-01-31\s+-\s+-$/);
+  expect(formatTables([row('data', 0)], 'UTC')).not.toMatch(/KEEP-UNTIL/);
+});

@@ -31,6 +31,21 @@ describe('planMark', () => {
     expect(planMark([newest, adhoc, failedLater, creating], options).marks).toEqual([]);
   });
 
+  it("keeps an ad-hoc backup taken after the night's one through its keep-until day, then marks it", () => {
+    // The nightly backup took the day's labels; the ad-hoc one "before the upgrade" has none, only keep-until.
+    const nightly = snapshot('nightly', '2026-03-28T02:00:00Z', { [Labels.daily]: '2026-03-28' });
+    const adhoc = snapshot('before-upgrade', '2026-03-28T15:00:00Z', {
+      [Labels.type]: 'adhoc',
+      [Labels.keepUntil]: '2026-04-27',
+    });
+    expect(planMark([newest, adhoc, nightly], options).marks).toEqual([]);
+    // On its last day (Berlin) still kept; the day after, marked like any snapshot with no reason left.
+    const lastDay = { ...options, now: new Date('2026-04-27T21:00:00Z') };
+    expect(planMark([newest, adhoc, nightly], lastDay).marks).toEqual([]);
+    const dayAfter = { ...options, now: new Date('2026-04-27T22:30:00Z') };
+    expect(names(planMark([newest, adhoc, nightly], dayAfter).marks)).toEqual(['before-upgrade']);
+  });
+
   it('leaves pinned, already marked, days, foreign, failed and unready snapshots alone', () => {
     const old = '2026-03-01T02:00:00Z';
     const records: SnapshotRecord[] = [
