@@ -3,7 +3,8 @@
 
 import { defineCommand, runIfMain } from '../lib/command.js';
 import type { Command, ConfigErrorContext } from '../lib/command.js';
-import { loadConfig } from '../lib/config/index.js';
+import { ConfigError, loadConfig } from '../lib/config/index.js';
+import { decideSecrets, type SecretsDecision } from '../lib/export/secrets-policy.js';
 import { podExec } from '../lib/exec/index.js';
 import { ExitCode } from '../lib/exit.js';
 import { clusterNameOf, connectOrConfigError } from '../lib/kube/index.js';
@@ -52,6 +53,8 @@ interface Prepared {
   clusterName: string;
   store?: S3Store;
   encryptionKey?: EncryptionKey;
+  /** What the export does with Secrets (lib/export/secrets-policy.ts). */
+  secrets: SecretsDecision;
 }
 
 function prepare(config: BackupConfig, env: NodeJS.ProcessEnv, log: Logger): Prepared {
@@ -61,7 +64,18 @@ function prepare(config: BackupConfig, env: NodeJS.ProcessEnv, log: Logger): Pre
   const store = storeFrom(config, env, log);
   // One key for everything the backup stores: a dump in clear beside encrypted manifests would defeat the key.
   const encryptionKey = store ? keyFrom(config, plan.namespace || kube.defaultNamespace, log) : undefined;
-  return { plan, kube, clusterName, store, encryptionKey };
+  let secrets: SecretsDecision;
+  try {
+    secrets = decideSecrets(config.exportSecrets, {
+      encrypted: Boolean(encryptionKey),
+      folder: false,
+      exclude: config.exportExclude,
+    });
+  } catch (e) {
+    throw new ConfigError([(e as Error).message]);
+  }
+  if (secrets.warning && store && config.exportEnabled) log.warn(secrets.warning);
+  return { plan, kube, clusterName, store, encryptionKey, secrets };
 }
 
 /** The two settings a failure ping needs, read on their own when the whole configuration could not be. */
@@ -99,7 +113,7 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
         if (!config.dryRun) await notify(notifier, config.notifyFailureUrl, 'failure', log);
         throw e;
       }
-      const { plan, kube, clusterName, store, encryptionKey } = prepared;
+      const { plan, kube, clusterName, store, encryptionKey, secrets } = prepared;
       const exec = overrides.exec ?? podExec(kube);
       const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
       const report = await runBackup(plan, {
@@ -123,7 +137,7 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
                 encryptionKey,
                 concurrency: config.exportConcurrency,
                 clusterDependencies: config.exportClusterDependencies,
-                exclude: config.exportExclude,
+                exclude: secrets.exclude,
               })
             : undefined),
         s3Folder: store
@@ -161,6 +175,7 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
         dumpBytes: report.dump?.files.reduce((n, f) => n + f.sizeBytes, 0),
         s3: report.s3Locations.length ? report.s3Locations : undefined,
         error: report.error?.message,
+        warnings: secrets.warning && store && config.exportEnabled ? [secrets.warning] : undefined,
       };
       return { exitCode: report.error?.exitCode ?? ExitCode.ok, summary };
     },

@@ -22,6 +22,7 @@ import {
   reportDiscovery,
 } from '../lib/export/index.js';
 import { keyFrom } from '../lib/crypto/index.js';
+import { decideSecrets, exportSecretsSetting } from '../lib/export/secrets-policy.js';
 import { formatDiff } from '../lib/export/diff-report.js';
 import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { diffObjects, readExportDir, type KubeObject } from '../lib/resources/index.js';
@@ -54,6 +55,7 @@ const schema = {
   }),
   ...clusterNameSetting,
   ...exportTuningSettings,
+  ...exportSecretsSetting,
   ...encryptionSettings,
   ...s3Settings,
   ...kubeSettings,
@@ -84,11 +86,20 @@ export const command = defineCommand({
       kube.defaultNamespace;
     let backup: KubeObject[];
     let source: string;
+    // Secrets the backup left out on purpose are left out of the live side too, or every one shows as added.
+    let secretsLeftOut: boolean;
     // A backup id never contains "/": anything that does, or names an existing folder, is a folder.
     if (fromDir) {
       if (!(await isDirectory(config.from))) throw new ConfigError([`--from: no folder ${config.from}`]);
       backup = await readExportDir(config.from);
       source = config.from;
+      // As export --dir decided with the same setting.
+      secretsLeftOut =
+        decideSecrets(config.exportSecrets === 'mask' ? 'include' : config.exportSecrets, {
+          encrypted: false,
+          folder: true,
+          exclude: config.exportExclude,
+        }).write === 'left-out';
     } else {
       const store = storeFrom(config, env, log);
       if (!store) {
@@ -105,6 +116,7 @@ export const command = defineCommand({
       backup = [];
       for await (const obj of readBackupObjects(store, folderKey, manifest, key)) backup.push(obj);
       source = store.url(folderKey);
+      secretsLeftOut = manifest.notExported?.some((n) => n.what === 'secrets') ?? false;
     }
 
     const resources = reportDiscovery(await discover(kube), log);
@@ -115,7 +127,7 @@ export const command = defineCommand({
       resources,
       concurrency: config.exportConcurrency,
       clusterDependencies: config.exportClusterDependencies,
-      exclude: config.exportExclude,
+      exclude: secretsLeftOut ? [...config.exportExclude, 'secrets'] : config.exportExclude,
       clusterPaths: backup.map(pathOf).filter(isClusterScopedPath),
       signal,
     });

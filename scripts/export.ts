@@ -5,7 +5,7 @@
 
 import { backupIdFor } from '../lib/backup/naming.js';
 import { defineCommand, runIfMain } from '../lib/command.js';
-import { ConfigError, oneOf, str } from '../lib/config/index.js';
+import { ConfigError, str } from '../lib/config/index.js';
 import { ExitCode } from '../lib/exit.js';
 import {
   clusterNameSetting,
@@ -16,6 +16,7 @@ import {
   writeOutcome,
 } from '../lib/export/index.js';
 import { keyFrom } from '../lib/crypto/index.js';
+import { decideSecrets, exportSecretsSetting } from '../lib/export/secrets-policy.js';
 import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { s3Settings, storeFrom } from '../lib/s3/index.js';
 
@@ -35,15 +36,6 @@ const schema = {
       'Write one canonical YAML file per object into this folder (empty, or an earlier export of the same ' +
       'namespace: files of deleted objects are removed). Unset: export to S3.',
   }),
-  secrets: oneOf(['include', 'mask'] as const, {
-    env: 'NSBACKUP_EXPORT_SECRETS',
-    flag: '--secrets',
-    default: 'include',
-    description:
-      'With --dir: include writes Secrets as they are (the folder restores completely; keep it private); mask ' +
-      'writes each value as a fingerprint (sha256:...) for a Git repository: diff still sees which values ' +
-      'changed, but a restore from that folder cannot recreate the Secrets.',
-  }),
   backupId: str({
     env: 'NSBACKUP_BACKUP_ID',
     flag: '--backup-id',
@@ -54,6 +46,7 @@ const schema = {
   }),
   ...clusterNameSetting,
   ...exportTuningSettings,
+  ...exportSecretsSetting,
   ...encryptionSettings,
   ...s3Settings,
   ...kubeSettings,
@@ -68,7 +61,21 @@ export const command = defineCommand({
   async run({ config, log, env, signal }) {
     const kube = connectOrConfigError(config, env);
     const namespace = config.namespace || kube.defaultNamespace;
+    const secretsFor = (encrypted: boolean, folder: boolean) => {
+      try {
+        const decision = decideSecrets(config.exportSecrets, {
+          encrypted,
+          folder,
+          exclude: config.exportExclude,
+        });
+        if (decision.warning) log.warn(decision.warning);
+        return decision;
+      } catch (e) {
+        throw new ConfigError([(e as Error).message]);
+      }
+    };
     if (config.dir) {
+      const secrets = secretsFor(false, true);
       const result = await exportNamespaceToDir({
         kube,
         namespace,
@@ -77,13 +84,14 @@ export const command = defineCommand({
         signal,
         concurrency: config.exportConcurrency,
         clusterDependencies: config.exportClusterDependencies,
-        exclude: config.exportExclude,
-        secrets: config.secrets,
+        exclude: secrets.exclude,
+        secrets: secrets.write === 'masked' ? 'mask' : 'include',
       });
       return {
         summary: {
           namespace,
           dir: config.dir,
+          warnings: secrets.warning ? [secrets.warning] : undefined,
           objects: result.written.length,
           removed: result.removed.length || undefined,
           skipped: result.stats.skipped.length || undefined,
@@ -94,18 +102,20 @@ export const command = defineCommand({
     if (!store) throw new ConfigError(['set --dir DIR, or NSBACKUP_S3_BUCKET to export to S3']);
     const startedAt = new Date();
     const backupId = config.backupId || backupIdFor(startedAt);
+    const encryptionKey = keyFrom(config, namespace, log);
+    const secrets = secretsFor(Boolean(encryptionKey), false);
     const result = await exportNamespaceToS3({
       kube,
       store,
       namespace,
       cluster: clusterNameOf(config.clusterName, kube),
       backupId,
-      encryptionKey: keyFrom(config, namespace, log),
+      encryptionKey,
       log,
       signal,
       concurrency: config.exportConcurrency,
       clusterDependencies: config.exportClusterDependencies,
-      exclude: config.exportExclude,
+      exclude: secrets.exclude,
     });
     // Only an export that wrote its manifest gets an outcome; one that threw left no finished backup.
     const failures = result.stats.skipped.map((s) => `not exported: ${s.what} (${s.reason})`);
@@ -132,6 +142,7 @@ export const command = defineCommand({
         bytes: result.bytes,
         outcome: failures.length ? 'failed' : 'succeeded',
         skipped: result.stats.skipped.length || undefined,
+        warnings: secrets.warning ? [secrets.warning] : undefined,
       },
     };
   },

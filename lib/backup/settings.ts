@@ -4,6 +4,7 @@ import { bool, duration, int, list, oneOf, secret, str, timeZone, url, yamlFile 
 import { kubeSettings } from '../kube/index.js';
 import { defaultSlotCount } from '../lock/index.js';
 import { backupExportSetting, encryptionSettings, exportTuningSettings } from '../export/settings.js';
+import { exportSecretsSetting } from '../export/secrets-policy.js';
 import { s3Settings } from '../s3/index.js';
 import { parseHooksFile } from './hooks.js';
 
@@ -243,6 +244,7 @@ export const backupSettings = {
   ...s3Settings,
   ...backupExportSetting,
   ...exportTuningSettings,
+  ...exportSecretsSetting,
   ...encryptionSettings,
 };
 

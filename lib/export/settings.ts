@@ -23,7 +23,9 @@ export const exportTuningSettings = {
 
   exportClusterDependencies: bool({
     env: 'NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES',
-    default: true,
+    // false, as in the chart (export.clusterDependencies): one default, and reading cluster-scoped kinds is a
+    // grant a namespace's backup does not have unless asked for.
+    default: false,
     description:
       'Also export the cluster-scoped objects the namespace depends on: the PersistentVolumes bound to its ' +
       'PVCs, the StorageClasses they name and the CRDs of its custom resources, so that a restore into an ' +

@@ -171,7 +171,7 @@ describe('values.schema.json: a wrong value fails at install', () => {
     ['mode=cluster', /mode/],
     ['prune.maxDeleteShare=2', /prune\/maxDeleteShare/],
     ['s3.secret.keys.PATH=x', /'PATH' does not match pattern/],
-    // Secrets are granted only through export.exportSecrets, never by listing them as a kind.
+    // Secrets are granted only through export.secrets, never by listing them as a kind.
     ['export.resources[0].resources[0]=secrets', /export\/resources\/0\/resources\/0/],
     // Nor every kind of every group.
     ['export.resources[0].apiGroups[0]=*', /export\/resources\/0\/apiGroups\/0/],
@@ -559,21 +559,31 @@ describe('RBAC: exactly the documented verbs', () => {
     expect(readmeGrants('', 'cluster')).toEqual(DOCUMENTED_GRANTS.clusterPruner);
   });
 
-  it('no Secret can be read unless a values switch says so; nothing outside the namespace but snapshot contents', () => {
+  it('no Secret can be read unless the export is encrypted or include says so; nothing outside the namespace but snapshot contents', () => {
     for (const name of VALUES) {
+      // mysql's values encrypt the export (export.encryptionKey): auto reads the Secrets there, and only there.
+      const encrypted = name === 'mysql';
       for (const g of grantsOf(rendered[name])) {
-        expect(g, name).not.toMatch(/\|secrets\|/);
+        if (!encrypted || !g.startsWith('backup|Role|core|secrets|'))
+          expect(g, name).not.toMatch(/\|secrets\|/);
         expect(g, name).not.toContain('*');
         if (g.includes('|ClusterRole|')) expect(g, name).toMatch(/\|volumesnapshot(content)?s\|/);
       }
     }
-    const withSecrets = grantsOf(
-      helmTemplate({ valuesFiles: [valuesFile('mysql')], set: { 'export.exportSecrets': 'true' } }),
-    );
-    expect(withSecrets.filter((g) => g.includes('|secrets|'))).toEqual([
-      'backup|Role|core|secrets|get',
-      'backup|Role|core|secrets|list',
-    ]);
+    const secretGrants = (set: Record<string, string>) =>
+      grantsOf(helmTemplate({ valuesFiles: [valuesFile('mysql')], set })).filter((g) =>
+        g.includes('|secrets|'),
+      );
+    const readSecrets = ['backup|Role|core|secrets|get', 'backup|Role|core|secrets|list'];
+    expect(secretGrants({ 'export.secrets': 'include' })).toEqual(readSecrets);
+    // auto reads Secrets only for an encrypted export: with the key's Secret named, not without.
+    expect(
+      secretGrants({ 'export.secrets': 'auto', 'export.encryptionKey.secretName': 'nsbackup-key' }),
+    ).toEqual(readSecrets);
+    expect(secretGrants({ 'export.secrets': 'auto', 'export.encryptionKey.secretName': '' })).toEqual([]);
+    expect(
+      secretGrants({ 'export.secrets': 'none', 'export.encryptionKey.secretName': 'nsbackup-key' }),
+    ).toEqual([]);
   });
 
   it('the export switch adds read-only get/list on the listed kinds, and nothing else', () => {

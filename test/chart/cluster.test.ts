@@ -662,8 +662,9 @@ describe('export to S3 with every backup, and a restore Job from the template', 
     await kubectl('create', 'job', 'web-adhoc-1', '--from=cronjob/web-backup', '-n', WEB);
     const backup = await jobContainer('web-adhoc-1', 'backup', WEB);
     expect(backup.env.NSBACKUP_EXPORT).toBe('true');
-    expect(backup.env.NSBACKUP_EXPORT_EXCLUDE).toBe('secrets');
-    // Secrets are excluded (export.exportSecrets=false sets NSBACKUP_EXPORT_EXCLUDE); every other kind is granted:
+    expect(backup.env.NSBACKUP_EXPORT_SECRETS).toBe('auto');
+    // Secrets stay out (auto, and no encryption key: the program leaves them out, the Role cannot read them); every
+    // other kind is granted:
     // no request the Role refuses, and a refused list would fail the backup.
     const { code, logs } = await runLocally(backup, 'backup', objects);
     expect(code, logs.join('\n')).toBe(0);

@@ -57,8 +57,10 @@ async function backup(env: Record<string, string>) {
 describe('the backup with NSBACKUP_S3_BUCKET', () => {
   it("exports the namespace, encrypted, into the backup's folder", async () => {
     const key = generateEncryptionKey();
-    const r = await backup({ NSBACKUP_ENCRYPTION_KEY: key });
+    const r = await backup({ NSBACKUP_ENCRYPTION_KEY: key, NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES: 'true' });
     expect(r.code, JSON.stringify(r.logs)).toBe(0);
+    // Encrypted, so the default (auto) takes the Secrets, and no warning.
+    expect(r.summary.warnings).toBeUndefined();
     const id = r.summary.backupId;
     expect(r.summary.s3).toEqual([`s3://${s3.bucket}/nsbackup/prod/shop/${id}/`]);
     expect(await finishedBackups()).toEqual([id]);

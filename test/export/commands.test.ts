@@ -30,6 +30,9 @@ beforeAll(async () => {
     NSBACKUP_S3_FORCE_PATH_STYLE: 'true',
     NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
     NSBACKUP_CLUSTER_NAME: 'prod',
+    // The whole namespace, cluster dependencies included; the defaults have their own tests below.
+    NSBACKUP_EXPORT_SECRETS: 'include',
+    NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES: 'true',
   };
 });
 afterAll(async () => {
@@ -200,6 +203,83 @@ describe('nsbackup export to S3', () => {
     expect(manifest.notExported).toEqual([
       { what: 'secrets', reason: 'excluded by NSBACKUP_EXPORT_EXCLUDE' },
     ]);
+  });
+});
+
+describe('the defaults, the same as the chart', () => {
+  const withDefaults = (extra: Record<string, string> = {}) => {
+    const { NSBACKUP_EXPORT_SECRETS: _s, NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES: _c, ...rest } = env;
+    return { ...rest, ...extra };
+  };
+  const runWith = (argv: string[], runEnv: Record<string, string>) =>
+    runCommand(exportCommand as any, { argv, env: runEnv, write: (l) => void l, out: () => undefined });
+
+  it('an unencrypted export to S3 leaves Secrets out, records that, and says so in the summary', async () => {
+    const logs: string[] = [];
+    const code = await runCommand(exportCommand as any, {
+      argv: ['-n', 'shop', '--backup-id', 'defaults-1'],
+      env: withDefaults(),
+      write: (line) => logs.push(line),
+      out: () => undefined,
+    });
+    expect(code, logs.join('\n')).toBe(0);
+    const manifest = await readManifest(s3.store(), 'nsbackup/prod/shop/defaults-1/');
+    expect(manifest.paths.filter((p) => p.includes('/secrets/'))).toEqual([]);
+    // Nor the cluster-scoped StorageClass: cluster dependencies are off by default, as in the chart.
+    expect(manifest.paths.filter((p) => p.includes('storageclasses'))).toEqual([]);
+    expect(manifest.notExported).toContainEqual({
+      what: 'secrets',
+      reason: 'excluded by NSBACKUP_EXPORT_EXCLUDE',
+    });
+    const summary = JSON.parse(logs.find((l) => l.includes('"summary":true'))!);
+    expect(summary.warnings).toEqual([
+      expect.stringMatching(/^Secrets left out: the export is not encrypted/),
+    ]);
+  });
+
+  it('an encrypted export takes the Secrets; include takes them unencrypted, named in the summary', async () => {
+    const key = generateEncryptionKey();
+    expect(
+      await runWith(
+        ['-n', 'shop', '--backup-id', 'defaults-2'],
+        withDefaults({ NSBACKUP_ENCRYPTION_KEY: key }),
+      ),
+    ).toBe(0);
+    const encrypted = await readManifest(s3.store(), 'nsbackup/prod/shop/defaults-2/');
+    expect(encrypted.paths.some((p) => p.includes('/secrets/'))).toBe(true);
+
+    const logs: string[] = [];
+    const code = await runCommand(exportCommand as any, {
+      argv: ['-n', 'shop', '--backup-id', 'defaults-3', '--secrets', 'include'],
+      env: withDefaults(),
+      write: (line) => logs.push(line),
+      out: () => undefined,
+    });
+    expect(code).toBe(0);
+    const plain = await readManifest(s3.store(), 'nsbackup/prod/shop/defaults-3/');
+    expect(plain.paths.some((p) => p.includes('/secrets/'))).toBe(true);
+    expect(logs.join('\n')).toContain('Secrets stored unencrypted');
+  });
+
+  it('refuses mask for S3 (a backup could not restore its Secrets) as a configuration error', async () => {
+    expect(
+      await runWith(['-n', 'shop', '--backup-id', 'defaults-4', '--secrets', 'mask'], withDefaults()),
+    ).toBe(2);
+    expect(await s3.store().exists('nsbackup/prod/shop/defaults-4/manifest.json')).toBe(false);
+  });
+
+  it('an export folder leaves Secrets out by default, and diff with it does not see them as added', async () => {
+    const dir = join(work, 'defaults-dir');
+    expect(await runWith(['-n', 'shop', '--dir', dir], withDefaults())).toBe(0);
+    expect((await yamlFiles(dir)).filter((f) => f.startsWith('secrets/'))).toEqual([]);
+    const logs: string[] = [];
+    const code = await runCommand(diffCommand as any, {
+      argv: ['-n', 'shop', '--from', dir],
+      env: withDefaults(),
+      write: (line) => logs.push(line),
+      out: () => undefined,
+    });
+    expect(code, logs.join('\n')).toBe(0);
   });
 });
 

@@ -68,7 +68,8 @@ describe('backup, restore into another namespace, restore-db: on a real control 
       NSBACKUP_DB_PASSWORD_ENV: 'POSTGRES_PASSWORD',
       NSBACKUP_DUMP_DIR: '/var/lib/postgresql/data/nsbackup',
       NSBACKUP_EXPORT: 'true',
-      NSBACKUP_EXPORT_SECRETS: 'true',
+      NSBACKUP_EXPORT_SECRETS: 'include',
+      NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES: 'true',
       NSBACKUP_S3_DUMP: 'true',
       NSBACKUP_LOCK: 'false',
     });
@@ -250,6 +251,7 @@ describe('export --dir, applied with kubectl elsewhere', () => {
       NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
       NSBACKUP_NAMESPACE: 'vault',
       NSBACKUP_EXPORT_DIR: dir,
+      NSBACKUP_EXPORT_CLUSTER_DEPENDENCIES: 'true',
     });
     expect(r.code, r.text).toBe(0);
     const files = readdirSync(dir, { recursive: true }).map(String);
