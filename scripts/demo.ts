@@ -19,6 +19,7 @@ import { PG_BIN, startPostgres } from '../test/helpers/postgres.js';
 import type { LocalPostgres } from '../test/helpers/postgres.js';
 import { startS3 } from '../test/helpers/s3.js';
 import { seedSnapshots } from '../test/prune/fixtures.js';
+import { generateEncryptionKey } from '../lib/crypto/index.js';
 import { commands } from './commands.js';
 import { createMarkAndDeleteCommand } from './mark-and-delete.js';
 
@@ -258,6 +259,9 @@ async function main(): Promise<void> {
     NSBACKUP_LOCK_DIR: join(work, 'locks'),
     NSBACKUP_DELETE_PAUSE: '0s',
     NSBACKUP_LOG_FORMAT: 'json',
+    // Encrypted, as a production bucket should be: the backup then takes the namespace's Secrets too (without a
+    // key they are left out, and the summary says so).
+    NSBACKUP_ENCRYPTION_KEY: generateEncryptionKey(),
     TZ: ZONE,
   };
   const dbEnv: Record<string, string> = pg
