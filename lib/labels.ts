@@ -26,6 +26,11 @@ export const Labels = {
    * marked by the next prune. It only ever keeps: a hand-set delete-after still expires the snapshot.
    */
   keepUntil: 'nsbackup.io/keep-until',
+  /**
+   * `true`: when retention deletes the snapshot, the backup's S3 objects are left in place and its cleanup
+   * finalizer is released anyway (a bucket that moved, a store that is gone).
+   */
+  forgetS3: 'nsbackup.io/forget-s3',
   /** `true`: never marked, never deleted. */
   pin: 'nsbackup.io/pin',
   /** `true`: the backup that made this snapshot failed; retention never counts it as a good backup. */

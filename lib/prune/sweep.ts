@@ -7,6 +7,7 @@
 // finalizer: it stays visible (terminating) until the folder is gone, and a run killed in between
 // finishes the job on its next start instead of leaking the folder.
 import type { KubeClient } from '../kube/index.js';
+import { Labels } from '../labels.js';
 import type { Logger } from '../log.js';
 import type { Deletion } from '../retention/index.js';
 import type { S3Store } from '../s3/index.js';
@@ -119,10 +120,12 @@ export class Sweeper {
     const lastOf = folders.filter((folder) => this.refs.isLast(folder, info));
     const kept = folders.filter((folder) => !lastOf.includes(folder));
     const last = lastOf.length > 0;
-    const unreachable = lastOf.find((folder) => !this.deps.s3(folder.bucket));
+    const forget = info.record.labels[Labels.forgetS3] === 'true';
+    const unreachable = forget ? undefined : lastOf.find((folder) => !this.deps.s3(folder.bucket));
     if (unreachable) {
       throw new Error(
-        `its backup stored files in s3://${unreachable.bucket}/${unreachable.key}, but S3 is not configured`,
+        `its backup stored files in s3://${unreachable.bucket}/${unreachable.key}, but S3 is not configured ` +
+          `(configure it, or label the snapshot ${Labels.forgetS3}=true to leave those objects in place)`,
       );
     }
     const content = await releaseContent(kube, info);
@@ -213,9 +216,35 @@ export class Sweeper {
   }
 
   private async deleteFolder(folder: S3Folder, info: SnapshotInfo): Promise<void> {
+    const location = `s3://${folder.bucket}/${folder.key}`;
+    if (info.record.labels[Labels.forgetS3] === 'true') {
+      // The user's way out for a folder that cannot or need not be deleted (a bucket moved, credentials gone).
+      this.deps.log.warn(`S3 objects left in place: the snapshot is labelled ${Labels.forgetS3}=true`, {
+        ...this.fields(info),
+        s3: location,
+      });
+      return;
+    }
     const store = this.deps.s3(folder.bucket);
-    if (!store) throw new Error(`S3 is not configured: cannot delete s3://${folder.bucket}/${folder.key}`);
-    const objects = await store.deletePrefix(folder.key);
+    if (!store) throw new Error(`S3 is not configured: cannot delete ${location}`);
+    let objects: number;
+    try {
+      objects = await store.deletePrefix(folder.key);
+    } catch (error) {
+      if (isMissingBucket(error)) {
+        // Nothing left to delete: the objects went with the bucket (a typo'd run, a migrated bucket).
+        this.deps.log.warn(`bucket ${folder.bucket} does not exist: its backup objects count as deleted`, {
+          ...this.fields(info),
+          s3: location,
+        });
+        return;
+      }
+      throw new Error(
+        `could not delete ${location} (${(error as Error).message}); the ${S3_CLEANUP_FINALIZER} finalizer keeps ` +
+          `the snapshot until that succeeds: fix S3 access, or label the snapshot ${Labels.forgetS3}=true to ` +
+          'leave the objects in place',
+      );
+    }
     // A backup without S3 data (no bucket at backup time) has an empty folder: nothing was deleted there.
     if (objects > 0) this.result.s3FoldersDeleted++;
     this.deps.log.info("deleted the backup's S3 objects", {
@@ -247,4 +276,10 @@ export class Sweeper {
   private fields(info: SnapshotInfo) {
     return { namespace: info.record.namespace, snapshot: info.record.name, pvc: info.record.pvc };
   }
+}
+
+/** S3's answer for a bucket that does not exist (the AWS SDK's error name, or its code on stores that differ). */
+function isMissingBucket(error: unknown): boolean {
+  const e = error as { name?: string; Code?: string } | undefined;
+  return e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket';
 }

@@ -431,6 +431,70 @@ describe('mark-and-delete', () => {
     expect(snapshotNames(cluster, 'v2')).toEqual(['d']);
   });
 
+  it('a snapshot whose backup named a bucket that no longer exists no longer blocks every run', async () => {
+    // Left terminating by an earlier run: its backup's bucket was a typo, or has been migrated since.
+    const [pending] = snapshotObjects({
+      namespace: 'nb1',
+      name: 'gone-bucket',
+      pvc: 'data',
+      createdAt: '2025-12-20T01:00:00Z',
+      s3Location: 's3://no-such-bucket/nsbackup/test/nb1/b0/',
+      labels: { [Labels.retain]: 'gfs', [Labels.backup]: 'b0', [Labels.deleteAfter]: '2025-12-21' },
+    });
+    pending.metadata.deletionTimestamp = '2026-01-09T01:00:00Z';
+    pending.metadata.finalizers = [S3_CLEANUP_FINALIZER];
+    cluster.seed(pending);
+
+    const run = await markAndDelete('2026-01-10T00:00:00Z', ['-n', 'nb1']);
+    expect(run.code, JSON.stringify(run.logs())).toBe(0);
+    expect(cluster.get(SNAP_API, 'VolumeSnapshot', 'nb1', 'gone-bucket')).toBeUndefined();
+    expect(run.logs()).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'bucket no-such-bucket does not exist: its backup objects count as deleted',
+      }),
+    );
+  });
+
+  it(`with S3 unreachable (nothing listens at its endpoint), the error names the folder and the finalizer; ${Labels.forgetS3}=true is the way out`, async () => {
+    seedSnapshots(cluster, threeExpiredOneKept('nb2'));
+    const [pending] = snapshotObjects({
+      namespace: 'nb2',
+      name: 'pending',
+      pvc: 'data',
+      createdAt: '2025-12-20T01:00:00Z',
+      s3Location: 's3://backups/nsbackup/test/nb2/b0/',
+      labels: { [Labels.retain]: 'gfs', [Labels.backup]: 'b0', [Labels.deleteAfter]: '2025-12-21' },
+    });
+    pending.metadata.deletionTimestamp = '2026-01-09T01:00:00Z';
+    pending.metadata.finalizers = [S3_CLEANUP_FINALIZER];
+    cluster.seed(pending);
+    await putBackupFiles('nb2', 'b0');
+
+    const denied = await markAndDelete('2026-01-10T00:00:00Z', ['-n', 'nb2', '--force'], {
+      NSBACKUP_S3_ENDPOINT: 'http://127.0.0.1:9',
+    });
+    expect(denied.code).toBe(1);
+    const failure = JSON.stringify(denied.summary());
+    expect(failure).toContain('s3://backups/nsbackup/test/nb2/b0/');
+    expect(failure).toContain(`the ${S3_CLEANUP_FINALIZER} finalizer keeps the snapshot`);
+    expect(failure).toContain(`${Labels.forgetS3}=true`);
+    expect(cluster.get(SNAP_API, 'VolumeSnapshot', 'nb2', 'pending')?.metadata.finalizers).toEqual([
+      S3_CLEANUP_FINALIZER,
+    ]);
+
+    const labelled = cluster.get(SNAP_API, 'VolumeSnapshot', 'nb2', 'pending');
+    labelled.metadata.labels[Labels.forgetS3] = 'true';
+    cluster.seed(labelled);
+    const forgotten = await markAndDelete('2026-01-10T00:00:00Z', ['-n', 'nb2', '--force'], {
+      NSBACKUP_S3_ENDPOINT: 'http://127.0.0.1:9',
+    });
+    expect(forgotten.code, JSON.stringify(forgotten.logs())).toBe(0);
+    expect(cluster.get(SNAP_API, 'VolumeSnapshot', 'nb2', 'pending')).toBeUndefined();
+    // Left in place, as asked.
+    expect(await backupFiles('nb2', 'b0')).toBe(2);
+  });
+
   it('a mark the server applied before answering 503 is recognised on the retry, not counted as skipped', async () => {
     seedSnapshots(cluster, [
       {
