@@ -1,7 +1,7 @@
 // The Helm chart: lint, render with each values file, validate every object against the Kubernetes schemas,
 // and check what a user relies on (pod security, locks, schedules, wiring of settings, least-privilege RBAC).
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
@@ -23,6 +23,7 @@ import {
   ofKind,
   podSpecOf,
   valuesFile,
+  VALUES_DIR,
   type Container,
 } from './rendered.js';
 import { DOCUMENTED_GRANTS, readmeGrants } from './rbac-table.js';
@@ -157,13 +158,23 @@ describe('helm lint and template', () => {
 describe('values.schema.json: a wrong value fails at install', () => {
   it('the defaults alone fail: the database type must be chosen, never skipped silently', () => {
     const err = helmTemplateError({});
-    expect(err).toMatch(/database\/type.*postgres.*mysql.*none/);
+    // The template's message (not the schema's "must be one of"): helm lint and install say what is required.
+    expect(err).toMatch(/database\.type is required: postgres, mysql or none/);
   });
 
   it.each([
     ['database.type=postgress', /database\/type/],
     ['databse.type=postgres', /additional properties 'databse' not allowed/],
     ['backup.schedule=every night', /backup\/schedule/],
+    // Each cron field within its range (the CronJob controller would refuse these only at run time).
+    ['backup.schedule=0 25 * * *', /backup\/schedule/],
+    ['backup.schedule=*/0 * * * *', /backup\/schedule/],
+    ['backup.schedule=0 2 32 * *', /backup\/schedule/],
+    ['prune.schedule=0 3 * 13 *', /prune\/schedule/],
+    ['prune.schedule=0 3 * * 8', /prune\/schedule/],
+    // A time zone Kubernetes knows (an IANA name), not a city.
+    ['timeZone=Berlin', /timeZone/],
+    ['timeZone=Europe/Berlin2', /timeZone/],
     ['backup.pvcs[0]=Data_Volume', /backup\/pvcs\/0/],
     ['database.target=db', /database\/target/],
     ['backup.retain.policy=weekly', /backup\/retain\/policy/],
@@ -215,11 +226,29 @@ describe('values.schema.json: a wrong value fails at install', () => {
     'restore.preferences.includeResources[0]=Deployment.apps',
     'restore.preferences.includeResources[0].kind=Widget',
     'restore.preferences.includeApiPaths[0]=/apis/apps/v1/',
+    'backup.schedule=*/15 0-6 * * MON-FRI',
+    'backup.schedule=30 2 1-15 jan-jul *',
+    'backup.schedule=@daily',
+    'prune.schedule=0 3 ? * sun',
+    'timeZone=Europe/Berlin',
+    'timeZone=UTC',
+    'timeZone=America/Argentina/Buenos_Aires',
   ])('%s is accepted', (set) => {
     const [key, value] = set.split('=');
     expect(() =>
       helmTemplate({ valuesFiles: [valuesFile('postgres')], set: { [key]: value } }),
     ).not.toThrow();
+  });
+
+  it("helm lint passes with each of the chart's CI values files, and names what is required without them", () => {
+    for (const file of readdirSync(VALUES_DIR).filter((f) => f.endsWith('-values.yaml'))) {
+      const lint = helm(['lint', CHART_DIR, '-f', join(VALUES_DIR, file)]);
+      expect(lint.status, `${file}: ${lint.stdout}${lint.stderr}`).toBe(0);
+    }
+    // Without values, lint (which lets a template's fail pass as information) names what an install requires;
+    // the install itself fails with that message (the test above).
+    const bare = helm(['lint', CHART_DIR]);
+    expect(bare.stdout + bare.stderr).toMatch(/database\.type is required: postgres, mysql or none/);
   });
 
   it('a valid hooks file renders and is what the program accepts; the program refuses what the schema refuses', () => {

@@ -2,8 +2,9 @@
 
 import type { RenderedObject } from '../helpers/helm.js';
 
-export const VALUES_DIR = new URL('./values/', import.meta.url).pathname;
-export const valuesFile = (name: string) => `${VALUES_DIR}${name}.yaml`;
+/** The chart's CI values files (charts/nsbackup/ci/<name>-values.yaml, where chart-testing looks for them). */
+export const VALUES_DIR = new URL('../../charts/nsbackup/ci/', import.meta.url).pathname;
+export const valuesFile = (name: string) => `${VALUES_DIR}${name}-values.yaml`;
 
 export function find(objects: RenderedObject[], kind: string, name: string): RenderedObject {
   const hit = objects.find((o) => o.kind === kind && o.metadata.name === name);
