@@ -13,7 +13,7 @@ import { discoveryPathResolver } from './discovery.js';
 import { parseNamespaceMapping, planRestore } from './plan.js';
 import { emptyReport, finishReport, type RestoreReport } from './report.js';
 import type { RestoreSettings } from './settings.js';
-import { existingClaimSnapshots, snapshotSources } from './snapshots.js';
+import { emptyClaimWarnings, existingClaimSnapshots, snapshotSources } from './snapshots.js';
 import { loadDirBackup, loadS3Backup, type LoadedBackup } from './source.js';
 
 export type RestoreConfig = ConfigOf<RestoreSettings>;
@@ -94,14 +94,25 @@ export async function runRestore(config: RestoreConfig, deps: RestoreDeps): Prom
     );
   }
 
-  const sources = config.pvcsFromSnapshots
-    ? await snapshotSources(kube, {
-        backupId: backup.backupId,
-        items: backup.items,
-        namespaceMapping: mapping,
-      })
-    : undefined;
+  // Snapshots belong to backup runs: an export folder has none, its claims come back as the folder has them.
+  const sources =
+    config.pvcsFromSnapshots && config.backup
+      ? await snapshotSources(kube, {
+          backupId: backup.backupId,
+          items: backup.items,
+          namespaceMapping: mapping,
+        })
+      : undefined;
   if (sources) report.warnings.push(...sources.warnings);
+  else
+    report.warnings.push(
+      ...emptyClaimWarnings(
+        backup.items,
+        config.backup
+          ? 'NSBACKUP_RESTORE_PVCS_FROM_SNAPSHOTS=false'
+          : 'an export folder holds no volume data',
+      ),
+    );
   const plan = planRestore(backup.items, {
     backupId: backup.backupId,
     preferences,

@@ -89,10 +89,13 @@ export const restoreSettings = {
   pvcsFromSnapshots: bool({
     env: 'NSBACKUP_RESTORE_PVCS_FROM_SNAPSHOTS',
     flag: '--pvcs-from-snapshots',
-    default: false,
+    // On by default: a restore that brings the claims back empty while their data sits in a snapshot is not what
+    // anyone running a restore expects. Each claim restored empty is named in a warning either way.
+    default: true,
     description:
       "PVCs get the backup's VolumeSnapshot of that PVC as dataSource (recreated from its content in another " +
-      'namespace), instead of an empty volume.',
+      'namespace). A PVC whose snapshot is missing or may not be read is restored empty, with a warning naming ' +
+      'it; false: every PVC is restored empty (each named in a warning).',
   }),
   crdTimeout: duration({
     env: 'NSBACKUP_RESTORE_CRD_TIMEOUT',

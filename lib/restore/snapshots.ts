@@ -94,13 +94,21 @@ export async function snapshotSources(
 ): Promise<SnapshotSources> {
   const result: SnapshotSources = { pvcSources: new Map(), extraObjects: [], warnings: [] };
   const byNamespace = new Map<string, Map<string, KubeObject>>();
+  const forbidden = new Set<string>();
   const snapshotsIn = async (namespace: string) => {
     let found = byNamespace.get(namespace);
     if (!found) {
-      const list = await kube.listAll(volumeSnapshotPath(namespace), {
-        labelSelector: `${Labels.backup}=${input.backupId}`,
-      });
-      found = new Map(list.map((vs) => [vs.metadata.labels?.[Labels.pvc] ?? '', vs as KubeObject]));
+      try {
+        const list = await kube.listAll(volumeSnapshotPath(namespace), {
+          labelSelector: `${Labels.backup}=${input.backupId}`,
+        });
+        found = new Map(list.map((vs) => [vs.metadata.labels?.[Labels.pvc] ?? '', vs as KubeObject]));
+      } catch (error) {
+        // Not reachable for this restore's identity: its claims come back empty, each named.
+        if (!(error instanceof KubeApiError && error.code === 403)) throw error;
+        forbidden.add(namespace);
+        found = new Map();
+      }
       byNamespace.set(namespace, found);
     }
     return found;
@@ -113,7 +121,9 @@ export async function snapshotSources(
     const vs = (await snapshotsIn(source)).get(pvc);
     if (!vs) {
       result.warnings.push(
-        `PVC ${source}/${pvc}: no VolumeSnapshot of backup ${input.backupId} in this cluster; restored with an empty volume`,
+        forbidden.has(source)
+          ? `PVC ${source}/${pvc}: may not list VolumeSnapshots in ${source}; restored with an empty volume`
+          : `PVC ${source}/${pvc}: no VolumeSnapshot of backup ${input.backupId} in this cluster; restored with an empty volume`,
       );
       continue;
     }
@@ -171,4 +181,18 @@ export async function existingClaimSnapshots(
     }
   }
   return found;
+}
+
+/**
+ * Claims that come back empty when no snapshot is looked for (`why`): those without a data source of their own,
+ * each named, so nobody finds out from the application.
+ */
+export function emptyClaimWarnings(items: PathedObject[], why: string): string[] {
+  return items
+    .filter((item) => item.object.kind === 'PersistentVolumeClaim' && item.object.apiVersion === 'v1')
+    .filter((item) => !snapshotSourceOf(item.object))
+    .map(
+      (item) =>
+        `PVC ${item.object.metadata.namespace ?? ''}/${item.object.metadata.name}: restored with an empty volume (${why})`,
+    );
 }

@@ -63,6 +63,12 @@ export function bodyForUpdate(desired: KubeObject, live: KubeObject): KubeObject
     for (const field of PVC_FILLED) {
       if (spec[field] === undefined && liveSpec[field] !== undefined) spec[field] = liveSpec[field];
     }
+    // Where an existing claim's data came from cannot change after creation: the live claim's source stands (the
+    // restore points new claims at the backup's snapshot; an existing one keeps the volume it has).
+    for (const field of ['dataSource', 'dataSourceRef']) {
+      if (liveSpec[field] === undefined) delete spec[field];
+      else spec[field] = liveSpec[field];
+    }
     // The binding the restore cleared is the live claim's: keep it, or the PUT would unbind a bound claim.
     for (const key of [...PVC_BIND_ANNOTATIONS, SELECTED_NODE_ANNOTATION]) {
       const value = live.metadata.annotations?.[key];
