@@ -1,6 +1,7 @@
 // What every entrypoint shares: read config (flags and environment), set up the logger, run, map the outcome to an
 // exit code, print one summary line. An entrypoint module defines a Command and nothing more.
 
+import { isSea } from 'node:sea';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -175,6 +176,8 @@ export async function runCommand<S extends Schema>(
 
 /** True when the module at `moduleUrl` is the script node was started with. */
 export function isMain(moduleUrl: string): boolean {
+  // In the single-file executable every module shares one URL: only the front door runs there (its own isSea check).
+  if (isSea()) return false;
   if (!process.argv[1]) return false;
   try {
     return realpathSync(fileURLToPath(moduleUrl)) === realpathSync(process.argv[1]);

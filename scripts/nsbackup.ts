@@ -2,6 +2,7 @@
 // The front door: `nsbackup <command> [options]`. Each command is also runnable as `node dist/scripts/<name>.js`.
 
 import { enableCompileCache } from 'node:module';
+import { isSea } from 'node:sea';
 import { runCommand, isMain } from '../lib/command.js';
 import { ExitCode } from '../lib/exit.js';
 import { VERSION } from '../lib/version.js';
@@ -40,7 +41,9 @@ export async function main(argv: string[]): Promise<number> {
   return runCommand(await entry.load(), { argv: rest });
 }
 
-if (isMain(import.meta.url)) {
+// Run as a script (`node dist/scripts/nsbackup.js`), or as the single-file executable (`npm run package`), whose
+// argv is [executable, executable, ...arguments].
+if (isMain(import.meta.url) || isSea()) {
   // V8's code cache for the command's modules, loaded below: it halves the start-up of every run after the first
   // (README, Development). The image ships the cache warm (NODE_COMPILE_CACHE, Dockerfile).
   enableCompileCache();

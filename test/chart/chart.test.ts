@@ -730,7 +730,13 @@ describe('NOTES.txt', () => {
     const notes = res.stdout.slice(res.stdout.indexOf('NOTES:'));
     expect(notes).toContain('kubectl -n shop create job --from=cronjob/shop-backup shop-adhoc-$(date +%s)');
     expect(notes).toContain('kubectl -n shop label volumesnapshot <name> nsbackup.io/pin=true');
-    expect(notes).toContain('nsbackup.io/delete-after=$(date -d yesterday +%F) --overwrite');
+    // A past date that needs no GNU date (macOS has none).
+    expect(notes).toContain('nsbackup.io/delete-after=2000-01-01 --overwrite');
+    expect(notes).not.toContain('date -d');
+    // Whether a run succeeded, and how to get the CLI.
+    expect(notes).toContain('kubectl -n shop get jobs -l app.kubernetes.io/name=nsbackup');
+    expect(notes).toContain('kubectl -n shop logs job/<job name> --all-containers | tail -n 1');
+    expect(notes).toContain('npm run package');
     expect(notes).toContain('nsbackup list -n shop');
     expect(notes).toContain(
       'kubectl -n shop create job --from=cronjob/shop-restore shop-restore-$(date +%s)',
