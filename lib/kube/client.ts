@@ -7,7 +7,7 @@ import https from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeApiError, KubeConnectionError, retryDecision } from './errors.js';
+import { KubeApiError, KubeConnectionError, NotKubernetesApiError, retryDecision } from './errors.js';
 import { KubeconfigError, kubeconfigPathsOf, loadKubeconfigFile, loadKubeconfigFiles } from './kubeconfig.js';
 import { defaultRetryPolicy, withRetry } from './retry.js';
 import type { RetryPolicy } from './retry.js';
@@ -162,6 +162,12 @@ export class KubeClient {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
+          // The API server answers everything it handles, errors included, with JSON (a Status for errors).
+          const contentType = String(res.headers['content-type'] ?? '');
+          if (text && !/json/i.test(contentType)) {
+            reject(new NotKubernetesApiError(status, contentType.split(';')[0], method, path, this.server));
+            return;
+          }
           if (status >= 200 && status < 300) {
             try {
               resolve((text ? JSON.parse(text) : {}) as T);

@@ -29,6 +29,26 @@ export class KubeConnectionError extends Error {
   }
 }
 
+/**
+ * An answer that did not come from a Kubernetes API server (an HTML page, a proxy's plain-text 404): the server URL
+ * points somewhere else. Not a KubeApiError, so a 404 from it never reads as "namespace not found".
+ */
+export class NotKubernetesApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly contentType: string,
+    readonly method: string,
+    readonly path: string,
+    server: string,
+  ) {
+    super(
+      `${method} ${path}: ${server} did not answer as a Kubernetes API server (HTTP ${status}, ` +
+        `${contentType || 'no content type'} instead of JSON): check the server URL of the kubeconfig`,
+    );
+    this.name = 'NotKubernetesApiError';
+  }
+}
+
 export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.code === 404;
 export const isConflict = (e: unknown): boolean => e instanceof KubeApiError && e.code === 409;
 export const isForbidden = (e: unknown): boolean => e instanceof KubeApiError && e.code === 403;

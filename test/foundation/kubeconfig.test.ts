@@ -1,7 +1,9 @@
 // Loading kubeconfigs: a broken one is a configuration error that names the file and never quotes it (its tokens are
 // secrets, and YAML parsers put the lines around a syntax error in their message); KUBECONFIG lists are merged.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -164,5 +166,45 @@ describe('KUBECONFIG with several files', () => {
     expect(() => connect({ env: { KUBECONFIG: `${join(dir, 'x.yaml')}:${join(dir, 'y.yaml')}` } })).toThrow(
       /none of the kubeconfig files exists/,
     );
+  });
+});
+
+describe('a server URL that is not the Kubernetes API', () => {
+  it('says so, instead of "not found" or an HTML page, as kubectl does', async () => {
+    // A web server at the kubeconfig's URL: an ingress, a proxy, a mistyped port. Every path is a 404 page.
+    const server = createServer((_req, res) => {
+      res.writeHead(404, { 'Content-Type': 'text/html' });
+      res.end('<html><body><h1>404 Not Found</h1></body></html>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const path = file(
+        'web-server',
+        kubeconfig({
+          cluster: 'c',
+          server: `http://127.0.0.1:${port}`,
+          user: 'u',
+          context: 'ctx',
+          current: 'ctx',
+        }) + '\n',
+      );
+      // client-node speaks plain HTTP only with this set (see ../shared/wire-notes.md).
+      writeFileSync(
+        path,
+        readFileSync(path, 'utf8').replace('    server:', '    insecure-skip-tls-verify: true\n    server:'),
+      );
+      const kube = connect({ kubeconfigPath: path });
+      await expect(kube.get('/api/v1/namespaces/shop')).rejects.toThrow(
+        `did not answer as a Kubernetes API server (HTTP 404, text/html instead of JSON)`,
+      );
+      const { code, text } = await runList(['-n', 'shop'], { NSBACKUP_KUBECONFIG: path });
+      expect(code).toBe(ExitCode.failed);
+      expect(text).toContain('check the server URL of the kubeconfig');
+      expect(text).not.toContain('<html>');
+      expect(text).not.toContain(TOKEN);
+    } finally {
+      server.close();
+    }
   });
 });
