@@ -36,6 +36,14 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'List VolumeSnapshots per PVC with their retention labels',
     load: async () => (await import('./list.js')).command,
   },
+  backups: {
+    summary: 'List the backups of a namespace stored in S3, with how each run ended',
+    load: async () => (await import('./backups.js')).command,
+  },
+  describe: {
+    summary: 'Describe one backup: objects by kind, files and checksums, snapshots, how to restore it',
+    load: async () => (await import('./describe.js')).command,
+  },
   export: {
     summary: "Export a namespace's resources as canonical YAML files (--dir) or an archive to S3",
     load: async () => (await import('./export.js')).command,
