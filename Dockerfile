@@ -1,10 +1,16 @@
 # nsbackup image: the `nsbackup` front door on Node.js; the CronJob's args choose the command (backup, retain, ...).
-# Nothing else is needed inside: database dumps run in the database's own container over pods/exec.
+# Database dumps run in the database's own container over pods/exec; the one outside tool is etcd's, for
+# `etcd-backup`/`etcd-restore`: etcdctl and etcdutl, copied from etcd's own release image (static Go binaries).
+# ETCD_VERSION is the release test/realcluster builds and tests with; its clients talk to etcd 3.5 and later, but
+# restore with the etcdutl of the cluster's own minor release when it is older (the runbook says so).
 # Node 26 "Lithium" is the Active LTS line since 2026-10-28 (maintenance from 2027-10-20, end of life 2029-04-30;
 # Node 24 went to maintenance on 2026-10-20). Bump NODE_VERSION to follow the Active LTS. The program itself stays
 # Node >= 20 compatible (package.json engines, CI); only the image runs the newest LTS. Debian 13 "trixie" is the
 # current Debian stable and outlives bookworm's support, so the slim trixie variant.
 ARG NODE_VERSION=26
+ARG ETCD_VERSION=v3.7.0
+
+FROM gcr.io/etcd-development/etcd:${ETCD_VERSION} AS etcd
 
 FROM node:${NODE_VERSION}-trixie-slim AS build
 WORKDIR /src
@@ -21,6 +27,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist ./dist
+COPY --from=etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl /usr/local/bin/
 # The node image's unprivileged user, by number so that Kubernetes can verify runAsNonRoot.
 USER 1000:1000
 ENTRYPOINT ["node", "/app/dist/scripts/nsbackup.js"]

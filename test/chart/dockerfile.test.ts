@@ -64,7 +64,7 @@ function activeLtsOn(day: string): number {
 
 describe('Dockerfile', () => {
   const list = instructions(dockerfile);
-  const [build, runtime, ...more] = stages(list);
+  const [etcd, build, runtime, ...more] = stages(list);
   const args = Object.fromEntries(
     list.filter((i) => i.keyword === 'ARG').map((i) => i.args.split('=') as [string, string]),
   );
@@ -90,7 +90,19 @@ describe('Dockerfile', () => {
     for (const stage of [build, runtime]) expect(expand(stage.from)).toBe(`node:${major}-trixie-slim`);
     // Only the compiled program comes from the build stage.
     const copies = runtime.body.filter((i) => i.keyword === 'COPY').map((i) => i.args);
-    expect(copies).toEqual(['package.json package-lock.json ./', '--from=build /src/dist ./dist']);
+    expect(copies).toEqual([
+      'package.json package-lock.json ./',
+      '--from=build /src/dist ./dist',
+      '--from=etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl /usr/local/bin/',
+    ]);
+  });
+
+  it('takes etcdctl and etcdutl from the etcd release the tests run (test/realcluster/go.mod)', () => {
+    expect(etcd.name).toBe('etcd');
+    expect(etcd.body).toEqual([]);
+    const goMod = readFileSync(join(REPO_ROOT, 'test/realcluster/go.mod'), 'utf8');
+    const tested = goMod.match(/go\.etcd\.io\/etcd\/etcdutl\/v3 (v\S+)/)![1];
+    expect(expand(etcd.from)).toBe(`gcr.io/etcd-development/etcd:${tested}`);
   });
 
   it('runs as a numeric non-root user, the one the chart declares for runAsNonRoot', () => {
