@@ -32,6 +32,7 @@ import {
   snapshotStatus,
   type EtcdTls,
   type EtcdTools,
+  type SnapshotStatus,
 } from './tools.js';
 import { verificationProblems } from './verify.js';
 
@@ -87,11 +88,14 @@ export async function runEtcdBackup(input: EtcdBackupInput): Promise<EtcdBackupR
     const snapshot = join(work, 'snapshot.db');
     const savingStarted = Date.now();
     await snapshotSave(tls, snapshot, tools);
-    const saved = await snapshotStatus(snapshot, tools);
-    log.info('snapshot saved', { bytes: saved.totalSize, seconds: (Date.now() - savingStarted) / 1000 });
+    log.info('snapshot saved', { seconds: (Date.now() - savingStarted) / 1000 });
 
-    // The trial restore: etcdutl checks the file's own SHA-256, then the database it built is read back.
+    // The trial restore first: etcdutl checks the file's own SHA-256 before it reads anything else, so a changed
+    // byte is always reported as such (a status read of a damaged file may fail in other ways, or not at all).
+    // Then the database it built is read back and compared with what the file claims.
     const trial = join(work, 'trial-restore');
+    let saved: SnapshotStatus;
+    let restored: SnapshotStatus;
     try {
       await snapshotRestore(
         snapshot,
@@ -103,13 +107,15 @@ export async function runEtcdBackup(input: EtcdBackupInput): Promise<EtcdBackupR
         },
         tools,
       );
+      saved = await snapshotStatus(snapshot, tools);
+      restored = await snapshotStatus(join(trial, 'member', 'snap', 'db'), tools);
     } catch (e) {
       throw new JobError(
         `the snapshot failed its trial restore, nothing was uploaded: ${(e as Error).message}`,
       );
+    } finally {
+      await rm(trial, { recursive: true, force: true });
     }
-    const restored = await snapshotStatus(join(trial, 'member', 'snap', 'db'), tools);
-    await rm(trial, { recursive: true, force: true });
     const problems = verificationProblems({ revisionBefore: status.revision, snapshot: saved, restored });
     if (problems.length) {
       throw new JobError(`the snapshot failed verification, nothing was uploaded: ${problems.join('; ')}`);

@@ -17,6 +17,7 @@ import { runCommand } from '../../lib/command.js';
 import { generateEncryptionKey, parseEncryptionKey } from '../../lib/resources/crypto.js';
 import { createEtcdBackupCommand } from '../../scripts/etcd-backup.js';
 import { command as etcdRestore } from '../../scripts/etcd-restore.js';
+import { command as list } from '../../scripts/list.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
 import { ensureBuilt } from '../realcluster/build.js';
 import { startEtcd, freePort, type EtcdServer } from './etcd-server.js';
@@ -127,6 +128,31 @@ describe('etcd-backup', () => {
     expect(stored.startsWith('NSBKENC')).toBe(true);
     expect(stored).not.toContain('PRIVATE KEY');
     expect(pings).toContain('http://127.0.0.1:9/ok-token-123');
+  });
+
+  it('list --etcd shows the backup with its revision and key count, without a kubeconfig', async () => {
+    const out: string[] = [];
+    const env = { ...baseEnv(), NSBACKUP_KUBECONFIG: join(dir, 'no-such-kubeconfig') };
+    const table = await runCommand(list, {
+      env,
+      argv: ['--etcd'],
+      write: () => undefined,
+      out: (t) => out.push(t),
+    });
+    expect(table).toBe(0);
+    expect(out[0]).toContain(`ETCD BACKUPS of cluster ${CLUSTER}`);
+    expect(out[0]).toContain(backupId);
+    const json = await runCommand(list, {
+      env,
+      argv: ['--etcd', '-o', 'json'],
+      write: () => undefined,
+      out: (t) => out.push(t),
+    });
+    expect(json).toBe(0);
+    const rows = JSON.parse(out[1]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ backupId, pkiFiles: 8 });
+    expect(rows[0].keys).toBeGreaterThanOrEqual(50);
   });
 
   it('restores into a folder that a new etcd starts on, with every key back', async () => {
