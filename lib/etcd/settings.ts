@@ -1,7 +1,7 @@
 // Settings of etcd-backup and etcd-restore. Paths default to kubeadm's layout under /etc/kubernetes/pki; the
 // client certificate is the one kube-apiserver itself uses to reach etcd.
 
-import { int, list, oneOf, str } from '../config/index.js';
+import { bool, duration, int, list, oneOf, str } from '../config/index.js';
 import { backupSettings } from '../backup/settings.js';
 import { encryptionSettings } from '../export/settings.js';
 import { keepSettings, markAndDeleteSettings, timeZoneSetting } from '../prune/settings.js';
@@ -92,6 +92,33 @@ export const etcdBackupSettings = {
     description:
       'PKI files to save, relative to NSBACKUP_PKI_DIR. Every one must exist: a backup without the CA key ' +
       'cannot rebuild the cluster. The default is kubeadm’s CAs (cluster, front-proxy, etcd) and sa.key/sa.pub.',
+  }),
+  distribution: oneOf(['auto', 'kubeadm', 'k3s', 'rke2'] as const, {
+    env: 'NSBACKUP_ETCD_DISTRIBUTION',
+    default: 'auto',
+    description:
+      'auto: k3s or RKE2 when NSBACKUP_RANCHER_DIR holds their server folder, else kubeadm. On k3s and RKE2, which ' +
+      'snapshot etcd themselves, the newest of their snapshots is checked for freshness instead of taking one.',
+  }),
+  rancherDir: str({
+    env: 'NSBACKUP_RANCHER_DIR',
+    default: '/var/lib/rancher',
+    description: 'Where k3s and RKE2 keep their state (<dir>/k3s/server, <dir>/rke2/server).',
+  }),
+  maxSnapshotAge: duration({
+    env: 'NSBACKUP_ETCD_MAX_SNAPSHOT_AGE',
+    default: 13 * 3_600_000,
+    min: 60_000,
+    description:
+      'On k3s and RKE2: fail when their newest etcd snapshot is older than this (their default schedule is every 12 h).',
+  }),
+  ownSnapshot: bool({
+    env: 'NSBACKUP_ETCD_OWN_SNAPSHOT',
+    flag: '--own-snapshot',
+    default: false,
+    description:
+      'On k3s and RKE2: take and store a snapshot of our own as on kubeadm (set the certificate and PKI paths of ' +
+      'that distribution: the kubeadm defaults do not exist there).',
   }),
   retain: oneOf(['gfs', 'days'] as const, {
     env: 'NSBACKUP_RETAIN',

@@ -4,6 +4,7 @@
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -49,6 +50,8 @@ function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
     NSBACKUP_NOTIFY_URL: 'http://127.0.0.1:9/ok-token-123',
     NSBACKUP_NOTIFY_FAILURE_URL: 'http://127.0.0.1:9/fail-token-456',
     TZ: 'UTC',
+    // Not a k3s or RKE2 machine, whatever this one is.
+    NSBACKUP_RANCHER_DIR: join(dir, 'no-rancher'),
     ...extra,
   };
 }
@@ -282,5 +285,20 @@ describe('etcd-backup', () => {
     expect(log).not.toContain('29991231-235959-zzzzzz');
     expect(out).toBe('');
     expect(readdirSync(dir)).not.toContain('latest');
+  });
+
+  it('on k3s, takes its own snapshot when asked, and the runbook is k3s’s', async () => {
+    const rancher = join(dir, 'rancher');
+    mkdirSync(join(rancher, 'k3s', 'server'), { recursive: true });
+    const env = baseEnv({ NSBACKUP_RANCHER_DIR: rancher, NSBACKUP_ETCD_OWN_SNAPSHOT: 'true' });
+    const { code, log } = await run('backup', env);
+    expect(code, log).toBe(0);
+    const { backupId: id } = JSON.parse(log.split('\n').at(-1)!);
+    const target = join(dir, 'k3s-restore');
+    const restored = await run('restore', env, ['--backup', id, '--dir', target]);
+    expect(restored.code, restored.log).toBe(0);
+    expect(restored.out).toContain(
+      `k3s server --cluster-reset --cluster-reset-restore-path=${target}/snapshot.db`,
+    );
   });
 });
