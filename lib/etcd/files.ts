@@ -17,7 +17,7 @@ import type { StoredFile } from './manifest.js';
  * fraction of the default level's CPU (the snapshot is uploaded while a control-plane node serves the cluster).
  */
 const GZIP_LEVEL = 1;
-const BIG_CHUNKS = 1024 * 1024;
+const BIG_CHUNKS = 256 * 1024;
 
 export async function uploadFile(
   store: S3Store,
