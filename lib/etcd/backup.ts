@@ -76,7 +76,8 @@ export async function runEtcdBackup(input: EtcdBackupInput): Promise<EtcdBackupR
   try {
     const status = await endpointStatus(tls, tools);
     const members = await memberList(tls, tools);
-    const self = members.find((m) => m.clientURLs.includes(tls.endpoint)) ?? members[0];
+    // The member answering on the endpoint (127.0.0.1 is not among the URLs it advertises): by its id.
+    const self = members.find((m) => m.id === status.memberId);
     log.info('etcd member', {
       endpoint: tls.endpoint,
       version: status.version,

@@ -18,12 +18,26 @@ export interface RunbookFacts {
   members: Member[];
 }
 
+/** The restored member's own peer URL(s), from --initial-cluster. */
+function advertisedPeer(f: RunbookFacts): string {
+  const own = f.initialCluster
+    .split(',')
+    .filter((entry) => entry.startsWith(`${f.memberName}=`))
+    .map((entry) => entry.slice(f.memberName.length + 1));
+  return own.join(',') || '?';
+}
+
 export function runbook(f: RunbookFacts): string {
   const lines = [
     `Restore of etcd backup ${f.backupId} (taken ${f.createdAt}, revision ${f.revision}) in ${f.dir}:`,
     `  ${f.dir}/data        etcd data directory for member ${f.memberName} (--initial-cluster ${f.initialCluster})`,
     `  ${f.dir}/pki         the PKI files as they were (keys mode 0600)`,
     `  ${f.dir}/snapshot.db the verified snapshot, for the other members`,
+    '',
+    'data/ was made by the etcdutl this restore ran; for a cluster on an older etcd minor release, make it again',
+    "with that release's etcdutl, so the server can read it:",
+    `  etcdutl snapshot restore ${f.dir}/snapshot.db --data-dir ${f.dir}/data.again --name ${f.memberName} ` +
+      `--initial-cluster ${f.initialCluster} --initial-advertise-peer-urls ${advertisedPeer(f)}`,
     '',
   ];
   if (f.clusterKind === 'k3s' || f.clusterKind === 'rke2') {

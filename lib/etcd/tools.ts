@@ -29,6 +29,8 @@ export interface EndpointStatus {
 }
 
 export interface Member {
+  /** etcd's 64-bit member id, in decimal. */
+  id: string;
   name: string;
   peerURLs: string[];
   clientURLs: string[];
@@ -153,6 +155,7 @@ export async function memberList(tls: EtcdTls, tools: EtcdTools): Promise<Member
     `etcd member list of ${tls.endpoint}`,
   );
   return (parseEtcdJson(out).members ?? []).map((m: any) => ({
+    id: String(m.ID ?? ''),
     name: String(m.name ?? ''),
     peerURLs: (m.peerURLs ?? []).map(String),
     clientURLs: (m.clientURLs ?? []).map(String),

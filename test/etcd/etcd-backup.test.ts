@@ -123,6 +123,7 @@ describe('etcd-backup', () => {
     const manifest = JSON.parse(await s3.store('').downloadText(folder + 'manifest.json'));
     expect(manifest.encryption.keyId).toBe(parseEncryptionKey(key).id);
     expect(manifest.etcd.totalKey).toBeGreaterThanOrEqual(50);
+    expect(manifest.etcd.memberName).toBe('m1');
     const caKey = manifest.files.find((f: any) => f.path === 'ca.key');
     expect(caKey.size).toBe(readFileSync(join(pki, 'ca.key')).length);
     expect(caKey.sha256).toMatch(/^[0-9a-f]{64}$/);
