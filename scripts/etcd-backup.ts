@@ -5,15 +5,8 @@ import { defineCommand, runIfMain } from '../lib/command.js';
 import type { Command, ConfigErrorContext, RunContext } from '../lib/command.js';
 import { ConfigError, loadConfig } from '../lib/config/index.js';
 import { httpGetNotifier, notify, type Notifier } from '../lib/backup/notify.js';
-import { ExitCode, JobError } from '../lib/exit.js';
-import type { Logger } from '../lib/log.js';
-import {
-  detectDistribution,
-  freshness,
-  isDirectory,
-  snapshotDirOf,
-  snapshotFiles,
-} from '../lib/etcd/distribution.js';
+import { ExitCode } from '../lib/exit.js';
+import { checkOwnSnapshots, detectDistribution, isDirectory } from '../lib/etcd/distribution.js';
 import { keyFrom } from '../lib/export/command-support.js';
 import { runEtcdBackup } from '../lib/etcd/backup.js';
 import { pkiPaths, unreadableFiles } from '../lib/etcd/inputs.js';
@@ -29,34 +22,19 @@ export interface EtcdBackupOverrides {
   notifier?: Notifier;
 }
 
-/**
- * k3s and RKE2 snapshot etcd themselves: their newest snapshot must be fresh. Nothing is stored, so neither S3 nor a
- * key is needed for this.
- */
-function checkOwnSchedule(distribution: 'k3s' | 'rke2', config: RunContext<Settings>['config'], log: Logger) {
-  const dir = snapshotDirOf(config.rancherDir, distribution);
-  const verdict = freshness(snapshotFiles(dir), Date.now(), config.maxSnapshotAge, dir);
-  if (!verdict.fresh) {
-    throw new JobError(
-      `${distribution} takes its own etcd snapshots, but ${verdict.problem}: check its etcd-snapshot schedule ` +
-        '(or set NSBACKUP_ETCD_OWN_SNAPSHOT=true to take ours)',
-    );
-  }
-  const ageHours = Number((verdict.ageMs! / 3_600_000).toFixed(2));
-  log.info(`${distribution} takes its own etcd snapshots; the newest is fresh`, {
-    snapshot: verdict.newest!.path,
-    ageHours,
-  });
-  return {
-    exitCode: ExitCode.ok,
-    summary: { distribution, newestSnapshot: verdict.newest!.path, ageHours, bytes: verdict.newest!.size },
-  };
-}
-
 async function backup({ config, log, env, signal }: RunContext<Settings>) {
   const distribution =
     config.distribution === 'auto' ? detectDistribution(config.rancherDir, isDirectory) : config.distribution;
-  if (distribution !== 'kubeadm' && !config.ownSnapshot) return checkOwnSchedule(distribution, config, log);
+  if (distribution !== 'kubeadm' && !config.ownSnapshot) {
+    const summary = checkOwnSnapshots(
+      distribution,
+      config.rancherDir,
+      config.maxSnapshotAge,
+      new Date(),
+      log,
+    );
+    return { exitCode: ExitCode.ok, summary };
+  }
   const store = storeFrom(config, env, log);
   const problems: string[] = [];
   if (!store) problems.push('NSBACKUP_S3_BUCKET is required: etcd-backup stores its backups in S3');

@@ -5,6 +5,8 @@
 
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { JobError } from '../exit.js';
+import type { Logger } from '../log.js';
 import type { ClusterKind } from './manifest.js';
 
 export type Distribution = ClusterKind;
@@ -87,4 +89,31 @@ export function snapshotFiles(dir: string): SnapshotFile[] {
       return [];
     }
   });
+}
+
+/**
+ * On k3s and RKE2: their newest snapshot must be younger than `maxAgeMs`, else the run fails (exit 1). Nothing is
+ * stored, so neither S3 nor a key is needed. Returns the summary fields of a fresh one.
+ */
+export function checkOwnSnapshots(
+  distribution: 'k3s' | 'rke2',
+  rancherDir: string,
+  maxAgeMs: number,
+  now: Date,
+  log: Logger,
+): Record<string, unknown> {
+  const dir = snapshotDirOf(rancherDir, distribution);
+  const verdict = freshness(snapshotFiles(dir), now.getTime(), maxAgeMs, dir);
+  if (!verdict.fresh || !verdict.newest) {
+    throw new JobError(
+      `${distribution} takes its own etcd snapshots, but ${verdict.problem}: check its etcd-snapshot schedule ` +
+        '(or set NSBACKUP_ETCD_OWN_SNAPSHOT=true to take ours)',
+    );
+  }
+  const ageHours = Number(((verdict.ageMs ?? 0) / 3_600_000).toFixed(2));
+  log.info(`${distribution} takes its own etcd snapshots; the newest is fresh`, {
+    snapshot: verdict.newest.path,
+    ageHours,
+  });
+  return { distribution, newestSnapshot: verdict.newest.path, ageHours, bytes: verdict.newest.size };
 }
