@@ -150,6 +150,7 @@ try {
         etcdBackup: {
           totalSeconds: oursSeconds,
           saveSeconds: logLine('snapshot saved').seconds,
+          trialRestoreSeconds: logLine('snapshot verified by a trial restore').seconds,
           uploadSeconds: uploaded.seconds,
           storedMiB: Number((storedBytes / 2 ** 20).toFixed(1)),
           peakRssMiB: Number(result.maxRssMiB.toFixed(0)),

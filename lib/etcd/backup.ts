@@ -95,6 +95,7 @@ export async function runEtcdBackup(input: EtcdBackupInput): Promise<EtcdBackupR
     // byte is always reported as such (a status read of a damaged file may fail in other ways, or not at all).
     // Then the database it built is read back and compared with what the file claims.
     const trial = join(work, 'trial-restore');
+    const verifyStarted = Date.now();
     let saved: SnapshotStatus;
     let restored: SnapshotStatus;
     try {
@@ -122,8 +123,10 @@ export async function runEtcdBackup(input: EtcdBackupInput): Promise<EtcdBackupR
       throw new JobError(`the snapshot failed verification, nothing was uploaded: ${problems.join('; ')}`);
     }
     log.info('snapshot verified by a trial restore', {
+      bytes: saved.totalSize,
       revision: restored.revision,
       keys: restored.totalKey,
+      seconds: (Date.now() - verifyStarted) / 1000,
     });
 
     uploading = true;
