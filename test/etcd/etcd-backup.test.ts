@@ -3,6 +3,7 @@
 // bringing its state back.
 import {
   chmodSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -209,6 +210,30 @@ describe('etcd-backup', () => {
     const { code, log } = await run('backup', baseEnv({ NSBACKUP_ETCDCTL: wrapper }));
     expect(code, log).toBe(1);
     expect(log).toContain('the snapshot failed its trial restore, nothing was uploaded');
+    expect(await keysIn(`nsbackup/${CLUSTER}/_etcd/`)).toEqual(before);
+    expect(pings).toEqual(['http://127.0.0.1:9/fail-token-456']);
+  });
+
+  it('a run that fails half-way through the upload leaves nothing in S3 and pings the failure URL', async () => {
+    // A copy of the PKI whose sa.key disappears once the snapshot is saved: the snapshot uploads, sa.key cannot.
+    const pkiCopy = join(dir, 'pki-vanishing');
+    cpSync(pki, pkiCopy, { recursive: true });
+    const wrapper = join(dir, 'vanishing-etcdctl');
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\n"${join(bin, 'etcdctl')}" "$@" || exit $?\n` +
+        `case "$*" in *"snapshot save"*) rm -f "${join(pkiCopy, 'sa.key')}";; esac\n`,
+    );
+    chmodSync(wrapper, 0o755);
+    const before = await keysIn(`nsbackup/${CLUSTER}/_etcd/`);
+    pings.length = 0;
+    const { code, log } = await run(
+      'backup',
+      baseEnv({ NSBACKUP_ETCDCTL: wrapper, NSBACKUP_PKI_DIR: pkiCopy }),
+    );
+    expect(code, log).toBe(1);
+    expect(log).toContain('snapshot uploaded');
+    expect(log).toContain('sa.key');
     expect(await keysIn(`nsbackup/${CLUSTER}/_etcd/`)).toEqual(before);
     expect(pings).toEqual(['http://127.0.0.1:9/fail-token-456']);
   });
