@@ -1,9 +1,15 @@
 # nsbackup image: the `nsbackup` front door on Node.js; the CronJob's args choose the command (backup, retain, ...).
-# Nothing else is needed inside: database dumps run in the database's own container over pods/exec.
+# Database dumps run in the database's own container over pods/exec; the one outside tool is etcd's, for
+# `etcd-backup`/`etcd-restore`: etcdctl and etcdutl, copied from etcd's own release image (static Go binaries).
+# ETCD_VERSION is the release test/realcluster builds and tests with; its clients talk to etcd 3.5 and later, but
+# restore with the etcdutl of the cluster's own minor release when it is older (the runbook says so).
 # Node 26 "Lithium" is the Active LTS line since 2026-10-28 (maintenance from 2027-10-20, end of life 2029-04-30).
 # One Node line everywhere: this image, package.json engines and the `node` devDependency that the tests, the demo
 # and CI run on. Debian 13 "trixie" is the current Debian stable, so the slim trixie variant.
 ARG NODE_VERSION=26
+ARG ETCD_VERSION=v3.7.0
+
+FROM gcr.io/etcd-development/etcd:${ETCD_VERSION} AS etcd
 
 FROM node:${NODE_VERSION}-trixie-slim AS build
 WORKDIR /src
@@ -23,6 +29,7 @@ WORKDIR /app
 # The build bundles every dependency into dist/: no node_modules in the image.
 COPY package.json ./
 COPY --from=build /src/dist ./dist
+COPY --from=etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl /usr/local/bin/
 RUN for script in dist/scripts/*.js; do node "$script" --help >/dev/null; done
 # The node image's unprivileged user, by number so that Kubernetes can verify runAsNonRoot.
 USER 1000:1000

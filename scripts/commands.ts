@@ -48,6 +48,15 @@ export const commands: Record<string, CommandEntry> = {
     summary: "Export a namespace's resources as canonical YAML files (--dir) or an archive to S3",
     load: async () => (await import('./export.js')).command,
   },
+  'etcd-backup': {
+    summary:
+      "Snapshot the cluster's etcd, verify it by a trial restore, store it and the PKI encrypted in S3",
+    load: async () => (await import('./etcd-backup.js')).command,
+  },
+  'etcd-restore': {
+    summary: 'Download an etcd backup into a data directory and the PKI files, and print the runbook',
+    load: async () => (await import('./etcd-restore.js')).command,
+  },
   diff: {
     summary: 'Show what differs between a backup (S3 or export folder) and the live namespace',
     load: async () => (await import('./diff.js')).command,

@@ -1,10 +1,13 @@
-// nsbackup list: the VolumeSnapshots per PVC with their retention labels, as tables or JSON.
+// nsbackup list: the VolumeSnapshots per PVC with their retention labels, as tables or JSON; with --etcd, the
+// cluster's etcd backups in S3 instead.
 import { defineCommand, runIfMain } from '../lib/command.js';
-import { oneOf } from '../lib/config/index.js';
-import { connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
+import { bool, ConfigError, oneOf, str } from '../lib/config/index.js';
+import { formatEtcdTable, listEtcdBackups } from '../lib/etcd/list.js';
+import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { formatTables, snapshotRows } from '../lib/prune/list.js';
 import { scopeAliases, scopeFrom, scopeSettings, timeZoneSetting } from '../lib/prune/settings.js';
 import { listSnapshots } from '../lib/prune/snapshots.js';
+import { s3Settings, storeFrom } from '../lib/s3/index.js';
 
 const schema = {
   ...scopeSettings,
@@ -14,19 +17,50 @@ const schema = {
     default: 'table',
     description: 'table: one table per PVC, for people; json: an array of snapshots, for scripts.',
   }),
+  etcd: bool({
+    env: 'NSBACKUP_LIST_ETCD',
+    flag: '--etcd',
+    default: false,
+    description:
+      "List the cluster's etcd backups in S3 (etcd-backup) instead of VolumeSnapshots; needs NSBACKUP_S3_BUCKET.",
+  }),
+  clusterName: str({
+    env: 'NSBACKUP_CLUSTER_NAME',
+    flag: '--cluster',
+    pattern: /^[A-Za-z0-9._-]+$/,
+    patternText: 'letters, digits, . _ -',
+    defaultText: "the kubeconfig's cluster name",
+    description: 'With --etcd: the cluster whose etcd backups are listed (<prefix>/<cluster>/_etcd/).',
+  }),
   ...timeZoneSetting,
+  ...s3Settings,
   ...kubeSettings,
 };
 
 export const command = defineCommand({
   name: 'list',
-  summary: 'List VolumeSnapshots per PVC with their retention labels.',
-  usage: 'nsbackup list [-n NAMESPACE | -A] [-o table|json]',
+  summary: 'List VolumeSnapshots per PVC with their retention labels, or (--etcd) the etcd backups in S3.',
+  usage:
+    'nsbackup list [-n NAMESPACE | -A] [-o table|json] | nsbackup list --etcd [--cluster NAME] [-o table|json]',
   schema,
   aliases: { ...scopeAliases, '-o': '--output' },
   quiet: true,
   async run({ config, log, env, out }) {
     const timeZone = config.timeZone;
+    if (config.etcd) {
+      const store = storeFrom(config, env, log);
+      if (!store)
+        throw new ConfigError(['NSBACKUP_S3_BUCKET is required with --etcd: etcd backups are in S3']);
+      // Only without a name is the kubeconfig needed: the etcd backups are in S3, not in the cluster.
+      const cluster = config.clusterName || clusterNameOf('', connectOrConfigError(config, env));
+      const rows = await listEtcdBackups(store, cluster);
+      out(
+        config.output === 'json'
+          ? JSON.stringify(rows, null, 2) + '\n'
+          : formatEtcdTable(cluster, rows, timeZone),
+      );
+      return { summary: { cluster, etcdBackups: rows.length } };
+    }
     const kube = connectOrConfigError(config, env);
     const namespace = scopeFrom(config, kube.defaultNamespace);
     const rows = snapshotRows(await listSnapshots(kube, namespace, log));

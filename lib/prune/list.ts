@@ -103,12 +103,12 @@ export function formatTables(rows: readonly SnapshotRow[], timeZone: string): st
   return blocks.join('\n\n') + '\n';
 }
 
-function localTime(iso: string, timeZone: string): string {
+export function localTime(iso: string, timeZone: string): string {
   const t = DateTime.fromISO(iso, { setZone: true });
   return t.isValid ? t.setZone(timeZone).toFormat('yyyy-MM-dd HH:mm') : iso || '-';
 }
 
-function columns(table: string[][]): string {
+export function columns(table: string[][]): string {
   // A loop, not Math.max(...lengths): spreading a column of 100,000+ cells exceeds the call stack.
   const widths = table[0].map((_, i) => table.reduce((width, row) => Math.max(width, row[i].length), 0));
   return table

@@ -64,7 +64,7 @@ function activeLtsOn(day: string): number {
 
 describe('Dockerfile', () => {
   const list = instructions(dockerfile);
-  const [build, runtime, ...more] = stages(list);
+  const [etcd, build, runtime, ...more] = stages(list);
   const args = Object.fromEntries(
     list.filter((i) => i.keyword === 'ARG').map((i) => i.args.split('=') as [string, string]),
   );
@@ -91,7 +91,11 @@ describe('Dockerfile', () => {
     for (const stage of [build, runtime]) expect(expand(stage.from)).toBe(`node:${major}-trixie-slim`);
     // Only the bundle comes from the build stage, and package.json for the version.
     const copies = runtime.body.filter((i) => i.keyword === 'COPY').map((i) => i.args);
-    expect(copies).toEqual(['package.json ./', '--from=build /src/dist ./dist']);
+    expect(copies).toEqual([
+      'package.json ./',
+      '--from=build /src/dist ./dist',
+      '--from=etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl /usr/local/bin/',
+    ]);
   });
 
   it('ships a warm V8 code cache for every script, where Node looks for it', () => {
@@ -112,6 +116,14 @@ describe('Dockerfile', () => {
     expect(full.devDependencies.node).toMatch(new RegExp(`^\\^${major}\\.`));
     // This test runs on that Node, not on whatever the machine has.
     expect(Number(process.versions.node.split('.')[0])).toBe(major);
+  });
+
+  it('takes etcdctl and etcdutl from the etcd release the tests run (test/realcluster/go.mod)', () => {
+    expect(etcd.name).toBe('etcd');
+    expect(etcd.body).toEqual([]);
+    const goMod = readFileSync(join(REPO_ROOT, 'test/realcluster/go.mod'), 'utf8');
+    const tested = goMod.match(/go\.etcd\.io\/etcd\/etcdutl\/v3 (v\S+)/)![1];
+    expect(expand(etcd.from)).toBe(`gcr.io/etcd-development/etcd:${tested}`);
   });
 
   it('runs as a numeric non-root user, the one the chart declares for runAsNonRoot', () => {

@@ -32,7 +32,17 @@ const PROGRAMS: Record<string, string> = {
   'kube-scheduler': 'k8s.io/kubernetes/cmd/kube-scheduler',
   'snapshot-controller': 'github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller',
   'csi-snapshotter': 'github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter',
+  // The etcd clients of the same release as the server, for the etcd-backup tests (snapshot save, restore).
+  etcdctl: 'go.etcd.io/etcd/etcdctl/v3',
+  etcdutl: 'go.etcd.io/etcd/etcdutl/v3',
 };
+
+/** The file `go build -o DIR/` writes for a main package: its last path element, a major-version suffix skipped. */
+function builtName(importPath: string): string {
+  const parts = importPath.split('/');
+  const last = parts.pop()!;
+  return /^v\d+$/.test(last) && parts.length ? parts.pop()! : last;
+}
 
 /**
  * The release the binaries report (/version, kubectl version, helm's kubeVersion check), stamped as Kubernetes'
@@ -101,7 +111,7 @@ export async function ensureBuilt(
     );
     if (go.status !== 0) throw new Error(`realcluster: go build failed (exit ${go.status ?? go.signal})`);
     for (const name of Object.keys(PROGRAMS)) {
-      const built = join(partial, 'bin', PROGRAMS[name].split('/').pop()!);
+      const built = join(partial, 'bin', builtName(PROGRAMS[name]));
       if (built !== join(partial, 'bin', name)) renameSync(built, join(partial, 'bin', name));
     }
     // The VolumeSnapshot CRDs ship in the snapshotter's client module: take them from the module cache.

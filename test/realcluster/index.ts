@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:https';
 import YAML from 'yaml';
+import { makeKubeadmPki } from '../etcd/kubeadm-pki.js';
 import { ensureBuilt } from './build.js';
 
 export const DRIVER = 'hostpath.csi.nsbackup.test';
@@ -38,6 +39,19 @@ export interface RealClusterOptions {
   images?: Record<string, string[]>;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /**
+   * etcd serves clients over TLS with client-certificate auth, certificates in kubeadm's layout (etcd-pki/: etcd/ca,
+   * etcd/server, apiserver-etcd-client), and kube-apiserver connects with them, as on a kubeadm control plane.
+   * Default: plain HTTP on 127.0.0.1.
+   */
+  etcdTls?: boolean;
+}
+
+export interface RealClusterEtcd {
+  endpoint: string;
+  dataDir: string;
+  /** With etcdTls: the kubeadm-layout PKI folder of etcd's certificates. */
+  pki?: string;
 }
 
 export interface RealCluster {
@@ -50,6 +64,7 @@ export interface RealCluster {
   caPath: string;
   /** Everything the cluster writes: certs, logs/, etcd, node/ (volumes, snapshots, pods). */
   dir: string;
+  etcd: RealClusterEtcd;
   /** kubectl against this cluster with its own cache dir; throws with stderr on a non-zero exit. */
   kubectl(args: string[], input?: string): string;
   /** The same without blocking this process (for waits: the test runner must keep talking to its workers). */
@@ -169,19 +184,38 @@ export async function startRealCluster(options: RealClusterOptions = {}): Promis
       mode: 0o600,
     });
 
+    const etcdPki = options.etcdTls ? makeKubeadmPki(join(dir, 'etcd-pki')) : undefined;
+    const etcdEndpoint = `${etcdPki ? 'https' : 'http'}://127.0.0.1:${etcdPort}`;
+    const etcdServerTls = etcdPki
+      ? [
+          `--cert-file=${join(etcdPki, 'etcd/server.crt')}`,
+          `--key-file=${join(etcdPki, 'etcd/server.key')}`,
+          `--trusted-ca-file=${join(etcdPki, 'etcd/ca.crt')}`,
+          '--client-cert-auth',
+        ]
+      : [];
+    const etcdClientTls = etcdPki
+      ? [
+          `--etcd-cafile=${join(etcdPki, 'etcd/ca.crt')}`,
+          `--etcd-certfile=${join(etcdPki, 'apiserver-etcd-client.crt')}`,
+          `--etcd-keyfile=${join(etcdPki, 'apiserver-etcd-client.key')}`,
+        ]
+      : [];
     const etcd = run('etcd', bin('etcd'), [
       '--name=default',
       `--data-dir=${join(dir, 'etcd')}`,
-      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
-      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--listen-client-urls=${etcdEndpoint}`,
+      `--advertise-client-urls=${etcdEndpoint}`,
       `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
       `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
       `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
       '--unsafe-no-fsync',
       '--log-level=warn',
+      ...etcdServerTls,
     ]);
     const apiserver = run('kube-apiserver', bin('kube-apiserver'), [
-      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      `--etcd-servers=${etcdEndpoint}`,
+      ...etcdClientTls,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
       `--secure-port=${apiPort}`,
@@ -404,6 +438,7 @@ export async function startRealCluster(options: RealClusterOptions = {}): Promis
       token,
       caPath: join(pki, 'ca.crt'),
       dir,
+      etcd: { endpoint: etcdEndpoint, dataDir: join(dir, 'etcd'), pki: etcdPki },
       api,
       kubectl: (args, input) => {
         const res = spawnSync(
