@@ -18,21 +18,26 @@ const schema = {
   ...kubeSettings,
 };
 
-export const command = defineCommand({
-  name: 'list',
-  summary: 'List VolumeSnapshots per PVC with their retention labels.',
-  usage: 'nsbackup list [-n NAMESPACE | -A] [-o table|json]',
-  schema,
-  aliases: { ...scopeAliases, '-o': '--output' },
-  quiet: true,
-  async run({ config, log, env, out }) {
-    const timeZone = config.timeZone;
-    const kube = connectOrConfigError(config, env);
-    const namespace = scopeFrom(config, kube.defaultNamespace);
-    const rows = snapshotRows(await listSnapshots(kube, namespace, log));
-    out(config.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatTables(rows, timeZone));
-    return { summary: { namespace: namespace ?? '(all)', snapshots: rows.length } };
-  },
-});
+/** `now` decides when a snapshot left in progress counts as interrupted (tests set it). */
+export function createListCommand(deps: { now?: () => Date } = {}) {
+  return defineCommand({
+    name: 'list',
+    summary: 'List VolumeSnapshots per PVC with their retention labels and how their backup run ended.',
+    usage: 'nsbackup list [-n NAMESPACE | -A] [-o table|json]',
+    schema,
+    aliases: { ...scopeAliases, '-o': '--output' },
+    quiet: true,
+    async run({ config, log, env, out }) {
+      const timeZone = config.timeZone;
+      const kube = connectOrConfigError(config, env);
+      const namespace = scopeFrom(config, kube.defaultNamespace);
+      const rows = snapshotRows(await listSnapshots(kube, namespace, log), deps.now?.() ?? new Date());
+      out(config.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatTables(rows, timeZone));
+      return { summary: { namespace: namespace ?? '(all)', snapshots: rows.length } };
+    },
+  });
+}
+
+export const command = createListCommand();
 
 runIfMain(command, import.meta.url);

@@ -4,7 +4,9 @@ import { formatMs } from '../config/index.js';
 import { KubeApiError, volumeSnapshotPath } from '../kube/index.js';
 import type { KubeClient, KubeObject } from '../kube/index.js';
 import { Labels } from '../labels.js';
+import type { RunLabel } from '../labels.js';
 import type { Logger } from '../log.js';
+import { GFS_KEYS } from '../retention/index.js';
 import type { SnapshotRecord } from '../retention/index.js';
 import { listSnapshots } from '../prune/snapshots.js';
 
@@ -164,7 +166,7 @@ export async function discardSnapshot(
     });
   }
   try {
-    await kube.mergePatch(path, { metadata: { labels: { [Labels.failed]: 'true' } } });
+    await kube.mergePatch(path, { metadata: { labels: failedRunLabels() } });
     log.warn(`failed snapshot labelled ${Labels.failed}=true: retention will not count it`, {
       snapshot: name,
     });
@@ -222,4 +224,44 @@ export async function settleSnapshots(
     failures.push(`snapshot ${snap.name} of PVC ${snap.pvc}: ${snap.error} (${snap.outcome})`);
   }
   return failures;
+}
+
+const PERIOD_LABELS: readonly string[] = GFS_KEYS.map((key) => Labels[key]);
+
+/**
+ * The labels a snapshot is created with: its final ones (`labels`) without the GFS periods, and `in-progress`.
+ * A period goes to a snapshot only once its whole run succeeded (completionLabels): a run killed after the
+ * snapshot (kill -9, node loss) must not leave one holding the day as if it were a good backup.
+ */
+export function creationLabels(labels: Record<string, string>): Record<string, string> {
+  const created = Object.fromEntries(Object.entries(labels).filter(([key]) => !PERIOD_LABELS.includes(key)));
+  return { ...created, [Labels.outcome]: 'in-progress' satisfies RunLabel };
+}
+
+/** What the run writes once it succeeded: the periods it was planned to hold, and `succeeded`. */
+export function completionLabels(labels: Record<string, string>): Record<string, string> {
+  const periods = Object.entries(labels).filter(([key]) => PERIOD_LABELS.includes(key));
+  return { ...Object.fromEntries(periods), [Labels.outcome]: 'succeeded' satisfies RunLabel };
+}
+
+/**
+ * A failed run's snapshot: `failed` (and `nsbackup.io/failed=true`, which older pruners know too), without any
+ * period (null removes one a completion may already have written).
+ */
+export function failedRunLabels(): Record<string, string | null> {
+  return {
+    ...Object.fromEntries(PERIOD_LABELS.map((key) => [key, null])),
+    [Labels.outcome]: 'failed' satisfies RunLabel,
+    [Labels.failed]: 'true',
+  };
+}
+
+/** Writes how the run ended onto one of its snapshots. Throws the API's error. */
+export async function labelRunOutcome(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  labels: Record<string, string | null>,
+): Promise<void> {
+  await kube.mergePatch(volumeSnapshotPath(namespace, name), { metadata: { labels } });
 }
