@@ -56,6 +56,11 @@ export interface BackupDeps {
   s3Folder?: (namespace: string, backupId: string) => BackupFolder;
   /** Records how the run ended in its S3 folder; a failure to record it fails the run. */
   writeOutcome?: WriteOutcome;
+  /**
+   * Checks the S3 store before anything is written (reads only when `write` is false: a dry run). Throws a
+   * configuration error naming the settings.
+   */
+  checkStore?: (namespace: string, write: boolean) => Promise<void>;
   acquireLock: (opts: NodeLockOptions) => Promise<NodeLock>;
   notifier: Notifier;
   typeInputs: Omit<TypeInputs, 'namespaces'>;
@@ -186,6 +191,14 @@ async function runSteps(run: Run): Promise<void> {
     namespaces: [deps.kube.defaultNamespace, namespace],
   });
   report.type = detected.type;
+  // The store, before the lock, the dump and the snapshots: a wrong bucket, region or endpoint is a configuration
+  // error of this run, not a failure found after the snapshots (and a dry run finds it too, by reading).
+  if (run.folder && deps.checkStore) {
+    await deps.checkStore(namespace, !plan.dryRun);
+    log.info(plan.dryRun ? 'S3 store answers' : 'S3 store answers and is writable', {
+      location: run.folder.location,
+    });
+  }
   log.info('checks passed', {
     pvcs: plan.pvcs,
     dbTarget: targets.db && `${targets.db.pod}/${targets.db.container}`,
