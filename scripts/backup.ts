@@ -101,7 +101,7 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
         throw e;
       }
       const { plan, kube, clusterName, store, encryptionKey } = prepared;
-      const exec = overrides.exec ?? podExec(kube);
+      const exec = overrides.exec ?? podExec(kube, { log });
       const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
       const report = await runBackup(plan, {
         kube,
