@@ -296,7 +296,7 @@ async function capture(run: Run, targets: Targets, type: BackupType): Promise<vo
           labels: creationLabels(snap.labels),
           annotations,
         });
-        await createSnapshot(deps.kube, namespace, manifest, report.backupId, log);
+        await createSnapshot(deps.kube, namespace, manifest, report.backupId, log, deps.sleep);
         created.push(snap.name);
         snap.run = 'in-progress';
         log.info('snapshot created', { snapshot: snap.name, pvc: snap.pvc, labels: snap.labels });

@@ -1,7 +1,7 @@
 // VolumeSnapshot I/O: create, wait, and make sure a snapshot that failed is never counted as a good backup.
 
 import { formatMs } from '../config/index.js';
-import { KubeApiError, volumeSnapshotPath } from '../kube/index.js';
+import { isAlreadyExists, KubeApiError, outcomeUnknown, volumeSnapshotPath } from '../kube/index.js';
 import type { KubeClient, KubeObject } from '../kube/index.js';
 import { Labels } from '../labels.js';
 import type { RunLabel } from '../labels.js';
@@ -104,11 +104,15 @@ export async function waitForSnapshots(
   }
 }
 
+/** Tries of one snapshot create whose outcome was unknown and which the server did not store. */
+const CREATE_ATTEMPTS = 4;
+
 /**
- * Creates one of this run's snapshots. POST is not retried, and one that failed without an answer (a timeout,
- * a dropped connection) may still have been committed: the name is ours, so look it up. Found with this run's
- * backup label, it is this run's snapshot: tracked like the others, it gets its verdict instead of staying behind
- * unseen for retention to count. Not found (or not ours): the create's error stands.
+ * Creates one of this run's snapshots. The name is ours and unique (a random suffix), so a create whose outcome is
+ * unknown (a 5xx, a connection broken after the request was sent: outcomeUnknown) is looked up by name: found with
+ * this run's backup label, it is this run's snapshot, tracked like the others so it gets its verdict instead of
+ * staying behind unseen; not there, the create is sent again (bounded, jittered), and a 409 AlreadyExists on that
+ * retry is ours by the same label. A snapshot of that name that is not ours, or any other error, fails the create.
  */
 export async function createSnapshot(
   kube: KubeClient,
@@ -116,30 +120,46 @@ export async function createSnapshot(
   manifest: KubeObject,
   backupId: string,
   log: Logger,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
 ): Promise<void> {
   const name = manifest.metadata!.name!;
-  try {
-    await kube.create(volumeSnapshotPath(namespace), manifest);
-    return;
-  } catch (e) {
-    let existing: KubeObject | undefined;
+  const fields = { snapshot: name };
+  for (let attempt = 1; ; attempt++) {
     try {
-      existing = await kube.getIfExists(volumeSnapshotPath(namespace, name));
-    } catch (lookup) {
-      log.error(
-        'snapshot create failed and the lookup failed too: if the snapshot exists, delete it by hand',
-        {
-          snapshot: name,
-          error: (lookup as Error).message,
-        },
-      );
-      throw e;
+      await kube.create(volumeSnapshotPath(namespace), manifest);
+      if (attempt > 1) log.info('snapshot created on a later attempt', { ...fields, attempt });
+      return;
+    } catch (e) {
+      if (!outcomeUnknown(e) && !isAlreadyExists(e)) throw e;
+      let existing: KubeObject | undefined;
+      try {
+        existing = await kube.getIfExists(volumeSnapshotPath(namespace, name));
+      } catch (lookup) {
+        log.error(
+          'snapshot create failed and the lookup failed too: if the snapshot exists, delete it by hand',
+          {
+            ...fields,
+            error: (lookup as Error).message,
+          },
+        );
+        throw e;
+      }
+      if (existing) {
+        if (existing.metadata?.labels?.[Labels.backup] !== backupId) throw e;
+        log.warn('snapshot create reported an error, but the snapshot exists: tracking it', {
+          ...fields,
+          error: (e as Error).message,
+        });
+        return;
+      }
+      if (isAlreadyExists(e) || attempt >= CREATE_ATTEMPTS) throw e;
+      log.warn('snapshot create failed and the snapshot was not stored: trying again', {
+        ...fields,
+        attempt,
+        error: (e as Error).message,
+      });
+      await sleep(Math.round(250 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)));
     }
-    if (existing?.metadata?.labels?.[Labels.backup] !== backupId) throw e;
-    log.warn('snapshot create reported an error, but the snapshot exists: tracking it', {
-      snapshot: name,
-      error: (e as Error).message,
-    });
   }
 }
 

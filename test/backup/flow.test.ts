@@ -905,3 +905,86 @@ describe('a run that never finishes (kill -9, node loss) never looks like a good
     ]);
   });
 });
+
+describe('one API hiccup does not cost the backup (issue 11)', () => {
+  const KINDS = [
+    ['429 with Retry-After', { retryAfterSeconds: 1 }],
+    ['500', { status: 500 }],
+    ['503', { status: 503 }],
+    ['a 2 s delay', { delayMs: 2_000 }],
+    ['a dropped connection', { drop: true }],
+  ] as const;
+  /** Every verb backup sends (exec: the pre hook; patch: the snapshots' outcome labels). */
+  const VERBS = ['get', 'list', 'create', 'patch', 'exec'] as const;
+
+  async function hookedBackup(ns: string) {
+    cluster.exec.register(ns, 'db-7d4f9-abcde', 'exporter', localProcessHandler());
+    const hooks = join(dir, `${ns}-hiccup.yaml`);
+    await writeFile(
+      hooks,
+      JSON.stringify({ pre: [{ name: 'sync', container: 'exporter', command: ['true'] }] }),
+    );
+    return backup({ ...dbEnv(ns), NSBACKUP_HOOKS_FILE: hooks }, { now: clock('2026-11-21T02:00:00Z') });
+  }
+  /** What a user sees of the result: per snapshot its PVC, outcome and day; one per PVC, nothing else. */
+  const result = (ns: string) =>
+    snapshotsIn(ns)
+      .map(
+        (s) =>
+          `${s.metadata.labels['nsbackup.io/pvc']} ${s.status?.readyToUse} ${s.metadata.labels['nsbackup.io/outcome']} ${s.metadata.labels['nsbackup.io/daily']}`,
+      )
+      .sort();
+  const asWithoutFault = ['data true succeeded 2026-11-21', 'wal true succeeded 2026-11-21'];
+
+  it('without a fault', async () => {
+    const ns = seedNamespace();
+    const r = await hookedBackup(ns);
+    expect(r.code).toBe(0);
+    expect(result(ns)).toEqual(asWithoutFault);
+  });
+
+  it.each(VERBS.flatMap((verb) => KINDS.map(([kind, fault]) => [verb, kind, fault] as const)))(
+    'one fault on %s (%s): exit 0, the same snapshots',
+    async (verb, _kind, fault) => {
+      const ns = seedNamespace();
+      cluster.faults.add({ verb, path: `/namespaces/${ns}/`, times: 1, ...fault });
+      const r = await hookedBackup(ns).finally(() => cluster.faults.clear());
+      expect(r.code, summaryOf(r).error).toBe(0);
+      expect(result(ns)).toEqual(asWithoutFault);
+      // The fault did hit a request (a test that injects nothing proves nothing).
+      const answered =
+        'retryAfterSeconds' in fault
+          ? 429
+          : 'status' in fault
+            ? fault.status
+            : 'drop' in fault
+              ? 0
+              : undefined;
+      const hit = cluster.requests.filter((q) => q.verb === verb && q.path.includes(`/namespaces/${ns}/`));
+      expect(hit.length).toBeGreaterThan(0);
+      if (answered !== undefined) expect(hit.map((q) => q.status)).toContain(answered);
+    },
+    20_000,
+  );
+
+  it.each([
+    ['create', /snapshot create failed and the snapshot was not stored: trying again/, /HTTP 503|503/],
+    [
+      'exec',
+      /exec upgrade failed before the command started: trying again/,
+      /could not connect \(the command did not start\)/,
+    ],
+  ] as const)(
+    'a persistent 503 on %s fails the run cleanly, after bounded retries',
+    async (verb, retried, error) => {
+      const ns = seedNamespace();
+      cluster.faults.add({ verb, path: `/namespaces/${ns}/`, status: 503 });
+      const r = await hookedBackup(ns).finally(() => cluster.faults.clear());
+      expect(r.code).toBe(1);
+      expect(r.logs.map((l) => l.msg).join('\n')).toMatch(retried);
+      expect(summaryOf(r).error).toMatch(error);
+      expect(goodSnapshotsIn(ns)).toEqual([]);
+    },
+    30_000,
+  );
+});

@@ -600,6 +600,49 @@ describe('interruption', () => {
   });
 });
 
+describe('one API hiccup on a create does not fail the restore (issue 11)', () => {
+  let withoutFault: Record<string, number>;
+  it('without a fault', async () => {
+    const { code, report, text } = await restore(source, [
+      '--backup',
+      PLAIN,
+      '--namespace-mapping',
+      'shop=shop-hiccup-none',
+    ]);
+    expect(code, text).toBe(0);
+    withoutFault = report!.counts as unknown as Record<string, number>;
+  });
+
+  it.each([
+    ['429 with Retry-After', { retryAfterSeconds: 1 }, 429],
+    ['500', { status: 500 }, 500],
+    ['503', { status: 503 }, 503],
+    ['a 2 s delay', { delayMs: 2_000 }, undefined],
+    ['a dropped connection', { drop: true }, 0],
+  ] as const)(
+    '%s: exit 0, restored as without it',
+    async (what, fault, answered) => {
+      const ns = `shop-hiccup-${what.replace(/\W+/g, '-').toLowerCase()}`.slice(0, 40).replace(/-$/, '');
+      source.clearRequests();
+      source.faults.add({ verb: 'create', path: `/namespaces/${ns}/`, times: 1, ...fault });
+      const { code, report, text } = await restore(source, [
+        '--backup',
+        PLAIN,
+        '--namespace-mapping',
+        `shop=${ns}`,
+      ]);
+      source.faults.clear();
+      expect(code, text).toBe(0);
+      expect(report!.failed).toEqual([]);
+      expect(report!.counts).toEqual(withoutFault);
+      expectRestoredFaithfully(source, ns, PLAIN);
+      const hit = source.requests.filter((q) => q.verb === 'create' && q.path.includes(`/namespaces/${ns}/`));
+      if (answered !== undefined) expect(hit.map((q) => q.status)).toContain(answered);
+    },
+    20_000,
+  );
+});
+
 describe('restore from an export folder', () => {
   it('reads the YAML files, finds paths by discovery, labels with the folder name', async () => {
     const dir = join(tmp, 'shop-export');
