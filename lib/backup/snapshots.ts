@@ -1,7 +1,7 @@
 // VolumeSnapshot I/O: create, wait, and make sure a snapshot that failed is never counted as a good backup.
 
 import { formatMs } from '../config/index.js';
-import { isAlreadyExists, KubeApiError, outcomeUnknown, volumeSnapshotPath } from '../kube/index.js';
+import { isAlreadyExists, KubeApiError, KubeConnectionError, volumeSnapshotPath } from '../kube/index.js';
 import type { KubeClient, KubeObject } from '../kube/index.js';
 import { Labels } from '../labels.js';
 import type { RunLabel } from '../labels.js';
@@ -104,12 +104,21 @@ export async function waitForSnapshots(
   }
 }
 
+/**
+ * The server answered and refused (4xx other than AlreadyExists), or the request never left: nothing was stored.
+ * Anything else (a 5xx, a broken connection, a timeout) may have been.
+ */
+function surelyNotStored(e: unknown): boolean {
+  if (e instanceof KubeApiError) return e.code < 500 && !isAlreadyExists(e);
+  return e instanceof KubeConnectionError && e.notSent;
+}
+
 /** Tries of one snapshot create whose outcome was unknown and which the server did not store. */
 const CREATE_ATTEMPTS = 4;
 
 /**
  * Creates one of this run's snapshots. The name is ours and unique (a random suffix), so a create whose outcome is
- * unknown (a 5xx, a connection broken after the request was sent: outcomeUnknown) is looked up by name: found with
+ * unknown (a 5xx, a connection broken after the request was sent, a timeout) is looked up by name: found with
  * this run's backup label, it is this run's snapshot, tracked like the others so it gets its verdict instead of
  * staying behind unseen; not there, the create is sent again (bounded, jittered), and a 409 AlreadyExists on that
  * retry is ours by the same label. A snapshot of that name that is not ours, or any other error, fails the create.
@@ -130,7 +139,7 @@ export async function createSnapshot(
       if (attempt > 1) log.info('snapshot created on a later attempt', { ...fields, attempt });
       return;
     } catch (e) {
-      if (!outcomeUnknown(e) && !isAlreadyExists(e)) throw e;
+      if (surelyNotStored(e)) throw e;
       let existing: KubeObject | undefined;
       try {
         existing = await kube.getIfExists(volumeSnapshotPath(namespace, name));

@@ -17,6 +17,7 @@ export const backupSourceSettings = {
     flag: '--namespace',
     pattern: NAMESPACE,
     patternText: 'a namespace name',
+    maxLength: 63,
     defaultText: "the pod's namespace in-cluster, else the kubeconfig context's",
     description: 'The namespace that was backed up (its folder in S3).',
   }),
@@ -34,6 +35,7 @@ export const backupSourceSettings = {
     flag: '--source-cluster',
     pattern: /^[A-Za-z0-9._-]+$/,
     patternText: 'letters, digits, . _ -',
+    maxLength: 253,
     defaultText: "the kubeconfig's cluster name",
     description:
       'Cluster the backup was taken of, as named in S3 keys (<prefix>/<cluster>/<namespace>/<backup id>/). ' +

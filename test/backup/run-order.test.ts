@@ -251,7 +251,7 @@ describe('order: the application is held only for the dump and the cut; S3 comes
       events.push(`${what} (trace: ${(await hooks.lines()).join(',')})`);
     };
     const run = await backup(ns, {
-      env: { NSBACKUP_HOOKS_FILE: hooks.file, NSBACKUP_S3_DUMP: 'true', NSBACKUP_S3_BUCKET: 'b' },
+      env: { NSBACKUP_HOOKS_FILE: hooks.file, NSBACKUP_S3_DUMP: 'true', NSBACKUP_S3_BUCKET: 'bucket' },
       wrapKube: withSnapshotCreate(async (real, path, body) => {
         events.push(
           `create ${body.spec.source.persistentVolumeClaimName} (trace: ${(await hooks.lines()).join(',')})`,
