@@ -79,7 +79,7 @@ export function formatTables(rows: readonly SnapshotRow[], timeZone: string): st
   }
   const blocks: string[] = [];
   for (const group of groups.values()) {
-    const header = ['SNAPSHOT', 'CREATED', 'READY', 'BACKUP', 'SIZE', 'TYPE', 'DAILY', 'WEEKLY', 'MONTHLY'];
+    const header = ['SNAPSHOT', 'CREATED', 'READY', 'OUTCOME', 'SIZE', 'TYPE', 'DAILY', 'WEEKLY', 'MONTHLY'];
     if (withYearly) header.push('YEARLY');
     header.push('DELETE-AFTER', 'PINNED');
     const lines = group.map((r) => {

@@ -696,7 +696,7 @@ describe('list', () => {
     expect(text).toContain('NAMESPACE l1  PVC data');
     expect(text).toContain('NAMESPACE l1  PVC wal');
     expect(text).toMatch(
-      /SNAPSHOT\s+CREATED\s+READY\s+BACKUP\s+SIZE\s+TYPE\s+DAILY\s+WEEKLY\s+MONTHLY\s+YEARLY\s+DELETE-AFTER\s+PINNED/,
+      /SNAPSHOT\s+CREATED\s+READY\s+OUTCOME\s+SIZE\s+TYPE\s+DAILY\s+WEEKLY\s+MONTHLY\s+YEARLY\s+DELETE-AFTER\s+PINNED/,
     );
     expect(text).toMatch(
       /data-20260301-01\s+2026-03-01 01:00\s+true\s+-\s+1Gi\s+scheduled\s+2026-03-01\s+2026-w09\s+2026-03\s+2026\s+-\s+true/,
