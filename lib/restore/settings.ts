@@ -26,6 +26,8 @@ export const backupSourceSettings = {
     flag: '--backup',
     pattern: /^(latest|[A-Za-z0-9][A-Za-z0-9._-]*)$/,
     patternText: 'a backup id or latest',
+    // Ids are `yyyyMMdd-HHmmss-xxxxxx`; a folder name S3 could hold is at most 1024 bytes of key: far below.
+    maxLength: 128,
     description:
       'Backup to restore from S3: its id, or `latest` (the newest backup whose run succeeded). A named backup ' +
       'whose run failed or did not finish is restored with a warning.',
