@@ -6,7 +6,8 @@
 // A snapshot is created `in-progress` and without period labels: a run killed after it leaves one that list shows
 // as interrupted and retention never counts (lib/retention/outcome.ts).
 // The application is held (pre to post hooks) only for the dump and the snapshots' point in time. S3 comes after:
-// an S3 problem fails the run, but the snapshots are good copies of the volumes and stay.
+// an S3 problem fails the run, but the snapshots are good copies of the volumes and stay (labelled as a failed
+// run's: never counted as a backup, swept by retention after the grace unless pinned).
 // Nothing is written before every check passed. Each step's I/O is injected (BackupDeps).
 
 import { ExitCode, JobError } from '../exit.js';
@@ -299,7 +300,11 @@ async function capture(run: Run, targets: Targets, type: BackupType): Promise<vo
         await createSnapshot(deps.kube, namespace, manifest, report.backupId, log, deps.sleep);
         created.push(snap.name);
         snap.run = 'in-progress';
-        log.info('snapshot created', { snapshot: snap.name, pvc: snap.pvc, labels: snap.labels });
+        log.info('snapshot created', {
+          snapshot: snap.name,
+          pvc: snap.pvc,
+          labels: manifest.metadata.labels,
+        });
       }
       // Post hooks may resume the application once every point in time is taken (status.creationTime).
       await waitForSnapshots(deps.kube, namespace, created, waitOptions(deps, plan, deadline, 'cut'));
