@@ -35,6 +35,12 @@ export const Labels = {
   pin: 'nsbackup.io/pin',
   /** `true`: the backup that made this snapshot failed; retention never counts it as a good backup. */
   failed: 'nsbackup.io/failed',
+  /**
+   * How the run that made the snapshot ended (RunLabel): `in-progress` from its creation until the whole run
+   * succeeded (`succeeded`) or failed (`failed`). One left `in-progress` past its `complete-by` annotation belongs
+   * to a run that was killed. Snapshots of nsbackup versions before this label have none.
+   */
+  outcome: 'nsbackup.io/outcome',
   /** Set on every object a restore created or updated. */
   restoredFrom: 'nsbackup.io/restored-from',
 } as const;
@@ -49,7 +55,15 @@ export const Annotations = {
   version: 'nsbackup.io/version',
   /** S3 location (`s3://bucket/prefix/...`) of what this backup stored, for the sweep to delete. */
   s3Location: 'nsbackup.io/s3-location',
+  /**
+   * ISO 8601: the run that created the snapshot marks it succeeded before this moment or not at all, so one still
+   * `in-progress` after it was left by a run that was killed (kill -9, node loss).
+   */
+  completeBy: 'nsbackup.io/complete-by',
 } as const;
+
+/** Values of Labels.outcome. */
+export type RunLabel = 'in-progress' | 'succeeded' | 'failed';
 
 export type RetainPolicyName = 'gfs' | 'days' | 'deltas';
 export type BackupType = 'scheduled' | 'adhoc';

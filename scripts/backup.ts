@@ -11,7 +11,7 @@ import { clusterNameOf, connectOrConfigError } from '../lib/kube/index.js';
 import type { KubeClient } from '../lib/kube/index.js';
 import { acquireNodeLock } from '../lib/lock/index.js';
 import type { Logger } from '../lib/log.js';
-import { storeFrom } from '../lib/s3/index.js';
+import { probeStore, storeFrom } from '../lib/s3/index.js';
 import type { S3Store } from '../lib/s3/index.js';
 import { backupSettings } from '../lib/backup/settings.js';
 import type { BackupSettings } from '../lib/backup/settings.js';
@@ -37,6 +37,7 @@ export type BackupOverrides = Partial<
     | 'database'
     | 'exportResources'
     | 'writeOutcome'
+    | 'checkStore'
     | 'acquireLock'
     | 'notifier'
     | 'now'
@@ -114,7 +115,7 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
         throw e;
       }
       const { plan, kube, clusterName, store, encryptionKey, secrets } = prepared;
-      const exec = overrides.exec ?? podExec(kube);
+      const exec = overrides.exec ?? podExec(kube, { log });
       const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
       const report = await runBackup(plan, {
         kube,
@@ -150,6 +151,12 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
               };
             }
           : undefined,
+        checkStore:
+          overrides.checkStore ??
+          (store
+            ? (namespace, write) =>
+                probeStore(store, store.key(clusterName, namespace) + '/', { write, now: new Date() })
+            : undefined),
         writeOutcome:
           overrides.writeOutcome ??
           (store ? (folder, outcome) => writeOutcome(store, folder.folderKey, outcome) : undefined),

@@ -42,6 +42,7 @@ const schema = {
     flag: '--namespace',
     pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
     patternText: 'a namespace name',
+    maxLength: 63,
     defaultText: "an export folder's namespace, else the kubeconfig context's",
     description: 'Namespace to compare (and whose backups --from names).',
   }),

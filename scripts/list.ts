@@ -37,36 +37,42 @@ const schema = {
   ...kubeSettings,
 };
 
-export const command = defineCommand({
-  name: 'list',
-  summary: 'List VolumeSnapshots per PVC with their retention labels, or (--etcd) the etcd backups in S3.',
-  usage:
-    'nsbackup list [-n NAMESPACE | -A] [-o table|json] | nsbackup list --etcd [--cluster NAME] [-o table|json]',
-  schema,
-  aliases: { ...scopeAliases, '-o': '--output' },
-  quiet: true,
-  async run({ config, log, env, out }) {
-    const timeZone = config.timeZone;
-    if (config.etcd) {
-      const store = storeFrom(config, env, log);
-      if (!store)
-        throw new ConfigError(['NSBACKUP_S3_BUCKET is required with --etcd: etcd backups are in S3']);
-      // Only without a name is the kubeconfig needed: the etcd backups are in S3, not in the cluster.
-      const cluster = config.clusterName || clusterNameOf('', connectOrConfigError(config, env));
-      const rows = await listEtcdBackups(store, cluster);
-      out(
-        config.output === 'json'
-          ? JSON.stringify(rows, null, 2) + '\n'
-          : formatEtcdTable(cluster, rows, timeZone),
-      );
-      return { summary: { cluster, etcdBackups: rows.length } };
-    }
-    const kube = connectOrConfigError(config, env);
-    const namespace = scopeFrom(config, kube.defaultNamespace);
-    const rows = snapshotRows(await listSnapshots(kube, namespace, log));
-    out(config.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatTables(rows, timeZone));
-    return { summary: { namespace: namespace ?? '(all)', snapshots: rows.length } };
-  },
-});
+/** `now` decides when a snapshot left in progress counts as interrupted (tests set it). */
+export function createListCommand(deps: { now?: () => Date } = {}) {
+  return defineCommand({
+    name: 'list',
+    summary:
+      'List VolumeSnapshots per PVC with their retention labels and how their backup run ended, or (--etcd) the etcd backups in S3.',
+    usage:
+      'nsbackup list [-n NAMESPACE | -A] [-o table|json] | nsbackup list --etcd [--cluster NAME] [-o table|json]',
+    schema,
+    aliases: { ...scopeAliases, '-o': '--output' },
+    quiet: true,
+    async run({ config, log, env, out }) {
+      const timeZone = config.timeZone;
+      if (config.etcd) {
+        const store = storeFrom(config, env, log);
+        if (!store)
+          throw new ConfigError(['NSBACKUP_S3_BUCKET is required with --etcd: etcd backups are in S3']);
+        // Only without a name is the kubeconfig needed: the etcd backups are in S3, not in the cluster.
+        const cluster = config.clusterName || clusterNameOf('', connectOrConfigError(config, env));
+        const rows = await listEtcdBackups(store, cluster);
+        out(
+          config.output === 'json'
+            ? JSON.stringify(rows, null, 2) + '\n'
+            : formatEtcdTable(cluster, rows, timeZone),
+        );
+        return { summary: { cluster, etcdBackups: rows.length } };
+      }
+      const kube = connectOrConfigError(config, env);
+      const namespace = scopeFrom(config, kube.defaultNamespace);
+      const rows = snapshotRows(await listSnapshots(kube, namespace, log), deps.now?.() ?? new Date());
+      out(config.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatTables(rows, timeZone));
+      return { summary: { namespace: namespace ?? '(all)', snapshots: rows.length } };
+    },
+  });
+}
+
+export const command = createListCommand();
 
 runIfMain(command, import.meta.url);

@@ -125,7 +125,7 @@ export function createRestoreDbCommand(
       const result = await restoreDatabase({
         kube,
         log,
-        exec: overrides.exec ?? podExec(kube),
+        exec: overrides.exec ?? podExec(kube, { log }),
         namespace,
         dbTarget: config.dbTarget,
         container: config.dbContainer || undefined,

@@ -14,6 +14,7 @@ export const restorePvcSettings = {
     required: true,
     pattern: NAME,
     patternText: 'a VolumeSnapshot name',
+    maxLength: 253,
     description: 'The VolumeSnapshot to restore (first argument).',
   }),
   as: str({
@@ -22,6 +23,7 @@ export const restorePvcSettings = {
     required: true,
     pattern: NAME,
     patternText: 'a PVC name',
+    maxLength: 63,
     description: 'Name of the new PersistentVolumeClaim.',
   }),
   namespace: str({
@@ -29,6 +31,7 @@ export const restorePvcSettings = {
     flag: '--namespace',
     pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
     patternText: 'a namespace name',
+    maxLength: 63,
     defaultText: "the kubeconfig context's namespace",
     description: 'Namespace of the snapshot and the new claim.',
   }),
@@ -50,6 +53,7 @@ export const restorePvcSettings = {
     flag: '--claim',
     pattern: NAME,
     patternText: 'a PVC name',
+    maxLength: 63,
     defaultText: "the snapshot's source claim",
     description: 'With --replace-in: the claim the workload uses now.',
   }),

@@ -1,13 +1,18 @@
 // One backup run, as small steps in a fixed order:
 //   checks (namespace, PVCs, exec targets, backup type) -> node lock -> exec targets again -> database check
 //   -> pre hooks -> dump -> VolumeSnapshots -> wait until cut -> post hooks -> S3 (dump files, resource export)
-//   -> wait until ready -> discard failed snapshots -> outcome to S3 -> release lock -> notify.
+//   -> wait until ready -> discard failed snapshots -> snapshots labelled succeeded (with their periods) or failed
+//   -> outcome to S3 -> release lock -> notify.
+// A snapshot is created `in-progress` and without period labels: a run killed after it leaves one that list shows
+// as interrupted and retention never counts (lib/retention/outcome.ts).
 // The application is held (pre to post hooks) only for the dump and the snapshots' point in time. S3 comes after:
-// an S3 problem fails the run, but the snapshots are good copies of the volumes and stay.
+// an S3 problem fails the run, but the snapshots are good copies of the volumes and stay (labelled as a failed
+// run's: never counted as a backup, swept by retention after the grace unless pinned).
 // Nothing is written before every check passed. Each step's I/O is injected (BackupDeps).
 
 import { ExitCode, JobError } from '../exit.js';
 import type { KubeClient } from '../kube/index.js';
+import { Annotations, Labels } from '../labels.js';
 import type { BackupType } from '../labels.js';
 import type { NodeLock, NodeLockOptions } from '../lock/index.js';
 import type { Logger } from '../log.js';
@@ -26,7 +31,16 @@ import { snapshotAnnotations, snapshotLabels, volumeSnapshotManifest } from './s
 import type { DumpFacts } from './snapshot-labels.js';
 import type { Hook } from './hooks.js';
 import { resolveHookTargets, runHooks } from './run-hooks.js';
-import { createSnapshot, listSnapshotRecords, settleSnapshots, waitForSnapshots } from './snapshots.js';
+import {
+  completionLabels,
+  createSnapshot,
+  creationLabels,
+  failedRunLabels,
+  labelRunOutcome,
+  listSnapshotRecords,
+  settleSnapshots,
+  waitForSnapshots,
+} from './snapshots.js';
 import { resolveTarget } from '../exec/target.js';
 import type { PodTarget } from '../exec/target.js';
 
@@ -43,6 +57,11 @@ export interface BackupDeps {
   s3Folder?: (namespace: string, backupId: string) => BackupFolder;
   /** Records how the run ended in its S3 folder; a failure to record it fails the run. */
   writeOutcome?: WriteOutcome;
+  /**
+   * Checks the S3 store before anything is written (reads only when `write` is false: a dry run). Throws a
+   * configuration error naming the settings.
+   */
+  checkStore?: (namespace: string, write: boolean) => Promise<void>;
   acquireLock: (opts: NodeLockOptions) => Promise<NodeLock>;
   notifier: Notifier;
   typeInputs: Omit<TypeInputs, 'namespaces'>;
@@ -58,8 +77,11 @@ export type SnapshotOutcome = 'planned' | 'ready' | 'deleted' | 'labelled-failed
 export interface SnapshotReport {
   name: string;
   pvc: string;
+  /** Its labels once the run succeeded (the GFS periods are written only then). */
   labels: Record<string, string>;
   outcome: SnapshotOutcome;
+  /** What its `nsbackup.io/outcome` label says at the end of the run (in-progress: it could not be labelled). */
+  run?: 'in-progress' | 'succeeded' | 'failed';
   error?: string;
 }
 
@@ -98,7 +120,16 @@ interface Run {
   /** Where S3 holds this backup: only with something to store there (the export, or the dump upload). */
   folder?: BackupFolder;
   lock?: NodeLock;
+  /** Epoch ms: the run labels its snapshots succeeded before this or not at all (Annotations.completeBy). */
+  completeBy?: number;
 }
+
+/**
+ * How long after its first snapshot a run may still label them succeeded: the snapshot timeout plus a day for the
+ * post hooks and the S3 uploads. After it, the snapshots of a run that is still `in-progress` show as interrupted
+ * and retention removes them; the run itself then labels them failed instead.
+ */
+export const COMPLETION_WINDOW_MS = 24 * 3_600_000;
 
 export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<BackupReport> {
   const namespace = plan.namespace || deps.kube.defaultNamespace;
@@ -133,7 +164,13 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
         : new JobError(report.failures.join('; '), e instanceof JobError ? e.exitCode : ExitCode.failed);
   }
   try {
-    if (report.s3Folder) await recordOutcome(run, startedAt);
+    await labelSnapshotsWithOutcome(run);
+    if (report.s3Folder) {
+      const succeeded = !report.error;
+      await recordOutcome(run, startedAt);
+      // The run failed after all (its outcome could not be recorded): its snapshots must not say succeeded.
+      if (succeeded && report.error) await labelSnapshotsWithOutcome(run);
+    }
   } finally {
     await run.lock?.release();
   }
@@ -155,6 +192,14 @@ async function runSteps(run: Run): Promise<void> {
     namespaces: [deps.kube.defaultNamespace, namespace],
   });
   report.type = detected.type;
+  // The store, before the lock, the dump and the snapshots: a wrong bucket, region or endpoint is a configuration
+  // error of this run, not a failure found after the snapshots (and a dry run finds it too, by reading).
+  if (run.folder && deps.checkStore) {
+    await deps.checkStore(namespace, !plan.dryRun);
+    log.info(plan.dryRun ? 'S3 store answers' : 'S3 store answers and is writable', {
+      location: run.folder.location,
+    });
+  }
   log.info('checks passed', {
     pvcs: plan.pvcs,
     dbTarget: targets.db && `${targets.db.pod}/${targets.db.container}`,
@@ -241,18 +286,25 @@ async function capture(run: Run, targets: Targets, type: BackupType): Promise<vo
       });
       // One budget for both waits, from the moment the first snapshot exists.
       deadline = deps.now().getTime() + plan.snapshotTimeoutMs;
+      run.completeBy = deadline + COMPLETION_WINDOW_MS;
+      annotations[Annotations.completeBy] = new Date(run.completeBy).toISOString();
       for (const snap of report.snapshots) {
         const manifest = volumeSnapshotManifest({
           namespace,
           name: snap.name,
           pvc: snap.pvc,
           snapshotClass: plan.snapshotClass,
-          labels: snap.labels,
+          labels: creationLabels(snap.labels),
           annotations,
         });
-        await createSnapshot(deps.kube, namespace, manifest, report.backupId, log);
+        await createSnapshot(deps.kube, namespace, manifest, report.backupId, log, deps.sleep);
         created.push(snap.name);
-        log.info('snapshot created', { snapshot: snap.name, pvc: snap.pvc, labels: snap.labels });
+        snap.run = 'in-progress';
+        log.info('snapshot created', {
+          snapshot: snap.name,
+          pvc: snap.pvc,
+          labels: manifest.metadata.labels,
+        });
       }
       // Post hooks may resume the application once every point in time is taken (status.creationTime).
       await waitForSnapshots(deps.kube, namespace, created, waitOptions(deps, plan, deadline, 'cut'));
@@ -307,6 +359,48 @@ async function capture(run: Run, targets: Targets, type: BackupType): Promise<vo
   }
   if (stepError) throw stepError;
   if (report.failures.length) throw new CollectedFailures(report.failures.join('; '));
+}
+
+/**
+ * Writes how the run ended onto each of its snapshots that is still there: succeeded with its GFS periods, or
+ * failed without any. A success that cannot be written (or comes after the run's completeBy) fails the run, and
+ * its snapshots are then labelled failed; one that cannot be labelled at all stays in-progress, which list and
+ * retention take for interrupted once completeBy has passed.
+ */
+async function labelSnapshotsWithOutcome(run: Run): Promise<void> {
+  const { deps, namespace, report, log } = run;
+  const labelled = report.snapshots.filter((s) => s.run !== undefined && s.outcome !== 'deleted');
+  if (!labelled.length) return;
+  if (!report.error) {
+    try {
+      if (run.completeBy !== undefined && deps.now().getTime() > run.completeBy)
+        throw new Error(
+          `the run went on past its snapshots' ${Annotations.completeBy} (${new Date(run.completeBy).toISOString()})`,
+        );
+      for (const snap of labelled) {
+        await labelRunOutcome(deps.kube, namespace, snap.name, completionLabels(snap.labels));
+        snap.run = 'succeeded';
+      }
+      return;
+    } catch (e) {
+      report.failures.push(`labelling the snapshots succeeded failed: ${(e as Error).message}`);
+      report.error = new JobError(report.failures.join('; '), ExitCode.failed);
+    }
+  }
+  for (const snap of labelled) {
+    if (snap.outcome === 'labelled-failed') snap.run = 'failed'; // discardSnapshot wrote failedRunLabels
+    if (snap.run === 'failed') continue;
+    try {
+      await labelRunOutcome(deps.kube, namespace, snap.name, failedRunLabels());
+      snap.run = 'failed';
+    } catch (e) {
+      log.error(
+        `could not label the snapshot of this failed run ${Labels.outcome}=failed: it shows as in-progress ` +
+          `until ${Annotations.completeBy}, then as interrupted`,
+        { snapshot: snap.name, error: (e as Error).message },
+      );
+    }
+  }
 }
 
 /** The run's outcome in its folder; failing to record it fails the run (a reader would take it for unfinished). */

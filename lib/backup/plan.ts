@@ -8,6 +8,7 @@ import type { HooksFile } from './hooks.js';
 import type { BackupSettings } from './settings.js';
 import type { RetainSpec } from './snapshot-labels.js';
 import { parseTarget } from '../exec/target.js';
+import { dumpFileName } from '../dump/argv.js';
 
 export type BackupConfig = ConfigOf<BackupSettings>;
 export type DbKind = 'postgres' | 'mysql';
@@ -71,6 +72,7 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
     if (config.dbPassword && config.dbPasswordEnv) {
       problems.push('NSBACKUP_DB_PASSWORD and NSBACKUP_DB_PASSWORD_ENV are both set: choose one');
     }
+    problems.push(...sharedDumpFiles(db, config.dbNames));
     database = {
       kind: db,
       target: config.dbTarget,
@@ -200,4 +202,23 @@ function recordedConfig(
     s3Bucket: config.s3Bucket || undefined,
     s3Prefix: config.s3Bucket ? config.s3Prefix : undefined,
   };
+}
+
+/**
+ * PostgreSQL writes one file per database, named after it with unsafe characters replaced: two names that map to
+ * one file (`a b` and `a_b`) would overwrite each other's dump. Also a name listed twice.
+ */
+export function sharedDumpFiles(kind: DbKind, names: readonly string[]): string[] {
+  if (kind !== 'postgres') return [];
+  const byFile = new Map<string, string[]>();
+  for (const name of names) {
+    const file = dumpFileName('postgres', [name]);
+    byFile.set(file, [...(byFile.get(file) ?? []), name]);
+  }
+  return [...byFile]
+    .filter(([, same]) => same.length > 1)
+    .map(
+      ([file, same]) =>
+        `NSBACKUP_DB_NAMES: ${same.map((n) => `"${n}"`).join(' and ')} would be dumped to the same file ${file}`,
+    );
 }

@@ -1,6 +1,20 @@
 // The settings of `nsbackup backup`. The names are fixed: the chart, the docs and the checks use them.
 
-import { bool, duration, int, list, oneOf, secret, str, timeZone, url, yamlFile } from '../config/index.js';
+import {
+  bool,
+  DNS_LABEL,
+  DNS_SUBDOMAIN,
+  duration,
+  int,
+  list,
+  oneOf,
+  secret,
+  str,
+  timeZone,
+  url,
+  yamlFile,
+} from '../config/index.js';
+import { encodeDeltas, parseDeltas } from '../retention/index.js';
 import { kubeSettings } from '../kube/index.js';
 import { defaultSlotCount } from '../lock/index.js';
 import { backupExportSetting, encryptionSettings, exportTuningSettings } from '../export/settings.js';
@@ -12,12 +26,28 @@ import { parseHooksFile } from './hooks.js';
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** ISO 8601 deltas ("PT1H P1D P7D"), checked whatever NSBACKUP_RETAIN is: garbage is never just ignored. */
+function deltasSetting(opts: { env: string; description: string }) {
+  const plain = str(opts);
+  return {
+    ...plain,
+    form: 'ISO 8601 durations separated by spaces, such as "PT1H P1D P7D"',
+    invalidExamples: [...plain.invalidExamples, 'garbage', 'P1D P1H'],
+    parse: (raw: string) => {
+      const value = plain.parse(raw);
+      encodeDeltas(parseDeltas(value));
+      return value;
+    },
+  };
+}
+
 export const backupSettings = {
   namespace: str({
     env: 'NSBACKUP_NAMESPACE',
     flag: '--namespace',
     pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
     patternText: 'a namespace name',
+    maxLength: 63,
     defaultText: "the pod's namespace in-cluster, else the kubeconfig context's",
     description: 'Namespace to back up.',
   }),
@@ -45,6 +75,9 @@ export const backupSettings = {
   }),
   dbContainer: str({
     env: 'NSBACKUP_DB_CONTAINER',
+    pattern: DNS_LABEL,
+    patternText: 'a container name',
+    maxLength: 63,
     flag: '--db-container',
     defaultText: "the pod's only container",
     description: 'Container the database runs in (the dump runs there, so client and server versions match).',
@@ -103,6 +136,7 @@ export const backupSettings = {
     env: 'NSBACKUP_SNAPSHOT_CLASS',
     pattern: NAME,
     patternText: 'a VolumeSnapshotClass name',
+    maxLength: 253,
     defaultText: 'the cluster default class',
     description: 'VolumeSnapshotClass of the snapshots.',
   }),
@@ -137,6 +171,7 @@ export const backupSettings = {
     env: 'NSBACKUP_RETAIN_DAYS',
     // At least 1, as in the chart's schema: 0 would keep a snapshot for no day, which is surely a mistake.
     min: 1,
+    max: 36_500,
     description: 'For retain=days: days to keep each snapshot.',
   }),
   adhocKeepDays: int({
@@ -149,7 +184,7 @@ export const backupSettings = {
       'Days an ad-hoc backup is kept at least (its nsbackup.io/keep-until label), whatever the retention policy; ' +
       "0: none, retention alone decides. Like Velero's default TTL.",
   }),
-  retainDeltas: str({
+  retainDeltas: deltasSetting({
     env: 'NSBACKUP_RETAIN_DELTAS',
     description: 'For retain=deltas: ISO 8601 durations such as "PT1H P1D P7D".',
   }),
@@ -160,12 +195,17 @@ export const backupSettings = {
   }),
   lockDir: str({
     env: 'NSBACKUP_LOCK_DIR',
+    // Two runs share slots only through the same directory: a relative one depends on where each started.
+    pattern: /^\/\S*$/,
+    patternText: 'an absolute path',
+    invalid: ['locks', './locks'],
     default: '/tmp/nsbackup-locks',
     description: 'Directory of the lock slots (a hostPath in the chart, so the limit is per node).',
   }),
   lockSlots: int({
     env: 'NSBACKUP_LOCK_SLOTS',
     min: 1,
+    max: 1024,
     default: () => defaultSlotCount(),
     defaultText: 'node CPUs / 2, at least 1',
     description: 'Backups that may run at once on one node.',
@@ -199,11 +239,15 @@ export const backupSettings = {
     env: 'NSBACKUP_JOB_NAME',
     pattern: NAME,
     patternText: 'a Job name',
+    maxLength: 253,
     defaultText: 'the owner of this pod (NSBACKUP_POD_NAME or HOSTNAME)',
     description: 'The Job this backup runs as, to tell scheduled from ad-hoc runs.',
   }),
   podName: str({
     env: 'NSBACKUP_POD_NAME',
+    pattern: DNS_SUBDOMAIN,
+    patternText: 'a pod name',
+    maxLength: 253,
     defaultText: '$HOSTNAME in-cluster',
     description: 'The pod this backup runs in (downward API), to find its Job.',
   }),
@@ -237,6 +281,7 @@ export const backupSettings = {
     env: 'NSBACKUP_CLUSTER_NAME',
     pattern: /^[A-Za-z0-9._-]+$/,
     patternText: 'letters, digits, . _ -',
+    maxLength: 253,
     defaultText: "the kubeconfig's cluster name",
     description: 'Cluster name in S3 keys (<prefix>/<cluster>/<namespace>/<backup id>/).',
   }),

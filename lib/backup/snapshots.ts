@@ -1,10 +1,12 @@
 // VolumeSnapshot I/O: create, wait, and make sure a snapshot that failed is never counted as a good backup.
 
 import { formatMs } from '../config/index.js';
-import { KubeApiError, volumeSnapshotPath } from '../kube/index.js';
+import { isAlreadyExists, KubeApiError, KubeConnectionError, volumeSnapshotPath } from '../kube/index.js';
 import type { KubeClient, KubeObject } from '../kube/index.js';
 import { Labels } from '../labels.js';
+import type { RunLabel } from '../labels.js';
 import type { Logger } from '../log.js';
+import { GFS_KEYS } from '../retention/index.js';
 import type { SnapshotRecord } from '../retention/index.js';
 import { listSnapshots } from '../prune/snapshots.js';
 
@@ -103,10 +105,23 @@ export async function waitForSnapshots(
 }
 
 /**
- * Creates one of this run's snapshots. POST is not retried, and one that failed without an answer (a timeout,
- * a dropped connection) may still have been committed: the name is ours, so look it up. Found with this run's
- * backup label, it is this run's snapshot: tracked like the others, it gets its verdict instead of staying behind
- * unseen for retention to count. Not found (or not ours): the create's error stands.
+ * The server answered and refused (4xx other than AlreadyExists), or the request never left: nothing was stored.
+ * Anything else (a 5xx, a broken connection, a timeout) may have been.
+ */
+function surelyNotStored(e: unknown): boolean {
+  if (e instanceof KubeApiError) return e.code < 500 && !isAlreadyExists(e);
+  return e instanceof KubeConnectionError && e.notSent;
+}
+
+/** Tries of one snapshot create whose outcome was unknown and which the server did not store. */
+const CREATE_ATTEMPTS = 4;
+
+/**
+ * Creates one of this run's snapshots. The name is ours and unique (a random suffix), so a create whose outcome is
+ * unknown (a 5xx, a connection broken after the request was sent, a timeout) is looked up by name: found with
+ * this run's backup label, it is this run's snapshot, tracked like the others so it gets its verdict instead of
+ * staying behind unseen; not there, the create is sent again (bounded, jittered), and a 409 AlreadyExists on that
+ * retry is ours by the same label. A snapshot of that name that is not ours, or any other error, fails the create.
  */
 export async function createSnapshot(
   kube: KubeClient,
@@ -114,30 +129,46 @@ export async function createSnapshot(
   manifest: KubeObject,
   backupId: string,
   log: Logger,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
 ): Promise<void> {
   const name = manifest.metadata!.name!;
-  try {
-    await kube.create(volumeSnapshotPath(namespace), manifest);
-    return;
-  } catch (e) {
-    let existing: KubeObject | undefined;
+  const fields = { snapshot: name };
+  for (let attempt = 1; ; attempt++) {
     try {
-      existing = await kube.getIfExists(volumeSnapshotPath(namespace, name));
-    } catch (lookup) {
-      log.error(
-        'snapshot create failed and the lookup failed too: if the snapshot exists, delete it by hand',
-        {
-          snapshot: name,
-          error: (lookup as Error).message,
-        },
-      );
-      throw e;
+      await kube.create(volumeSnapshotPath(namespace), manifest);
+      if (attempt > 1) log.info('snapshot created on a later attempt', { ...fields, attempt });
+      return;
+    } catch (e) {
+      if (surelyNotStored(e)) throw e;
+      let existing: KubeObject | undefined;
+      try {
+        existing = await kube.getIfExists(volumeSnapshotPath(namespace, name));
+      } catch (lookup) {
+        log.error(
+          'snapshot create failed and the lookup failed too: if the snapshot exists, delete it by hand',
+          {
+            ...fields,
+            error: (lookup as Error).message,
+          },
+        );
+        throw e;
+      }
+      if (existing) {
+        if (existing.metadata?.labels?.[Labels.backup] !== backupId) throw e;
+        log.warn('snapshot create reported an error, but the snapshot exists: tracking it', {
+          ...fields,
+          error: (e as Error).message,
+        });
+        return;
+      }
+      if (isAlreadyExists(e) || attempt >= CREATE_ATTEMPTS) throw e;
+      log.warn('snapshot create failed and the snapshot was not stored: trying again', {
+        ...fields,
+        attempt,
+        error: (e as Error).message,
+      });
+      await sleep(Math.round(250 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)));
     }
-    if (existing?.metadata?.labels?.[Labels.backup] !== backupId) throw e;
-    log.warn('snapshot create reported an error, but the snapshot exists: tracking it', {
-      snapshot: name,
-      error: (e as Error).message,
-    });
   }
 }
 
@@ -164,7 +195,7 @@ export async function discardSnapshot(
     });
   }
   try {
-    await kube.mergePatch(path, { metadata: { labels: { [Labels.failed]: 'true' } } });
+    await kube.mergePatch(path, { metadata: { labels: failedRunLabels() } });
     log.warn(`failed snapshot labelled ${Labels.failed}=true: retention will not count it`, {
       snapshot: name,
     });
@@ -222,4 +253,44 @@ export async function settleSnapshots(
     failures.push(`snapshot ${snap.name} of PVC ${snap.pvc}: ${snap.error} (${snap.outcome})`);
   }
   return failures;
+}
+
+const PERIOD_LABELS: readonly string[] = GFS_KEYS.map((key) => Labels[key]);
+
+/**
+ * The labels a snapshot is created with: its final ones (`labels`) without the GFS periods, and `in-progress`.
+ * A period goes to a snapshot only once its whole run succeeded (completionLabels): a run killed after the
+ * snapshot (kill -9, node loss) must not leave one holding the day as if it were a good backup.
+ */
+export function creationLabels(labels: Record<string, string>): Record<string, string> {
+  const created = Object.fromEntries(Object.entries(labels).filter(([key]) => !PERIOD_LABELS.includes(key)));
+  return { ...created, [Labels.outcome]: 'in-progress' satisfies RunLabel };
+}
+
+/** What the run writes once it succeeded: the periods it was planned to hold, and `succeeded`. */
+export function completionLabels(labels: Record<string, string>): Record<string, string> {
+  const periods = Object.entries(labels).filter(([key]) => PERIOD_LABELS.includes(key));
+  return { ...Object.fromEntries(periods), [Labels.outcome]: 'succeeded' satisfies RunLabel };
+}
+
+/**
+ * A failed run's snapshot: `failed` (and `nsbackup.io/failed=true`, which older pruners know too), without any
+ * period (null removes one a completion may already have written).
+ */
+export function failedRunLabels(): Record<string, string | null> {
+  return {
+    ...Object.fromEntries(PERIOD_LABELS.map((key) => [key, null])),
+    [Labels.outcome]: 'failed' satisfies RunLabel,
+    [Labels.failed]: 'true',
+  };
+}
+
+/** Writes how the run ended onto one of its snapshots. Throws the API's error. */
+export async function labelRunOutcome(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  labels: Record<string, string | null>,
+): Promise<void> {
+  await kube.mergePatch(volumeSnapshotPath(namespace, name), { metadata: { labels } });
 }

@@ -22,6 +22,11 @@ export interface Setting<T> {
   secretParts?(value: T): string[];
   /** Parses a raw value; throws an Error whose message says what is wrong (not the value, if secret). */
   parse(raw: string): T;
+  /**
+   * Values this setting refuses, for the generated test that walks every setting of every command (test/config):
+   * a new setting cannot skip validation without that test noticing.
+   */
+  invalidExamples: string[];
   /** Value when the variable is unset or empty; computed defaults may read the same environment. */
   fallback(env?: NodeJS.ProcessEnv): T;
 }
@@ -39,15 +44,34 @@ interface Common<T> {
   defaultText?: string;
 }
 
+/** Longest value of a setting that is not a secret: a 100,000-character class name is a mistake, not a name. */
+export const MAX_VALUE_LENGTH = 4096;
+/** Control characters: a newline splits a list in a shell or a file, a NUL truncates an argument. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** The same without tab, newline and carriage return, which separate the items of a whitespace list. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL_BUT_WHITESPACE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/**
+ * Node's timers hold at most 2^31-1 ms (24.8 days) and fire at once above it: every duration stays below.
+ * 24 days, a round number a person can read.
+ */
+export const MAX_DURATION_MS = 24 * 86_400_000;
+
 function setting<T>(
   opts: Common<T> & { required?: boolean; secret?: boolean },
   form: string,
   parse: (raw: string) => T,
   empty: T,
   show: (v: T) => string = String,
+  invalid: string[] = [],
+  /** Control characters this setting accepts (whitespace-separated lists take tabs and newlines). */
+  control: RegExp = CONTROL,
 ): Setting<T> {
   const def = opts.default;
   const required = opts.required ?? false;
+  const secretSetting = opts.secret ?? false;
   return {
     env: opts.env,
     flag: opts.flag,
@@ -56,8 +80,16 @@ function setting<T>(
     defaultText:
       opts.defaultText ?? (def === undefined || typeof def === 'function' ? undefined : show(def as T)),
     required,
-    secret: opts.secret ?? false,
-    parse,
+    secret: secretSetting,
+    parse: (raw) => {
+      // Every value, whatever it is for and whether the current mode reads it: checked before anything runs.
+      if (!secretSetting && raw.length > MAX_VALUE_LENGTH)
+        throw new Error(`is ${raw.length} characters long; at most ${MAX_VALUE_LENGTH}`);
+      if (!secretSetting && control.test(raw))
+        throw new Error('must not contain control characters (a newline, a tab)');
+      return parse(raw);
+    },
+    invalidExamples: secretSetting ? invalid : ['x'.repeat(100_000), 'a\nb', ...invalid],
     fallback: (env = process.env) => {
       if (required) throw new Error('is required');
       if (def === undefined) return empty;
@@ -67,7 +99,15 @@ function setting<T>(
 }
 
 export function str(
-  opts: Common<string> & { required?: boolean; pattern?: RegExp; patternText?: string },
+  opts: Common<string> & {
+    required?: boolean;
+    pattern?: RegExp;
+    patternText?: string;
+    /** Longest accepted value (Kubernetes names: 63 or 253). */
+    maxLength?: number;
+    /** Values the pattern refuses, for the generated test. */
+    invalid?: string[];
+  },
 ): Setting<string> {
   const form = opts.patternText ?? 'string';
   return setting(
@@ -75,26 +115,56 @@ export function str(
     form,
     (raw) => {
       if (opts.pattern && !opts.pattern.test(raw)) throw new Error(`must be ${form}`);
+      if (opts.maxLength !== undefined && raw.length > opts.maxLength)
+        throw new Error(`must be ${form} of at most ${opts.maxLength} characters`);
       return raw;
     },
     '',
+    String,
+    [...(opts.invalid ?? []), ...(opts.maxLength !== undefined ? ['a'.repeat(opts.maxLength + 1)] : [])],
   );
 }
 
-/** A secret string: never printed, never in an error message. */
-export function secret(opts: Common<string> & { required?: boolean }): Setting<string> {
+/** A DNS-1123 label (namespaces, containers, label values such as a PVC name): at most 63 characters. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A DNS-1123 subdomain (most object names): at most 253 characters. */
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A Kubernetes object name: a DNS-1123 label (63) or subdomain (253), by what the API server demands of it. */
+export function k8sName(
+  rule: 'label' | 'subdomain',
+  opts: Common<string> & { required?: boolean; patternText: string },
+): Setting<string> {
+  return str({
+    ...opts,
+    pattern: rule === 'label' ? DNS_LABEL : DNS_SUBDOMAIN,
+    maxLength: rule === 'label' ? 63 : 253,
+    invalid: ['Upper_Case', '-leading-dash', 'a..b'],
+  });
+}
+
+/** A secret string: never printed, never in an error message. `validate` throws without quoting the value. */
+export function secret(
+  opts: Common<string> & { required?: boolean; validate?: (raw: string) => void; invalid?: string[] },
+): Setting<string> {
   return setting(
     { ...opts, secret: true },
     'secret string',
-    (raw) => raw,
+    (raw) => {
+      opts.validate?.(raw);
+      return raw;
+    },
     '',
     () => '(secret)',
+    opts.invalid,
   );
 }
 
 export function int(
   opts: Common<number> & { required?: boolean; min?: number; max?: number },
 ): Setting<number> {
+  // Beyond 2^53 a number is no longer the integer written: every count has an upper bound.
+  const max = opts.max ?? Number.MAX_SAFE_INTEGER;
   const range = `an integer${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.max !== undefined ? ` and <= ${opts.max}` : ''}`;
   return setting(
     opts,
@@ -102,12 +172,13 @@ export function int(
     (raw) => {
       if (!/^-?\d+$/.test(raw.trim())) throw new Error(`must be ${range}`);
       const n = Number(raw.trim());
-      if ((opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
-        throw new Error(`must be ${range}`);
-      }
+      if (opts.min !== undefined && n < opts.min) throw new Error(`must be ${range}`);
+      if (n > max) throw new Error(`must be ${range}${opts.max === undefined ? ` and <= ${max}` : ''}`);
       return n;
     },
     0,
+    String,
+    ['twelve', '1.5', '99999999999999999999', ...(opts.min !== undefined ? [String(opts.min - 1)] : [])],
   );
 }
 
@@ -127,6 +198,8 @@ export function num(
       return n;
     },
     0,
+    String,
+    ['half', ...(opts.max !== undefined ? [String(opts.max + 1)] : [])],
   );
 }
 
@@ -144,6 +217,8 @@ export function bool(opts: Common<boolean>): Setting<boolean> {
       throw new Error('must be true or false (also accepted: 1/0, yes/no, on/off)');
     },
     false,
+    String,
+    ['maybe'],
   );
 }
 
@@ -161,6 +236,8 @@ export function oneOf<V extends string>(
       return v;
     },
     values[0],
+    String,
+    ['none-of-these'],
   );
 }
 
@@ -171,6 +248,9 @@ export function list(
     item?: RegExp;
     itemText?: string;
     separator?: 'comma' | 'whitespace';
+    /** Longest item (a PVC name is a label value: 63). */
+    itemMaxLength?: number;
+    invalid?: string[];
   },
 ): Setting<string[]> {
   const sep = opts.separator ?? 'comma';
@@ -184,31 +264,44 @@ export function list(
         .map((s) => s.trim())
         .filter(Boolean);
       for (const item of items) {
-        if (opts.item && !opts.item.test(item)) {
-          throw new Error(`item "${item}" is not ${opts.itemText ?? 'valid'}; expected a ${form}`);
+        if (
+          (opts.item && !opts.item.test(item)) ||
+          (opts.itemMaxLength !== undefined && item.length > opts.itemMaxLength)
+        ) {
+          throw new Error(
+            `item "${item.slice(0, 80)}" is not ${opts.itemText ?? 'valid'}; expected a ${form}`,
+          );
         }
       }
       return items;
     },
     [],
     (v) => v.join(sep === 'comma' ? ',' : ' '),
+    opts.invalid ?? [],
+    // Spaces, tabs and newlines separate a whitespace list; other control characters never belong in one.
+    sep === 'whitespace' ? CONTROL_BUT_WHITESPACE : CONTROL,
   );
 }
 
 /** A duration: `90s`, `15m`, `1h`, `1h30m`, `2d`, or ISO 8601 (`PT15M`). Parsed to milliseconds. */
-export function duration(opts: Common<number> & { required?: boolean; min?: number }): Setting<number> {
+export function duration(
+  opts: Common<number> & { required?: boolean; min?: number; max?: number },
+): Setting<number> {
   const form = 'a duration such as 90s, 15m, 1h30m, 2d or ISO 8601 PT15M';
+  const max = Math.min(opts.max ?? MAX_DURATION_MS, MAX_DURATION_MS);
   return setting(
     opts,
     form,
     (raw) => {
       const ms = parseDurationMs(raw.trim());
-      if (ms === undefined) throw new Error(`must be ${form}`);
+      if (ms === undefined || !Number.isFinite(ms)) throw new Error(`must be ${form}`);
       if (opts.min !== undefined && ms < opts.min) throw new Error(`must be at least ${formatMs(opts.min)}`);
+      if (ms > max) throw new Error(`must be at most ${formatMs(max)}`);
       return ms;
     },
     0,
     formatMs,
+    ['forever', '30d', ...(opts.min !== undefined && opts.min >= 1000 ? ['0s'] : [])],
   );
 }
 
@@ -258,6 +351,7 @@ export function url(opts: Common<string> & { required?: boolean; secret?: boolea
     '',
     // URLs may carry tokens in their query (dead-man's-switch pings): show only the origin.
     (v) => (v ? new URL(v).origin : ''),
+    ['ftp://example.org/', 'not a url'],
   );
   return opts.secret ? { ...s, secretParts: urlSecretParts } : s;
 }
@@ -293,6 +387,8 @@ export function timeZone(opts: Common<string> & { required?: boolean }): Setting
       return zone;
     },
     'UTC',
+    String,
+    ['Mars/Olympus'],
   );
 }
 
@@ -324,5 +420,6 @@ export function yamlFile<T>(
     },
     undefined,
     () => '',
+    ['/nonexistent/nsbackup.yaml', '/'],
   );
 }

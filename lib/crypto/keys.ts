@@ -99,6 +99,8 @@ export function keyFrom(
       onSecret: (text) => log.redactor.add(text),
     });
   } catch (error) {
-    throw new ConfigError([(error as Error).message]);
+    // Name the variable the key came from (the message never quotes the key).
+    const source = config.encryptionKey ? 'NSBACKUP_ENCRYPTION_KEY' : 'NSBACKUP_ENCRYPTION_KEY_FILE';
+    throw new ConfigError([`${source}: ${(error as Error).message}`]);
   }
 }

@@ -11,6 +11,9 @@ import { Readable, Writable } from 'node:stream';
 import { Exec } from '@kubernetes/client-node';
 import type { KubeConfig, V1Status } from '@kubernetes/client-node';
 import WebSocket from 'ws';
+import { defaultRetryPolicy, withRetry } from '../kube/retry.js';
+import type { RetryDecision, RetryPolicy } from '../kube/retry.js';
+import type { Logger } from '../log.js';
 import { TailBuffer } from './tail.js';
 import { DEFAULT_STDERR_LIMIT, ExecError } from './types.js';
 import type { ExecFn, ExecOptions, ExecResult } from './types.js';
@@ -20,9 +23,55 @@ export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 /** Above this many bytes queued on the socket we stop reading stdin. */
 const STDIN_SOCKET_HIGH_WATER = 1024 * 1024;
 
+/** How a refused or failed exec upgrade is retried (only before the command started). */
+export interface UpgradeRetry {
+  policy?: RetryPolicy;
+  log?: Pick<Logger, 'warn'>;
+  sleep?: (ms: number) => Promise<void>;
+}
+
 /** An ExecFn bound to a cluster. */
-export function podExec(kube: { kc: KubeConfig }): ExecFn {
-  return (options) => execInPod(kube, options);
+export function podExec(kube: { kc: KubeConfig }, retry: UpgradeRetry = {}): ExecFn {
+  return (options) => execInPod(kube, options, retry);
+}
+
+/** The server answered the upgrade request without upgrading: the command never started. */
+export class UpgradeRefused extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'UpgradeRefused';
+  }
+}
+
+/** Connection errors of a request that got no answer: transient, and before a 101 nothing ran. */
+const TRANSIENT_CONNECTION_CODES = [
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+];
+
+/**
+ * Whether an exec upgrade that failed is tried again. Only failures before the WebSocket opened come here: the
+ * command starts only once the server switched protocols, so none of it ran. 429 (API priority and fairness),
+ * 5xx (the API server or the kubelet could not start the session) and a connection that broke without an answer
+ * are transient; anything else (403, 404 pod gone, 400 no such container) is not.
+ */
+export function upgradeRetryDecision(e: unknown): RetryDecision {
+  if (e instanceof UpgradeRefused)
+    return e.status === 429 || e.status >= 500 ? { retry: true, afterMs: e.retryAfterMs } : { retry: false };
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const message = (e as Error)?.message ?? '';
+  return {
+    retry:
+      (code !== undefined && TRANSIENT_CONNECTION_CODES.includes(code)) || /socket hang up/.test(message),
+  };
 }
 
 /** Maps the exec Status to an exit code; a failure that is not a process exit becomes an ExecError. */
@@ -39,7 +88,11 @@ export function exitCodeFromStatus(status: V1Status | Record<string, any>): numb
   );
 }
 
-export async function execInPod(kube: { kc: KubeConfig }, options: ExecOptions): Promise<ExecResult> {
+export async function execInPod(
+  kube: { kc: KubeConfig },
+  options: ExecOptions,
+  retry: UpgradeRetry = {},
+): Promise<ExecResult> {
   const { namespace, pod, container, command } = options;
   const where = `${namespace}/${pod} container ${container}`;
   if (command.length === 0) throw new ExecError('exec: empty command', 'BadRequest');
@@ -110,22 +163,46 @@ export async function execInPod(kube: { kc: KubeConfig }, options: ExecOptions):
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
+    let lastError: unknown;
     try {
-      await exec.exec(
-        namespace,
-        pod,
-        container,
-        command,
-        stdoutSink ?? null,
-        stderrTail,
-        stdinFeed ?? null,
-        false,
-        (s: V1Status) => {
-          status = s;
+      await withRetry(
+        async (attempt) => {
+          if (attempt > 1)
+            retry.log?.warn('exec upgrade failed before the command started: trying again', {
+              pod: `${namespace}/${pod}`,
+              container,
+              attempt,
+              error: (lastError as Error)?.message,
+            });
+          try {
+            await exec.exec(
+              namespace,
+              pod,
+              container,
+              command,
+              stdoutSink ?? null,
+              stderrTail,
+              stdinFeed ?? null,
+              false,
+              (s: V1Status) => {
+                status = s;
+              },
+            );
+          } catch (e) {
+            lastError = e;
+            throw e;
+          }
         },
+        (e) => (failure || options.signal?.aborted ? { retry: false } : upgradeRetryDecision(e)),
+        retry.policy ?? defaultRetryPolicy,
+        retry.sleep,
       );
     } catch (e: any) {
-      throw new ExecError(`exec in ${where}: could not connect: ${e?.message ?? String(e)}`, 'Connect');
+      if (failure) throw failure;
+      throw new ExecError(
+        `exec in ${where}: could not connect (the command did not start): ${e?.message ?? String(e)}`,
+        'Connect',
+      );
     }
     const ws = socket!;
     if (failure) throw failure; // aborted while connecting (finally terminates the socket)
@@ -134,14 +211,20 @@ export async function execInPod(kube: { kc: KubeConfig }, options: ExecOptions):
       if (ws.readyState === WebSocket.CLOSED) resolve();
       ws.on('close', () => resolve());
     });
-    ws.on('error', (e) => fail(new ExecError(`exec in ${where}: ${e.message}`, 'Connection')));
+    // From here on the command may have run (part of) its work: a broken session is never retried.
+    ws.on('error', (e) =>
+      fail(
+        new ExecError(`exec in ${where}: ${e.message} (the command had started: not retried)`, 'Connection'),
+      ),
+    );
     if (options.stdin && stdinFeed) stopStdin = pumpStdin(options, stdinFeed, ws, fail, where);
 
     await closed;
     if (failure) throw failure;
     if (!status) {
       throw new ExecError(
-        `exec in ${where}: the connection closed before the command reported its exit status` +
+        `exec in ${where}: the connection closed before the command reported its exit status ` +
+          '(it had started: not retried)' +
           (stderrTail.text() ? `; stderr: ${stderrTail.text().slice(-500)}` : ''),
         'NoStatus',
       );
@@ -245,7 +328,14 @@ export async function openExecSocket(
         } catch {
           // not a Status: keep the text
         }
-        reject(new Error(`HTTP ${res.statusCode}${message ? `: ${message}` : ''}`));
+        const retryAfter = Number(res.headers['retry-after']);
+        reject(
+          new UpgradeRefused(
+            `HTTP ${res.statusCode}${message ? `: ${message}` : ''}`,
+            res.statusCode ?? 0,
+            Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined,
+          ),
+        );
         req.destroy();
       });
     });

@@ -1,5 +1,6 @@
 // Settings of the resource export, shared by `nsbackup export`, `nsbackup diff` and the backup's export step.
 
+import { parseEncryptionKey } from '../crypto/encryption.js';
 import { bool, int, list, secret, str } from '../config/index.js';
 
 /** How the export lists the namespace and what it adds; spread into every schema that exports. */
@@ -48,6 +49,9 @@ export const backupExportSetting = {
 export const encryptionSettings = {
   encryptionKey: secret({
     env: 'NSBACKUP_ENCRYPTION_KEY',
+    // Checked at load, like every other value: a bad key is refused naming the variable, before anything runs.
+    validate: (raw) => void parseEncryptionKey(raw.trim()),
+    invalid: ['not-a-key', 'ab'.repeat(16)],
     description:
       'Encryption key for S3 files: 32 bytes as base64 or 64 hex characters. Empty: not encrypted.',
   }),
@@ -65,6 +69,7 @@ export const clusterNameSetting = {
     flag: '--cluster',
     pattern: /^[A-Za-z0-9._-]+$/,
     patternText: 'letters, digits, . _ -',
+    maxLength: 253,
     defaultText: "the kubeconfig's cluster name",
     description: 'Cluster name in S3 keys (<prefix>/<cluster>/<namespace>/<backup id>/).',
   }),

@@ -15,7 +15,15 @@ export function connectOrConfigError(
       env,
     });
   } catch (error) {
-    throw new ConfigError([`cannot load the Kubernetes configuration: ${(error as Error).message}`]);
+    // Name where the configuration came from: the setting, else the standard variable, else the defaults.
+    const source = config.kubeconfig
+      ? 'NSBACKUP_KUBECONFIG'
+      : env.KUBECONFIG
+        ? 'KUBECONFIG'
+        : 'the in-cluster service account or ~/.kube/config';
+    throw new ConfigError([
+      `cannot load the Kubernetes configuration (${source}): ${(error as Error).message}`,
+    ]);
   }
 }
 

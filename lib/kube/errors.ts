@@ -67,3 +67,11 @@ export function retryDecision(e: unknown, idempotent: boolean): { retry: boolean
   if (e instanceof KubeConnectionError) return { retry: idempotent || e.notSent };
   return { retry: false };
 }
+
+/**
+ * A write whose fate is unknown: a server error (it may have been stored before the error, e.g. a 504 after etcd
+ * took it) or a connection that broke after the request was sent. Look before trying it again.
+ */
+export function outcomeUnknown(e: unknown): boolean {
+  return (e instanceof KubeApiError && e.code >= 500) || (e instanceof KubeConnectionError && !e.notSent);
+}

@@ -1,6 +1,7 @@
 // `nsbackup list`: the snapshots of each PVC with what retention sees in them. Pure formatting.
 import { DateTime } from 'luxon';
 import { Labels } from '../labels.js';
+import { runOutcomeOf, type RunOutcome } from '../retention/index.js';
 import type { SnapshotInfo } from './snapshots.js';
 
 export interface SnapshotRow {
@@ -10,6 +11,11 @@ export interface SnapshotRow {
   createdAt: string;
   ready: boolean;
   failed: boolean;
+  /**
+   * How the backup run that made it ended: succeeded, failed, interrupted (killed before it finished), in-progress,
+   * unrecorded (an nsbackup version before this was recorded) or unknown.
+   */
+  outcome: RunOutcome;
   size: string;
   type: string;
   retain: string;
@@ -25,7 +31,7 @@ export interface SnapshotRow {
   terminating: boolean;
 }
 
-export function snapshotRows(infos: readonly SnapshotInfo[]): SnapshotRow[] {
+export function snapshotRows(infos: readonly SnapshotInfo[], now: Date): SnapshotRow[] {
   const rows = infos.map(({ record, restoreSize, terminating }) => {
     const l = record.labels;
     return {
@@ -35,6 +41,7 @@ export function snapshotRows(infos: readonly SnapshotInfo[]): SnapshotRow[] {
       createdAt: record.createdAt,
       ready: record.ready,
       failed: record.failed,
+      outcome: runOutcomeOf(record, now),
       size: restoreSize ?? '',
       type: l[Labels.type] ?? '',
       retain: l[Labels.retain] ?? '',
@@ -76,7 +83,7 @@ export function formatTables(rows: readonly SnapshotRow[], timeZone: string): st
   }
   const blocks: string[] = [];
   for (const group of groups.values()) {
-    const header = ['SNAPSHOT', 'CREATED', 'READY', 'SIZE', 'TYPE', 'DAILY', 'WEEKLY', 'MONTHLY'];
+    const header = ['SNAPSHOT', 'CREATED', 'READY', 'OUTCOME', 'SIZE', 'TYPE', 'DAILY', 'WEEKLY', 'MONTHLY'];
     if (withYearly) header.push('YEARLY');
     if (withKeepUntil) header.push('KEEP-UNTIL');
     header.push('DELETE-AFTER', 'PINNED');
@@ -85,6 +92,7 @@ export function formatTables(rows: readonly SnapshotRow[], timeZone: string): st
         r.snapshot,
         localTime(r.createdAt, timeZone),
         r.terminating ? 'deleting' : r.failed ? 'failed' : r.ready ? 'true' : 'false',
+        r.outcome === 'unrecorded' ? '-' : r.outcome,
         r.size || '-',
         r.type || '-',
         r.daily || '-',

@@ -135,8 +135,9 @@ async function applyMarks(
       snapshot: mark.name,
       pvc: mark.pvc,
       deleteAfter: mark.deleteAfter,
-      reason:
-        byId.get(idOf(mark))?.record.labels[Labels.retain] === 'deltas'
+      reason: mark.runOutcome
+        ? `its backup run ${mark.runOutcome === 'failed' ? 'failed' : 'was interrupted'}`
+        : byId.get(idOf(mark))?.record.labels[Labels.retain] === 'deltas'
           ? 'not kept by its deltas generations'
           : 'no daily/weekly/monthly/yearly label left',
     });

@@ -105,6 +105,7 @@ export const markAndDeleteSettings = {
     env: 'NSBACKUP_CLUSTER_NAME',
     pattern: /^[A-Za-z0-9._-]+$/,
     patternText: 'letters, digits, . _ -',
+    maxLength: 253,
     defaultText: "the kubeconfig's cluster name",
     description:
       'Cluster name in S3 keys (<prefix>/<cluster>/<namespace>/<backup id>/), for snapshots without an ' +

@@ -40,8 +40,12 @@ export function toSnapshotInfo(vs: KubeObject): SnapshotInfo {
       pvc: labels[Labels.pvc] ?? vs.spec?.source?.persistentVolumeClaimName ?? '',
       createdAt: status.creationTime ?? meta.creationTimestamp ?? '',
       ready: status.readyToUse === true,
-      failed: Boolean(status.error) || labels[Labels.failed] === 'true',
+      failed:
+        Boolean(status.error) || labels[Labels.failed] === 'true' || labels[Labels.outcome] === 'failed',
       labels,
+      ...(meta.annotations?.[Annotations.completeBy]
+        ? { completeBy: meta.annotations[Annotations.completeBy] }
+        : {}),
     },
     resourceVersion: meta.resourceVersion ?? '',
     uid: meta.uid,

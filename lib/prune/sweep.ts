@@ -101,7 +101,9 @@ export class Sweeper {
       const info = infos.get(`${deletion.namespace}/${deletion.name}`)!;
       this.deps.log.info('deleting snapshot', {
         ...this.fields(info),
-        reason: `delete-after ${deletion.deleteAfter} is over`,
+        reason:
+          `delete-after ${deletion.deleteAfter} is over` +
+          (deletion.runOutcome ? ` (its backup run ${deletion.runOutcome})` : ''),
       });
       try {
         const outcome = await this.deleteOne(info);

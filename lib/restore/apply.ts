@@ -5,13 +5,14 @@
 import { forEachLimited, sleep } from '../concurrency.js';
 import { JobError } from '../exit.js';
 import {
-  KubeConnectionError,
   isAlreadyExists,
   isConflict,
   isForbidden,
   isNotFound,
+  outcomeUnknown,
   type KubeClient,
 } from '../kube/index.js';
+import { Labels } from '../labels.js';
 import type { Logger } from '../log.js';
 import { isJsonMap, parseApiPath, withoutTakenNodePorts, type KubeObject } from '../resources/index.js';
 import { describeEntry, type PlannedObject, type RestorePlan } from './plan.js';
@@ -20,6 +21,17 @@ import { isMergedOnRestore, mergeServiceAccount } from './merge.js';
 import { bodyForUpdate, matchesLive } from './update.js';
 
 const CRD_STEP = 'CustomResourceDefinition.apiextensions.k8s.io';
+/** Tries of one create whose outcome was unknown (5xx, a connection broken after sending) and was not stored. */
+const UNKNOWN_CREATE_ATTEMPTS = 4;
+
+/**
+ * Whether a live object is the one this restore sent: it carries the same restored-from label (the backup's id).
+ * Without that label on what we sent, nothing proves it: the object counts as one that already existed.
+ */
+function isThisRestores(live: { metadata?: { labels?: Record<string, string> } }, sent: KubeObject): boolean {
+  const label = sent.metadata?.labels?.[Labels.restoredFrom];
+  return label !== undefined && live.metadata?.labels?.[Labels.restoredFrom] === label;
+}
 /** Where a dry run checks objects bound for a namespace that does not exist yet: there on every cluster. */
 export const DRY_RUN_STAND_IN = 'default';
 const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
@@ -125,6 +137,7 @@ export async function applyPlan(
     // A restore Job in the cluster has a namespaced Role: it may read its own Namespace but never create one, so
     // look before creating (otherwise an existing namespace would be a 403 failure).
     if (item.object.kind === 'Namespace' && (await kube.getIfExists(item.targetPath))) return 'exists';
+    let lastUnknown = false;
     for (let attempt = 1; ; attempt++) {
       try {
         await kube.create(item.collectionPath, body, query);
@@ -134,6 +147,11 @@ export async function applyPlan(
           // In a stand-in namespace a name already taken says nothing about the object: the server validated and
           // admitted it before it looked for the name.
           if (standIn) return 'created';
+          // On the retry of a create whose outcome was unknown, the one stored may be the first attempt's.
+          if (lastUnknown && !dryRun) {
+            const live = await kube.getIfExists(item.targetPath).catch(() => undefined);
+            if (live && isThisRestores(live, body)) return 'created';
+          }
           return 'exists';
         }
         // A real API server checks authorization (RBAC escalation for a Role, say) before it looks for the name: an
@@ -158,10 +176,16 @@ export async function applyPlan(
           await sleep(options.pollMs ?? 500);
           continue;
         }
-        // The connection broke after the create was sent: it may or may not have been stored. Look, then retry.
-        if (e instanceof KubeConnectionError && !e.notSent && attempt < 3 && !dryRun) {
-          const live = await kube.getIfExists(item.targetPath);
-          if (live) return 'created';
+        // A server error, or a connection that broke after the create was sent: it may or may not have been stored.
+        // Look: there and ours (this restore's restored-from label), it was this create; not there, send it again.
+        // A dry run stores nothing, so it is simply sent again.
+        if (outcomeUnknown(e) && attempt < UNKNOWN_CREATE_ATTEMPTS) {
+          if (!dryRun) {
+            const live = await kube.getIfExists(item.targetPath);
+            if (live) return isThisRestores(live, body) ? 'created' : 'exists';
+          }
+          lastUnknown = true;
+          await sleep(Math.round(250 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)));
           continue;
         }
         throw e;

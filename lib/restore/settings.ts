@@ -17,6 +17,7 @@ export const backupSourceSettings = {
     flag: '--namespace',
     pattern: NAMESPACE,
     patternText: 'a namespace name',
+    maxLength: 63,
     defaultText: "the pod's namespace in-cluster, else the kubeconfig context's",
     description: 'The namespace that was backed up (its folder in S3).',
   }),
@@ -25,6 +26,8 @@ export const backupSourceSettings = {
     flag: '--backup',
     pattern: /^(latest|[A-Za-z0-9][A-Za-z0-9._-]*)$/,
     patternText: 'a backup id or latest',
+    // Ids are `yyyyMMdd-HHmmss-xxxxxx`; a folder name S3 could hold is at most 1024 bytes of key: far below.
+    maxLength: 128,
     description:
       'Backup to restore from S3: its id, or `latest` (the newest backup whose run succeeded). A named backup ' +
       'whose run failed or did not finish is restored with a warning.',
@@ -34,6 +37,7 @@ export const backupSourceSettings = {
     flag: '--source-cluster',
     pattern: /^[A-Za-z0-9._-]+$/,
     patternText: 'letters, digits, . _ -',
+    maxLength: 253,
     defaultText: "the kubeconfig's cluster name",
     description:
       'Cluster the backup was taken of, as named in S3 keys (<prefix>/<cluster>/<namespace>/<backup id>/). ' +

@@ -17,3 +17,4 @@ export { planMark } from './mark.js';
 export { DEFAULT_RETAIN_POLICY, planRetain } from './retain.js';
 export { planSweep } from './sweep.js';
 export { isOurs, isPinned } from './records.js';
+export { isDiscardable, runCompleted, runOutcomeOf, type RunOutcome } from './outcome.js';

@@ -3,6 +3,7 @@
 import { addDays, assertTimeZone, localDate } from './calendar.js';
 import { DELTAS_LABEL, decodeDeltas, deltasKeep } from './deltas.js';
 import { holdsGfsLabel } from './gfs.js';
+import { discardableSnaps } from './outcome.js';
 import { policyOf, unknownPolicyProblem } from './policy.js';
 import { deleteAfterOf, keptUntil, mayGo } from './protect.js';
 import { byProblemOrder, goodSnapsByPvc, inPlanOrder, refOf, type Planned, type Snap } from './records.js';
@@ -28,6 +29,11 @@ export function planMark(records: readonly SnapshotRecord[], options: MarkOption
         (policy === 'gfs' && !holdsGfsLabel(snap.record)) || (policy === 'deltas' && !deltas.kept.has(snap));
       if (unkept) marks.push({ snap, item: { ...refOf(snap.record), deleteAfter } });
     });
+  }
+  // Left by a run that failed or was killed: never a backup, so marked like an unkept one (the grace applies).
+  for (const { snap, runOutcome } of discardableSnaps(records, options.now)) {
+    if (deleteAfterOf(snap) === undefined)
+      marks.push({ snap, item: { ...refOf(snap.record), deleteAfter, runOutcome } });
   }
   return { marks: inPlanOrder(marks), problems: byProblemOrder(problems) };
 }

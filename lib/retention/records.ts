@@ -1,13 +1,11 @@
 // Which snapshots the core may decide on, and the per-PVC view every planner starts from.
 import { Labels } from '../labels.js';
 import { epochMs } from './calendar.js';
-import type { Problem, SnapshotRecord, SnapshotRef } from './types.js';
+import { runCompleted } from './outcome.js';
+import type { Problem, Snap, SnapshotRecord, SnapshotRef } from './types.js';
 
 /** A record with its creation time parsed once. */
-export interface Snap {
-  record: SnapshotRecord;
-  ms: number;
-}
+export type { Snap } from './types.js';
 
 /** Ours = carries a retention policy. Snapshots someone else made are never touched. */
 export function isOurs(record: SnapshotRecord): boolean {
@@ -19,12 +17,13 @@ export function isPinned(record: SnapshotRecord): boolean {
 }
 
 /**
- * A good backup of ours: the only kind retention decides on. A snapshot still being created may
- * yet fail, and a failed one is not a backup, so neither is counted nor changed.
+ * A good backup of ours: the only kind retention counts and keeps by its labels. A snapshot still being
+ * created may yet fail, and one whose run has not succeeded (still running, interrupted, failed) is not a
+ * backup, so none of them is counted, holds a period or is the newest one kept.
  */
 export function isGood(snap: Snap): boolean {
   const { record } = snap;
-  return isOurs(record) && record.ready && !record.failed && !Number.isNaN(snap.ms);
+  return isOurs(record) && record.ready && !record.failed && runCompleted(record) && !Number.isNaN(snap.ms);
 }
 
 /** Newest first; equal times by name, so every decision is independent of the input order. */

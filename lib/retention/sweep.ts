@@ -1,7 +1,16 @@
 // sweep: delete snapshots whose delete-after day is over, behind a safety valve.
 import { assertTimeZone, isLocalDate, localDate } from './calendar.js';
+import { discardableSnaps } from './outcome.js';
 import { deleteAfterOf, mayGo } from './protect.js';
-import { byProblemOrder, goodSnapsByPvc, inPlanOrder, refOf, type Planned, type Snap } from './records.js';
+import {
+  byProblemOrder,
+  goodSnapsByPvc,
+  inPlanOrder,
+  pvcKey,
+  refOf,
+  type Planned,
+  type Snap,
+} from './records.js';
 import type { Deletion, Problem, Refusal, SnapshotRecord, SweepOptions, SweepPlan } from './types.js';
 
 /**
@@ -17,11 +26,22 @@ export function planSweep(records: readonly SnapshotRecord[], options: SweepOpti
   const deletions: Planned<Deletion>[] = [];
   const refusals: Refusal[] = [];
   const { groups, problems } = goodSnapsByPvc(records);
-  for (const snaps of groups.values()) {
+  // Snapshots of failed or interrupted runs, due like any other marked one, per PVC.
+  const discardsDue = new Map<string, Planned<Deletion>[]>();
+  for (const { snap, runOutcome } of discardableSnaps(records, options.now)) {
+    const [due] = dueIn([snap], today, problems, true);
+    if (!due) continue;
+    due.item.runOutcome = runOutcome;
+    const key = pvcKey(snap.record);
+    discardsDue.set(key, [...(discardsDue.get(key) ?? []), due]);
+  }
+  for (const key of new Set([...groups.keys(), ...discardsDue.keys()])) {
+    const snaps = groups.get(key) ?? [];
     const due = dueIn(snaps, today, problems);
-    const refusal = valve(snaps, due.length, options);
+    const discards = discardsDue.get(key) ?? [];
+    const refusal = valve(snaps, due.length, discards, options);
     if (refusal) refusals.push(refusal);
-    deletions.push(...due);
+    deletions.push(...due, ...discards);
   }
   const refused = refusals.length > 0 && !options.force;
   return {
@@ -32,11 +52,17 @@ export function planSweep(records: readonly SnapshotRecord[], options: SweepOpti
   };
 }
 
-function dueIn(snaps: readonly Snap[], today: string, problems: Problem[]): Planned<Deletion>[] {
+/** `discards`: snapshots of failed or interrupted runs, which no newest-good rule protects (they are no backup). */
+function dueIn(
+  snaps: readonly Snap[],
+  today: string,
+  problems: Problem[],
+  discards = false,
+): Planned<Deletion>[] {
   const due: Planned<Deletion>[] = [];
   snaps.forEach((snap, index) => {
     const deleteAfter = deleteAfterOf(snap);
-    if (deleteAfter === undefined || !mayGo(snaps, index)) return;
+    if (deleteAfter === undefined || (!discards && !mayGo(snaps, index))) return;
     if (!isLocalDate(deleteAfter)) {
       const { namespace, name } = snap.record;
       problems.push({
@@ -51,12 +77,22 @@ function dueIn(snaps: readonly Snap[], today: string, problems: Problem[]): Plan
   return due;
 }
 
-function valve(snaps: readonly Snap[], wouldDelete: number, options: SweepOptions): Refusal | undefined {
+/**
+ * The share is of the PVC's good snapshots (the history a mistake could wipe out); the count includes the
+ * snapshots of failed or interrupted runs too, so a mass relabel that made good ones look failed still trips it.
+ */
+function valve(
+  snaps: readonly Snap[],
+  goodDue: number,
+  discards: readonly Planned<Deletion>[],
+  options: SweepOptions,
+): Refusal | undefined {
   const of = snaps.length;
+  const wouldDelete = goodDue + discards.length;
   const tooMany = wouldDelete > options.maxDeleteCount;
-  const tooLarge = wouldDelete > 0 && wouldDelete / of > options.maxDeleteShare;
+  const tooLarge = goodDue > 0 && goodDue / of > options.maxDeleteShare;
   if (!tooMany && !tooLarge) return undefined;
-  const { namespace, pvc } = snaps[0].record;
+  const { namespace, pvc } = (snaps[0] ?? discards[0].snap).record;
   const limit = tooMany
     ? `more than ${options.maxDeleteCount}`
     : `more than ${Math.round(options.maxDeleteShare * 100)}%`;
@@ -65,7 +101,9 @@ function valve(snaps: readonly Snap[], wouldDelete: number, options: SweepOption
     pvc,
     wouldDelete,
     of,
-    reason: `would delete ${wouldDelete} of ${of} snapshots, ${limit}`,
+    reason: discards.length
+      ? `would delete ${goodDue} of ${of} good snapshots and ${discards.length} of failed or interrupted runs, ${limit}`
+      : `would delete ${wouldDelete} of ${of} snapshots, ${limit}`,
   };
 }
 

@@ -14,6 +14,8 @@ export interface SnapshotRecord {
   /** `status.error` is set, or the label `nsbackup.io/failed=true`. */
   failed: boolean;
   labels: Record<string, string>;
+  /** Annotation `nsbackup.io/complete-by`: the run's deadline for marking it succeeded (see outcome.ts). */
+  completeBy?: string;
 }
 
 /** Identifies one snapshot in a plan; `pvc` and `createdAt` are there for printing. */
@@ -66,6 +68,8 @@ export interface MarkOptions {
 /** Set `nsbackup.io/delete-after=deleteAfter` on one snapshot. */
 export interface Mark extends SnapshotRef {
   deleteAfter: string;
+  /** Set when the snapshot goes because its backup run failed or was interrupted, not by its policy. */
+  runOutcome?: 'failed' | 'interrupted';
 }
 
 export interface MarkPlan {
@@ -86,6 +90,8 @@ export interface SweepOptions {
 
 export interface Deletion extends SnapshotRef {
   deleteAfter: string;
+  /** Set when the snapshot goes because its backup run failed or was interrupted. */
+  runOutcome?: 'failed' | 'interrupted';
 }
 
 /** The safety valve tripped for one PVC. */
@@ -93,7 +99,7 @@ export interface Refusal {
   namespace: string;
   pvc: string;
   wouldDelete: number;
-  /** Good snapshots (ours, ready, not failed) of the PVC, the base of the share. */
+  /** Good snapshots (ours, ready, not failed, run completed) of the PVC, the base of the share. */
   of: number;
   reason: string;
 }
@@ -104,4 +110,10 @@ export interface SweepPlan {
   /** True when the valve tripped and `force` was not given: `deletions` is then empty. */
   refused: boolean;
   problems: Problem[];
+}
+
+/** A record with its creation time in epoch ms, as the policies sort and compare them. */
+export interface Snap {
+  record: SnapshotRecord;
+  ms: number;
 }

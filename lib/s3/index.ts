@@ -1,3 +1,4 @@
 export * from './settings.js';
 export * from './store.js';
 export * from './from-config.js';
+export * from './probe.js';

@@ -5,6 +5,11 @@ import { bool, str } from '../config/index.js';
 export const s3Settings = {
   s3Bucket: str({
     env: 'NSBACKUP_S3_BUCKET',
+    // S3's rules for bucket names: 3 to 63 lowercase letters, digits, dots and hyphens, a letter or digit at each
+    // end, no two dots in a row, not shaped like an IP address. Refused here, not after the snapshots.
+    pattern: /^(?!\d{1,3}(\.\d{1,3}){3}$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    patternText: 'an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)',
+    invalid: ['Backups', 'my_bucket', 'ab', 'a..b', '192.168.1.1', '-backups'],
     description: 'S3 bucket for resource exports and dumps. Empty: nothing is stored in S3.',
   }),
   s3Prefix: str({
@@ -23,6 +28,9 @@ export const s3Settings = {
   }),
   s3Region: str({
     env: 'NSBACKUP_S3_REGION',
+    pattern: /^[a-z0-9][a-z0-9-]{0,62}$/,
+    patternText: 'a region name such as eu-central-1',
+    invalid: ['EU Central'],
     default: (env) => env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
     defaultText: '$AWS_REGION or us-east-1',
     description: 'S3 region.',

@@ -12,6 +12,8 @@ import type { DatabaseOps } from '../../lib/backup/ports.js';
 import { runCommand } from '../../lib/command.js';
 import { acquireNodeLock } from '../../lib/lock/index.js';
 import { createBackupCommand } from '../../scripts/backup.js';
+import { createListCommand } from '../../scripts/list.js';
+import { createMarkAndDeleteCommand } from '../../scripts/mark-and-delete.js';
 import type { BackupOverrides } from '../../scripts/backup.js';
 import { localProcessHandler } from '../cluster/exec.js';
 import { startCluster } from '../cluster/index.js';
@@ -120,7 +122,14 @@ async function backup(env: Record<string, string>, overrides: BackupOverrides = 
   const logs: any[] = [];
   let out = '';
   const code = await runCommand(
-    createBackupCommand({ database: fakeDatabase(), pollMs: 20, notifier: undefined, ...overrides }),
+    createBackupCommand({
+      database: fakeDatabase(),
+      pollMs: 20,
+      notifier: undefined,
+      // No S3 behind NSBACKUP_S3_BUCKET here: the store's check is tested against s3rver (test/export).
+      checkStore: async () => {},
+      ...overrides,
+    }),
     {
       env: {
         NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
@@ -138,14 +147,30 @@ async function backup(env: Record<string, string>, overrides: BackupOverrides = 
 
 const summaryOf = (r: RunOutcome) => r.logs.find((l) => l.summary);
 const snapshotsIn = (ns: string) => cluster.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', ns);
-/** Snapshots retention would count as good backups. */
+/** Snapshots retention would count as good backups: their whole run succeeded. */
 const goodSnapshotsIn = (ns: string) =>
   snapshotsIn(ns).filter(
     (s) =>
       !s.metadata.deletionTimestamp &&
       s.metadata.labels?.['nsbackup.io/failed'] !== 'true' &&
+      s.metadata.labels?.['nsbackup.io/outcome'] === 'succeeded' &&
       !s.status?.error,
   );
+/** The snapshots a failed run left, as `pvc ready outcome failed-label periods`: kept, but never a good backup. */
+const failedRunSnapshotsIn = (ns: string) =>
+  snapshotsIn(ns)
+    .filter((s) => !s.metadata.deletionTimestamp)
+    .map((s) => {
+      const l = s.metadata.labels;
+      const periods = ['daily', 'weekly', 'monthly', 'yearly'].filter((k) => `nsbackup.io/${k}` in l);
+      return [
+        l['nsbackup.io/pvc'],
+        s.status?.readyToUse,
+        l['nsbackup.io/outcome'],
+        l['nsbackup.io/failed'],
+        periods.join(','),
+      ].join(' ');
+    });
 const clock = (iso: string) => () => new Date(iso);
 /** A backup of the database Deployment and the given PVCs. */
 const dbEnv = (ns: string, pvcs = 'data,wal') => ({
@@ -179,6 +204,9 @@ describe('backup of a namespace with a database and two PVCs', () => {
         'nsbackup.io/weekly': '2026-w47',
         'nsbackup.io/monthly': '2026-11',
       });
+      expect(s.metadata.labels['nsbackup.io/outcome']).toBe('succeeded');
+      // The run's deadline for labelling it succeeded: the snapshot timeout (15m) plus a day.
+      expect(s.metadata.annotations['nsbackup.io/complete-by']).toBe('2026-11-22T14:04:20.000Z');
       expect(s.metadata.annotations['nsbackup.io/dump-sha256']).toBe('ab'.repeat(32));
       expect(s.metadata.annotations['nsbackup.io/dump-size']).toBe('1234');
       expect(JSON.parse(s.metadata.annotations['nsbackup.io/config'])).toMatchObject({
@@ -286,7 +314,9 @@ describe('failures: clear message, non-zero exit, no snapshot counted as good', 
       /snapshot data-.* of PVC data: not readyToUse within 1s, last error: the disk is on fire \(deleted\)/,
     );
     await cluster.controllers.idle();
-    expect(goodSnapshotsIn(ns).map((s) => s.spec.source.persistentVolumeClaimName)).toEqual(['wal']);
+    // The good copy of wal stays, but its run failed: no period, outcome failed, never counted as a backup.
+    expect(goodSnapshotsIn(ns)).toEqual([]);
+    expect(failedRunSnapshotsIn(ns)).toEqual(['wal true failed true ']);
     expect(pings).toContain('/failed?token=s3cret');
     expect(JSON.stringify(r.logs)).not.toContain('s3cret');
   });
@@ -645,10 +675,10 @@ describe('hooks, lock compromise, export seam', () => {
     expect(r.code).toBe(1);
     expect(summaryOf(r).error).toMatch(/post hook "thaw" failed .*exit code 3/);
     expect(summaryOf(r).error).toMatch(/snapshot data-.*: .*last error: snapshot quota exceeded \(deleted\)/);
-    // The good one stays: a post hook that failed after the point in time does not spoil the snapshot.
-    expect(
-      goodSnapshotsIn(ns).map((s) => [s.spec.source.persistentVolumeClaimName, s.status.readyToUse]),
-    ).toEqual([['wal', true]]);
+    // The ready one stays (a post hook that failed after the point in time does not spoil its data), but as the
+    // snapshot of a failed run: no period, never counted as a good backup.
+    expect(failedRunSnapshotsIn(ns)).toEqual(['wal true failed true ']);
+    expect(goodSnapshotsIn(ns)).toEqual([]);
   });
 
   it('a hooks file with mistakes is bad configuration', async () => {
@@ -718,7 +748,7 @@ describe('hooks, lock compromise, export seam', () => {
     ]);
   });
 
-  it('an export that could not read some types fails the run, but keeps the good snapshot', async () => {
+  it('an export that could not read some types fails the run; its snapshot stays, labelled failed, without periods', async () => {
     const ns = seedNamespace();
     const outcomes: any[] = [];
     const r = await backup(
@@ -743,9 +773,7 @@ describe('hooks, lock compromise, export seam', () => {
     expect(outcomes).toEqual([
       expect.objectContaining({ outcome: 'failed', failures: [summaryOf(r).error] }),
     ]);
-    const [snap] = snapshotsIn(ns);
-    expect(snap.status.readyToUse).toBe(true);
-    expect(snap.metadata.labels['nsbackup.io/failed']).toBeUndefined();
+    expect(failedRunSnapshotsIn(ns)).toEqual(['data true failed true ']);
   });
 
   it('finds its own Job through NSBACKUP_POD_NAME and the pod owner', async () => {
@@ -786,4 +814,177 @@ describe('hooks, lock compromise, export seam', () => {
     expect(r.code, JSON.stringify(summaryOf(r))).toBe(0);
     expect(summaryOf(r).type).toBe('adhoc');
   });
+});
+
+describe('a run that never finishes (kill -9, node loss) never looks like a good backup', () => {
+  /** `nsbackup list -n ns -o json` at a given time: pvc, outcome and period labels of each snapshot. */
+  async function listAt(ns: string, iso: string): Promise<string[]> {
+    let out = '';
+    const code = await runCommand(createListCommand({ now: clock(iso) }), {
+      argv: ['-n', ns, '-o', 'json'],
+      env: { NSBACKUP_KUBECONFIG: cluster.kubeconfigPath, TZ: 'UTC' },
+      write: () => {},
+      out: (text) => (out += text),
+    });
+    expect(code).toBe(0);
+    return JSON.parse(out).map((r: any) => `${r.pvc} ${r.outcome} ${r.ready} ${r.failed} ${r.daily || '-'}`);
+  }
+
+  it('leaves its snapshot in progress without periods; list shows it interrupted after complete-by, mark-and-delete marks it, the next backup takes the day', async () => {
+    const ns = seedNamespace();
+    let stopExport!: (e: Error) => void;
+    let exportStarted!: () => void;
+    const started = new Promise<void>((r) => (exportStarted = r));
+    // The run stops for good in its S3 step, after the snapshot exists: what a kill -9 leaves behind.
+    const hung = backup(
+      {
+        NSBACKUP_NAMESPACE: ns,
+        NSBACKUP_PVC: 'data',
+        NSBACKUP_DB: 'none',
+        NSBACKUP_S3_BUCKET: 'backups',
+        NSBACKUP_LOCK: 'false', // the lock of a killed run is reclaimed when stale; not what this test is about
+      },
+      {
+        now: clock('2026-11-21T02:00:00Z'),
+        exportResources: () => {
+          exportStarted();
+          return new Promise((_resolve, reject) => (stopExport = reject));
+        },
+        writeOutcome: async () => {},
+      },
+    );
+    await started;
+    await cluster.controllers.idle();
+    const [snap] = snapshotsIn(ns);
+    expect(snap.status.readyToUse).toBe(true);
+    expect(snap.metadata.labels['nsbackup.io/outcome']).toBe('in-progress');
+    expect(snap.metadata.labels['nsbackup.io/daily']).toBeUndefined();
+    expect(snap.metadata.annotations['nsbackup.io/complete-by']).toBe('2026-11-22T02:15:00.000Z');
+
+    expect(await listAt(ns, '2026-11-21T03:00:00Z')).toEqual(['data in-progress true false -']);
+    expect(await listAt(ns, '2026-11-22T03:00:00Z')).toEqual(['data interrupted true false -']);
+
+    // A later run the same day gets the day: the unfinished one holds no period.
+    const next = await backup(
+      { NSBACKUP_NAMESPACE: ns, NSBACKUP_PVC: 'data', NSBACKUP_DB: 'none' },
+      { now: clock('2026-11-21T05:00:00Z') },
+    );
+    expect(next.code).toBe(0);
+    expect(await listAt(ns, '2026-11-22T03:00:00Z')).toEqual([
+      'data interrupted true false -',
+      'data succeeded true false 2026-11-21',
+    ]);
+
+    // Before complete-by it may still be running: left alone. After it: marked like an unkept one.
+    const markAt = async (iso: string) => {
+      const logs: any[] = [];
+      const code = await runCommand(createMarkAndDeleteCommand({ now: clock(iso) }), {
+        argv: ['-n', ns],
+        env: { NSBACKUP_KUBECONFIG: cluster.kubeconfigPath, TZ: 'UTC', NSBACKUP_DELETE_PAUSE: '0' },
+        write: (line) => logs.push(JSON.parse(line)),
+        out: () => {},
+      });
+      expect(code).toBe(0);
+      return logs.find((l) => l.summary);
+    };
+    expect(await markAt('2026-11-21T06:00:00Z')).toMatchObject({ marked: 0 });
+    expect(await markAt('2026-11-22T03:00:00Z')).toMatchObject({ marked: 1 });
+    expect(snapshotsIn(ns).find((s) => s.metadata.name === snap.metadata.name).metadata.labels).toMatchObject(
+      {
+        'nsbackup.io/delete-after': '2026-11-23',
+      },
+    );
+
+    // Had the run ended after all, with an S3 failure, its snapshot says failed.
+    stopExport(new Error('connect ECONNREFUSED'));
+    const ended = await hung;
+    expect(ended.code).toBe(1);
+    expect(await listAt(ns, '2026-11-22T03:00:00Z')).toEqual([
+      'data failed true true -',
+      'data succeeded true false 2026-11-21',
+    ]);
+  });
+});
+
+describe('one API hiccup does not cost the backup (issue 11)', () => {
+  const KINDS = [
+    ['429 with Retry-After', { retryAfterSeconds: 1 }],
+    ['500', { status: 500 }],
+    ['503', { status: 503 }],
+    ['a 2 s delay', { delayMs: 2_000 }],
+    ['a dropped connection', { drop: true }],
+  ] as const;
+  /** Every verb backup sends (exec: the pre hook; patch: the snapshots' outcome labels). */
+  const VERBS = ['get', 'list', 'create', 'patch', 'exec'] as const;
+
+  async function hookedBackup(ns: string) {
+    cluster.exec.register(ns, 'db-7d4f9-abcde', 'exporter', localProcessHandler());
+    const hooks = join(dir, `${ns}-hiccup.yaml`);
+    await writeFile(
+      hooks,
+      JSON.stringify({ pre: [{ name: 'sync', container: 'exporter', command: ['true'] }] }),
+    );
+    return backup({ ...dbEnv(ns), NSBACKUP_HOOKS_FILE: hooks }, { now: clock('2026-11-21T02:00:00Z') });
+  }
+  /** What a user sees of the result: per snapshot its PVC, outcome and day; one per PVC, nothing else. */
+  const result = (ns: string) =>
+    snapshotsIn(ns)
+      .map(
+        (s) =>
+          `${s.metadata.labels['nsbackup.io/pvc']} ${s.status?.readyToUse} ${s.metadata.labels['nsbackup.io/outcome']} ${s.metadata.labels['nsbackup.io/daily']}`,
+      )
+      .sort();
+  const asWithoutFault = ['data true succeeded 2026-11-21', 'wal true succeeded 2026-11-21'];
+
+  it('without a fault', async () => {
+    const ns = seedNamespace();
+    const r = await hookedBackup(ns);
+    expect(r.code).toBe(0);
+    expect(result(ns)).toEqual(asWithoutFault);
+  });
+
+  it.each(VERBS.flatMap((verb) => KINDS.map(([kind, fault]) => [verb, kind, fault] as const)))(
+    'one fault on %s (%s): exit 0, the same snapshots',
+    async (verb, _kind, fault) => {
+      const ns = seedNamespace();
+      cluster.faults.add({ verb, path: `/namespaces/${ns}/`, times: 1, ...fault });
+      const r = await hookedBackup(ns).finally(() => cluster.faults.clear());
+      expect(r.code, summaryOf(r).error).toBe(0);
+      expect(result(ns)).toEqual(asWithoutFault);
+      // The fault did hit a request (a test that injects nothing proves nothing).
+      const answered =
+        'retryAfterSeconds' in fault
+          ? 429
+          : 'status' in fault
+            ? fault.status
+            : 'drop' in fault
+              ? 0
+              : undefined;
+      const hit = cluster.requests.filter((q) => q.verb === verb && q.path.includes(`/namespaces/${ns}/`));
+      expect(hit.length).toBeGreaterThan(0);
+      if (answered !== undefined) expect(hit.map((q) => q.status)).toContain(answered);
+    },
+    20_000,
+  );
+
+  it.each([
+    ['create', /snapshot create failed and the snapshot was not stored: trying again/, /HTTP 503|503/],
+    [
+      'exec',
+      /exec upgrade failed before the command started: trying again/,
+      /could not connect \(the command did not start\)/,
+    ],
+  ] as const)(
+    'a persistent 503 on %s fails the run cleanly, after bounded retries',
+    async (verb, retried, error) => {
+      const ns = seedNamespace();
+      cluster.faults.add({ verb, path: `/namespaces/${ns}/`, status: 503 });
+      const r = await hookedBackup(ns).finally(() => cluster.faults.clear());
+      expect(r.code).toBe(1);
+      expect(r.logs.map((l) => l.msg).join('\n')).toMatch(retried);
+      expect(summaryOf(r).error).toMatch(error);
+      expect(goodSnapshotsIn(ns)).toEqual([]);
+    },
+    30_000,
+  );
 });

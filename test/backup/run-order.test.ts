@@ -251,7 +251,7 @@ describe('order: the application is held only for the dump and the cut; S3 comes
       events.push(`${what} (trace: ${(await hooks.lines()).join(',')})`);
     };
     const run = await backup(ns, {
-      env: { NSBACKUP_HOOKS_FILE: hooks.file, NSBACKUP_S3_DUMP: 'true', NSBACKUP_S3_BUCKET: 'b' },
+      env: { NSBACKUP_HOOKS_FILE: hooks.file, NSBACKUP_S3_DUMP: 'true', NSBACKUP_S3_BUCKET: 'bucket' },
       wrapKube: withSnapshotCreate(async (real, path, body) => {
         events.push(
           `create ${body.spec.source.persistentVolumeClaimName} (trace: ${(await hooks.lines()).join(',')})`,
@@ -290,7 +290,7 @@ describe('order: the application is held only for the dump and the cut; S3 comes
     expect(outcomes.map((o) => o.outcome)).toEqual(['succeeded']);
   });
 
-  it('an S3 failure fails the run, records it, and keeps the good snapshots', async () => {
+  it("an S3 failure fails the run, records it, and keeps the snapshots, labelled as a failed run's", async () => {
     const ns = seedNamespace();
     const outcomes: { folder: BackupFolder; outcome: BackupOutcome }[] = [];
     const { report } = await backup(ns, {
@@ -307,13 +307,22 @@ describe('order: the application is held only for the dump and the cut; S3 comes
     expect(report.error?.message).toBe(
       `storing the backup in ${folder.location} failed: connect ECONNREFUSED 10.0.0.1:443`,
     );
+    // Good copies of the volumes, but no backup: no period label, outcome failed (list and retention read it).
     expect(
-      snapshotsIn(ns).map((s) => [s.status.readyToUse, s.metadata.labels['nsbackup.io/failed']]),
+      snapshotsIn(ns).map((s) => [
+        s.status.readyToUse,
+        s.metadata.labels['nsbackup.io/outcome'],
+        s.metadata.labels['nsbackup.io/failed'],
+        s.metadata.labels['nsbackup.io/daily'],
+      ]),
     ).toEqual([
-      [true, undefined],
-      [true, undefined],
+      [true, 'failed', 'true', undefined],
+      [true, 'failed', 'true', undefined],
     ]);
-    expect(report.snapshots.map((s) => s.outcome)).toEqual(['ready', 'ready']);
+    expect(report.snapshots.map((s) => [s.outcome, s.run])).toEqual([
+      ['ready', 'failed'],
+      ['ready', 'failed'],
+    ]);
     expect(outcomes).toEqual([
       {
         folder,
@@ -343,6 +352,13 @@ describe('order: the application is held only for the dump and the cut; S3 comes
       },
     });
     expect(report.error?.message).toMatch(/^recording the outcome in s3:\/\/b\/.*\/ failed: Access Denied$/);
+    // Labelled succeeded (with its day) before the outcome write failed, then failed (without it).
+    expect(
+      snapshotsIn(ns).map((s) => [
+        s.metadata.labels['nsbackup.io/outcome'],
+        s.metadata.labels['nsbackup.io/daily'],
+      ]),
+    ).toEqual([['failed', undefined]]);
   });
 
   it('records no outcome and names no folder when nothing goes to S3', async () => {

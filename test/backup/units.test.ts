@@ -259,6 +259,28 @@ describe('settings across fields', () => {
     expect(error.message).not.toContain('pw');
   });
 
+  it('refuses two databases that would be dumped to one file, and a newline splitting a name', () => {
+    const error = (() => {
+      try {
+        plan({
+          NSBACKUP_DB: 'postgres',
+          NSBACKUP_DB_TARGET: 'deployment/db',
+          NSBACKUP_DB_NAMES: 'shop,my db,my_db,shop',
+        });
+      } catch (e) {
+        return e;
+      }
+    })() as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.problems).toEqual([
+      'NSBACKUP_DB_NAMES: "shop" and "shop" would be dumped to the same file shop.sql.gz',
+      'NSBACKUP_DB_NAMES: "my db" and "my_db" would be dumped to the same file my_db.sql.gz',
+    ]);
+    expect(() =>
+      plan({ NSBACKUP_DB: 'postgres', NSBACKUP_DB_TARGET: 'deployment/db', NSBACKUP_DB_NAMES: 'shop\nevil' }),
+    ).toThrow(/NSBACKUP_DB_NAMES \(got[\s\S]*must not contain control characters/);
+  });
+
   it('refuses bad deltas, a bad time zone and a run with nothing to back up', () => {
     expect(() =>
       plan({

@@ -4,7 +4,7 @@
 // Secrets and the downward API resolved as the kubelet would — against the emulator and a local S3.
 
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { commands } from '../../scripts/commands.js';
 import { localProcessHandler } from '../cluster/exec.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
-import { helmTemplate, type RenderedObject } from '../helpers/helm.js';
+import { CHART_DIR, helmTemplate, type RenderedObject } from '../helpers/helm.js';
 import { startS3, TEST_S3_CREDENTIALS, type LocalS3 } from '../helpers/s3.js';
 import { localContainer, podForJob, type LocalContainer } from './job-env.js';
 import { allowedBy, requestAttributes, valuesFile, type RequestAttributes } from './rendered.js';
@@ -120,8 +120,19 @@ async function runLocally(
     .map(({ r }) => `${r.verb} ${r.path}`);
   expect(denied, `${name} would be forbidden`).toEqual([]);
   expect(cluster.requests.length).toBeGreaterThan(0);
+  for (const { verb, path } of cluster.requests) {
+    const attrs = requestAttributes(verb, path);
+    if (!attrs || !allowedBy(attrs, roles)) continue;
+    const sent = used.get(component) ?? new Set<string>();
+    for (const v of verb === 'exec' ? ['get', 'create'] : [verb])
+      sent.add(`${attrs.group}|${attrs.resource}|${v}`);
+    used.set(component, sent);
+  }
   return { code, logs };
 }
+
+/** Per component, `group|resource|verb` of every allowed request its runs sent (for the exactness check). */
+const used = new Map<string, Set<string>>();
 
 /** A Job as kubectl made it, its pod seeded as the Job controller would, and the container as the kubelet runs it. */
 async function jobContainer(jobName: string, containerName: string, ns = NS): Promise<LocalContainer> {
@@ -726,5 +737,71 @@ describe('export to S3 with every backup, and a restore Job from the template', 
     const restored = await runLocally(restore, 'restore', withUpdate);
     expect(restored.code, restored.logs.join('\n')).toBe(0);
     expect(cluster.get('v1', 'ConfigMap', WEB, 'settings')?.data).toEqual({ mode: 'fast' });
+  });
+
+  it('every verb the backup and restore Roles grant was sent by a run above, or is named with what sends it', () => {
+    // Grants these runs do not exercise, each with the path that does send it (and the test that shows it).
+    const sentElsewhere: Record<string, string> = {
+      'backup|snapshot.storage.k8s.io|volumesnapshots|delete':
+        'a failed snapshot is deleted (test/backup/flow)',
+      'restore|rbacResources|get':
+        'a create refused with 403 or whose answer was lost is looked up (test/restore)',
+      'restore|snapshot.storage.k8s.io|volumesnapshots|list': '--pvcs-from-snapshots (test/restore)',
+      'restore||serviceaccounts|update':
+        "the backup's imagePullSecrets merged into default (test/restore/merge)",
+      'restore||pods|get': 'restore-db (test/realcluster/chart)',
+      'restore||pods|list': 'restore-db (test/realcluster/chart)',
+      'restore||pods/exec|get': 'restore-db (test/realcluster/chart)',
+      'restore||pods/exec|create': 'restore-db (test/realcluster/chart)',
+      'restore|apps|deployments|get': 'restore-db resolves deployment/NAME (test/realcluster/chart)',
+      'restore|apps|statefulsets|get': 'restore-db resolves statefulset/NAME (test/realcluster/chart)',
+      // Groups the emulator does not serve; the export lists them where the API server does.
+      'backup|groupsnapshot.storage.k8s.io|volumegroupsnapshots|list':
+        'a served group (test/realcluster/chart)',
+      'backup|resource.k8s.io|resourceclaims|list': 'a served group (test/realcluster/chart)',
+      'backup|resource.k8s.io|resourceclaimtemplates|list': 'a served group (test/realcluster/chart)',
+    };
+    // restore.rbacResources render as one rule per entry, all with the same verbs: a verb sent on any of those kinds
+    // shows the verb is sent (which kinds get created depends only on what the backup holds).
+    const rbacRules = new Set(
+      (YAML.parse(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8')).restore.rbacResources as any[]).map(
+        (r) => JSON.stringify([r.apiGroups, r.resources]),
+      ),
+    );
+    const isRbacRule = (component: string, rule: any) =>
+      component === 'restore' &&
+      !rule.resourceNames &&
+      rule.verbs.includes('create') && // the snapshot list rule names volumesnapshots too
+      rbacRules.has(JSON.stringify([rule.apiGroups, rule.resources]));
+    const unused: string[] = [];
+    for (const component of ['backup', 'restore']) {
+      const sent = used.get(component) ?? new Set<string>();
+      const rules = objects
+        .filter((o) => o.kind === 'Role' && o.metadata.labels?.['app.kubernetes.io/component'] === component)
+        .flatMap((r) => r.rules ?? []);
+      const pairsOf = (rule: any): string[] =>
+        (rule.apiGroups as string[]).flatMap((g) => (rule.resources as string[]).map((res) => `${g}|${res}`));
+      const rbacSent = new Set(
+        rules
+          .filter((rule) => isRbacRule(component, rule))
+          .flatMap(pairsOf)
+          .flatMap((pair) => [...sent].filter((k) => k.startsWith(`${pair}|`)).map((k) => k.split('|')[2])),
+      );
+      for (const rule of rules) {
+        for (const verb of rule.verbs as string[]) {
+          const pairs = pairsOf(rule);
+          if (isRbacRule(component, rule)) {
+            if (!rbacSent.has(verb) && !sentElsewhere[`restore|rbacResources|${verb}`])
+              unused.push(`restore|rbacResources|${verb}`);
+            continue;
+          }
+          // One rule names many kinds the same way (the export's list): one of them sent is enough.
+          if (pairs.some((pair) => sent.has(`${pair}|${verb}`))) continue;
+          for (const key of pairs.map((pair) => `${component}|${pair}|${verb}`))
+            if (!sentElsewhere[key]) unused.push(key);
+        }
+      }
+    }
+    expect(unused, 'granted, but no command sends it').toEqual([]);
   });
 });

@@ -69,8 +69,9 @@ const NAMESPACE_ROWS: Row[] = [
     group: 'restore.rbacResources',
     resources: ['restore.rbacResources'],
     // update only with `existing: update`, patch only for restore-pvc --replace-in: see chart.test.ts.
-    verbs: ['get', 'list', 'create'],
+    verbs: ['get', 'create'],
   },
+  { who: 'restore', kind: 'Role', group: SNAP, resources: ['volumesnapshots'], verbs: ['list'] },
   { who: 'restore', kind: 'Role', group: 'core', resources: ['pods'], verbs: ['get', 'list'] },
   { who: 'restore', kind: 'Role', group: 'core', resources: ['pods/exec'], verbs: ['create', 'get'] },
   {

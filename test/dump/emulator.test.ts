@@ -172,3 +172,61 @@ describe('dumps over the emulator pods/exec', () => {
     expect(await maria.sql('SELECT COUNT(*) FROM people', 'crm')).toBe('3000');
   });
 });
+
+describe('one transient fault on the pods/exec upgrade (issue 11): retried, because the command had not started', () => {
+  const FAULTS = [
+    ['429 with Retry-After', { retryAfterSeconds: 1 }],
+    ['500', { status: 500 }],
+    ['503', { status: 503 }],
+    ['a 2 s delay', { delayMs: 2_000 }],
+    ['a dropped connection', { drop: true }],
+  ] as const;
+
+  /** pgCtx with an exec whose retries are recorded, and short waits (the policy's shape, not its patience). */
+  function retryingCtx(warnings: string[]): DumpContext {
+    return {
+      ...pgCtx(),
+      exec: podExec(connect({ kubeconfigPath: cluster.kubeconfigPath }), {
+        log: { warn: (msg: string, fields?: any) => void warnings.push(`${msg}: ${fields?.error}`) },
+        policy: { attempts: 4, baseDelayMs: 20, maxDelayMs: 200, maxElapsedMs: 10_000 },
+      }),
+    };
+  }
+
+  it.each(FAULTS)(
+    '%s: check, dump and restore end as without it',
+    async (what, fault) => {
+      const warnings: string[] = [];
+      const ctx = retryingCtx(warnings);
+      const target = `shop_fault_${what.replace(/\W+/g, '_').toLowerCase()}`;
+      await pg.psql(`DROP DATABASE IF EXISTS ${target}`);
+      await pg.psql(`CREATE DATABASE ${target}`);
+      for (const step of ['check', 'dump', 'restore'] as const) {
+        cluster.faults.add({ verb: 'exec', times: 1, ...fault });
+        if (step === 'check') await checkDatabase(ctx, { dumpDir, databases: ['shop'] });
+        if (step === 'dump') await dumpDatabase(ctx, { dumpDir, databases: ['shop'] });
+        if (step === 'restore')
+          await restoreDump(ctx, { source: { path: join(dumpDir, 'shop.sql.gz') }, database: target });
+      }
+      cluster.faults.clear();
+      expect(await pgCount(target)).toBe(await pgCount('shop'));
+      if (what === 'a 2 s delay')
+        expect(warnings).toEqual([]); // slow is not failed
+      else {
+        expect(warnings).toHaveLength(3);
+        for (const w of warnings)
+          expect(w).toMatch(/^exec upgrade failed before the command started: trying again: /);
+      }
+    },
+    30_000,
+  );
+
+  it('a persistent fault fails cleanly, saying the command did not start; a broken session is never retried', async () => {
+    const warnings: string[] = [];
+    cluster.faults.add({ verb: 'exec', status: 503 });
+    const err = await checkDatabase(retryingCtx(warnings), { dumpDir, databases: ['shop'] }).catch((e) => e);
+    cluster.faults.clear();
+    expect(err.message).toMatch(/could not connect \(the command did not start\): HTTP 503/);
+    expect(warnings).toHaveLength(3); // 4 attempts
+  });
+});

@@ -68,7 +68,7 @@ describe('execInPod', () => {
   it('reports a refused upgrade with the server words', async () => {
     const kc = server.kc;
     const err = await execInPod({ kc }, { ...target, namespace: 'a/b', command: ['true'] }).catch((e) => e);
-    expect(err.message).toMatch(/could not connect: HTTP 404/);
+    expect(err.message).toMatch(/could not connect \(the command did not start\): HTTP 404/);
   });
 
   it('stops on abort', async () => {

@@ -34,6 +34,9 @@ async function finishedBackups(): Promise<string[]> {
   return ids.sort();
 }
 
+/** Writes to the cluster in the request log (anything but get/list/watch). */
+const clusterWrites = () => cluster.requests.filter((q) => !['get', 'list', 'watch'].includes(q.verb));
+
 async function backup(env: Record<string, string>) {
   const logs: any[] = [];
   const code = await runCommand(createBackupCommand({ pollMs: 20, notifier: undefined }), {
@@ -84,5 +87,35 @@ describe('the backup with NSBACKUP_S3_BUCKET', () => {
     const bad = await backup({ NSBACKUP_ENCRYPTION_KEY: 'not-a-key' });
     expect(bad.code).toBe(2);
     expect(await finishedBackups()).toEqual(before);
+  });
+});
+
+describe('the S3 store is checked before anything is written', () => {
+  it('a missing bucket, a wrong endpoint: exit 2 naming the settings, no dump, no snapshot, nothing in S3', async () => {
+    const before = await finishedBackups();
+    for (const [what, env, message] of [
+      ['missing bucket', { NSBACKUP_S3_BUCKET: 'no-such-bucket' }, /no such bucket.*HTTP 404/],
+      ['wrong endpoint', { NSBACKUP_S3_ENDPOINT: 'http://127.0.0.1:9' }, /ECONNREFUSED/],
+    ] as const) {
+      for (const dryRun of ['false', 'true']) {
+        cluster.clearRequests();
+        const r = await backup({ ...env, NSBACKUP_PVC: 'data-db-0', NSBACKUP_DRY_RUN: dryRun });
+        expect(r.code, `${what}, dry run ${dryRun}: ${r.summary?.error}`).toBe(2);
+        expect(r.summary.error).toMatch(/the S3 store is not usable/);
+        expect(r.summary.error).toMatch(message);
+        expect(r.summary.error).toMatch(/check NSBACKUP_S3_BUCKET, NSBACKUP_S3_REGION, NSBACKUP_S3_ENDPOINT/);
+        expect(clusterWrites()).toEqual([]);
+        expect(cluster.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', 'shop')).toEqual([]);
+      }
+    }
+    expect(await finishedBackups()).toEqual(before);
+  });
+
+  it("a working store: the probe object is the namespace folder's own, overwritten by each run", async () => {
+    const r = await backup({ NSBACKUP_EXPORT: 'false' });
+    expect(r.code, r.summary?.error).toBe(0);
+    expect(await s3.store().exists('nsbackup/prod/shop/.nsbackup-write-check')).toBe(true);
+    const dry = await backup({ NSBACKUP_DRY_RUN: 'true' });
+    expect(dry.code, dry.summary?.error).toBe(0);
   });
 });

@@ -229,7 +229,7 @@ describe('mark-and-delete', () => {
     expect(await backupFiles('m2', 'b20260301')).toBe(0);
   });
 
-  it('never touches pinned, foreign, failed, unready or newest snapshots, nor another namespace', async () => {
+  it("never touches pinned, foreign, erroring, unready or newest snapshots, nor another namespace; a failed run's goes when due", async () => {
     const due = { [Labels.deleteAfter]: '2026-01-01' };
     seedSnapshots(cluster, [
       {
@@ -307,19 +307,24 @@ describe('mark-and-delete', () => {
     ]);
     const run = await markAndDelete('2026-02-01T00:00:00Z', ['-n', 'p1', '--force']);
     expect(run.code).toBe(0);
+    // `labelled-failed` was left by a failed backup run (nsbackup.io/failed=true): swept like an unkept one. A
+    // status.error alone (`failed`) may clear, and is left alone.
     expect(snapshotNames(cluster, 'p1')).toEqual([
       'failed',
       'foreign',
       'keeper',
-      'labelled-failed',
       'newest',
       'pinned',
       'unready',
     ]);
     expect(
-      writes(cluster).every(
-        (r) =>
-          r.path.includes('/namespaces/p1/volumesnapshots/old') || r.path.includes('snapcontent-uid-p1-old'),
+      writes(cluster).every((r) =>
+        [
+          '/namespaces/p1/volumesnapshots/old',
+          'snapcontent-uid-p1-old',
+          '/volumesnapshots/labelled-failed',
+          'snapcontent-uid-p1-labelled-failed',
+        ].some((p) => r.path.includes(p)),
       ),
     ).toBe(true);
     expect(snapshotNames(cluster, 'p2')).toEqual(['other', 'other-newest']);
@@ -755,10 +760,10 @@ describe('list', () => {
     expect(text).toContain('NAMESPACE l1  PVC data');
     expect(text).toContain('NAMESPACE l1  PVC wal');
     expect(text).toMatch(
-      /SNAPSHOT\s+CREATED\s+READY\s+SIZE\s+TYPE\s+DAILY\s+WEEKLY\s+MONTHLY\s+YEARLY\s+DELETE-AFTER\s+PINNED/,
+      /SNAPSHOT\s+CREATED\s+READY\s+OUTCOME\s+SIZE\s+TYPE\s+DAILY\s+WEEKLY\s+MONTHLY\s+YEARLY\s+DELETE-AFTER\s+PINNED/,
     );
     expect(text).toMatch(
-      /data-20260301-01\s+2026-03-01 01:00\s+true\s+1Gi\s+scheduled\s+2026-03-01\s+2026-w09\s+2026-03\s+2026\s+-\s+true/,
+      /data-20260301-01\s+2026-03-01 01:00\s+true\s+-\s+1Gi\s+scheduled\s+2026-03-01\s+2026-w09\s+2026-03\s+2026\s+-\s+true/,
     );
     expect(table.lines).toEqual([]); // quiet: no summary line on success
 
@@ -780,6 +785,7 @@ describe('list', () => {
       pinned: true,
       daily: '2026-03-01',
       ready: true,
+      outcome: 'unrecorded', // seeded like an older nsbackup's snapshot, without nsbackup.io/outcome
     });
   });
 

@@ -1,6 +1,6 @@
 // restore-db with a real PostgreSQL 15 behind the emulator's pods/exec (the "container" is a local process).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -163,4 +163,47 @@ describe('nsbackup restore-db', () => {
     expect(text).toMatch(/is damaged, nothing was restored/);
     expect(await pg.psql(FINGERPRINT, 'shop_copy')).toBe('500,187875.00');
   });
+});
+
+describe('restore-db: one API hiccup on any verb it sends ends as without it (issue 11)', () => {
+  const KINDS = [
+    ['429 with Retry-After', { retryAfterSeconds: 1 }, 429],
+    ['500', { status: 500 }, 500],
+    ['503', { status: 503 }, 503],
+    ['a 2 s delay', { delayMs: 2_000 }, undefined],
+    ['a dropped connection', { drop: true }, 0],
+  ] as const;
+  /** get: the StatefulSet; list: its pods; exec: the restore itself. */
+  const VERBS = ['get', 'list', 'exec'] as const;
+
+  beforeAll(async () => {
+    // The test above damaged the stored dump on purpose: put the good one back.
+    const store = s3.store();
+    await store.upload(
+      store.key('prod', 'shop', BACKUP, dumpFileName('shop', false)),
+      readFileSync(dumpFile),
+    );
+  });
+
+  it.each(
+    VERBS.flatMap((verb) => KINDS.map(([kind, fault, answered]) => [verb, kind, fault, answered] as const)),
+  )(
+    'one fault on %s (%s): exit 0, the same data',
+    async (verb, kind, fault, answered) => {
+      const target = `shop_${verb}_${kind.replace(/\W+/g, '_').toLowerCase()}`;
+      await pg.psql(`DROP DATABASE IF EXISTS ${target}`);
+      await pg.psql(`CREATE DATABASE ${target}`);
+      cluster.clearRequests();
+      cluster.faults.add({ verb, path: '/namespaces/shop/', times: 1, ...fault });
+      const { code, text } = await restoreDb(['--from', 'latest', '--database', target, '--yes']).finally(
+        () => cluster.faults.clear(),
+      );
+      expect(code, text).toBe(0);
+      expect(await pg.psql(FINGERPRINT, target)).toBe(await pg.psql(FINGERPRINT, 'shop'));
+      const hit = cluster.requests.filter((q) => q.verb === verb && q.path.includes('/namespaces/shop/'));
+      expect(hit.length).toBeGreaterThan(0);
+      if (answered !== undefined) expect(hit.map((q) => q.status)).toContain(answered);
+    },
+    30_000,
+  );
 });

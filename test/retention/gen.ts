@@ -138,6 +138,14 @@ function disturb(records: SnapshotRecord[], r: Rng, now: Date, timeZone: string)
     if (r.chance(0.02)) labels[Labels.retain] = 'forever';
     const failed = r.chance(0.06);
     if (failed && r.chance(0.5)) labels[Labels.failed] = 'true';
-    return { ...record, labels, ready: !r.chance(0.08), failed };
+    // How the run ended: none (an older version's snapshot), or one of the labels a run writes, or junk; an
+    // in-progress deadline before or after now (interrupted, or still running).
+    let completeBy: string | undefined;
+    if (r.chance(0.3)) {
+      labels[Labels.outcome] = r.pick(['succeeded', 'succeeded', 'in-progress', 'failed', 'half-done']);
+      const hours = r.pick([-48, -1, 1, 30]);
+      completeBy = r.chance(0.95) ? new Date(now.getTime() + hours * 3_600_000).toISOString() : 'later';
+    }
+    return { ...record, labels, ready: !r.chance(0.08), failed, ...(completeBy ? { completeBy } : {}) };
   });
 }

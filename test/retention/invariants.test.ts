@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Labels } from '../../lib/labels.js';
 import {
+  localDate,
   planMark,
   planRetain,
   planSweep,
@@ -34,11 +35,28 @@ function plans(h: History, records: readonly SnapshotRecord[] = h.records) {
   };
 }
 
-/** Independently of the core: the newest ready, not failed snapshot of ours per PVC. */
+/** Independently of the core: the run that made it succeeded, or predates the outcome label. */
+const runCompleted = (r: SnapshotRecord) =>
+  r.labels[Labels.failed] !== 'true' && [undefined, 'succeeded'].includes(r.labels[Labels.outcome]);
+
+/** Independently of the core: ours, and its run failed or was killed (still in progress past its deadline). */
+const leftByBadRun = (r: SnapshotRecord, now: Date) =>
+  Labels.retain in r.labels &&
+  (r.labels[Labels.failed] === 'true' ||
+    r.labels[Labels.outcome] === 'failed' ||
+    (r.labels[Labels.outcome] === 'in-progress' && Date.parse(r.completeBy ?? '') < now.getTime()));
+
+/** Independently of the core: the newest ready, not failed, completed snapshot of ours per PVC. */
 function newestGoodPerPvc(records: readonly SnapshotRecord[]): Set<string> {
   const newest = new Map<string, SnapshotRecord>();
   for (const r of records) {
-    if (!r.ready || r.failed || !(Labels.retain in r.labels) || Number.isNaN(Date.parse(r.createdAt)))
+    if (
+      !r.ready ||
+      r.failed ||
+      !runCompleted(r) ||
+      !(Labels.retain in r.labels) ||
+      Number.isNaN(Date.parse(r.createdAt))
+    )
       continue;
     const key = `${r.namespace}/${r.pvc}`;
     const current = newest.get(key);
@@ -91,15 +109,42 @@ describe('retention invariants over generated histories', () => {
     }
   });
 
-  it('never touches snapshots that are not ready, failed, or not ours', () => {
+  it('never touches snapshots not ours, not ready, failed or still in progress, unless their run failed or was killed', () => {
     for (const seed of SEEDS) {
       const h = history(seed);
       const { changed } = touched(plans(h));
       const untouchable = h.records
-        .filter((r) => !r.ready || r.failed || !(Labels.retain in r.labels))
+        .filter(
+          (r) =>
+            !(Labels.retain in r.labels) ||
+            (!leftByBadRun(r, h.now) && (!r.ready || r.failed || !runCompleted(r))),
+        )
         .map(id);
       for (const name of untouchable) expect(changed.has(name), `seed ${seed}`).toBe(false);
     }
+  });
+
+  it('marks every unpinned snapshot of a failed or killed run, and deletes it only once its day is over', () => {
+    let seen = 0;
+    for (const seed of SEEDS) {
+      const h = history(seed);
+      const p = plans(h);
+      const marked = new Set(p.mark.marks.map(id));
+      const deleted = new Set(p.forced.deletions.map(id));
+      const today = localDate(h.now, h.timeZone);
+      for (const r of h.records) {
+        if (!leftByBadRun(r, h.now) || r.labels[Labels.pin] === 'true') continue;
+        if (Number.isNaN(Date.parse(r.createdAt))) continue;
+        seen++;
+        const deleteAfter = r.labels[Labels.deleteAfter];
+        expect(marked.has(id(r)), `seed ${seed} ${id(r)}`).toBe(deleteAfter === undefined);
+        const due =
+          deleteAfter !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(deleteAfter) && deleteAfter < today;
+        expect(deleted.has(id(r)), `seed ${seed} ${id(r)}`).toBe(due);
+        expect(p.retain.removals.map(id), `seed ${seed}`).not.toContain(id(r));
+      }
+    }
+    expect(seen).toBeGreaterThan(50);
   });
 
   it('leaves no snapshot kept by a period that keeps nothing: after retain and mark, each is held or marked', () => {
@@ -114,6 +159,7 @@ describe('retention invariants over generated histories', () => {
         (r) =>
           r.ready &&
           !r.failed &&
+          runCompleted(r) &&
           r.labels[Labels.retain] === 'gfs' &&
           r.labels[Labels.pin] !== 'true' &&
           !newest.has(id(r)) &&

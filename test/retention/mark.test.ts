@@ -60,6 +60,41 @@ describe('planMark', () => {
     expect(planMark(records, options).marks).toEqual([]);
   });
 
+  it("marks the snapshots of failed and killed runs, never one still running, unpinned or an older version's", () => {
+    const old = '2026-03-01T02:00:00Z';
+    const outcome = (value: string) => ({ [Labels.outcome]: value });
+    // The run's deadline: 22:00 UTC passed, 23:00 UTC not yet.
+    const records: SnapshotRecord[] = [
+      newest,
+      snapshot('s3-failed', '2026-03-29T21:00:00Z', outcome('failed')),
+      snapshot('labelled-failed', old, { [Labels.failed]: 'true' }, { ready: false }),
+      snapshot('killed', old, outcome('in-progress'), { completeBy: '2026-03-29T22:00:00Z' }),
+      snapshot('running', '2026-03-29T21:00:00Z', outcome('in-progress'), {
+        completeBy: '2026-03-29T23:00:00Z',
+      }),
+      snapshot('no-deadline', old, outcome('in-progress')),
+      snapshot('newer-version', old, outcome('verified')),
+      snapshot('pinned-failed', old, { ...outcome('failed'), [Labels.pin]: 'true' }),
+      snapshot('older-version', old, { [Labels.weekly]: '2026-w09' }),
+      snapshot('status-error', old, {}, { failed: true }),
+    ];
+    const plan = planMark(records, options);
+    expect(plan.marks.map((m) => [m.name, m.runOutcome, m.deleteAfter])).toEqual([
+      ['killed', 'interrupted', '2026-03-31'],
+      ['labelled-failed', 'failed', '2026-03-31'],
+      ['s3-failed', 'failed', '2026-03-31'],
+    ]);
+  });
+
+  it('never counts a snapshot whose run is not known to have succeeded as the newest good one', () => {
+    const older = snapshot('older', '2026-03-28T02:00:00Z');
+    const running = snapshot('running', '2026-03-29T21:00:00Z', { [Labels.outcome]: 'in-progress' });
+    const succeeded = snapshot('succeeded', '2026-03-29T21:30:00Z', { [Labels.outcome]: 'succeeded' });
+    // Without a succeeded run after it, `older` is the newest backup and stays unmarked.
+    expect(planMark([older, running], options).marks).toEqual([]);
+    expect(names(planMark([older, running, succeeded], options).marks)).toEqual(['older']);
+  });
+
   it('marks the deltas snapshots outside the keep set', () => {
     const day = (d: number) => `2026-03-${String(d).padStart(2, '0')}T02:00:00Z`;
     const deltas = { [Labels.retain]: 'deltas', [DELTAS_LABEL]: 'P1D_P3D' };

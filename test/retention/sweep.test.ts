@@ -41,6 +41,38 @@ describe('planSweep', () => {
     expect(planSweep(records, { ...options, timeZone: 'UTC' }).deletions).toEqual([]);
   });
 
+  it("deletes a failed or killed run's snapshot once its day is over, newest or not; the count limit includes it", () => {
+    const failedRun = (name: string, deleteAfter: string, outcome = 'failed') =>
+      snapshot(
+        name,
+        '2026-03-29T20:00:00Z',
+        {
+          [Labels.outcome]: outcome,
+          [Labels.deleteAfter]: deleteAfter,
+        },
+        { completeBy: '2026-03-29T21:00:00Z' },
+      );
+    const records = [
+      newest,
+      failedRun('failed-due', '2026-03-29'),
+      failedRun('killed-due', '2026-03-29', 'in-progress'),
+      failedRun('failed-today', '2026-03-30'),
+    ];
+    const plan = planSweep(records, options);
+    expect(plan.deletions.map((d) => [d.name, d.runOutcome])).toEqual([
+      ['failed-due', 'failed'],
+      ['killed-due', 'interrupted'],
+    ]);
+    // The only good snapshot stays; only the count limit applies to the others.
+    const crowd = Array.from({ length: 11 }, (_, i) => failedRun(`f${i}`, '2026-03-20'));
+    const refused = planSweep([newest, ...crowd], options);
+    expect(refused.refused).toBe(true);
+    expect(refused.refusals[0].reason).toBe(
+      'would delete 0 of 1 good snapshots and 11 of failed or interrupted runs, more than 10',
+    );
+    expect(planSweep([newest, ...crowd.slice(0, 10)], options).deletions).toHaveLength(10);
+  });
+
   it('never deletes the newest good snapshot, even when its delete-after has passed', () => {
     const onlyOne = snapshot('only', '2026-03-01T02:00:00Z', {
       [Labels.retain]: 'days',
