@@ -10,6 +10,7 @@ import {
   loadConfig,
   oneOf,
   parseArgs,
+  url,
   rawSecretValues,
   secretValues,
   unknownVariableProblems,
@@ -17,9 +18,11 @@ import {
 import type { ConfigOf, ParsedArgs, Schema } from './config/index.js';
 import { ExitCode, JobError } from './exit.js';
 import { Logger } from './log.js';
+import { pushRunMetrics } from './metrics/pushgateway.js';
 import type { Level, LogFormat } from './log.js';
 import { Redactor } from './redact.js';
 
+/** What every command takes besides its own settings: logging, and where to push its run's metrics. */
 export const loggingSettings = {
   logFormat: oneOf(['json', 'text'] as const, {
     env: 'NSBACKUP_LOG_FORMAT',
@@ -30,6 +33,12 @@ export const loggingSettings = {
     env: 'NSBACKUP_LOG_LEVEL',
     default: 'info',
     description: 'Lowest level that is logged.',
+  }),
+  pushgatewayUrl: url({
+    env: 'NSBACKUP_PUSHGATEWAY_URL',
+    description:
+      'Prometheus Pushgateway to push each run to (job="nsbackup", namespace, command): last attempt and success ' +
+      'times, duration, result, and the numbers of the summary. A push that fails is logged and never fails the run.',
   }),
 };
 
@@ -150,27 +159,47 @@ export async function runCommand<S extends Schema>(
   process.once('SIGTERM', onTerm);
   process.once('SIGINT', onInt);
   try {
-    const result = (await command.run({ config, log, args, env, signal: abort.signal, out })) ?? {};
-    const exitCode = result.exitCode ?? ExitCode.ok;
-    if (!command.quiet || exitCode !== ExitCode.ok) {
-      log.summary(exitCode === ExitCode.ok ? 'success' : 'failure', startedAt, {
-        exitCode,
-        ...result.summary,
-      });
-    }
-    return exitCode;
-  } catch (e) {
-    const exitCode =
-      e instanceof JobError ? e.exitCode : e instanceof ConfigError ? ExitCode.badConfig : ExitCode.failed;
-    const message = e instanceof Error ? e.message : String(e);
-    log.summary('failure', startedAt, { exitCode, error: message });
-    if (!(e instanceof JobError) && !(e instanceof ConfigError) && e instanceof Error && e.stack) {
-      log.debug('stack', { stack: e.stack });
+    const ctx = { config, log, args, env, signal: abort.signal, out };
+    const { exitCode, summary } = await runToSummary(command, ctx, startedAt);
+    const pushgateway = config.pushgatewayUrl as string;
+    if (pushgateway) {
+      const namespace =
+        String(summary.namespace ?? (config as { namespace?: string }).namespace ?? '') || 'none';
+      const run = { command: command.name, namespace, startedAt, finishedAt: Date.now(), exitCode, summary };
+      await pushRunMetrics(pushgateway, run).catch((e) =>
+        log.warn('could not push metrics to the Pushgateway', { error: (e as Error).message }),
+      );
     }
     return exitCode;
   } finally {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
+  }
+}
+
+/** Runs the command and logs its summary line; any error becomes the exit code it stands for. */
+async function runToSummary<S extends Schema>(
+  command: Command<S>,
+  ctx: RunContext<S>,
+  startedAt: number,
+): Promise<{ exitCode: number; summary: Record<string, unknown> }> {
+  try {
+    const result = (await command.run(ctx)) ?? {};
+    const exitCode = result.exitCode ?? ExitCode.ok;
+    const summary = result.summary ?? {};
+    if (!command.quiet || exitCode !== ExitCode.ok) {
+      ctx.log.summary(exitCode === ExitCode.ok ? 'success' : 'failure', startedAt, { exitCode, ...summary });
+    }
+    return { exitCode, summary };
+  } catch (e) {
+    const exitCode =
+      e instanceof JobError ? e.exitCode : e instanceof ConfigError ? ExitCode.badConfig : ExitCode.failed;
+    const message = e instanceof Error ? e.message : String(e);
+    ctx.log.summary('failure', startedAt, { exitCode, error: message });
+    if (!(e instanceof JobError) && !(e instanceof ConfigError) && e instanceof Error && e.stack) {
+      ctx.log.debug('stack', { stack: e.stack });
+    }
+    return { exitCode, summary: {} };
   }
 }
 

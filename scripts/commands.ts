@@ -36,6 +36,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'List VolumeSnapshots per PVC with their retention labels',
     load: async () => (await import('./list.js')).command,
   },
+  status: {
+    summary: "Age of each namespace's newest good backup; exit 1 when one is too old or missing",
+    load: async () => (await import('./status.js')).command,
+  },
   backups: {
     summary: 'List the backups of a namespace stored in S3, with how each run ended',
     load: async () => (await import('./backups.js')).command,

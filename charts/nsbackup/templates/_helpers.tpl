@@ -55,6 +55,10 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.log.format | quote }}
 - name: NSBACKUP_LOG_LEVEL
   value: {{ .Values.log.level | quote }}
+{{- with .Values.metrics.pushgatewayUrl }}
+- name: NSBACKUP_PUSHGATEWAY_URL
+  value: {{ . | quote }}
+{{- end }}
 {{- end -}}
 
 {{/* The namespace a namespaced command works on: the pod's own. */}}
