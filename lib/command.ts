@@ -26,7 +26,8 @@ import { Redactor } from './redact.js';
 export const loggingSettings = {
   logFormat: oneOf(['json', 'text'] as const, {
     env: 'NSBACKUP_LOG_FORMAT',
-    default: 'json',
+    default: (env) => defaultLogFormat(env),
+    defaultText: 'text on a terminal, else json',
     description: 'Log format: JSON lines for collectors, or text for people.',
   }),
   logLevel: oneOf(['debug', 'info', 'warn', 'error'] as const, {
@@ -41,6 +42,16 @@ export const loggingSettings = {
       'times, duration, result, and the numbers of the summary. A push that fails is logged and never fails the run.',
   }),
 };
+
+/**
+ * The format before the configuration is read (its own errors are logged too): NSBACKUP_LOG_FORMAT when it is
+ * valid, else text for a person at a terminal and JSON for a collector.
+ */
+function defaultLogFormat(env: NodeJS.ProcessEnv): LogFormat {
+  const asked = env.NSBACKUP_LOG_FORMAT;
+  if (asked === 'json' || asked === 'text') return asked;
+  return process.stderr.isTTY ? 'text' : 'json';
+}
 
 /** Secrets in variables outside the schemas (the AWS SDK reads them itself). */
 export const STANDARD_SECRET_VARIABLES = ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
@@ -112,15 +123,21 @@ export async function runCommand<S extends Schema>(
   const redactor = new Redactor();
   // The standard variables the S3 client reads itself, whatever the command: masked from the first line on.
   for (const name of STANDARD_SECRET_VARIABLES) redactor.add(env[name]);
-  let log = new Logger({ redactor, write: opts.write, base: { command: command.name } });
+  let log = new Logger({
+    redactor,
+    write: opts.write,
+    format: defaultLogFormat(env),
+    base: { command: command.name },
+  });
   let args: ParsedArgs;
   let parsedArgs: ParsedArgs | undefined;
   let config: ConfigOf<typeof schema>;
   try {
     args = parseArgs(opts.argv ?? [], schema, command.aliases);
     parsedArgs = args;
-    if (args.help) {
-      out(helpText(command.usage ?? `nsbackup ${command.name} [options]`, command.summary, schema));
+    if (args.help || args.helpAll) {
+      const usage = command.usage ?? `nsbackup ${command.name} [options]`;
+      out(helpText(usage, command.summary, schema, { all: args.helpAll }));
       return ExitCode.ok;
     }
     // A misspelt variable would otherwise be ignored and its default used (the pod's own namespace, say).

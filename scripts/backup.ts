@@ -104,7 +104,9 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
   return defineCommand({
     name: 'backup',
     summary: 'Back up one namespace: database dump, then a VolumeSnapshot per PVC with retention labels',
+    usage: 'nsbackup backup [-n NAMESPACE] [--dry-run] [options]',
     schema: backupSettings,
+    aliases: { '-n': '--namespace' },
     onConfigError: (ctx) => pingConfigFailure(notifier, ctx),
     async run({ config, log, env, signal, out }) {
       let prepared: Prepared;

@@ -15,6 +15,8 @@ export interface ParsedArgs {
   flags: Map<string, string[]>;
   positional: string[];
   help: boolean;
+  /** `--help-all`: every setting, not only those with a flag. */
+  helpAll: boolean;
 }
 
 /** Parses `--flag value`, `--flag=value`, `-n value` (alias) and bare boolean flags. */
@@ -24,10 +26,15 @@ export function parseArgs(argv: string[], schema: Schema, aliases: Record<string
   const byFlag = new Map<string, Setting<any>>();
   for (const s of Object.values(schema)) if (s.flag) byFlag.set(s.flag, s);
   let help = false;
+  let helpAll = false;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     if (arg === '--help' || arg === '-h') {
       help = true;
+      continue;
+    }
+    if (arg === '--help-all') {
+      helpAll = true;
       continue;
     }
     if (arg === '--') {
@@ -63,7 +70,7 @@ export function parseArgs(argv: string[], schema: Schema, aliases: Record<string
     }
     flags.set(name, [...(flags.get(name) ?? []), value]);
   }
-  return { flags, positional, help };
+  return { flags, positional, help, helpAll };
 }
 
 export interface LoadOptions {

@@ -130,13 +130,32 @@ export function finishReport(report: RestoreReport): RestoreReport {
   return report;
 }
 
-/** The summary line's fields: a backup that is not whole (its run failed, types it does not hold) says so. */
+/** At most this many objects are named per list in the summary line; the report file has them all. */
+const NAMED_IN_SUMMARY = 10;
+
+/** `kind namespace/name` of the first entries of a list, and how many more: a count alone names nothing. */
+function named(entries: readonly ReportEntry[]): string[] {
+  const names = entries
+    .slice(0, NAMED_IN_SUMMARY)
+    .map((e) => `${e.kind} ${e.namespace ? `${e.namespace}/` : ''}${e.path.split('/').pop()}`);
+  if (entries.length > NAMED_IN_SUMMARY)
+    names.push(`and ${entries.length - NAMED_IN_SUMMARY} more (see the report)`);
+  return names;
+}
+
+/**
+ * The summary line's fields: counts, the objects behind the counts a person acts on (already there, failed, not
+ * checked), and a backup that is not whole (its run failed, types it does not hold) says so.
+ */
 export function summaryOf(report: RestoreReport): Record<string, unknown> {
   return {
     backupId: report.backupId,
     ...(report.outcome && report.outcome !== 'succeeded' ? { backupOutcome: report.outcome } : {}),
     dryRun: report.dryRun,
     ...report.counts,
+    ...(report.alreadyExisted.length ? { alreadyExistedObjects: named(report.alreadyExisted) } : {}),
+    ...(report.failed.length ? { failedObjects: named(report.failed) } : {}),
+    ...(report.notChecked.length ? { notCheckedObjects: named(report.notChecked) } : {}),
     ...(report.notExported.length ? { notInBackup: report.notExported.map((n) => n.what) } : {}),
     ...(report.warnings.length ? { warnings: report.warnings.length } : {}),
   };

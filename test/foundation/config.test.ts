@@ -99,10 +99,15 @@ describe('configuration', () => {
   });
 
   it('generates --help and the README table from the same schema', () => {
-    const help = helpText('nsbackup x', 'Does x.', schema);
+    const help = helpText('nsbackup x', 'Does x.', schema, { all: true });
     expect(help).toContain('--namespace, NSBACKUP_NAMESPACE');
     expect(help).toContain('NSBACKUP_DB [required]');
     expect(help).toContain('NSBACKUP_LOCK_SLOTS [default: CPUs / 2]');
+    // The short help leaves out what only a CronJob sets (no flag, not required), and says how to see it.
+    const short = helpText('nsbackup x', 'Does x.', schema);
+    expect(short).toContain('NSBACKUP_DB [required]');
+    expect(short).not.toContain('NSBACKUP_LOCK_SLOTS');
+    expect(short).toContain('--help-all');
     const table = markdownTable(schema);
     expect(table).toContain('| `NSBACKUP_LOCK_TIMEOUT` |  | `1h` | a duration');
     expect(table.split('\n')).toHaveLength(2 + Object.keys(schema).length);
