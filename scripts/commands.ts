@@ -36,6 +36,18 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'List VolumeSnapshots per PVC with their retention labels',
     load: async () => (await import('./list.js')).command,
   },
+  pin: {
+    summary: 'Pin a snapshot: never marked, never deleted',
+    load: async () => (await import('./hand-labels.js')).pinCommand,
+  },
+  unpin: {
+    summary: 'Unpin a snapshot: retention decides again',
+    load: async () => (await import('./hand-labels.js')).unpinCommand,
+  },
+  expire: {
+    summary: 'Expire a snapshot: the next mark-and-delete deletes it',
+    load: async () => (await import('./hand-labels.js')).expireCommand,
+  },
   status: {
     summary: "Age of each namespace's newest good backup; exit 1 when one is too old or missing",
     load: async () => (await import('./status.js')).command,

@@ -11,8 +11,12 @@ const README = new URL('../README.md', import.meta.url);
 /** Each command's table, between `<!-- config:NAME -->` and `<!-- /config:NAME -->`. */
 export async function configSections(): Promise<Map<string, string>> {
   const sections = new Map<string, string>();
+  const seen = new Set<unknown>();
   for (const [name, entry] of Object.entries(commands)) {
     const command = await entry.load();
+    // Commands that share one schema (pin, unpin, expire) share the first one's table.
+    if (seen.has(command.schema)) continue;
+    seen.add(command.schema);
     sections.set(name, markdownTable(command.schema));
   }
   sections.set('logging', markdownTable(loggingSettings));
