@@ -5,6 +5,7 @@ import { enableCompileCache } from 'node:module';
 import { isSea } from 'node:sea';
 import { runCommand, isMain } from '../lib/command.js';
 import { ExitCode } from '../lib/exit.js';
+import { completionScript, SHELLS, type Shell } from '../lib/completion.js';
 import { VERSION } from '../lib/version.js';
 import { commands } from './commands.js';
 
@@ -18,9 +19,28 @@ export function usage(): string {
     'Commands:',
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `nsbackup <command> --help` for its settings.',
+    'Run `nsbackup <command> --help` for its settings; `nsbackup completion bash|zsh|fish` for shell completion.',
     'Exit codes: 0 success, 1 the job failed, 2 bad configuration, 3 lock not acquired in time.',
   ].join('\n');
+}
+
+/** Prints the completion script of a shell, from every command's flags. */
+async function completion(shell: string | undefined): Promise<number> {
+  if (!SHELLS.includes(shell as Shell)) {
+    process.stderr.write(`nsbackup: completion needs a shell: ${SHELLS.join(', ')}\n`);
+    return ExitCode.badConfig;
+  }
+  const described = await Promise.all(
+    Object.entries(commands).map(async ([name, entry]) => {
+      const command = await entry.load();
+      const flags = Object.values(command.schema as Record<string, { flag?: string }>)
+        .map((s) => s.flag)
+        .filter((f): f is string => Boolean(f));
+      return { name, summary: entry.summary, flags: [...flags, ...Object.keys(command.aliases ?? {})] };
+    }),
+  );
+  process.stdout.write(completionScript(shell as Shell, described));
+  return ExitCode.ok;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -33,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(VERSION + '\n');
     return ExitCode.ok;
   }
+  if (name === 'completion') return completion(rest[0]);
   const entry = commands[name];
   if (!entry) {
     process.stderr.write(`nsbackup: unknown command "${name}"\n\n${usage()}\n`);
