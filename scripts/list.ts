@@ -4,6 +4,7 @@ import { defineCommand, runIfMain } from '../lib/command.js';
 import { bool, ConfigError, oneOf, str } from '../lib/config/index.js';
 import { formatEtcdTable, listEtcdBackups } from '../lib/etcd/list.js';
 import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
+import { formatCalendars } from '../lib/prune/calendar-view.js';
 import { formatTables, snapshotRows } from '../lib/prune/list.js';
 import { scopeAliases, scopeFrom, scopeSettings, timeZoneSetting } from '../lib/prune/settings.js';
 import { listSnapshots } from '../lib/prune/snapshots.js';
@@ -16,6 +17,14 @@ const schema = {
     flag: '--output',
     default: 'table',
     description: 'table: one table per PVC, for people; json: an array of snapshots, for scripts.',
+  }),
+  calendar: bool({
+    env: 'NSBACKUP_LIST_CALENDAR',
+    flag: '--calendar',
+    default: false,
+    description:
+      'Per PVC, the last six weeks as a calendar of what each day holds (yearly, monthly, weekly, daily, pinned, ' +
+      'marked), which snapshot holds each month and year, and what is marked and when it goes.',
   }),
   etcd: bool({
     env: 'NSBACKUP_LIST_ETCD',
@@ -66,8 +75,15 @@ export function createListCommand(deps: { now?: () => Date } = {}) {
       }
       const kube = connectOrConfigError(config, env);
       const namespace = scopeFrom(config, kube.defaultNamespace);
-      const rows = snapshotRows(await listSnapshots(kube, namespace, log), deps.now?.() ?? new Date());
-      out(config.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatTables(rows, timeZone));
+      const now = deps.now?.() ?? new Date();
+      const rows = snapshotRows(await listSnapshots(kube, namespace, log), now);
+      out(
+        config.calendar
+          ? formatCalendars(rows, now, timeZone)
+          : config.output === 'json'
+            ? JSON.stringify(rows, null, 2) + '\n'
+            : formatTables(rows, timeZone),
+      );
       return { summary: { namespace: namespace ?? '(all)', snapshots: rows.length } };
     },
   });
