@@ -3,7 +3,6 @@
 // export to S3 is a backup run of its own: it records its outcome beside the manifest (failed, and exit 1, when
 // types could not be read), so that `latest` never picks an export that is missing something.
 
-import { backupIdFor } from '../lib/backup/naming.js';
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ConfigError, str } from '../lib/config/index.js';
 import { ExitCode } from '../lib/exit.js';
@@ -11,11 +10,10 @@ import {
   clusterNameSetting,
   encryptionSettings,
   exportNamespaceToDir,
-  exportNamespaceToS3,
   exportTuningSettings,
-  writeOutcome,
 } from '../lib/export/index.js';
 import { keyFrom } from '../lib/crypto/index.js';
+import { exportAsBackup } from '../lib/export/export-as-backup.js';
 import { decideSecrets, exportSecretsSetting } from '../lib/export/secrets-policy.js';
 import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { s3Settings, storeFrom } from '../lib/s3/index.js';
@@ -102,16 +100,14 @@ export const command = defineCommand({
     }
     const store = storeFrom(config, env, log);
     if (!store) throw new ConfigError(['set --dir DIR, or NSBACKUP_S3_BUCKET to export to S3']);
-    const startedAt = new Date();
-    const backupId = config.backupId || backupIdFor(startedAt);
     const encryptionKey = keyFrom(config, namespace, log);
     const secrets = secretsFor(Boolean(encryptionKey), false);
-    const result = await exportNamespaceToS3({
+    const { result, failures } = await exportAsBackup({
       kube,
       store,
       namespace,
       cluster: clusterNameOf(config.clusterName, kube),
-      backupId,
+      backupId: config.backupId || undefined,
       encryptionKey,
       log,
       signal,
@@ -119,21 +115,6 @@ export const command = defineCommand({
       clusterDependencies: config.exportClusterDependencies,
       exclude: secrets.exclude,
     });
-    // Only an export that wrote its manifest gets an outcome; one that threw left no finished backup.
-    const failures = result.stats.skipped.map((s) => `not exported: ${s.what} (${s.reason})`);
-    await writeOutcome(store, result.folderKey, {
-      formatVersion: 1,
-      backupId,
-      outcome: failures.length ? 'failed' : 'succeeded',
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      failures,
-    });
-    if (failures.length) {
-      log.error('export incomplete: the backup is stored but marked failed, so latest skips it', {
-        failures,
-      });
-    }
     return {
       exitCode: failures.length ? ExitCode.failed : ExitCode.ok,
       summary: {

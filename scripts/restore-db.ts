@@ -3,79 +3,14 @@
 
 import { createInterface } from 'node:readline/promises';
 import { defineCommand, runIfMain, type Command } from '../lib/command.js';
-import { bool, ConfigError, oneOf, secret, str } from '../lib/config/index.js';
+import { ConfigError } from '../lib/config/index.js';
 import { podExec, type ExecFn } from '../lib/exec/index.js';
 import { ExitCode, JobError } from '../lib/exit.js';
 import { keyFrom } from '../lib/crypto/index.js';
-import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
+import { clusterNameOf, connectOrConfigError } from '../lib/kube/index.js';
 import { parseDumpSource, restoreDatabase } from '../lib/restore/db.js';
-import { backupSourceSettings } from '../lib/restore/settings.js';
-import { backupSettings } from '../lib/backup/settings.js';
+import { restoreDbSettings } from '../lib/restore/settings.js';
 import { storeFrom } from '../lib/s3/index.js';
-
-// --backup is restore's; restore-db names its source with --from.
-const { backup: _backup, ...sourceSettings } = backupSourceSettings;
-
-export const restoreDbSettings = {
-  ...sourceSettings,
-  from: str({
-    env: 'NSBACKUP_RESTORE_FROM',
-    flag: '--from',
-    required: true,
-    description:
-      'The dump: an absolute path in the database container (the PVC), or a backup id or latest in S3.',
-  }),
-  db: oneOf(['postgres', 'mysql'] as const, {
-    env: 'NSBACKUP_DB',
-    flag: '--db',
-    required: true,
-    description: 'Database kind: postgres or mysql (MySQL and MariaDB).',
-  }),
-  dbTarget: str({
-    env: 'NSBACKUP_DB_TARGET',
-    flag: '--db-target',
-    required: true,
-    pattern: /^(deployment|deploy|statefulset|sts|pod|po)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
-    patternText: 'deployment/NAME, statefulset/NAME or pod/NAME',
-    description: 'Where the database runs: a Running and Ready pod of this workload.',
-  }),
-  dbContainer: str({
-    env: 'NSBACKUP_DB_CONTAINER',
-    flag: '--db-container',
-    defaultText: "the pod's only container",
-    description: 'Container the database runs in.',
-  }),
-  database: str({
-    env: 'NSBACKUP_RESTORE_DATABASE',
-    flag: '--database',
-    description: 'Database to restore into (PostgreSQL: required; MySQL: the dump names its databases).',
-  }),
-  dbUser: str({
-    env: 'NSBACKUP_DB_USER',
-    defaultText: 'postgres for postgres, root for mysql',
-    description: 'Database user.',
-  }),
-  // The same connection settings as backup's, so a database backed up over a host and port restores with them too.
-  dbHost: backupSettings.dbHost,
-  dbPort: backupSettings.dbPort,
-  dbPassword: secret({
-    env: 'NSBACKUP_DB_PASSWORD',
-    description: 'Database password; handed to the container over stdin, never on the command line.',
-  }),
-  dbPasswordEnv: str({
-    env: 'NSBACKUP_DB_PASSWORD_ENV',
-    pattern: /^[A-Za-z_][A-Za-z0-9_]*$/,
-    patternText: 'an environment variable name',
-    description: 'Name of a variable in the database container that holds the password.',
-  }),
-  yes: bool({
-    env: 'NSBACKUP_YES',
-    flag: '--yes',
-    default: false,
-    description: 'Do not ask for confirmation (needed without a terminal).',
-  }),
-  ...kubeSettings,
-};
 
 export interface RestoreDbOverrides {
   exec?: ExecFn;

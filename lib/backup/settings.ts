@@ -1,5 +1,6 @@
 // The settings of `nsbackup backup`. The names are fixed: the chart, the docs and the checks use them.
 
+import { dbConnectionSettings } from '../dump/connection-settings.js';
 import {
   bool,
   DNS_LABEL,
@@ -92,20 +93,7 @@ export const backupSettings = {
     defaultText: 'postgres for postgres, root for mysql',
     description: 'Database user.',
   }),
-  dbHost: str({
-    env: 'NSBACKUP_DB_HOST',
-    pattern: /^[A-Za-z0-9.:_-]+$/,
-    patternText: 'a host name or address',
-    defaultText: "the container's local socket",
-    description: 'Database host, as seen from inside the database container.',
-  }),
-  dbPort: int({
-    env: 'NSBACKUP_DB_PORT',
-    min: 1,
-    max: 65535,
-    defaultText: "the client's default",
-    description: 'Database port, as seen from inside the database container.',
-  }),
+  ...dbConnectionSettings,
   dbPassword: secret({
     env: 'NSBACKUP_DB_PASSWORD',
     description: 'Database password; handed to the container over stdin, never on the command line.',

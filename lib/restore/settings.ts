@@ -1,7 +1,8 @@
 // The settings of `nsbackup restore`. Every flag is also an NSBACKUP_* variable, so the chart's restore Job and a
 // laptop run read the same names.
 
-import { bool, duration, int, list, str, yamlFile } from '../config/index.js';
+import { bool, duration, int, list, oneOf, secret, str, yamlFile } from '../config/index.js';
+import { dbConnectionSettings } from '../dump/connection-settings.js';
 import { encryptionSettings } from '../export/settings.js';
 import { kubeSettings } from '../kube/index.js';
 import { validatePreferences, type RestorePreferences } from '../resources/index.js';
@@ -111,3 +112,66 @@ export const restoreSettings = {
 };
 
 export type RestoreSettings = typeof restoreSettings;
+
+// --backup is restore's; restore-db names its source with --from.
+const { backup: _backup, ...sourceSettings } = backupSourceSettings;
+
+/** restore-db's settings: where the dump comes from and the database it goes into. */
+export const restoreDbSettings = {
+  ...sourceSettings,
+  from: str({
+    env: 'NSBACKUP_RESTORE_FROM',
+    flag: '--from',
+    required: true,
+    description:
+      'The dump: an absolute path in the database container (the PVC), or a backup id or latest in S3.',
+  }),
+  db: oneOf(['postgres', 'mysql'] as const, {
+    env: 'NSBACKUP_DB',
+    flag: '--db',
+    required: true,
+    description: 'Database kind: postgres or mysql (MySQL and MariaDB).',
+  }),
+  dbTarget: str({
+    env: 'NSBACKUP_DB_TARGET',
+    flag: '--db-target',
+    required: true,
+    pattern: /^(deployment|deploy|statefulset|sts|pod|po)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    patternText: 'deployment/NAME, statefulset/NAME or pod/NAME',
+    description: 'Where the database runs: a Running and Ready pod of this workload.',
+  }),
+  dbContainer: str({
+    env: 'NSBACKUP_DB_CONTAINER',
+    flag: '--db-container',
+    defaultText: "the pod's only container",
+    description: 'Container the database runs in.',
+  }),
+  database: str({
+    env: 'NSBACKUP_RESTORE_DATABASE',
+    flag: '--database',
+    description: 'Database to restore into (PostgreSQL: required; MySQL: the dump names its databases).',
+  }),
+  dbUser: str({
+    env: 'NSBACKUP_DB_USER',
+    defaultText: 'postgres for postgres, root for mysql',
+    description: 'Database user.',
+  }),
+  ...dbConnectionSettings,
+  dbPassword: secret({
+    env: 'NSBACKUP_DB_PASSWORD',
+    description: 'Database password; handed to the container over stdin, never on the command line.',
+  }),
+  dbPasswordEnv: str({
+    env: 'NSBACKUP_DB_PASSWORD_ENV',
+    pattern: /^[A-Za-z_][A-Za-z0-9_]*$/,
+    patternText: 'an environment variable name',
+    description: 'Name of a variable in the database container that holds the password.',
+  }),
+  yes: bool({
+    env: 'NSBACKUP_YES',
+    flag: '--yes',
+    default: false,
+    description: 'Do not ask for confirmation (needed without a terminal).',
+  }),
+  ...kubeSettings,
+};
