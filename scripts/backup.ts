@@ -79,6 +79,12 @@ function prepare(config: BackupConfig, env: NodeJS.ProcessEnv, log: Logger): Pre
   return { plan, kube, clusterName, store, encryptionKey, secrets };
 }
 
+/** The run's warnings for the summary line, or nothing when there are none. */
+function warningsOf(run: string[], secrets: string | undefined): string[] | undefined {
+  const all = secrets ? [...run, secrets] : run;
+  return all.length ? all : undefined;
+}
+
 /** The two settings a failure ping needs, read on their own when the whole configuration could not be. */
 const failurePingSettings = {
   notifyFailureUrl: backupSettings.notifyFailureUrl,
@@ -184,7 +190,10 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
         dumpBytes: report.dump?.files.reduce((n, f) => n + f.sizeBytes, 0),
         s3: report.s3Locations.length ? report.s3Locations : undefined,
         error: report.error?.message,
-        warnings: secrets.warning && store && config.exportEnabled ? [secrets.warning] : undefined,
+        warnings: warningsOf(
+          report.warnings,
+          secrets.warning && store && config.exportEnabled ? secrets.warning : undefined,
+        ),
       };
       return { exitCode: report.error?.exitCode ?? ExitCode.ok, summary };
     },

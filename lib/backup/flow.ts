@@ -11,7 +11,7 @@
 // Nothing is written before every check passed. Each step's I/O is injected (BackupDeps).
 
 import { ExitCode, JobError } from '../exit.js';
-import type { KubeClient } from '../kube/index.js';
+import { corePath, type KubeClient } from '../kube/index.js';
 import { Annotations, Labels } from '../labels.js';
 import type { BackupType } from '../labels.js';
 import type { NodeLock, NodeLockOptions } from '../lock/index.js';
@@ -19,7 +19,7 @@ import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { detectBackupType } from './backup-type.js';
 import type { TypeInputs } from './backup-type.js';
-import { checkNamespace, checkPvcs } from './checks.js';
+import { checkNamespace, checkPvcs, unmountedPvcs } from './checks.js';
 import { backupIdFor, snapshotNameFor } from './naming.js';
 import { notify } from './notify.js';
 import type { Notifier } from './notify.js';
@@ -100,6 +100,8 @@ export interface BackupReport {
   error?: JobError;
   /** Every failure of the run, the one that stopped it first (a post hook, a snapshot, S3, ...). */
   failures: string[];
+  /** What a person should know that did not fail the run (a PVC no pod mounts). */
+  warnings: string[];
 }
 
 /** Thrown at the end of a run that went through every step but collected failures (report.failures). */
@@ -141,6 +143,7 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     snapshots: [],
     s3Locations: [],
     failures: [],
+    warnings: [],
   };
   const run: Run = {
     plan,
@@ -186,6 +189,16 @@ async function runSteps(run: Run): Promise<void> {
   // 1. Checks: read-only.
   await checkNamespace(deps.kube, namespace);
   await checkPvcs(deps.kube, namespace, plan.pvcs);
+  if (plan.pvcs.length) {
+    const pods = await deps.kube.listAll(corePath('pods', namespace));
+    for (const pvc of unmountedPvcs(pods, plan.pvcs)) {
+      const warning =
+        `PVC ${namespace}/${pvc} is mounted by no pod: its snapshot may not hold what the application uses ` +
+        '(after restore-pvc --replace-in, point NSBACKUP_PVC / backup.pvcs at the new claim)';
+      report.warnings.push(warning);
+      log.warn(warning);
+    }
+  }
   let targets = await resolveTargets(run);
   const detected = await detectBackupType(deps.kube, {
     ...deps.typeInputs,

@@ -5,6 +5,7 @@ import { backupIdFor, snapshotNameFor, stamp } from '../../lib/backup/naming.js'
 import { planBackup } from '../../lib/backup/plan.js';
 import { backupSettings } from '../../lib/backup/settings.js';
 import { snapshotAnnotations, snapshotLabels } from '../../lib/backup/snapshot-labels.js';
+import { unmountedPvcs } from '../../lib/backup/checks.js';
 import type { LabelInputs } from '../../lib/backup/snapshot-labels.js';
 import { choosePod, parseTarget, selectorString } from '../../lib/exec/target.js';
 import { typeOfJob } from '../../lib/backup/backup-type.js';
@@ -313,5 +314,21 @@ describe('settings across fields', () => {
     expect(p.lock).toBeUndefined(); // a dry run takes no lock
     expect(JSON.stringify(p.recordedConfig)).not.toContain('hunter2');
     expect(p.recordedConfig).toMatchObject({ dbPasswordFrom: 'job', retain: { policy: 'gfs' } });
+  });
+});
+
+describe('PVCs no pod mounts', () => {
+  const pod = (claims: string[], phase = 'Running') => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `p-${claims.join('-')}` },
+    spec: { volumes: claims.map((c) => ({ name: c, persistentVolumeClaim: { claimName: c } })) },
+    status: { phase },
+  });
+
+  it('names the claims to snapshot that no live pod mounts (after restore-pvc --replace-in: the old one)', () => {
+    const pods = [pod(['data-restored']), pod(['cache']), pod(['data'], 'Succeeded')];
+    expect(unmountedPvcs(pods as any, ['data', 'cache'])).toEqual(['data']);
+    expect(unmountedPvcs(pods as any, ['data-restored', 'cache'])).toEqual([]);
   });
 });
