@@ -1,6 +1,7 @@
 // One backup run, as small steps in a fixed order:
 //   checks (namespace, PVCs, exec targets, backup type) -> node lock -> exec targets again -> database check
-//   -> pre hooks -> dump -> VolumeSnapshots -> wait until cut -> post hooks -> S3 (dump files, resource export)
+//   -> pre hooks -> dump -> VolumeSnapshots -> wait until cut -> post hooks -> volume data (restic, from the
+//   snapshots once ready) -> S3 (dump files, resource export, whose manifest lists the volume data)
 //   -> wait until ready -> discard failed snapshots -> outcome to S3 -> release lock -> notify.
 // The application is held (pre to post hooks) only for the dump and the snapshots' point in time. S3 comes after:
 // an S3 problem fails the run, but the snapshots are good copies of the volumes and stay.
@@ -20,7 +21,15 @@ import { notify } from './notify.js';
 import type { Notifier } from './notify.js';
 import { backupOutcomeOf } from './outcome.js';
 import type { BackupPlan } from './plan.js';
-import type { BackupFolder, DatabaseOps, ExecFn, ExportResources, WriteOutcome } from './ports.js';
+import type {
+  BackupFolder,
+  BackupVolumes,
+  DatabaseOps,
+  ExecFn,
+  ExportResources,
+  VolumeRecord,
+  WriteOutcome,
+} from './ports.js';
 import { storeInS3 } from './s3-step.js';
 import { snapshotAnnotations, snapshotLabels, volumeSnapshotManifest } from './snapshot-labels.js';
 import type { DumpFacts } from './snapshot-labels.js';
@@ -39,6 +48,8 @@ export interface BackupDeps {
   exec: ExecFn;
   database?: DatabaseOps;
   exportResources?: ExportResources;
+  /** Copies the files of NSBACKUP_PVC_DATA's PVCs from this run's snapshots to S3 (lib/volumes). */
+  backupVolumes?: BackupVolumes;
   /** The backup's S3 folder (`<prefix>/<cluster>/<namespace>/<backup id>/`), when S3 is configured. */
   s3Folder?: (namespace: string, backupId: string) => BackupFolder;
   /** Records how the run ended in its S3 folder; a failure to record it fails the run. */
@@ -70,6 +81,8 @@ export interface BackupReport {
   dryRun: boolean;
   snapshots: SnapshotReport[];
   dump?: DumpFacts;
+  /** Volume data stored with restic, per PVC. */
+  volumes: VolumeRecord[];
   /** What was stored in S3 (`s3://` locations). */
   s3Locations: string[];
   /** The backup's S3 folder, when the run used one (the snapshots point at it, the outcome is recorded there). */
@@ -108,6 +121,7 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     namespace,
     dryRun: plan.dryRun,
     snapshots: [],
+    volumes: [],
     s3Locations: [],
     failures: [],
   };
@@ -118,7 +132,7 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     report,
     log: deps.log.child({ namespace, backupId: report.backupId }),
     folder:
-      deps.s3Folder && (deps.exportResources || plan.s3Dump)
+      deps.s3Folder && (deps.exportResources || plan.s3Dump || plan.volumeData.length)
         ? deps.s3Folder(namespace, report.backupId)
         : undefined,
   };
@@ -279,6 +293,9 @@ async function capture(run: Run, targets: Targets, type: BackupType): Promise<vo
   // Only snapshots that exist are reported; those created before a failure still get their verdict.
   report.snapshots = report.snapshots.filter((s) => created.includes(s.name));
 
+  // Volume data before the export, so that the manifest lists it; from the snapshots, once each is ready.
+  if (!stepError && plan.volumeData.length) await storeVolumeData(run, deadline);
+
   if (!stepError && run.folder) {
     report.s3Folder = run.folder.location;
     try {
@@ -291,6 +308,7 @@ async function capture(run: Run, targets: Targets, type: BackupType): Promise<vo
         dbTarget: targets.db,
         database: deps.database,
         exportResources: deps.exportResources,
+        volumes: report.volumes,
         signal: deps.signal,
       });
       report.s3Locations.push(...stored.locations);
@@ -309,6 +327,29 @@ async function capture(run: Run, targets: Targets, type: BackupType): Promise<vo
   if (report.failures.length) throw new CollectedFailures(report.failures.join('; '));
 }
 
+/** Each PVC of NSBACKUP_PVC_DATA to the restic repository; every volume that is not stored is a failure naming it. */
+async function storeVolumeData(run: Run, deadline: number): Promise<void> {
+  const { plan, deps, namespace, report } = run;
+  if (!deps.backupVolumes) {
+    report.failures.push(`NSBACKUP_PVC_DATA (${plan.volumeData.join(', ')}): no volume mover is configured`);
+    return;
+  }
+  try {
+    const stored = await deps.backupVolumes({
+      namespace,
+      backupId: report.backupId,
+      pvcs: plan.volumeData,
+      snapshots: report.snapshots.map((s) => ({ pvc: s.pvc, name: s.name })),
+      deadline,
+      signal: deps.signal,
+    });
+    report.volumes.push(...stored.volumes);
+    report.failures.push(...stored.failures);
+  } catch (e) {
+    report.failures.push(`volume data of ${plan.volumeData.join(', ')} not stored: ${(e as Error).message}`);
+  }
+}
+
 /** The run's outcome in its folder; failing to record it fails the run (a reader would take it for unfinished). */
 async function recordOutcome(run: Run, startedAt: Date): Promise<void> {
   const { deps, report } = run;
@@ -319,6 +360,7 @@ async function recordOutcome(run: Run, startedAt: Date): Promise<void> {
     failed: Boolean(report.error),
     startedAt,
     finishedAt: deps.now(),
+    volumes: report.volumes,
   });
   try {
     await deps.writeOutcome(run.folder, outcome);
@@ -382,6 +424,9 @@ export function formatPlan(report: BackupReport, plan: BackupPlan): string {
           .join(' ')}`,
     ),
     ...(report.snapshots.length ? [] : ['  no VolumeSnapshot (NSBACKUP_PVC is empty)']),
+    ...plan.volumeData.map(
+      (pvc) => `  volume data: PVC ${pvc}, from its snapshot, to the namespace's restic repository in S3`,
+    ),
     ...plan.hooks.pre.map((h) => `  pre hook: ${h.name}`),
     ...plan.hooks.post.map((h) => `  post hook: ${h.name}`),
   ];
