@@ -7,6 +7,7 @@
 // finalizer: it stays visible (terminating) until the folder is gone, and a run killed in between
 // finishes the job on its next start instead of leaking the folder.
 import type { KubeClient } from '../kube/index.js';
+import { Labels } from '../labels.js';
 import type { Logger } from '../log.js';
 import type { Deletion } from '../retention/index.js';
 import type { S3Store } from '../s3/index.js';
@@ -47,6 +48,8 @@ export interface SweepResult {
   failures: SweepFailure[];
   /** The run was stopped (signal) before every deletion was tried. */
   stopped: boolean;
+  /** What was deleted, by namespace, PVC and backup id: its volume data in restic is forgotten too. */
+  deletedBackups: { namespace: string; pvc: string; backupId: string }[];
 }
 
 type Outcome = 'deleted' | 'skipped';
@@ -59,6 +62,7 @@ export class Sweeper {
     s3FoldersDeleted: 0,
     failures: [],
     stopped: false,
+    deletedBackups: [],
   };
 
   constructor(
@@ -104,8 +108,16 @@ export class Sweeper {
       });
       try {
         const outcome = await this.deleteOne(info);
-        if (outcome === 'deleted') this.result.deleted++;
-        else this.result.skipped++;
+        if (outcome === 'deleted') {
+          this.result.deleted++;
+          const backupId = info.record.labels[Labels.backup];
+          if (backupId)
+            this.result.deletedBackups.push({
+              namespace: info.record.namespace,
+              pvc: info.record.pvc,
+              backupId,
+            });
+        } else this.result.skipped++;
       } catch (error) {
         this.fail(info, error);
       }

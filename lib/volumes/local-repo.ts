@@ -50,6 +50,7 @@ export interface LocalRepositoryInput {
   /** A restore into another cluster reads the Secret where it restores: the source namespace may not exist there. */
   secretNamespace?: string;
   env: NodeJS.ProcessEnv;
+  memoryLimit?: string;
   signal?: AbortSignal;
 }
 
@@ -68,10 +69,23 @@ export async function openLocalRepository(
       cacert: input.location.caFile,
       cacheDir: join(input.env.TMPDIR || tmpdir(), 'nsbackup-restic-cache'),
     },
-    resticRunner({ password, env: input.env }),
+    resticRunner({ password, env: input.env, memoryLimit: input.memoryLimit }),
     input.signal,
   );
   return { repo, location: repositoryLocation(input.location, input.cluster, input.namespace) };
+}
+
+/**
+ * The repository of a namespace that keeps volume data, or undefined when it keeps none (no password Secret, no
+ * repository): what the pruner walks over.
+ */
+export async function openIfUsed(input: LocalRepositoryInput): Promise<Repository | undefined> {
+  const secret = await input.kube.getIfExists(
+    `/api/v1/namespaces/${input.secretNamespace ?? input.namespace}/secrets/${input.secret}`,
+  );
+  if (!secret) return undefined;
+  const { repo } = await openLocalRepository(input);
+  return (await repo.exists()) ? repo : undefined;
 }
 
 /** The slice of the repository's data a check reads tonight: day N of a cycle of `slices` days. */

@@ -46,8 +46,8 @@ export class Repository {
     private readonly signal?: AbortSignal,
   ) {}
 
-  private async ok(operation: string, args: string[], cwd?: string): Promise<ResticResult> {
-    const result = await this.run(args, { cwd, signal: this.signal });
+  private async ok(operation: string, args: string[], cwd?: string, measure = false): Promise<ResticResult> {
+    const result = await this.run(args, { cwd, signal: this.signal, measure });
     if (result.exitCode !== 0) throw new ResticError(operation, result);
     return result;
   }
@@ -119,8 +119,10 @@ export class Repository {
     await this.ok('unlock', unlockArgs(this.global));
   }
 
-  async prune(opts: { maxRepackSize?: string } = {}): Promise<string> {
-    return (await this.ok('prune', pruneArgs(this.global, opts))).stdout;
+  /** Returns restic's report and its peak memory. */
+  async prune(opts: { maxRepackSize?: string } = {}): Promise<{ output: string; peakRssBytes?: number }> {
+    const result = await this.ok('prune', pruneArgs(this.global, opts), undefined, true);
+    return { output: result.stdout, peakRssBytes: result.peakRssBytes };
   }
 
   async check(slice: { n: number; of: number }): Promise<string> {

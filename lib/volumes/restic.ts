@@ -2,17 +2,20 @@
 // which `ps` and audit logs show). stdout is kept (JSON answers), stderr's tail is kept for the error message.
 
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { TailBuffer } from '../exec/tail.js';
 
 export interface ResticResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** restic's peak resident memory (VmHWM, read while it ran), when asked to measure. */
+  peakRssBytes?: number;
 }
 
 export type ResticRunner = (
   args: string[],
-  opts?: { cwd?: string; signal?: AbortSignal },
+  opts?: { cwd?: string; signal?: AbortSignal; measure?: boolean },
 ) => Promise<ResticResult>;
 
 /** Variables restic (and its S3 client) reads; nothing else of ours reaches it. */
@@ -40,6 +43,8 @@ export interface ResticRunnerOptions {
   binary?: string;
   /** Largest stdout kept (a `snapshots --json` of a long history is a few MB). */
   stdoutLimitBytes?: number;
+  /** Go's soft memory limit for restic (GOMEMLIMIT, e.g. 400MiB): the garbage collector works harder near it. */
+  memoryLimit?: string;
 }
 
 export function resticRunner(options: ResticRunnerOptions): ResticRunner {
@@ -47,6 +52,7 @@ export function resticRunner(options: ResticRunnerOptions): ResticRunner {
   const childEnv: NodeJS.ProcessEnv = {};
   for (const name of PASSED_THROUGH) if (env[name] !== undefined) childEnv[name] = env[name];
   childEnv.RESTIC_PASSWORD = options.password;
+  if (options.memoryLimit) childEnv.GOMEMLIMIT = options.memoryLimit;
   const limit = options.stdoutLimitBytes ?? 64 * 1024 * 1024;
   return (args, opts = {}) =>
     new Promise((resolve, reject) => {
@@ -64,6 +70,17 @@ export function resticRunner(options: ResticRunnerOptions): ResticRunner {
         if (outBytes <= limit) out.push(c);
       });
       child.stderr.on('data', (c: Buffer) => err.push(c));
+      let peakRssBytes: number | undefined;
+      const sample = () => {
+        try {
+          const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+          if (hwm) peakRssBytes = Math.max(peakRssBytes ?? 0, Number(hwm[1]) * 1024);
+        } catch {
+          // gone already, or no /proc: the last sample stands
+        }
+      };
+      const sampler = opts.measure ? setInterval(sample, 100) : undefined;
+      child.on('exit', () => clearInterval(sampler));
       // SIGINT first: restic then removes its lock; the kill after 30 s is for a restic that does not stop.
       const abort = () => {
         child.kill('SIGINT');
@@ -82,6 +99,7 @@ export function resticRunner(options: ResticRunnerOptions): ResticRunner {
           exitCode: code ?? (signal ? 128 : 1),
           stdout: Buffer.concat(out).toString('utf8'),
           stderr: err.text(),
+          ...(peakRssBytes !== undefined ? { peakRssBytes } : {}),
         });
       });
     });

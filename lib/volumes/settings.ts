@@ -69,6 +69,20 @@ export const volumeBackupSettings = {
   }),
 };
 
+/** Volume data in the pruner's run (mark-and-delete). */
+export const volumePruneSettings = {
+  ...resticSecretSetting,
+  resticMemory: str({
+    env: 'NSBACKUP_RESTIC_MEMORY',
+    pattern: /^\d+(B|KiB|MiB|GiB)$/,
+    patternText: 'a size such as 400MiB',
+    defaultText: "restic's own (no limit)",
+    description:
+      "Soft memory limit of restic prune (GOMEMLIMIT): keep it below the pruner container's limit. The peak is " +
+      'reported in the summary line.',
+  }),
+};
+
 /** Settings of `nsbackup volume-mover`, the command a mover Job runs (set by the Job, not by users). */
 export const moverSettings = {
   operation: oneOf(['backup', 'restore'] as const, {

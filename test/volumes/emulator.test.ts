@@ -13,6 +13,10 @@ import { command as backupCommand } from '../../scripts/backup.js';
 import { command as restorePvcCommand } from '../../scripts/restore-pvc.js';
 import { command as moverCommand } from '../../scripts/volume-mover.js';
 import { command as checkCommand } from '../../scripts/volume-check.js';
+import { command as markAndDeleteCommand } from '../../scripts/mark-and-delete.js';
+import { Repository } from '../../lib/volumes/repo-ops.js';
+import { resticRunner } from '../../lib/volumes/restic.js';
+import { repositoryUrl } from '../../lib/volumes/repository.js';
 import { MOVER_LABEL } from '../../lib/volumes/mover-manifests.js';
 import { startCluster, type Cluster, type JobRunner } from '../cluster/index.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
@@ -323,5 +327,63 @@ describe('volume data in the backup and back', () => {
     );
     expect(r.code, r.text).toBe(0);
     expect(r.summary!.slice).toBe('3/7');
+  });
+
+  it("mark-and-delete forgets the deleted snapshot's volume data (that PVC and backup only), then unlocks and prunes", async () => {
+    const repo = new Repository(
+      {
+        repository: repositoryUrl(
+          {
+            bucket: s3.bucket,
+            prefix: 'nsbackup',
+            endpoint: s3.endpoint,
+            region: 'us-east-1',
+            forcePathStyle: true,
+          },
+          'prod',
+          'shop',
+        ),
+        cacert: s3.caFile,
+        cacheDir: join(tmp, 'cache'),
+      },
+      resticRunner({ password: PASSWORD, env: { ...process.env, ...s3.env } }),
+    );
+    const before = await repo.allSnapshots();
+    expect(
+      before
+        .filter((s) => s.backupId === backupId)
+        .map((s) => s.pvc)
+        .sort(),
+    ).toEqual(['data', 'uploads']);
+    // The first backup's snapshot of `data` is due: someone expired it.
+    const vs = cluster
+      .list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', 'shop')
+      .find(
+        (v) =>
+          v.metadata.labels['nsbackup.io/backup'] === backupId &&
+          v.metadata.labels['nsbackup.io/pvc'] === 'data',
+      );
+    cluster.seed({
+      ...vs,
+      metadata: {
+        ...vs.metadata,
+        labels: { ...vs.metadata.labels, 'nsbackup.io/delete-after': '2020-01-01' },
+      },
+    });
+    const r = await runNsbackup(markAndDeleteCommand, {
+      ...s3.env,
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+      NSBACKUP_CLUSTER_NAME: 'prod',
+      NSBACKUP_NAMESPACE: 'shop',
+      NSBACKUP_RESTIC_SECRET: 'restic',
+      NSBACKUP_LOCK_DIR: join(tmp, 'locks'),
+      NSBACKUP_DELETE_PAUSE: '0s',
+    });
+    expect(r.code, r.text).toBe(0);
+    expect(r.summary).toMatchObject({ deleted: 1, resticForgotten: 1, resticPruned: 1 });
+    expect(r.summary!.resticPrunePeakRssMiB).toBeGreaterThan(0);
+    const after = await repo.allSnapshots();
+    expect(after.filter((s) => s.backupId === backupId).map((s) => s.pvc)).toEqual(['uploads']);
+    expect(after).toHaveLength(before.length - 1);
   });
 });
