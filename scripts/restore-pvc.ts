@@ -3,7 +3,6 @@
 // `nsbackup restore-pvc --from s3 --pvc <source pvc> --backup <id|latest> --as <pvc>`: a new PVC filled from the
 // source namespace's restic repository, in any cluster and namespace (lib/volumes/restore-volume.ts).
 
-import { readFileSync } from 'node:fs';
 import { defineCommand, runIfMain } from '../lib/command.js';
 import type { RunContext } from '../lib/command.js';
 import { bool, ConfigError, oneOf, str } from '../lib/config/index.js';
@@ -12,6 +11,7 @@ import { s3LocationFrom, s3Settings } from '../lib/s3/index.js';
 import { openLocalRepository } from '../lib/volumes/local-repo.js';
 import { repositoryUrl } from '../lib/volumes/repository.js';
 import { restorePvcFromS3 } from '../lib/volumes/restore-volume.js';
+import { restoreMoverSettingsOf } from '../lib/volumes/backup-wiring.js';
 import { resticSecretSetting, volumeBackupSettings } from '../lib/volumes/settings.js';
 import { connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { restorePvc } from '../lib/restore/pvc.js';
@@ -210,16 +210,7 @@ async function restoreFromS3({ config, log, env, signal, out }: RunContext<typeo
     storageClass: config.storageClass || undefined,
     dryRun: config.dryRun,
     out,
-    mover: {
-      image: config.moverImage,
-      imagePullPolicy: config.moverPullPolicy || undefined,
-      passwordSecret: config.resticSecret,
-      s3Secret: config.s3Secret || undefined,
-      caPem: location!.caFile ? readFileSync(location!.caFile, 'utf8') : undefined,
-      runAsUser: 0,
-      runAsGroup: 0,
-      timeoutSeconds: Math.ceil(config.moverTimeout / 1000),
-    },
+    mover: restoreMoverSettingsOf(config),
     pollMs: 2_000,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     now: () => Date.now(),

@@ -40,6 +40,27 @@ export function moverSettingsOf(config: VolumeWiringConfig): MoverSettings {
   };
 }
 
+/** A restore's mover: as root (a restore writes the owners back), the same image, Secrets and deadline. */
+export function restoreMoverSettingsOf(config: {
+  resticSecret: string;
+  s3Secret: string;
+  moverImage: string;
+  moverPullPolicy: string;
+  moverTimeout: number;
+  s3CaFile: string;
+}): MoverSettings {
+  return {
+    image: config.moverImage,
+    imagePullPolicy: config.moverPullPolicy || undefined,
+    passwordSecret: config.resticSecret,
+    s3Secret: config.s3Secret || undefined,
+    caPem: config.s3CaFile ? readFileSync(config.s3CaFile, 'utf8') : undefined,
+    runAsUser: 0,
+    runAsGroup: 0,
+    timeoutSeconds: Math.ceil(config.moverTimeout / 1000),
+  };
+}
+
 export function volumeBackupStep(input: {
   config: VolumeWiringConfig;
   kube: KubeClient;

@@ -4,13 +4,14 @@
 // claim's folder standing for its volume. What a user would notice: the manifest and outcome list each volume, the
 // Job and clone are gone afterwards (also after a failure and a SIGTERM), a failed upload fails the run naming the
 // PVC, the password is nowhere but in the Secret, and the files come back into another namespace.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
 import { command as backupCommand } from '../../scripts/backup.js';
 import { command as restorePvcCommand } from '../../scripts/restore-pvc.js';
+import { command as restoreCommand } from '../../scripts/restore.js';
 import { command as moverCommand } from '../../scripts/volume-mover.js';
 import { command as checkCommand } from '../../scripts/volume-check.js';
 import { command as markAndDeleteCommand } from '../../scripts/mark-and-delete.js';
@@ -327,6 +328,35 @@ describe('volume data in the backup and back', () => {
     );
     expect(r.code, r.text).toBe(0);
     expect(r.summary!.slice).toBe('3/7');
+  });
+
+  it('restore --pvcs-from-s3 into a mapped namespace: the claims it creates are filled from S3', async () => {
+    seedNamespace('shop-restored');
+    const reportPath = join(tmp, 'restore-report.json');
+    const r = await runNsbackup(restoreCommand, {
+      ...s3.env,
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+      NSBACKUP_CLUSTER_NAME: 'prod',
+      NSBACKUP_NAMESPACE: 'shop',
+      NSBACKUP_RESTORE_BACKUP: backupId,
+      NSBACKUP_NAMESPACE_MAPPING: 'shop=shop-restored',
+      NSBACKUP_RESTORE_PVCS_FROM_S3: 'true',
+      NSBACKUP_RESTIC_SECRET: 'restic',
+      NSBACKUP_S3_SECRET: 's3-credentials',
+      NSBACKUP_MOVER_IMAGE: 'nsbackup:test',
+      NSBACKUP_RESTORE_REPORT: reportPath,
+    });
+    expect(r.code, r.text).toBe(0);
+    const report = JSON.parse(readFileSync(reportPath, 'utf8'));
+    expect(report.volumes.map((v: any) => `${v.namespace}/${v.pvc}:${v.outcome}`)).toEqual([
+      'shop-restored/data:restored',
+      'shop-restored/uploads:restored',
+    ]);
+    expect(describeTree(volumes.get('shop-restored/data')!)).toEqual(describeTree(volumes.get('shop/data')!));
+    expect(describeTree(volumes.get('shop-restored/uploads')!)).toEqual(
+      describeTree(volumes.get('shop/uploads')!),
+    );
+    expect(r.text).not.toContain(PASSWORD);
   });
 
   it("mark-and-delete forgets the deleted snapshot's volume data (that PVC and backup only), then unlocks and prunes", async () => {
