@@ -1,5 +1,6 @@
 # nsbackup image: the `nsbackup` front door on Node.js; the CronJob's args choose the command (backup, retain, ...).
-# Nothing else is needed inside: database dumps run in the database's own container over pods/exec.
+# Database dumps run in the database's own container over pods/exec, so no database client is needed here; restic is
+# (Debian's package): the same image runs the volume-data mover Jobs, the pruner's forget/prune and volume-check.
 # Node 26 "Lithium" is the Active LTS line since 2026-10-28 (maintenance from 2027-10-20, end of life 2029-04-30;
 # Node 24 went to maintenance on 2026-10-20). Bump NODE_VERSION to follow the Active LTS. The program itself stays
 # Node >= 20 compatible (package.json engines, CI); only the image runs the newest LTS. Debian 13 "trixie" is the
@@ -16,6 +17,9 @@ COPY scripts ./scripts
 RUN npm run build
 
 FROM node:${NODE_VERSION}-trixie-slim
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends restic ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
