@@ -12,6 +12,8 @@ const BENCHES: Record<string, string> = {
   'export-restore': 'export of a 5,000-object namespace vs kubectl get -o json',
   restore: 'restore of a 5,000-object namespace vs kubectl create -f',
   'retention-cluster': 'retain + mark-and-delete over 50,000 snapshots in the emulator',
+  volumes:
+    'volume data: nsbackup backup/restore-pvc with restic on the emulator vs restic backup/restore directly, peak RSS',
   realcluster:
     'real kube-apiserver + etcd: restore of 5,000 and 20,000 objects vs kubectl create and raw POSTs; export vs kubectl get',
 };

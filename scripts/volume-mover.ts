@@ -34,8 +34,6 @@ export const command = defineCommand({
     let volume: MoverResult;
     try {
       if (config.operation === 'backup') {
-        const opened = await repo.ensure();
-        log.info(`repository ${opened}`, { pvc: ref.pvc });
         const summary = await repo.backup(config.path, ref);
         volume = { ok: true, operation: 'backup', backup: summary };
       } else {

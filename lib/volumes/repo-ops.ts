@@ -76,7 +76,13 @@ export class Repository {
    * not be read: a snapshot without them exists, but it is not the volume), is a failure.
    */
   async backup(dir: string, ref: SnapshotRef): Promise<BackupSummary> {
-    const result = await this.ok('backup', backupArgs(this.global, ref), dir);
+    let result = await this.run(backupArgs(this.global, ref), { cwd: dir, signal: this.signal });
+    // The first backup of a namespace creates its repository (one restic start fewer on every other night).
+    if (result.exitCode !== 0 && isMissingRepository(result.stderr)) {
+      await this.ensure();
+      result = await this.run(backupArgs(this.global, ref), { cwd: dir, signal: this.signal });
+    }
+    if (result.exitCode !== 0) throw new ResticError('backup', result);
     const summary = parseBackupSummary(result.stdout);
     if (!summary) throw new Error('restic backup exited 0 without a summary: the snapshot is unknown');
     // restic 0.14 prints the short id; records and restores use the full one, found by the run's own tags.
