@@ -17,7 +17,7 @@ export const command = defineCommand({
   name: 'volume-mover',
   summary: "Run inside a mover Job: a volume to the namespace's restic repository, or a snapshot back",
   schema: moverSettings,
-  async run({ config, log, env, signal }) {
+  async run({ config, env, signal }) {
     const scratch = env.TMPDIR || tmpdir();
     // restic reads a CA from a file; the Job carries it as text (a read-only root file system, no extra volume).
     let cacert: string | undefined;
