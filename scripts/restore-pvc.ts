@@ -73,6 +73,7 @@ export const restorePvcSettings = {
   }),
   ...resticSecretSetting,
   s3Secret: volumeBackupSettings.s3Secret,
+  s3SecretKeys: volumeBackupSettings.s3SecretKeys,
   moverImage: volumeBackupSettings.moverImage,
   moverPullPolicy: volumeBackupSettings.moverPullPolicy,
   moverTimeout: volumeBackupSettings.moverTimeout,

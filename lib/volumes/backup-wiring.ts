@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { s3LocationFrom } from '../s3/index.js';
 import type { BackupVolumes } from '../backup/ports.js';
 import { backupVolumes } from './backup-step.js';
+import { secretKeyMap } from './mover-manifests.js';
 import type { MoverSettings } from './mover-manifests.js';
 import { repositoryLocation, repositoryUrl } from './repository.js';
 
@@ -14,6 +15,7 @@ export interface VolumeWiringConfig {
   pvcData: string[];
   resticSecret: string;
   s3Secret: string;
+  s3SecretKeys: string[];
   moverImage: string;
   moverPullPolicy: string;
   moverUid: number;
@@ -33,6 +35,7 @@ export function moverSettingsOf(config: VolumeWiringConfig): MoverSettings {
     imagePullPolicy: config.moverPullPolicy || undefined,
     passwordSecret: config.resticSecret,
     s3Secret: config.s3Secret || undefined,
+    s3SecretKeys: secretKeyMap(config.s3SecretKeys),
     caPem: config.s3CaFile ? readFileSync(config.s3CaFile, 'utf8') : undefined,
     runAsUser: config.moverUid,
     runAsGroup: config.moverGid,
@@ -44,6 +47,7 @@ export function moverSettingsOf(config: VolumeWiringConfig): MoverSettings {
 export function restoreMoverSettingsOf(config: {
   resticSecret: string;
   s3Secret: string;
+  s3SecretKeys: string[];
   moverImage: string;
   moverPullPolicy: string;
   moverTimeout: number;
@@ -54,6 +58,7 @@ export function restoreMoverSettingsOf(config: {
     imagePullPolicy: config.moverPullPolicy || undefined,
     passwordSecret: config.resticSecret,
     s3Secret: config.s3Secret || undefined,
+    s3SecretKeys: secretKeyMap(config.s3SecretKeys),
     caPem: config.s3CaFile ? readFileSync(config.s3CaFile, 'utf8') : undefined,
     runAsUser: 0,
     runAsGroup: 0,

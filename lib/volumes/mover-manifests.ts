@@ -12,6 +12,16 @@ import { MOVER_MOUNT_PATH } from './repository.js';
 import type { SnapshotRef } from './repository.js';
 
 export const MOVER_LABEL = 'nsbackup.io/mover';
+const DEFAULT_S3_KEYS = {
+  AWS_ACCESS_KEY_ID: 'AWS_ACCESS_KEY_ID',
+  AWS_SECRET_ACCESS_KEY: 'AWS_SECRET_ACCESS_KEY',
+};
+
+/** `VAR=key` pairs (NSBACKUP_S3_SECRET_KEYS) as a map. */
+export function secretKeyMap(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(pairs.map((p) => p.split('=', 2) as [string, string]));
+}
+
 /** The key of the restic password in its Secret. */
 export const PASSWORD_KEY = 'RESTIC_PASSWORD';
 
@@ -20,8 +30,10 @@ export interface MoverSettings {
   imagePullPolicy?: string;
   /** Secret with RESTIC_PASSWORD. */
   passwordSecret: string;
-  /** Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, as envFrom; none: the node's or IRSA credentials. */
+  /** Secret with the S3 keys; none: the node's or IRSA credentials. */
   s3Secret?: string;
+  /** Variable -> key in s3Secret (AWS_ACCESS_KEY_ID -> access-key). */
+  s3SecretKeys?: Record<string, string>;
   /** PEM of the S3 endpoint's private CA (a certificate is public): the mover hands it to restic's --cacert. */
   caPem?: string;
   /** Non-secret variables the mover needs besides its own (the S3 region). */
@@ -68,6 +80,12 @@ export function moverJobManifest(input: MoverJobInput): KubeObject {
     ...Object.entries(settings.extraEnv ?? {}).map(([name, value]) => ({ name, value })),
     { name: 'HOME', value: '/tmp' },
     { name: 'NSBACKUP_LOG_FORMAT', value: 'json' },
+    ...(settings.s3Secret
+      ? Object.entries(settings.s3SecretKeys ?? DEFAULT_S3_KEYS).map(([name, key]) => ({
+          name,
+          valueFrom: { secretKeyRef: { name: settings.s3Secret, key } },
+        }))
+      : []),
     {
       name: PASSWORD_KEY,
       valueFrom: { secretKeyRef: { name: settings.passwordSecret, key: PASSWORD_KEY } },
@@ -104,7 +122,6 @@ export function moverJobManifest(input: MoverJobInput): KubeObject {
               ...(settings.imagePullPolicy ? { imagePullPolicy: settings.imagePullPolicy } : {}),
               args: ['volume-mover'],
               env,
-              ...(settings.s3Secret ? { envFrom: [{ secretRef: { name: settings.s3Secret } }] } : {}),
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,

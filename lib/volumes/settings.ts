@@ -32,8 +32,15 @@ export const volumeBackupSettings = {
     pattern: NAME,
     patternText: 'a Secret name',
     defaultText: "none: the mover uses the node's or the service account's S3 credentials",
+    description: 'Secret with the S3 keys the mover Jobs take (by reference, NSBACKUP_S3_SECRET_KEYS).',
+  }),
+  s3SecretKeys: list({
+    env: 'NSBACKUP_S3_SECRET_KEYS',
+    item: /^AWS_[A-Z0-9_]+=[-._a-zA-Z0-9]+$/,
+    itemText: 'VARIABLE=key pairs (AWS_* variables)',
+    default: ['AWS_ACCESS_KEY_ID=AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY=AWS_SECRET_ACCESS_KEY'],
     description:
-      'Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, given to the mover Jobs as envFrom.',
+      "Which key of NSBACKUP_S3_SECRET each of the mover's AWS_* variables comes from (the chart's s3.secret.keys).",
   }),
   moverImage: str({
     env: 'NSBACKUP_MOVER_IMAGE',
