@@ -226,6 +226,19 @@ async function main(): Promise<void> {
         : [wholeSide, directSide, wholeRestore, directRestore];
     for (const step of order) await step();
   }
+  // Prune after a forget, as the pruner runs it: restic's peak memory under the chart's default soft limit.
+  const pruneRepo = `s3:${s3.endpoint}/backups/direct-1`;
+  const pruneArgs = [
+    'restic',
+    '--repo',
+    pruneRepo,
+    '--cacert',
+    s3.caFile!,
+    '--cache-dir',
+    join(tmp, 'cache-direct-1'),
+  ];
+  await timed([...pruneArgs, 'forget', '--keep-last', '1'], resticEnv);
+  const prune = await timed([...pruneArgs, 'prune'], { ...resticEnv, GOMEMLIMIT: '400MiB' });
   const best = (key: keyof typeof runs): Timed => runs[key].reduce((a, b) => (b.seconds < a.seconds ? b : a));
   const [d1, d2, w1, w2, r1, wr] = (['d1', 'd2', 'w1', 'w2', 'r1', 'wr'] as const).map(best);
   const all = (key: keyof typeof runs) => runs[key].map((t) => round1(t.seconds));
@@ -258,6 +271,7 @@ async function main(): Promise<void> {
       wholePathShareOfRestic: `${Math.round((r1.seconds / wr.seconds) * 100)}%`,
       restoredBytes,
     },
+    prune: { seconds: round1(prune.seconds), peakRssMiB: prune.peakRssMiB, gomemlimit: '400MiB' },
     ourPeakRssMiB: {
       backupCommand: Math.max(w1.peakRssMiB ?? 0, w2.peakRssMiB ?? 0),
       restorePvcCommand: wr.peakRssMiB,

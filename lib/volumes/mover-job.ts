@@ -30,14 +30,25 @@ export async function runMoverJob(input: MoverRunInput): Promise<MoverResult> {
   const jobName = input.job.metadata.name;
   const created: { what: string; path: string }[] = [];
   try {
-    if (input.temporaryClaim) {
-      const path = `/api/v1/namespaces/${namespace}/persistentvolumeclaims`;
-      await kube.create(path, input.temporaryClaim);
-      created.push({ what: 'claim', path: `${path}/${input.temporaryClaim.metadata.name}` });
-    }
-    const jobs = `/apis/batch/v1/namespaces/${namespace}/jobs`;
-    await kube.create(jobs, input.job);
-    created.push({ what: 'job', path: `${jobs}/${jobName}` });
+    // Listed for deletion before each create: a create whose answer is lost may still have made the object; one
+    // refused as already existing is someone else's and is never deleted.
+    const createOwn = async (what: string, collection: string, obj: KubeObject) => {
+      const entry = { what, path: `${collection}/${obj.metadata.name}` };
+      created.push(entry);
+      try {
+        await kube.create(collection, obj);
+      } catch (e) {
+        if (e instanceof KubeApiError && e.code === 409) created.splice(created.indexOf(entry), 1);
+        throw e;
+      }
+    };
+    if (input.temporaryClaim)
+      await createOwn(
+        'claim',
+        `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
+        input.temporaryClaim,
+      );
+    await createOwn('job', `/apis/batch/v1/namespaces/${namespace}/jobs`, input.job);
     log.info('mover job created', { job: jobName, claim: input.temporaryClaim?.metadata.name });
     const finished = await waitForJob(input, jobName);
     const logText = await podLog(kube, namespace, jobName);

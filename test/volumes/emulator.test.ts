@@ -240,6 +240,8 @@ describe('volume data in the backup and back', () => {
     cluster.controllers.jobs.runner = moverRunner(async () => {
       process.emit('SIGTERM');
       await new Promise<void>((r) => (release = r));
+      // The pod is gone with its Job: its restic never runs (it would hold a lock while later tests check).
+      throw new Error('pod deleted');
     });
     try {
       const r = await runNsbackup(backupCommand, backupEnv({ NSBACKUP_PVC_DATA: 'data' }));
@@ -248,8 +250,20 @@ describe('volume data in the backup and back', () => {
       expect(leftovers()).toEqual([]);
     } finally {
       release?.();
+      await cluster.controllers.idle();
       cluster.controllers.jobs.runner = moverRunner();
     }
+  });
+
+  it('dry run: says which volumes would go to S3, creates nothing', async () => {
+    cluster.clearRequests();
+    const r = await runNsbackup(backupCommand, backupEnv({ NSBACKUP_DRY_RUN: 'true' }));
+    expect(r.code, r.text).toBe(0);
+    expect(r.out).toMatch(
+      /volume data: PVC data, from its snapshot, to the namespace's restic repository in S3/,
+    );
+    expect(r.out).toMatch(/volume data: PVC uploads/);
+    expect(cluster.requests.filter((q) => !['get', 'list'].includes(q.verb))).toEqual([]);
   });
 
   it('bad volume settings: exit 2 naming them, nothing created', async () => {
