@@ -2,7 +2,8 @@
 // clone, mover Job, the mover's own process running restic, its log read back) against `restic backup` run directly
 // on the same tree; the second (incremental) run of both; `restore-pvc --from s3` against `restic restore`; the
 // peak RSS of our processes (the backup and restore-pvc commands, and the mover's node process without restic).
-//   npx tsx bench/volumes.ts [--size 1GiB] [--small-files 20000] [--rounds 2]
+//   npx tsx bench/volumes.ts [--size 1GiB] [--small-files 20000] [--big-files 8] [--rounds 2]
+// (the issue's big cases: --size 2GiB --big-files 1 --small-files 0, and --size 1GiB --small-files 100000)
 //
 // Processes as in a cluster: this one runs s3rver (HTTPS) and the emulator, whose Job runner starts the mover as
 // its own process; the commands run as their own processes from the bundled image (test/realcluster/image.ts), under
@@ -10,7 +11,7 @@
 // 200 MB whatever the volume size (restic's own memory is restic's: reported beside it).
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '1GiB' },
     'small-files': { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '2' },
+    'big-files': { type: 'string', default: '8' },
   },
 });
 const size = parseSize(values.size!);
@@ -34,6 +36,7 @@ function parseSize(text: string): number {
 }
 const smallFiles = Number(values['small-files']);
 const rounds = Number(values.rounds);
+const bigFiles = Number(values['big-files']);
 const PASSWORD = 'bench password';
 const tmp = mkdtempSync(join(tmpdir(), 'nsbackup-bench-volumes-'));
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -71,13 +74,14 @@ function timed(argv: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<Ti
 
 function makeTree(root: string): void {
   mkdirSync(root, { recursive: true });
-  const big = 8;
-  const bigBytes = Math.floor((size - smallFiles * 4096) / big);
-  for (let i = 0; i < big; i++) {
+  const bigBytes = Math.floor((size - smallFiles * 4096) / bigFiles);
+  for (let i = 0; i < bigFiles; i++) {
+    // In chunks: a 2 GiB file never sits in this process's memory.
     const chunk = 16 * 2 ** 20;
-    const parts: Buffer[] = [];
-    for (let left = bigBytes; left > 0; left -= chunk) parts.push(randomBytes(Math.min(chunk, left)));
-    writeFileSync(join(root, `big-${i}.bin`), Buffer.concat(parts));
+    const file = join(root, `big-${i}.bin`);
+    writeFileSync(file, '');
+    for (let left = bigBytes; left > 0; left -= chunk)
+      appendFileSync(file, randomBytes(Math.min(chunk, left)));
   }
   for (let i = 0; i < smallFiles; i++) {
     const dir = join(root, 'small', String(i % 100));
@@ -246,7 +250,7 @@ async function main(): Promise<void> {
   const mib = size / 2 ** 20;
   const rate = (t: Timed) => Math.round((mib / t.seconds) * 10) / 10;
   const figures = {
-    tree: { bytes: size, smallFiles, bigFiles: 8 },
+    tree: { bytes: size, smallFiles, bigFiles },
     rounds,
     allRunsSeconds: {
       resticBackup: all('d1'),
