@@ -82,6 +82,12 @@ export class Repository {
       await this.ensure();
       result = await this.run(backupArgs(this.global, ref), { cwd: dir, signal: this.signal });
     }
+    if (result.exitCode === 3) {
+      // restic 0.14: "some files could not be read", and a snapshot without them was saved. It is not the volume:
+      // forgotten at once, so that no restore (`latest`) ever takes it for a good copy.
+      const partial = await this.snapshotsOf(ref);
+      await this.forget(partial.map((s) => s.id));
+    }
     if (result.exitCode !== 0) throw new ResticError('backup', result);
     const summary = parseBackupSummary(result.stdout);
     if (!summary) throw new Error('restic backup exited 0 without a summary: the snapshot is unknown');

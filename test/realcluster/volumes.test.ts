@@ -188,6 +188,17 @@ describe('volume data on a real control plane', () => {
         /volume data of PVC data not stored: .*restic backup failed \(exit 3\)/,
       );
       await until('movers gone', () => leftovers('files').length === 0, 60_000);
+      // restic saved a snapshot without the unreadable file: it is forgotten, no restore can take it.
+      cluster.kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: secrets('files-copy') }),
+      );
+      const latest = await runNsbackup(restorePvcCommand, baseEnv(), [
+        ...['--from', 's3', '--pvc', 'data', '--source-namespace', 'files', '--backup', r.summary!.backupId],
+        ...['--as', 'never', '-n', 'files-copy', '--dry-run'],
+      ]);
+      expect(latest.code).toBe(1);
+      expect(latest.summary!.error).toMatch(/no volume data of PVC files\/data in backup/);
     } finally {
       rmSync(join(source, 'root-only.key'));
     }
