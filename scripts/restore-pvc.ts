@@ -77,6 +77,7 @@ export const restorePvcSettings = {
   moverImage: volumeBackupSettings.moverImage,
   moverPullPolicy: volumeBackupSettings.moverPullPolicy,
   moverTimeout: volumeBackupSettings.moverTimeout,
+  moverMemory: volumeBackupSettings.moverMemory,
   ...s3Settings,
   as: str({
     env: 'NSBACKUP_RESTORE_PVC',

@@ -109,6 +109,7 @@ export const restoreSettings = {
   moverImage: volumeBackupSettings.moverImage,
   moverPullPolicy: volumeBackupSettings.moverPullPolicy,
   moverTimeout: volumeBackupSettings.moverTimeout,
+  moverMemory: volumeBackupSettings.moverMemory,
   crdTimeout: duration({
     env: 'NSBACKUP_RESTORE_CRD_TIMEOUT',
     default: 60_000,

@@ -20,6 +20,7 @@ export interface VolumeWiringConfig {
   moverPullPolicy: string;
   moverUid: number;
   moverGid: number;
+  moverMemory: number;
   moverTimeout: number;
   s3Bucket: string;
   s3Prefix: string;
@@ -39,6 +40,7 @@ export function moverSettingsOf(config: VolumeWiringConfig): MoverSettings {
     caPem: config.s3CaFile ? readFileSync(config.s3CaFile, 'utf8') : undefined,
     runAsUser: config.moverUid,
     runAsGroup: config.moverGid,
+    memoryMiB: config.moverMemory,
     timeoutSeconds: Math.ceil(config.moverTimeout / 1000),
   };
 }
@@ -50,6 +52,7 @@ export function restoreMoverSettingsOf(config: {
   s3SecretKeys: string[];
   moverImage: string;
   moverPullPolicy: string;
+  moverMemory: number;
   moverTimeout: number;
   s3CaFile: string;
 }): MoverSettings {
@@ -62,6 +65,7 @@ export function restoreMoverSettingsOf(config: {
     caPem: config.s3CaFile ? readFileSync(config.s3CaFile, 'utf8') : undefined,
     runAsUser: 0,
     runAsGroup: 0,
+    memoryMiB: config.moverMemory,
     timeoutSeconds: Math.ceil(config.moverTimeout / 1000),
   };
 }

@@ -42,6 +42,8 @@ export interface MoverSettings {
   runAsGroup: number;
   /** The Job's activeDeadlineSeconds. */
   timeoutSeconds: number;
+  /** The container's memory limit in MiB (default 1024); restic's GOMEMLIMIT is 80 % of it. */
+  memoryMiB?: number;
 }
 
 export interface MoverJobInput {
@@ -68,6 +70,8 @@ export function moverLabels(operation: 'backup' | 'restore', ref: SnapshotRef): 
 export function moverJobManifest(input: MoverJobInput): KubeObject {
   const { settings, ref } = input;
   const labels = moverLabels(input.operation, ref);
+  // Requests and a limit: a namespace whose ResourceQuota demands them would refuse the pod otherwise.
+  const memoryMiB = settings.memoryMiB ?? 1024;
   const env: { name: string; value?: string; valueFrom?: unknown }[] = [
     { name: 'NSBACKUP_MOVER_OPERATION', value: input.operation },
     { name: 'NSBACKUP_MOVER_REPOSITORY', value: input.repository },
@@ -79,6 +83,7 @@ export function moverJobManifest(input: MoverJobInput): KubeObject {
     ...(settings.caPem ? [{ name: 'NSBACKUP_MOVER_CA_PEM', value: settings.caPem }] : []),
     ...Object.entries(settings.extraEnv ?? {}).map(([name, value]) => ({ name, value })),
     { name: 'HOME', value: '/tmp' },
+    { name: 'GOMEMLIMIT', value: `${Math.floor(memoryMiB * 0.8)}MiB` },
     { name: 'NSBACKUP_LOG_FORMAT', value: 'json' },
     ...(settings.s3Secret
       ? Object.entries(settings.s3SecretKeys ?? DEFAULT_S3_KEYS).map(([name, key]) => ({
@@ -121,6 +126,10 @@ export function moverJobManifest(input: MoverJobInput): KubeObject {
               image: settings.image,
               ...(settings.imagePullPolicy ? { imagePullPolicy: settings.imagePullPolicy } : {}),
               args: ['volume-mover'],
+              resources: {
+                requests: { cpu: '100m', memory: `${Math.ceil(memoryMiB / 4)}Mi` },
+                limits: { memory: `${memoryMiB}Mi` },
+              },
               env,
               securityContext: {
                 allowPrivilegeEscalation: false,

@@ -34,6 +34,7 @@ const PASSED_THROUGH = [
   'AWS_ROLE_ARN',
   'GOMAXPROCS',
   'GOGC',
+  'GOMEMLIMIT',
 ];
 
 export interface ResticRunnerOptions {

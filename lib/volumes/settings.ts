@@ -68,6 +68,14 @@ export const volumeBackupSettings = {
     default: 1000,
     description: 'Group the backup mover runs as (the volume group of an fsGroup).',
   }),
+  moverMemory: int({
+    env: 'NSBACKUP_MOVER_MEMORY',
+    min: 128,
+    default: 1024,
+    description:
+      "Memory limit of a mover Job's container, in MiB (requested: a quarter of it). restic gets 80 % of it as its " +
+      'soft limit (GOMEMLIMIT), so it collects garbage harder instead of being killed.',
+  }),
   moverTimeout: duration({
     env: 'NSBACKUP_MOVER_TIMEOUT',
     default: 6 * 3_600_000,

@@ -142,6 +142,12 @@ describe('mover objects', () => {
     ]);
     expect(pod.containers[0].args).toEqual(['volume-mover']);
     expect(backup.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 600 });
+    // A quota that demands requests and limits admits it; restic collects garbage before the limit kills it.
+    expect(pod.containers[0].resources).toEqual({
+      requests: { cpu: '100m', memory: '256Mi' },
+      limits: { memory: '1024Mi' },
+    });
+    expect(pod.containers[0].env).toContainEqual({ name: 'GOMEMLIMIT', value: '819MiB' });
 
     const restore = moverJobManifest({
       name: 'm',
