@@ -129,7 +129,22 @@ beforeAll(async () => {
   [cluster, s3] = await Promise.all([startCluster(), startS3('backups', { tls: true })]);
   tmp = mkdtempSync(join(tmpdir(), 'nsbackup-volumes-emu-'));
   seedNamespace('shop');
-  cluster.seed(claim('shop', 'data'), claim('shop', 'uploads'));
+  cluster.seed(claim('shop', 'data'), claim('shop', 'uploads'), {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'shop' },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          containers: [{ name: 'web', image: 'web' }],
+          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+        },
+      },
+    },
+  });
   const data = join(tmp, 'data');
   mkdirSync(data);
   makeKindTree(data);
@@ -344,8 +359,9 @@ describe('volume data in the backup and back', () => {
     expect(r.summary!.slice).toBe('3/7');
   });
 
-  it('restore --pvcs-from-s3 into a mapped namespace: the claims it creates are filled from S3', async () => {
+  it('restore --pvcs-from-s3 into a mapped namespace: the claims it creates are filled from S3 before the workloads', async () => {
     seedNamespace('shop-restored');
+    cluster.clearRequests();
     const reportPath = join(tmp, 'restore-report.json');
     const r = await runNsbackup(restoreCommand, {
       ...s3.env,
@@ -370,6 +386,14 @@ describe('volume data in the backup and back', () => {
     expect(describeTree(volumes.get('shop-restored/uploads')!)).toEqual(
       describeTree(volumes.get('shop/uploads')!),
     );
+    // The Deployment that mounts `data` is created only once both movers are done.
+    const creates = cluster.requests.filter((q) => q.verb === 'create').map((q) => q.path);
+    const movers = creates.flatMap((p, i) =>
+      p === '/apis/batch/v1/namespaces/shop-restored/jobs' ? [i] : [],
+    );
+    const deployment = creates.indexOf('/apis/apps/v1/namespaces/shop-restored/deployments');
+    expect(movers).toHaveLength(2);
+    expect(deployment).toBeGreaterThan(Math.max(...movers));
     expect(r.text).not.toContain(PASSWORD);
   });
 
