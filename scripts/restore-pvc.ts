@@ -78,6 +78,7 @@ export const restorePvcSettings = {
   moverPullPolicy: volumeBackupSettings.moverPullPolicy,
   moverTimeout: volumeBackupSettings.moverTimeout,
   moverMemory: volumeBackupSettings.moverMemory,
+  moverStartTimeout: volumeBackupSettings.moverStartTimeout,
   ...s3Settings,
   as: str({
     env: 'NSBACKUP_RESTORE_PVC',

@@ -110,6 +110,7 @@ export const restoreSettings = {
   moverPullPolicy: volumeBackupSettings.moverPullPolicy,
   moverTimeout: volumeBackupSettings.moverTimeout,
   moverMemory: volumeBackupSettings.moverMemory,
+  moverStartTimeout: volumeBackupSettings.moverStartTimeout,
   crdTimeout: duration({
     env: 'NSBACKUP_RESTORE_CRD_TIMEOUT',
     default: 60_000,

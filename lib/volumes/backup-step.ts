@@ -107,6 +107,7 @@ async function backupOne(input: VolumeStepInput, pvc: string, log: Logger): Prom
     temporaryClaim: claim,
     // Scheduling and pulling the image come on top of the Job's own deadline.
     timeoutMs: input.mover.timeoutSeconds * 1000 + 5 * 60_000,
+    startTimeoutMs: (input.mover.startTimeoutSeconds ?? 600) * 1000,
     pollMs: input.wait.pollMs,
     sleep: input.wait.sleep,
     now: input.wait.now,

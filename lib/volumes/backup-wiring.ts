@@ -22,6 +22,7 @@ export interface VolumeWiringConfig {
   moverGid: number;
   moverMemory: number;
   moverTimeout: number;
+  moverStartTimeout: number;
   s3Bucket: string;
   s3Prefix: string;
   s3Endpoint: string;
@@ -42,6 +43,7 @@ export function moverSettingsOf(config: VolumeWiringConfig): MoverSettings {
     runAsGroup: config.moverGid,
     memoryMiB: config.moverMemory,
     timeoutSeconds: Math.ceil(config.moverTimeout / 1000),
+    startTimeoutSeconds: Math.ceil(config.moverStartTimeout / 1000),
   };
 }
 
@@ -54,6 +56,7 @@ export function restoreMoverSettingsOf(config: {
   moverPullPolicy: string;
   moverMemory: number;
   moverTimeout: number;
+  moverStartTimeout: number;
   s3CaFile: string;
 }): MoverSettings {
   return {
@@ -67,6 +70,7 @@ export function restoreMoverSettingsOf(config: {
     runAsGroup: 0,
     memoryMiB: config.moverMemory,
     timeoutSeconds: Math.ceil(config.moverTimeout / 1000),
+    startTimeoutSeconds: Math.ceil(config.moverStartTimeout / 1000),
   };
 }
 

@@ -17,6 +17,8 @@ export interface MoverRunInput {
   temporaryClaim?: KubeObject;
   /** How long to wait for the Job (its activeDeadlineSeconds plus a margin for scheduling). */
   timeoutMs: number;
+  /** A Job whose pod is not running by then fails at once (quota refusal, unschedulable) instead of at timeoutMs. */
+  startTimeoutMs: number;
   pollMs: number;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
@@ -78,7 +80,9 @@ export async function runMoverJob(input: MoverRunInput): Promise<MoverResult> {
 }
 
 async function waitForJob(input: MoverRunInput, name: string): Promise<'Complete' | 'Failed'> {
-  const deadline = input.now() + input.timeoutMs;
+  const started = input.now();
+  const deadline = started + input.timeoutMs;
+  let running = false;
   const path = `/apis/batch/v1/namespaces/${input.namespace}/jobs/${name}`;
   // Short first: a small volume's mover is done in seconds, and each poll interval is added to the backup's time.
   for (let attempt = 0; ; attempt++) {
@@ -89,8 +93,31 @@ async function waitForJob(input: MoverRunInput, name: string): Promise<'Complete
       if (conditions.some((c) => c.type === type && c.status === 'True')) return type;
     if (input.now() > deadline)
       throw new MoverError(`mover job ${name} did not finish within ${Math.round(input.timeoutMs / 1000)} s`);
+    if (!running && input.now() - started > input.startTimeoutMs) {
+      const notStarted = await whyNotStarted(input, name);
+      if (notStarted) throw new MoverError(`mover job ${name}: ${notStarted}`);
+      running = true;
+    }
     await input.sleep(Math.min(input.pollMs, 250 * 2 ** attempt));
   }
+}
+
+/** Why the Job's pod is not running yet; undefined when it runs (or already ran). */
+async function whyNotStarted(input: MoverRunInput, jobName: string): Promise<string | undefined> {
+  const pods = await input.kube.listAll(`/api/v1/namespaces/${input.namespace}/pods`, {
+    labelSelector: `job-name=${jobName}`,
+  });
+  const limit = `${Math.round(input.startTimeoutMs / 1000)} s`;
+  if (!pods.length)
+    return `no pod was created within ${limit} (a ResourceQuota or admission refusing it? kubectl describe job ${jobName})`;
+  if (pods.some((p) => p.status?.phase && p.status.phase !== 'Pending')) return undefined;
+  const pod = pods[0];
+  const unscheduled = (pod.status?.conditions ?? []).find(
+    (c: any) => c.type === 'PodScheduled' && c.status === 'False',
+  );
+  const waiting = (pod.status?.containerStatuses ?? [])[0]?.state?.waiting;
+  const why = unscheduled?.message ?? waiting?.message ?? waiting?.reason ?? 'Pending';
+  return `its pod ${pod.metadata.name} did not start within ${limit}: ${why}`;
 }
 
 /** The log of the Job's pod ('' when it has none or it cannot be read: the caller says what is missing). */

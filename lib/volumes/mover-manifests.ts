@@ -42,6 +42,8 @@ export interface MoverSettings {
   runAsGroup: number;
   /** The Job's activeDeadlineSeconds. */
   timeoutSeconds: number;
+  /** How long its pod may take to start (scheduling, image pull). */
+  startTimeoutSeconds?: number;
   /** The container's memory limit in MiB (default 1024); restic's GOMEMLIMIT is 80 % of it. */
   memoryMiB?: number;
 }

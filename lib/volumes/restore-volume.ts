@@ -96,6 +96,7 @@ export async function restoreInto(input: RestoreIntoInput): Promise<void> {
     namespace: input.namespace,
     job,
     timeoutMs: input.mover.timeoutSeconds * 1000 + 5 * 60_000,
+    startTimeoutMs: (input.mover.startTimeoutSeconds ?? 600) * 1000,
     pollMs: input.pollMs,
     sleep: input.sleep,
     now: input.now,

@@ -76,6 +76,14 @@ export const volumeBackupSettings = {
       "Memory limit of a mover Job's container, in MiB (requested: a quarter of it). restic gets 80 % of it as its " +
       'soft limit (GOMEMLIMIT), so it collects garbage harder instead of being killed.',
   }),
+  moverStartTimeout: duration({
+    env: 'NSBACKUP_MOVER_START_TIMEOUT',
+    default: 10 * 60_000,
+    min: 1_000,
+    description:
+      "How long a mover Job's pod may take to start (scheduling, image pull): one that is not running by then " +
+      '(a ResourceQuota refusing it, no node for it) fails the run with the reason, instead of at NSBACKUP_MOVER_TIMEOUT.',
+  }),
   moverTimeout: duration({
     env: 'NSBACKUP_MOVER_TIMEOUT',
     default: 6 * 3_600_000,

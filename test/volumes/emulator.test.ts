@@ -281,6 +281,23 @@ describe('volume data in the backup and back', () => {
     expect(cluster.requests.filter((q) => !['get', 'list'].includes(q.verb))).toEqual([]);
   });
 
+  it('a mover whose pod never starts (a quota refusing it) fails the run after NSBACKUP_MOVER_START_TIMEOUT, with the reason', async () => {
+    cluster.controllers.jobs.runner = undefined; // the Job stays without a pod
+    try {
+      const r = await runNsbackup(
+        backupCommand,
+        backupEnv({ NSBACKUP_PVC_DATA: 'data', NSBACKUP_MOVER_START_TIMEOUT: '1s' }),
+      );
+      expect(r.code).toBe(1);
+      expect(r.summary!.error).toMatch(
+        /volume data of PVC data not stored: mover job \S+: no pod was created within 1 s/,
+      );
+      expect(leftovers()).toEqual([]);
+    } finally {
+      cluster.controllers.jobs.runner = moverRunner();
+    }
+  });
+
   it('bad volume settings: exit 2 naming them, nothing created', async () => {
     cluster.clearRequests();
     const r = await runNsbackup(
