@@ -1,8 +1,10 @@
 # nsbackup image: the `nsbackup` front door on Node.js; the CronJob's args choose the command (backup, retain, ...).
-# Database dumps run in the database's own container over pods/exec; the one outside tool is etcd's, for
-# `etcd-backup`/`etcd-restore`: etcdctl and etcdutl, copied from etcd's own release image (static Go binaries).
-# ETCD_VERSION is the release test/realcluster builds and tests with; its clients talk to etcd 3.5 and later, but
-# restore with the etcdutl of the cluster's own minor release when it is older (the runbook says so).
+# Database dumps run in the database's own container over pods/exec, so no database client is needed here. Two
+# outside tools: restic (Debian's package), for the volume-data mover Jobs, the pruner's forget/prune and
+# volume-check; and etcd's etcdctl and etcdutl for `etcd-backup`/`etcd-restore`, copied from etcd's own release
+# image (static Go binaries). ETCD_VERSION is the release test/realcluster builds and tests with; its clients talk to
+# etcd 3.5 and later, but restore with the etcdutl of the cluster's own minor release when it is older (the runbook
+# says so).
 # Node 26 "Lithium" is the Active LTS line since 2026-10-28 (maintenance from 2027-10-20, end of life 2029-04-30).
 # One Node line everywhere: this image, package.json engines and the `node` devDependency that the tests, the demo
 # and CI run on. Debian 13 "trixie" is the current Debian stable, so the slim trixie variant.
@@ -22,6 +24,9 @@ COPY tools ./tools
 RUN npm run build
 
 FROM node:${NODE_VERSION}-trixie-slim
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends restic ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 # V8's code cache, written here once for every command, read by every run: halves each Job's start-up.
 ENV NODE_COMPILE_CACHE=/app/compile-cache

@@ -15,6 +15,8 @@ const BENCHES: Record<string, string> = {
   'retention-cluster': 'retain + mark-and-delete over 50,000 snapshots in the emulator',
   'etcd-backup':
     'etcd-backup of a 256 MiB etcd (save, trial restore, encrypt, upload) vs etcdctl snapshot save + upload',
+  volumes:
+    'volume data: nsbackup backup/restore-pvc with restic on the emulator vs restic backup/restore directly, peak RSS',
   realcluster:
     'real kube-apiserver + etcd: restore of 5,000 and 20,000 objects vs kubectl create and raw POSTs; export vs kubectl get',
 };

@@ -28,6 +28,7 @@ import { keyFrom } from '../lib/crypto/index.js';
 import { writeOutcome } from '../lib/export/outcome.js';
 import { backupFolderOf } from '../lib/export/s3-export.js';
 import type { EncryptionKey } from '../lib/crypto/index.js';
+import { volumeBackupStep } from '../lib/volumes/backup-wiring.js';
 
 /** What tests (and the demo) may replace: the clock, randomness, polling and the adapters. */
 export type BackupOverrides = Partial<
@@ -36,6 +37,7 @@ export type BackupOverrides = Partial<
     | 'exec'
     | 'database'
     | 'exportResources'
+    | 'backupVolumes'
     | 'writeOutcome'
     | 'checkStore'
     | 'acquireLock'
@@ -125,6 +127,10 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
       const { plan, kube, clusterName, store, encryptionKey, secrets } = prepared;
       const exec = overrides.exec ?? podExec(kube, { log });
       const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
+      const now = overrides.now ?? (() => new Date());
+      const random = overrides.random ?? Math.random;
+      const sleep = overrides.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+      const pollMs = overrides.pollMs ?? 2_000;
       const report = await runBackup(plan, {
         kube,
         log,
@@ -149,6 +155,9 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
                 exclude: secrets.exclude,
               })
             : undefined),
+        backupVolumes:
+          overrides.backupVolumes ??
+          volumeBackupStep({ config, kube, log, clusterName, pollMs, sleep, now, random }),
         s3Folder: store
           ? (namespace, backupId): BackupFolder => {
               const folderKey = backupFolderOf(store, clusterName, namespace, backupId);
@@ -176,10 +185,10 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
           podName: config.podName || (inCluster ? (env.HOSTNAME ?? '') : ''),
           inCluster: inCluster || Boolean(config.podName),
         },
-        now: overrides.now ?? (() => new Date()),
-        random: overrides.random ?? Math.random,
-        sleep: overrides.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
-        pollMs: overrides.pollMs ?? 2_000,
+        now,
+        random,
+        sleep,
+        pollMs,
       });
       const summary = {
         backupId: report.backupId,
@@ -188,6 +197,9 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
         dryRun: report.dryRun,
         snapshots: report.snapshots.map((s) => `${s.name}:${s.outcome}`),
         dumpBytes: report.dump?.files.reduce((n, f) => n + f.sizeBytes, 0),
+        volumes: report.volumes.length
+          ? report.volumes.map((v) => `${v.pvc}:${v.resticSnapshotId.slice(0, 8)}:+${v.bytesAdded}B`)
+          : undefined,
         s3: report.s3Locations.length ? report.s3Locations : undefined,
         error: report.error?.message,
         warnings: warningsOf(

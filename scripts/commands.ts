@@ -77,4 +77,13 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Show what differs between a backup (S3 or export folder) and the live namespace',
     load: async () => (await import('./diff.js')).command,
   },
+  'volume-check': {
+    summary: "Check a namespace's restic repository, reading one slice of its data a night",
+    load: async () => (await import('./volume-check.js')).command,
+  },
+  'volume-mover': {
+    summary:
+      'Run inside a mover Job (created by backup and restore-pvc): restic backup or restore of one volume',
+    load: async () => (await import('./volume-mover.js')).command,
+  },
 };

@@ -12,10 +12,21 @@ import {
   scopeSettings,
   timeZoneSetting,
 } from '../lib/prune/settings.js';
-import { s3Settings } from '../lib/s3/index.js';
+import { s3LocationFrom, s3Settings } from '../lib/s3/index.js';
+import { backupSettings } from '../lib/backup/settings.js';
+import { acquireNodeLock } from '../lib/lock/index.js';
+import { openIfUsed } from '../lib/volumes/local-repo.js';
+import { forgetAndPrune } from '../lib/volumes/prune-step.js';
+import { volumePruneSettings } from '../lib/volumes/settings.js';
 
 const schema = {
   ...scopeSettings,
+  ...volumePruneSettings,
+  lock: backupSettings.lock,
+  lockDir: backupSettings.lockDir,
+  lockSlots: backupSettings.lockSlots,
+  lockTimeout: backupSettings.lockTimeout,
+  lockStale: backupSettings.lockStale,
   ...markAndDeleteSettings,
   ...timeZoneSetting,
   ...dryRunSetting,
@@ -51,7 +62,44 @@ export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
           dryRun: config.dryRun,
         },
       );
-      const failed = result.refused || result.stopped || result.failures.length > 0 || result.markFailed > 0;
+      // Volume data: what was deleted is forgotten in restic, then unlock and prune under the node lock.
+      const location = s3LocationFrom(config);
+      const volumes =
+        config.resticSecret && location && !config.dryRun && result.deletedBackups.length
+          ? await forgetAndPrune({
+              deleted: result.deletedBackups,
+              log,
+              open: (ns) =>
+                openIfUsed({
+                  kube,
+                  log,
+                  location,
+                  cluster: clusterName,
+                  namespace: ns,
+                  secret: config.resticSecret,
+                  env,
+                  memoryLimit: config.resticMemory || undefined,
+                  signal,
+                }),
+              lock: config.lock
+                ? () =>
+                    acquireNodeLock({
+                      dir: config.lockDir,
+                      slots: config.lockSlots,
+                      timeoutMs: config.lockTimeout,
+                      staleMs: config.lockStale,
+                      log,
+                      signal,
+                    })
+                : undefined,
+            })
+          : undefined;
+      const failed =
+        result.refused ||
+        result.stopped ||
+        result.failures.length > 0 ||
+        result.markFailed > 0 ||
+        Boolean(volumes?.failures.length);
       return {
         exitCode: failed ? ExitCode.failed : ExitCode.ok,
         summary: {
@@ -71,6 +119,15 @@ export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
           stopped: result.stopped,
           problems: result.problems,
           ...(result.failures.length ? { failures: result.failures } : {}),
+          ...(volumes
+            ? {
+                resticForgotten: volumes.forgotten,
+                resticPruned: volumes.prunedRepositories,
+                resticPrunePeakRssMiB:
+                  volumes.prunePeakRssBytes && Math.round(volumes.prunePeakRssBytes / 2 ** 20),
+                ...(volumes.failures.length ? { volumeFailures: volumes.failures } : {}),
+              }
+            : {}),
         },
       };
     },

@@ -7,7 +7,10 @@ import { connectOrConfigError } from '../lib/kube/index.js';
 import { runRestore } from '../lib/restore/restore.js';
 import { restoreSettings } from '../lib/restore/settings.js';
 import { summaryOf } from '../lib/restore/report.js';
-import { storeFrom } from '../lib/s3/index.js';
+import { s3LocationFrom, storeFrom } from '../lib/s3/index.js';
+import { clusterNameOf } from '../lib/kube/index.js';
+import { restoreMoverSettingsOf } from '../lib/volumes/backup-wiring.js';
+import { volumeRestoreStep } from '../lib/volumes/restore-step.js';
 
 export const command = defineCommand({
   name: 'restore',
@@ -20,7 +23,21 @@ export const command = defineCommand({
   async run({ config, log, env, signal }) {
     const kube = connectOrConfigError(config, env);
     const store = storeFrom(config, env, log);
-    const report = await runRestore(config, { kube, log, store, signal });
+    const location = s3LocationFrom(config);
+    const restoreVolumes =
+      config.pvcsFromS3 && location && config.resticSecret
+        ? volumeRestoreStep({
+            kube,
+            log,
+            location,
+            cluster: clusterNameOf(config.clusterName, kube),
+            secret: config.resticSecret,
+            env,
+            signal,
+            mover: restoreMoverSettingsOf(config),
+          })
+        : undefined;
+    const report = await runRestore(config, { kube, log, store, signal, restoreVolumes });
     return {
       exitCode: report.failed.length ? ExitCode.failed : ExitCode.ok,
       summary: summaryOf(report),

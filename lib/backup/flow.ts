@@ -1,6 +1,7 @@
 // One backup run, as small steps in a fixed order:
 //   checks (namespace, PVCs, exec targets, backup type) -> node lock -> exec targets again -> database check
-//   -> pre hooks -> dump -> VolumeSnapshots -> wait until cut -> post hooks -> S3 (dump files, resource export)
+//   -> pre hooks -> dump -> VolumeSnapshots -> wait until cut -> post hooks -> volume data (restic, from the
+//   snapshots once ready) -> S3 (dump files, resource export, whose manifest lists the volume data)
 //   -> wait until ready -> discard failed snapshots -> snapshots labelled succeeded (with their periods) or failed
 //   -> outcome to S3 -> release lock -> notify.
 // A snapshot is created `in-progress` and without period labels: a run killed after it leaves one that list shows
@@ -25,7 +26,15 @@ import { notify } from './notify.js';
 import type { Notifier } from './notify.js';
 import { backupOutcomeOf } from './outcome.js';
 import type { BackupPlan } from './plan.js';
-import type { BackupFolder, DatabaseOps, ExecFn, ExportResources, WriteOutcome } from './ports.js';
+import type {
+  BackupFolder,
+  BackupVolumes,
+  DatabaseOps,
+  ExecFn,
+  ExportResources,
+  VolumeRecord,
+  WriteOutcome,
+} from './ports.js';
 import { storeInS3 } from './s3-step.js';
 import { snapshotAnnotations, snapshotLabels, volumeSnapshotManifest } from './snapshot-labels.js';
 import type { DumpFacts } from './snapshot-labels.js';
@@ -53,6 +62,8 @@ export interface BackupDeps {
   exec: ExecFn;
   database?: DatabaseOps;
   exportResources?: ExportResources;
+  /** Copies the files of NSBACKUP_PVC_DATA's PVCs from this run's snapshots to S3 (lib/volumes). */
+  backupVolumes?: BackupVolumes;
   /** The backup's S3 folder (`<prefix>/<cluster>/<namespace>/<backup id>/`), when S3 is configured. */
   s3Folder?: (namespace: string, backupId: string) => BackupFolder;
   /** Records how the run ended in its S3 folder; a failure to record it fails the run. */
@@ -92,6 +103,8 @@ export interface BackupReport {
   dryRun: boolean;
   snapshots: SnapshotReport[];
   dump?: DumpFacts;
+  /** Volume data stored with restic, per PVC. */
+  volumes: VolumeRecord[];
   /** What was stored in S3 (`s3://` locations). */
   s3Locations: string[];
   /** The backup's S3 folder, when the run used one (the snapshots point at it, the outcome is recorded there). */
@@ -141,6 +154,7 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     namespace,
     dryRun: plan.dryRun,
     snapshots: [],
+    volumes: [],
     s3Locations: [],
     failures: [],
     warnings: [],
@@ -152,7 +166,7 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     report,
     log: deps.log.child({ namespace, backupId: report.backupId }),
     folder:
-      deps.s3Folder && (deps.exportResources || plan.s3Dump)
+      deps.s3Folder && (deps.exportResources || plan.s3Dump || plan.volumeData.length)
         ? deps.s3Folder(namespace, report.backupId)
         : undefined,
   };
@@ -344,6 +358,9 @@ async function capture(run: Run, targets: Targets, type: BackupType): Promise<vo
   // Only snapshots that exist are reported; those created before a failure still get their verdict.
   report.snapshots = report.snapshots.filter((s) => created.includes(s.name));
 
+  // Volume data before the export, so that the manifest lists it; from the snapshots, once each is ready.
+  if (!stepError && plan.volumeData.length) await storeVolumeData(run, deadline);
+
   if (!stepError && run.folder) {
     report.s3Folder = run.folder.location;
     try {
@@ -356,6 +373,7 @@ async function capture(run: Run, targets: Targets, type: BackupType): Promise<vo
         dbTarget: targets.db,
         database: deps.database,
         exportResources: deps.exportResources,
+        volumes: report.volumes,
         signal: deps.signal,
       });
       report.s3Locations.push(...stored.locations);
@@ -416,6 +434,29 @@ async function labelSnapshotsWithOutcome(run: Run): Promise<void> {
   }
 }
 
+/** Each PVC of NSBACKUP_PVC_DATA to the restic repository; every volume that is not stored is a failure naming it. */
+async function storeVolumeData(run: Run, deadline: number): Promise<void> {
+  const { plan, deps, namespace, report } = run;
+  if (!deps.backupVolumes) {
+    report.failures.push(`NSBACKUP_PVC_DATA (${plan.volumeData.join(', ')}): no volume mover is configured`);
+    return;
+  }
+  try {
+    const stored = await deps.backupVolumes({
+      namespace,
+      backupId: report.backupId,
+      pvcs: plan.volumeData,
+      snapshots: report.snapshots.map((s) => ({ pvc: s.pvc, name: s.name })),
+      deadline,
+      signal: deps.signal,
+    });
+    report.volumes.push(...stored.volumes);
+    report.failures.push(...stored.failures);
+  } catch (e) {
+    report.failures.push(`volume data of ${plan.volumeData.join(', ')} not stored: ${(e as Error).message}`);
+  }
+}
+
 /** The run's outcome in its folder; failing to record it fails the run (a reader would take it for unfinished). */
 async function recordOutcome(run: Run, startedAt: Date): Promise<void> {
   const { deps, report } = run;
@@ -426,6 +467,7 @@ async function recordOutcome(run: Run, startedAt: Date): Promise<void> {
     failed: Boolean(report.error),
     startedAt,
     finishedAt: deps.now(),
+    volumes: report.volumes,
   });
   try {
     await deps.writeOutcome(run.folder, outcome);
@@ -490,6 +532,9 @@ export function formatPlan(report: BackupReport, plan: BackupPlan): string {
           .join(' ')}`,
     ),
     ...(report.snapshots.length ? [] : ['  no VolumeSnapshot (NSBACKUP_PVC is empty)']),
+    ...plan.volumeData.map(
+      (pvc) => `  volume data: PVC ${pvc}, from its snapshot, to the namespace's restic repository in S3`,
+    ),
     ...plan.hooks.pre.map((h) => `  pre hook: ${h.name}`),
     ...plan.hooks.post.map((h) => `  post hook: ${h.name}`),
   ];

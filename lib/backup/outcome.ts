@@ -2,6 +2,7 @@
 // backup whose run failed after writing part of its files. Pure.
 
 import type { BackupOutcome } from '../export/outcome.js';
+import type { ManifestVolume } from '../resources/manifest.js';
 
 export function backupOutcomeOf(input: {
   backupId: string;
@@ -10,6 +11,7 @@ export function backupOutcomeOf(input: {
   failed: boolean;
   startedAt: Date;
   finishedAt: Date;
+  volumes?: ManifestVolume[];
 }): BackupOutcome {
   return {
     formatVersion: 1,
@@ -18,5 +20,6 @@ export function backupOutcomeOf(input: {
     startedAt: input.startedAt.toISOString(),
     finishedAt: input.finishedAt.toISOString(),
     failures: input.failed ? input.failures : [],
+    ...(input.volumes?.length ? { volumes: input.volumes } : {}),
   };
 }

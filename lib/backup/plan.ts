@@ -33,6 +33,8 @@ export interface BackupPlan {
   /** Empty until the kube client supplies the default. */
   namespace: string;
   pvcs: string[];
+  /** PVCs whose files go to S3 with restic, from this run's snapshots (NSBACKUP_PVC_DATA). */
+  volumeData: string[];
   database?: DatabasePlan;
   retain: RetainSpec;
   /** Days an ad-hoc backup's snapshots are kept at least (0: no floor). */
@@ -128,6 +130,19 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
       'NSBACKUP_S3_DUMP needs NSBACKUP_EXPORT=true (the manifest listing the dump is written by the export)',
     );
   }
+  if (config.pvcData.length) {
+    const missing = config.pvcData.filter((pvc) => !config.pvcs.includes(pvc));
+    if (missing.length) {
+      problems.push(
+        `NSBACKUP_PVC_DATA: ${missing.join(', ')} not in NSBACKUP_PVC (the files are read from the run's snapshot of the PVC)`,
+      );
+    }
+    if (!config.s3Bucket) problems.push('NSBACKUP_PVC_DATA needs NSBACKUP_S3_BUCKET');
+    if (!config.resticSecret)
+      problems.push('NSBACKUP_PVC_DATA needs NSBACKUP_RESTIC_SECRET (the Secret with RESTIC_PASSWORD)');
+    if (!config.moverImage)
+      problems.push("NSBACKUP_PVC_DATA needs NSBACKUP_MOVER_IMAGE (nsbackup's image, which has restic)");
+  }
   if (!config.pvcs.length && !database && !config.s3Bucket) {
     problems.push(
       'nothing to back up: NSBACKUP_PVC is empty, NSBACKUP_DB=none and NSBACKUP_S3_BUCKET is unset',
@@ -145,6 +160,7 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
   return {
     namespace: config.namespace,
     pvcs: config.pvcs,
+    volumeData: config.pvcData,
     database,
     retain,
     adhocKeepDays: config.adhocKeepDays,
@@ -181,6 +197,7 @@ function recordedConfig(
   return {
     namespace: config.namespace || undefined,
     pvcs: config.pvcs,
+    ...(config.pvcData.length ? { pvcData: config.pvcData } : {}),
     db: config.db,
     ...(database
       ? {

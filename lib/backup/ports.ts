@@ -5,6 +5,9 @@ import type { BackupOutcome } from '../export/outcome.js';
 import type { DatabasePlan } from './plan.js';
 import type { DumpFacts } from './snapshot-labels.js';
 import type { PodTarget } from '../exec/target.js';
+import type { VolumeRecord } from '../volumes/backup-step.js';
+
+export type { VolumeRecord };
 
 export type { ExecFn, ExecOptions, ExecResult } from '../exec/index.js';
 
@@ -65,5 +68,18 @@ export type ExportResources = (input: {
   keyPrefix: string;
   /** Dumps already stored in the folder, listed in the manifest. */
   dumps?: Omit<StoredDump, 'location'>[];
+  /** Volume data stored in the namespace's restic repository, listed in the manifest. */
+  volumes?: VolumeRecord[];
   signal?: AbortSignal;
 }) => Promise<{ location: string; unreadable: string[] }>;
+
+/** The volume data step (lib/volumes/backup-step.ts): this run's snapshots of these PVCs copied with restic. */
+export type BackupVolumes = (input: {
+  namespace: string;
+  backupId: string;
+  pvcs: string[];
+  snapshots: { pvc: string; name: string }[];
+  /** When this run's snapshots must be ready by (NSBACKUP_SNAPSHOT_TIMEOUT from the first create). */
+  deadline: number;
+  signal?: AbortSignal;
+}) => Promise<{ volumes: VolumeRecord[]; failures: string[] }>;

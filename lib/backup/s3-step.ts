@@ -4,7 +4,7 @@
 
 import { JobError } from '../exit.js';
 import type { BackupPlan } from './plan.js';
-import type { BackupFolder, DatabaseOps, ExportResources, StoredDump } from './ports.js';
+import type { BackupFolder, DatabaseOps, ExportResources, StoredDump, VolumeRecord } from './ports.js';
 import type { DumpFacts } from './snapshot-labels.js';
 import type { PodTarget } from '../exec/target.js';
 
@@ -18,6 +18,8 @@ export interface S3StepInput {
   dbTarget?: PodTarget;
   database?: DatabaseOps;
   exportResources?: ExportResources;
+  /** Volume data this run stored (listed in the manifest). */
+  volumes?: VolumeRecord[];
   signal?: AbortSignal;
 }
 
@@ -53,6 +55,7 @@ export async function storeInS3(input: S3StepInput): Promise<S3StepResult> {
       backupId: input.backupId,
       keyPrefix: folder.keyPrefix,
       dumps: stored.map(({ location: _location, ...dump }) => dump),
+      volumes: input.volumes,
       signal: input.signal,
     });
     result.locations.push(exported.location);

@@ -22,6 +22,7 @@ import { backupExportSetting, encryptionSettings, exportTuningSettings } from '.
 import { exportSecretsSetting } from '../export/secrets-policy.js';
 import { s3Settings } from '../s3/index.js';
 import { parseHooksFile } from './hooks.js';
+import { volumeBackupSettings } from '../volumes/settings.js';
 
 /** A Kubernetes object name (DNS subdomain). */
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -273,6 +274,7 @@ export const backupSettings = {
     defaultText: "the kubeconfig's cluster name",
     description: 'Cluster name in S3 keys (<prefix>/<cluster>/<namespace>/<backup id>/).',
   }),
+  ...volumeBackupSettings,
   ...kubeSettings,
   ...s3Settings,
   ...backupExportSetting,

@@ -6,6 +6,7 @@ import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import type { S3Store } from '../s3/index.js';
 import type { EncryptionKey } from '../crypto/index.js';
+import type { ManifestVolume } from '../resources/index.js';
 import { backupFolderOf, exportNamespaceToS3 } from './s3-export.js';
 
 export interface BackupExportOptions {
@@ -26,6 +27,7 @@ export function backupExportStep(options: BackupExportOptions) {
     backupId: string;
     keyPrefix: string;
     dumps?: { database: string; name: string; size: number; sha256: string }[];
+    volumes?: ManifestVolume[];
     signal?: AbortSignal;
   }): Promise<{ location: string; unreadable: string[] }> => {
     const folder = backupFolderOf(options.store, options.cluster, input.namespace, input.backupId);
@@ -45,6 +47,7 @@ export function backupExportStep(options: BackupExportOptions) {
       clusterDependencies: options.clusterDependencies,
       exclude: options.exclude,
       dumps: input.dumps,
+      volumes: input.volumes,
       log: options.log,
       signal: input.signal,
     });

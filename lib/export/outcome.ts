@@ -4,6 +4,7 @@
 // folder that looks finished but must never be restored by accident.
 
 import type { S3Store } from '../s3/index.js';
+import type { ManifestVolume } from '../resources/manifest.js';
 
 export const OUTCOME_FILE = 'outcome.json';
 
@@ -16,6 +17,8 @@ export interface BackupOutcome {
   finishedAt: string;
   /** Why the run failed, one line per problem (no secrets: these are the run's own error messages). */
   failures: string[];
+  /** Volume data the run stored with restic (NSBACKUP_PVC_DATA), per PVC. */
+  volumes?: ManifestVolume[];
 }
 
 export async function writeOutcome(store: S3Store, folderKey: string, outcome: BackupOutcome): Promise<void> {

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import type { S3Store } from '../s3/index.js';
+import type { ManifestVolume } from '../resources/manifest.js';
 import {
   MANIFEST_FILE,
   assertFileMatches,
@@ -44,6 +45,8 @@ export interface ExportToS3Input {
   now?: () => Date;
   /** Files the backup already stored in the folder (database dumps), listed in the manifest with their digests. */
   dumps?: { database: string; name: string; size: number; sha256: string }[];
+  /** Volume data the backup stored in the namespace's restic repository, listed in the manifest. */
+  volumes?: ManifestVolume[];
 }
 
 export interface ExportToS3Result {
@@ -116,6 +119,7 @@ export async function exportNamespaceToS3(input: ExportToS3Input): Promise<Expor
       listResourceVersions: stats.listResourceVersions,
       resources: summary,
       dumps: input.dumps,
+      volumes: input.volumes,
       notExported: [
         ...stats.excludedTypes.map((what) => ({ what, reason: 'excluded by NSBACKUP_EXPORT_EXCLUDE' })),
         ...stats.skipped,

@@ -30,6 +30,8 @@ export interface RequestOptions {
   contentType?: string;
   /** Defaults: true for GET, PUT, PATCH, DELETE; false for POST. */
   idempotent?: boolean;
+  /** The body as text, not parsed (pods/log). */
+  text?: boolean;
 }
 
 export type KubeObject = {
@@ -81,6 +83,11 @@ export class KubeClient {
 
   get<T = KubeObject>(path: string, query?: RequestOptions['query']): Promise<T> {
     return this.request<T>('GET', path, { query });
+  }
+
+  /** A text resource such as pods/log. */
+  getText(path: string, query?: RequestOptions['query']): Promise<string> {
+    return this.request<string>('GET', path, { query, text: true });
   }
 
   /** Returns undefined on 404. */
@@ -141,7 +148,7 @@ export class KubeClient {
     const reqOpts: https.RequestOptions = {
       method,
       headers: {
-        Accept: 'application/json',
+        Accept: opts.text ? '*/*' : 'application/json',
         ...(body !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json' } : {}),
         ...(body !== undefined ? { 'Content-Length': Buffer.byteLength(body) } : {}),
         'User-Agent': 'nsbackup',
@@ -169,6 +176,7 @@ export class KubeClient {
             return;
           }
           if (status >= 200 && status < 300) {
+            if (opts.text) return resolve(text as T);
             try {
               resolve((text ? JSON.parse(text) : {}) as T);
             } catch {

@@ -37,6 +37,8 @@ export interface MarkAndDeleteResult {
   deleteSkipped: number;
   s3FoldersDeleted: number;
   failures: SweepFailure[];
+  /** Deleted snapshots by namespace, PVC and backup id (their volume data is forgotten in restic). */
+  deletedBackups: { namespace: string; pvc: string; backupId: string }[];
   refusals: Refusal[];
   refused: boolean;
   stopped: boolean;
@@ -96,6 +98,7 @@ export async function markAndDelete(
     deleteSkipped: 0,
     s3FoldersDeleted: 0,
     failures: [],
+    deletedBackups: [],
     refusals: sweepPlan.refusals,
     refused: sweepPlan.refused,
     stopped: false,
@@ -118,6 +121,7 @@ export async function markAndDelete(
     deleteSkipped: swept.skipped,
     s3FoldersDeleted: swept.s3FoldersDeleted,
     failures: swept.failures,
+    deletedBackups: swept.deletedBackups,
     stopped: swept.stopped || ctx.signal.aborted,
   };
 }

@@ -48,6 +48,8 @@ export interface SweepResult {
   failures: SweepFailure[];
   /** The run was stopped (signal) before every deletion was tried. */
   stopped: boolean;
+  /** What was deleted, by namespace, PVC and backup id: its volume data in restic is forgotten too. */
+  deletedBackups: { namespace: string; pvc: string; backupId: string }[];
 }
 
 type Outcome = 'deleted' | 'skipped';
@@ -60,6 +62,7 @@ export class Sweeper {
     s3FoldersDeleted: 0,
     failures: [],
     stopped: false,
+    deletedBackups: [],
   };
 
   constructor(
@@ -107,8 +110,16 @@ export class Sweeper {
       });
       try {
         const outcome = await this.deleteOne(info);
-        if (outcome === 'deleted') this.result.deleted++;
-        else this.result.skipped++;
+        if (outcome === 'deleted') {
+          this.result.deleted++;
+          const backupId = info.record.labels[Labels.backup];
+          if (backupId)
+            this.result.deletedBackups.push({
+              namespace: info.record.namespace,
+              pvc: info.record.pvc,
+              backupId,
+            });
+        } else this.result.skipped++;
       } catch (error) {
         this.fail(info, error);
       }

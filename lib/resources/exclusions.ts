@@ -85,7 +85,7 @@ const ENDPOINTSLICE_CONTROLLERS = new Set([
  * - the `kube-root-ca.crt` ConfigMap (published into every namespace);
  * - the `default` ServiceAccount when nobody changed it (created in every namespace); one with
  *   imagePullSecrets, labels, annotations or automount settings is kept, as those are a user's;
- * - nsbackup's own Jobs and Pods ({@link NSBACKUP_WORKLOAD_LABELS});
+ * - nsbackup's own Jobs and Pods ({@link NSBACKUP_WORKLOAD_LABELS}), and its volume movers' claims;
  * - pods that finished (`Succeeded`, `Failed`) and Jobs that completed or failed: restoring a Job
  *   runs it again;
  * - anything being deleted (`metadata.deletionTimestamp` set): it is going away, and restored it would come
@@ -118,6 +118,9 @@ export function regeneratedReason(obj: KubeObject, context: ExclusionContext): s
       return 'the default ServiceAccount, created in every namespace';
     }
     if (obj.kind === 'Pod' && isNsbackupRun(obj)) return "nsbackup's own pod";
+    // A mover's claim (a clone of a snapshot, or a restore's) that a killed run left: the backup's, not the app's.
+    if (obj.kind === 'PersistentVolumeClaim' && isNsbackupRun(obj) && meta.labels?.['nsbackup.io/mover'])
+      return "nsbackup's own volume mover claim";
     if (obj.kind === 'Pod' && isJsonMap(obj.status)) {
       const phase = obj.status.phase;
       if (phase === 'Succeeded' || phase === 'Failed') return `completed pod (${phase})`;

@@ -36,6 +36,22 @@ export interface BackupManifest {
    * configuration, or not readable (forbidden, gone). A restore reports them; the backup failed if any was unreadable.
    */
   notExported?: { what: string; reason: string }[];
+  /**
+   * Volume data copied to the namespace's restic repository by this backup (NSBACKUP_PVC_DATA): per PVC the
+   * restic snapshot (tagged with namespace, PVC and backup id), files, bytes added and duration.
+   */
+  volumes?: ManifestVolume[];
+}
+
+export interface ManifestVolume {
+  pvc: string;
+  volumeSnapshot: string;
+  repository: string;
+  resticSnapshotId: string;
+  files: number;
+  bytesProcessed: number;
+  bytesAdded: number;
+  durationSeconds: number;
 }
 
 export class ManifestError extends Error {
@@ -59,6 +75,7 @@ export function buildManifest(input: {
   resources: ResourceArchiveSummary;
   dumps?: { database: string; name: string; size: number; sha256: string }[];
   notExported?: { what: string; reason: string }[];
+  volumes?: ManifestVolume[];
 }): BackupManifest {
   const time = (value: Date | string) =>
     (typeof value === 'string' ? new Date(value) : value).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -86,6 +103,7 @@ export function buildManifest(input: {
     ],
     encryption: resources.encryption,
     ...(input.notExported?.length ? { notExported: input.notExported } : {}),
+    ...(input.volumes?.length ? { volumes: input.volumes } : {}),
   };
 }
 

@@ -45,6 +45,8 @@ export interface ApplyOptions {
   signal?: AbortSignal;
   /** Between polls of a CRD's condition (tests shorten it). */
   pollMs?: number;
+  /** Runs once the claims exist and before the workloads (volume data restored into the new claims). */
+  beforeWorkloads?: () => Promise<void>;
 }
 
 /** `<plural>.<group>` of a custom resource path: the name of its CRD. */
@@ -292,13 +294,19 @@ async function applySteps(
   restoreOne: (item: PlannedObject) => Promise<void>,
 ): Promise<void> {
   const { log, dryRun } = options;
+  let workloadsReached = false;
   for (const step of plan.steps) {
     if (options.signal?.aborted) break;
+    if (step.name === 'workloads' && !workloadsReached) {
+      workloadsReached = true;
+      await options.beforeWorkloads?.();
+    }
     const started = Date.now();
     await forEachLimited(step.items, options.concurrency, restoreOne, options.signal);
     log.info('restore step done', { step: step.name, objects: step.items.length, ms: Date.now() - started });
     if (step.name === CRD_STEP && !dryRun) await waitForCrds(step.items, options);
   }
+  if (!workloadsReached && !options.signal?.aborted) await options.beforeWorkloads?.();
 }
 
 /** Waits until every CRD of the step that exists is Established (a failed one is in the report already). */

@@ -46,6 +46,14 @@ export interface RestoreReport {
   notChecked: ReportEntry[];
   /** Things a user should know that are not failures (a PVC that could not get its snapshot). */
   warnings: string[];
+  /** --pvcs-from-s3: each volume of the backup, restored (or, dry run, would be) or skipped (claim not created). */
+  volumes?: {
+    pvc: string;
+    namespace: string;
+    outcome: 'restored' | 'would restore' | 'skipped';
+    files?: number;
+    bytes?: number;
+  }[];
   counts: {
     created: number;
     updated: number;

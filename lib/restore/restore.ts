@@ -15,6 +15,7 @@ import { emptyReport, finishReport, type RestoreReport } from './report.js';
 import type { RestoreSettings } from './settings.js';
 import { emptyClaimWarnings, existingClaimSnapshots, snapshotSources } from './snapshots.js';
 import { loadDirBackup, loadS3Backup, type LoadedBackup } from './source.js';
+import type { RestoreVolumes } from '../volumes/restore-step.js';
 
 export type RestoreConfig = ConfigOf<RestoreSettings>;
 
@@ -25,6 +26,8 @@ export interface RestoreDeps {
   store?: S3Store;
   signal?: AbortSignal;
   pollMs?: number;
+  /** --pvcs-from-s3: fills the claims the restore created from the backup's volume data (lib/volumes). */
+  restoreVolumes?: RestoreVolumes;
 }
 
 /** Settings that only make sense together, checked before anything is read. */
@@ -38,6 +41,15 @@ export function checkRestoreConfig(
   if (!config.backup && !config.fromDir)
     problems.push('say what to restore: --backup <id|latest> or --from-dir DIR');
   if (config.backup && !hasStore) problems.push('--backup needs NSBACKUP_S3_BUCKET (where the backups are)');
+  if (config.pvcsFromS3) {
+    if (!config.backup) problems.push('--pvcs-from-s3 needs --backup (the volume data is in S3)');
+    if (!config.resticSecret)
+      problems.push(
+        '--pvcs-from-s3 needs NSBACKUP_RESTIC_SECRET: a Secret in the target namespace with RESTIC_PASSWORD',
+      );
+    if (!config.moverImage && !config.dryRun)
+      problems.push("--pvcs-from-s3 needs NSBACKUP_MOVER_IMAGE (nsbackup's image, which has restic)");
+  }
   let mapping: Record<string, string> = {};
   try {
     mapping = parseNamespaceMapping(config.namespaceMapping);
@@ -96,7 +108,8 @@ export async function runRestore(config: RestoreConfig, deps: RestoreDeps): Prom
 
   // Snapshots belong to backup runs: an export folder has none, its claims come back as the folder has them.
   const sources =
-    config.pvcsFromSnapshots && config.backup
+    // From S3 wins over the snapshots (on by default): the claims are filled by the movers instead.
+    config.pvcsFromSnapshots && config.backup && !config.pvcsFromS3
       ? await snapshotSources(kube, {
           backupId: backup.backupId,
           items: backup.items,
@@ -104,7 +117,7 @@ export async function runRestore(config: RestoreConfig, deps: RestoreDeps): Prom
         })
       : undefined;
   if (sources) report.warnings.push(...sources.warnings);
-  else
+  else if (!config.pvcsFromS3)
     report.warnings.push(
       ...emptyClaimWarnings(
         backup.items,
@@ -140,6 +153,18 @@ export async function runRestore(config: RestoreConfig, deps: RestoreDeps): Prom
       crdTimeoutMs: config.crdTimeout,
       signal: deps.signal,
       pollMs: deps.pollMs,
+      beforeWorkloads:
+        config.pvcsFromS3 && deps.restoreVolumes
+          ? () =>
+              deps.restoreVolumes!({
+                backupId: backup.backupId,
+                sourceNamespace,
+                volumes: backup.manifest?.volumes,
+                mapping,
+                report,
+                dryRun: config.dryRun,
+              })
+          : undefined,
     });
   } finally {
     finishReport(report);

@@ -7,6 +7,7 @@ import { encryptionSettings } from '../export/settings.js';
 import { kubeSettings } from '../kube/index.js';
 import { validatePreferences, type RestorePreferences } from '../resources/index.js';
 import { s3Settings } from '../s3/index.js';
+import { resticSecretSetting, volumeBackupSettings } from '../volumes/settings.js';
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const MAPPING_ITEM = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?=[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -102,6 +103,23 @@ export const restoreSettings = {
       'namespace). A PVC whose snapshot is missing or may not be read is restored empty, with a warning naming ' +
       'it; false: every PVC is restored empty (each named in a warning).',
   }),
+  pvcsFromS3: bool({
+    env: 'NSBACKUP_RESTORE_PVCS_FROM_S3',
+    flag: '--pvcs-from-s3',
+    default: false,
+    description:
+      "PVCs the restore creates are filled from the backup's volume data in S3 (restic, NSBACKUP_PVC_DATA), by a " +
+      'mover Job each, before the workloads start; works in any cluster. Never into a claim that already existed. ' +
+      'Wins over --pvcs-from-snapshots.',
+  }),
+  ...resticSecretSetting,
+  s3Secret: volumeBackupSettings.s3Secret,
+  s3SecretKeys: volumeBackupSettings.s3SecretKeys,
+  moverImage: volumeBackupSettings.moverImage,
+  moverPullPolicy: volumeBackupSettings.moverPullPolicy,
+  moverTimeout: volumeBackupSettings.moverTimeout,
+  moverMemory: volumeBackupSettings.moverMemory,
+  moverStartTimeout: volumeBackupSettings.moverStartTimeout,
   crdTimeout: duration({
     env: 'NSBACKUP_RESTORE_CRD_TIMEOUT',
     default: 60_000,

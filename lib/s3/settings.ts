@@ -35,6 +35,15 @@ export const s3Settings = {
     defaultText: '$AWS_REGION or us-east-1',
     description: 'S3 region.',
   }),
+  s3CaFile: str({
+    env: 'NSBACKUP_S3_CA_FILE',
+    pattern: /^\/\S*$/,
+    patternText: 'an absolute path',
+    defaultText: "the system's trusted CAs",
+    description:
+      "PEM file of the CA that signed the S3 endpoint's certificate (a private MinIO or Ceph); trusted by nsbackup " +
+      'and by restic, also in the mover Jobs.',
+  }),
   s3ForcePathStyle: bool({
     env: 'NSBACKUP_S3_FORCE_PATH_STYLE',
     default: (env) => Boolean(env.NSBACKUP_S3_ENDPOINT),
@@ -49,6 +58,8 @@ export interface S3Location {
   endpoint?: string;
   region: string;
   forcePathStyle: boolean;
+  /** PEM file of a private CA to trust. */
+  caFile?: string;
 }
 
 export function s3LocationFrom(config: {
@@ -57,6 +68,7 @@ export function s3LocationFrom(config: {
   s3Endpoint: string;
   s3Region: string;
   s3ForcePathStyle: boolean;
+  s3CaFile?: string;
 }): S3Location | undefined {
   if (!config.s3Bucket) return undefined;
   return {
@@ -65,5 +77,6 @@ export function s3LocationFrom(config: {
     endpoint: config.s3Endpoint || undefined,
     region: config.s3Region,
     forcePathStyle: config.s3ForcePathStyle,
+    ...(config.s3CaFile ? { caFile: config.s3CaFile } : {}),
   };
 }

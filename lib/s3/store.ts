@@ -1,6 +1,8 @@
 // A small S3 adapter: streamed multipart uploads, streamed downloads, paginated listings without delimiters
 // (s3rver, and some S3-compatible stores, drop CommonPrefixes for folders holding only deeper keys).
 
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -45,6 +47,13 @@ export class S3Store {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 5,
+      ...(location.caFile
+        ? {
+            requestHandler: {
+              httpsAgent: new https.Agent({ ca: readFileSync(location.caFile), keepAlive: true }),
+            },
+          }
+        : {}),
     });
   }
 

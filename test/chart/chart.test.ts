@@ -32,6 +32,7 @@ import { parseHooksFile } from '../../lib/backup/hooks.js';
 import { backupSettings } from '../../lib/backup/settings.js';
 import { loadConfig, parseArgs, type Schema } from '../../lib/config/index.js';
 import { commands } from '../../scripts/commands.js';
+import { KNOWN_VARIABLES } from '../../lib/config/index.js';
 
 const VALUES = ['postgres', 'mysql', 'none', 'cluster-pruner'] as const;
 type ValuesName = (typeof VALUES)[number];
@@ -697,6 +698,32 @@ describe('RBAC: exactly the documented verbs', () => {
     ]);
   });
 
+  it("volumeData adds exactly the movers' rights to the backup, and the one password Secret to prune and restore", () => {
+    const set = { 'volumeData.pvcs[0]': 'data', 'volumeData.passwordSecret': 'restic' };
+    const objects = helmTemplate({ valuesFiles: [valuesFile('postgres')], set });
+    const added = grantsOf(objects).filter((g) => !grantsOf(rendered.postgres).includes(g));
+    expect(added).toEqual([
+      'backup|Role|batch|jobs|create',
+      'backup|Role|batch|jobs|delete',
+      'backup|Role|core|persistentvolumeclaims|create',
+      'backup|Role|core|persistentvolumeclaims|delete',
+      'backup|Role|core|pods/log|get',
+      'prune|Role|core|secrets(restic)|get',
+      // (restore may already create Jobs: batch jobs are in restore.rbacResources)
+      'restore|Role|batch|jobs|delete',
+      'restore|Role|core|persistentvolumeclaims|delete',
+      'restore|Role|core|pods/log|get',
+      'restore|Role|core|secrets(restic)|get',
+    ]);
+    const cluster = helmTemplate({
+      valuesFiles: [valuesFile('cluster-pruner')],
+      set: { 'volumeData.passwordSecret': 'restic' },
+    });
+    expect(grantsOf(cluster).filter((g) => !grantsOf(rendered['cluster-pruner']).includes(g))).toEqual([
+      'prune|ClusterRole|core|secrets(restic)|get',
+    ]);
+  });
+
   it('every binding binds its own ServiceAccount to a role that exists', () => {
     for (const name of VALUES) {
       const bindings = [
@@ -712,6 +739,47 @@ describe('RBAC: exactly the documented verbs', () => {
         find(rendered[name], b.roleRef.kind, b.roleRef.name);
       }
     }
+  });
+});
+
+describe('volume data (volumeData)', () => {
+  const set = { 'volumeData.pvcs[0]': 'data', 'volumeData.passwordSecret': 'restic' };
+
+  it('wires the backup (movers of this image, S3 keys by reference), the pruner (check first) and the restore', () => {
+    const objects = helmTemplate({ valuesFiles: [valuesFile('postgres')], set });
+    const backup = envOf(container(podSpecOf(find(objects, 'CronJob', 'shop-backup')), 'backup'));
+    expect(backup.get('NSBACKUP_PVC_DATA')?.value).toBe('data');
+    expect(backup.get('NSBACKUP_RESTIC_SECRET')?.value).toBe('restic');
+    expect(backup.get('NSBACKUP_MOVER_IMAGE')?.value).toMatch(/^ghcr\.io\/nsbackup\/nsbackup:/);
+    expect(backup.get('NSBACKUP_S3_SECRET')?.value).toBe('s3-credentials');
+    expect(backup.get('NSBACKUP_S3_SECRET_KEYS')?.value).toBe(
+      'AWS_ACCESS_KEY_ID=access-key,AWS_SECRET_ACCESS_KEY=secret-key',
+    );
+    const prune = podSpecOf(find(objects, 'CronJob', 'shop-prune'));
+    expect(prune.initContainers.map((c: Container) => c.name)).toEqual(['volume-check', 'retain']);
+    expect(container(prune, 'volume-check').args).toEqual(['volume-check']);
+    expect(envOf(container(prune, 'mark-and-delete')).get('NSBACKUP_RESTIC_SECRET')?.value).toBe('restic');
+    const restore = envOf(container(podSpecOf(find(objects, 'CronJob', 'shop-restore')), 'restore'));
+    expect(restore.get('NSBACKUP_RESTIC_SECRET')?.value).toBe('restic');
+    // Every variable the chart sets is one the program reads.
+    for (const c of [
+      ...containersOf(podSpecOf(find(objects, 'CronJob', 'shop-backup'))),
+      ...containersOf(prune),
+    ])
+      for (const name of envOf(c).keys())
+        if (name.startsWith('NSBACKUP_')) expect(KNOWN_VARIABLES.has(name), name).toBe(true);
+  });
+
+  it('refuses a PVC that is not snapshotted, or no password Secret', () => {
+    expect(
+      helmTemplateError({
+        valuesFiles: [valuesFile('postgres')],
+        set: { ...set, 'volumeData.pvcs[0]': 'logs' },
+      }),
+    ).toMatch(/volumeData.pvcs: logs is not in backup.pvcs/);
+    expect(
+      helmTemplateError({ valuesFiles: [valuesFile('postgres')], set: { 'volumeData.pvcs[0]': 'data' } }),
+    ).toMatch(/volumeData.pvcs needs volumeData.passwordSecret/);
   });
 });
 

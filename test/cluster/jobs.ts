@@ -7,8 +7,8 @@ import { runningPod } from './kubelet.js';
 import { now } from './registry.js';
 import type { Store } from './store.js';
 
-/** Runs the Job's pod; resolves to the exit code of its (first) container. */
-export type JobRunner = (job: any, pod: any) => Promise<number>;
+/** Runs the Job's pod; resolves to the exit code of its (first) container, and optionally what it printed. */
+export type JobRunner = (job: any, pod: any) => Promise<number | { exitCode: number; log?: string }>;
 
 const SUFFIX_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -96,7 +96,10 @@ export async function runJob(
     let exitCode: number;
     let message: string | undefined = failure;
     try {
-      exitCode = failure ? 1 : await runner(job, pod);
+      const ran = failure ? 1 : await runner(job, pod);
+      exitCode = typeof ran === 'number' ? ran : ran.exitCode;
+      if (typeof ran !== 'number' && ran.log !== undefined)
+        store.podLogs.set(`${ns}/${pod.metadata.name}`, ran.log);
     } catch (e) {
       exitCode = 1;
       message = e instanceof Error ? e.message : String(e);

@@ -353,7 +353,15 @@ export class ApiServer {
     // A verb the resource does not list in discovery (deletecollection on namespaces) has no route upstream.
     if (!sub && STANDARD_VERBS.includes(verb) && !r.verbs.includes(verb)) throw Errors.methodNotAllowed();
     if (sub === 'exec') throw Errors.badRequest('Upgrade request required');
-    if (sub === 'log') throw Errors.notImplemented('pods/log is not emulated by the nsbackup test cluster');
+    if (sub === 'log') {
+      // Only what a Job runner printed; no other pod has a log here.
+      const logText = reg.store.podLogs.get(`${namespace}/${name}`);
+      if (logText === undefined)
+        throw Errors.notImplemented('pods/log is not emulated by the nsbackup test cluster');
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end(logText);
+      return;
+    }
     this.checkAcceptable(req);
     const raw = await readBody(req);
     if (sub === 'scale') return this.handleScale(req, res, route, verb, raw, query);

@@ -27,6 +27,8 @@ export function objectKey(namespace: string | undefined, name: string): string {
 const HISTORY_LIMIT = 5000;
 
 export class Store {
+  /** What a Job runner printed, by `namespace/pod`: served as pods/log (other pods have none: 501). */
+  readonly podLogs = new Map<string, string>();
   private buckets = new Map<string, Bucket>();
   private revision = 1;
   readonly events = new EventEmitter();

@@ -1,6 +1,7 @@
 // A local S3 (s3rver) on 127.0.0.1 for tests and the demo.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
@@ -11,23 +12,59 @@ export interface LocalS3 {
   bucket: string;
   /** Environment for a child process / runCommand. */
   env: Record<string, string>;
+  /** With tls: the PEM file of the self-signed certificate (NSBACKUP_S3_CA_FILE, restic's --cacert). */
+  caFile?: string;
   store(prefix?: string): S3Store;
   close(): Promise<void>;
 }
 
 export const TEST_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-export async function startS3(bucket = 'backups'): Promise<LocalS3> {
+/**
+ * With `tls`, over HTTPS with a self-signed certificate made by openssl: restic needs it (over plain HTTP s3rver
+ * stores restic's aws-chunked uploads with their framing, and the next command fails).
+ */
+export async function startS3(bucket = 'backups', opts: { tls?: boolean } = {}): Promise<LocalS3> {
   const dir = mkdtempSync(join(tmpdir(), 'nsbackup-s3-'));
+  mkdirSync(join(dir, 'data'));
+  let tlsFiles: { key: Buffer; cert: Buffer } | undefined;
+  let caFile: string | undefined;
+  if (opts.tls) {
+    caFile = join(dir, 'cert.pem');
+    const keyFile = join(dir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        caFile,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    tlsFiles = { key: readFileSync(keyFile), cert: readFileSync(caFile) };
+  }
   const server = new S3rver({
+    ...tlsFiles,
     address: '127.0.0.1',
     port: 0,
     silent: true,
-    directory: dir,
+    directory: join(dir, 'data'),
     configureBuckets: [{ name: bucket, configs: [] }],
   });
   const { port } = (await server.run()) as { port: number };
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   return {
     endpoint,
     bucket,
@@ -37,10 +74,12 @@ export async function startS3(bucket = 'backups'): Promise<LocalS3> {
       NSBACKUP_S3_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: TEST_S3_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: TEST_S3_CREDENTIALS.secretAccessKey,
+      ...(caFile ? { NSBACKUP_S3_CA_FILE: caFile } : {}),
     },
+    caFile,
     store: (prefix = 'nsbackup') =>
       new S3Store(
-        { bucket, prefix, endpoint, region: 'us-east-1', forcePathStyle: true },
+        { bucket, prefix, endpoint, region: 'us-east-1', forcePathStyle: true, caFile },
         TEST_S3_CREDENTIALS,
       ),
     close: async () => {

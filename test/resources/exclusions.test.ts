@@ -30,6 +30,23 @@ describe('regeneratedReason', () => {
     ]);
   });
 
+  it("leaves out a volume mover's claim a killed backup left behind, but keeps the application's claims", () => {
+    const claim = (labels: Record<string, string>): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'nsbackup-clone-data-abcde', namespace: 'shop', labels },
+      spec: {},
+    });
+    const mover = {
+      'app.kubernetes.io/managed-by': 'nsbackup',
+      'app.kubernetes.io/name': 'nsbackup',
+      'nsbackup.io/mover': 'backup',
+    };
+    expect(reason(claim(mover))).toBe("nsbackup's own volume mover claim");
+    expect(reason(claim({ 'app.kubernetes.io/managed-by': 'nsbackup' }))).toBeNull();
+    expect(reason(claim({}))).toBeNull();
+  });
+
   it("leaves out nsbackup's own VolumeSnapshots, which retention changes daily, but keeps a user's", () => {
     const snapshot = (labels: Record<string, string>): KubeObject => ({
       apiVersion: 'snapshot.storage.k8s.io/v1',

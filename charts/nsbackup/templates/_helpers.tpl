@@ -93,6 +93,17 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
+{{/* The volume movers' S3 keys: the AWS_* entries of s3.secret.keys as VAR=key pairs (NSBACKUP_S3_SECRET_KEYS). */}}
+{{- define "nsbackup.moverS3Keys" -}}
+{{- $pairs := list -}}
+{{- if .Values.s3.secret.name -}}
+{{- range $var, $key := (.Values.s3.secret.keys | default dict) -}}
+{{- if hasPrefix "AWS_" $var -}}{{- $pairs = append $pairs (printf "%s=%s" $var $key) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
 {{- define "nsbackup.podSecurityContext" -}}
 runAsNonRoot: true
 runAsUser: {{ .Values.securityContext.runAsUser }}

@@ -1,0 +1,135 @@
+// The volume data step of `nsbackup backup`: per PVC of NSBACKUP_PVC_DATA, once this run's VolumeSnapshot of it
+// is ready, a claim cloned from it is read by a mover Job into the namespace's restic repository. Point in time
+// (the snapshot the dump and hooks made), no load on the application's volume, no RWO co-location problem.
+// One volume's failure does not stop the next; each failure names its PVC and fails the run.
+
+import type { KubeClient } from '../kube/index.js';
+import type { Logger } from '../log.js';
+import { volumeSnapshotPath } from '../kube/paths.js';
+import { parseQuantity } from '../resources/quantity.js';
+import { waitForSnapshots } from '../backup/snapshots.js';
+import type { WaitOptions } from '../backup/snapshots.js';
+import { clonePvcManifest, moverJobManifest, moverName } from './mover-manifests.js';
+import type { MoverSettings } from './mover-manifests.js';
+import { runMoverJob } from './mover-job.js';
+
+/** One volume's copy, as the manifest and the outcome record it. */
+export interface VolumeRecord {
+  pvc: string;
+  /** The VolumeSnapshot it was read from. */
+  volumeSnapshot: string;
+  /** `s3://bucket/key/` of the repository. */
+  repository: string;
+  resticSnapshotId: string;
+  files: number;
+  bytesProcessed: number;
+  bytesAdded: number;
+  durationSeconds: number;
+}
+
+export interface VolumeStepInput {
+  kube: KubeClient;
+  log: Logger;
+  namespace: string;
+  backupId: string;
+  /** PVC -> this run's VolumeSnapshot of it. */
+  snapshots: { pvc: string; name: string }[];
+  pvcs: string[];
+  /** restic's repository string and its `s3://` location. */
+  repository: { url: string; location: string };
+  mover: MoverSettings;
+  wait: Omit<WaitOptions, 'until'>;
+  random: () => number;
+  signal?: AbortSignal;
+}
+
+export interface VolumeStepResult {
+  volumes: VolumeRecord[];
+  failures: string[];
+}
+
+export async function backupVolumes(input: VolumeStepInput): Promise<VolumeStepResult> {
+  const result: VolumeStepResult = { volumes: [], failures: [] };
+  for (const pvc of input.pvcs) {
+    const log = input.log.child({ pvc });
+    try {
+      input.signal?.throwIfAborted();
+      const record = await backupOne(input, pvc, log);
+      result.volumes.push(record);
+      log.info('volume data stored', { ...record });
+    } catch (e) {
+      const message = `volume data of PVC ${pvc} not stored: ${(e as Error).message}`;
+      log.error(message);
+      result.failures.push(message);
+    }
+  }
+  return result;
+}
+
+async function backupOne(input: VolumeStepInput, pvc: string, log: Logger): Promise<VolumeRecord> {
+  const { kube, namespace } = input;
+  const snapshot = input.snapshots.find((s) => s.pvc === pvc);
+  if (!snapshot) throw new Error('this run has no VolumeSnapshot of it');
+  const waited = await waitForSnapshots(kube, namespace, [snapshot.name], { ...input.wait, until: 'ready' });
+  const state = waited.get(snapshot.name);
+  if (state?.state !== 'ready')
+    throw new Error(
+      `its snapshot ${snapshot.name} is not ready (${state?.error ?? state?.state ?? 'unknown'})`,
+    );
+  const vs = await kube.get(volumeSnapshotPath(namespace, snapshot.name));
+  const source = await kube.get(`/api/v1/namespaces/${namespace}/persistentvolumeclaims/${pvc}`);
+  const ref = { namespace, pvc, backupId: input.backupId };
+  const suffix = Math.floor(input.random() * 36 ** 5)
+    .toString(36)
+    .padStart(5, '0');
+  const claim = clonePvcManifest({
+    name: moverName('nsbackup-clone', pvc, suffix),
+    namespace,
+    snapshotName: snapshot.name,
+    source,
+    restoreSize: largerSize(vs.status?.restoreSize, source.spec?.resources?.requests?.storage),
+    ref,
+  });
+  const job = moverJobManifest({
+    name: moverName('nsbackup-mover', pvc, suffix),
+    namespace,
+    operation: 'backup',
+    claimName: claim.metadata.name,
+    repository: input.repository.url,
+    ref,
+    settings: input.mover,
+  });
+  const result = await runMoverJob({
+    kube,
+    log,
+    namespace,
+    job,
+    temporaryClaim: claim,
+    // Scheduling and pulling the image come on top of the Job's own deadline.
+    timeoutMs: input.mover.timeoutSeconds * 1000 + 5 * 60_000,
+    startTimeoutMs: (input.mover.startTimeoutSeconds ?? 600) * 1000,
+    pollMs: input.wait.pollMs,
+    sleep: input.wait.sleep,
+    now: input.wait.now,
+    signal: input.signal,
+  });
+  const b = result.backup;
+  if (!b) throw new Error('the mover reported no snapshot');
+  return {
+    pvc,
+    volumeSnapshot: snapshot.name,
+    repository: input.repository.location,
+    resticSnapshotId: b.snapshotId,
+    files: b.files,
+    bytesProcessed: b.bytesProcessed,
+    bytesAdded: b.bytesAdded,
+    durationSeconds: b.durationSeconds,
+  };
+}
+
+/** The clone must be at least as large as the snapshot and the source's request (a CSI driver refuses less). */
+export function largerSize(a: string | undefined, b: string | undefined): string | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return parseQuantity(a) >= parseQuantity(b) ? a : b;
+}
