@@ -68,6 +68,7 @@ function setting<T>(
   invalid: string[] = [],
   /** Control characters this setting accepts (whitespace-separated lists take tabs and newlines). */
   control: RegExp = CONTROL,
+  maxValueLength: number = MAX_VALUE_LENGTH,
 ): Setting<T> {
   const def = opts.default;
   const required = opts.required ?? false;
@@ -83,8 +84,8 @@ function setting<T>(
     secret: secretSetting,
     parse: (raw) => {
       // Every value, whatever it is for and whether the current mode reads it: checked before anything runs.
-      if (!secretSetting && raw.length > MAX_VALUE_LENGTH)
-        throw new Error(`is ${raw.length} characters long; at most ${MAX_VALUE_LENGTH}`);
+      if (!secretSetting && raw.length > maxValueLength)
+        throw new Error(`is ${raw.length} characters long; at most ${maxValueLength}`);
       if (!secretSetting && control.test(raw))
         throw new Error('must not contain control characters (a newline, a tab)');
       return parse(raw);
@@ -122,6 +123,28 @@ export function str(
     '',
     String,
     [...(opts.invalid ?? []), ...(opts.maxLength !== undefined ? ['a'.repeat(opts.maxLength + 1)] : [])],
+  );
+}
+
+/** Largest PEM text accepted: a bundle of a few dozen CA certificates. */
+const MAX_PEM_LENGTH = 256 * 1024;
+
+/** PEM text (CA certificates): several lines, so newlines are accepted, and it must hold a certificate. */
+export function pem(opts: Common<string> & { required?: boolean }): Setting<string> {
+  const form = 'PEM text with at least one certificate';
+  return setting(
+    opts,
+    form,
+    (raw) => {
+      if (!/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(raw))
+        throw new Error(`must be ${form}`);
+      return raw;
+    },
+    '',
+    () => '(PEM)',
+    ['not a certificate', 'x'.repeat(MAX_PEM_LENGTH + 1)],
+    CONTROL_BUT_WHITESPACE,
+    MAX_PEM_LENGTH,
   );
 }
 

@@ -169,9 +169,11 @@ export class KubeClient {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
-          // The API server answers everything it handles, errors included, with JSON (a Status for errors).
+          // The API server answers everything it handles with JSON, errors included (a Status), but for the text
+          // a text resource (pods/log) is, when it succeeds.
           const contentType = String(res.headers['content-type'] ?? '');
-          if (text && !/json/i.test(contentType)) {
+          const textAnswer = opts.text && status >= 200 && status < 300;
+          if (text && !textAnswer && !/json/i.test(contentType)) {
             reject(new NotKubernetesApiError(status, contentType.split(';')[0], method, path, this.server));
             return;
           }

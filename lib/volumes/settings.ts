@@ -1,6 +1,6 @@
 // Settings of the volume data path (restic to S3). The names are the chart's: do not rename them.
 
-import { duration, int, list, oneOf, secret, str } from '../config/index.js';
+import { duration, int, list, oneOf, pem, secret, str } from '../config/index.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
@@ -144,7 +144,7 @@ export const moverSettings = {
     patternText: 'a restic snapshot id',
     description: 'restore: the snapshot to restore.',
   }),
-  caPem: str({
+  caPem: pem({
     env: 'NSBACKUP_MOVER_CA_PEM',
     description: "The S3 endpoint's private CA (PEM text, public), from the run's NSBACKUP_S3_CA_FILE.",
   }),

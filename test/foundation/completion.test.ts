@@ -40,7 +40,7 @@ describe('nsbackup completion', () => {
   it("bash completes a command's own flags, and only those", async () => {
     expect(await complete('backup', '--adhoc')).toEqual(['--adhoc-keep-days']);
     expect(await complete('list', '--adhoc')).toEqual([]);
-    expect(await complete('restore', '--pvcs')).toEqual(['--pvcs-from-snapshots']);
+    expect(await complete('restore', '--pvcs')).toEqual(['--pvcs-from-snapshots', '--pvcs-from-s3']);
   });
 
   it('zsh and fish get the same commands and flags', () => {

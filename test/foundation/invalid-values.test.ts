@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 /** Secrets that are any string (a password): nothing to refuse, and nothing to echo. */
-const FREE_FORM_SECRETS = ['NSBACKUP_DB_PASSWORD'];
+const FREE_FORM_SECRETS = ['NSBACKUP_DB_PASSWORD', 'RESTIC_PASSWORD'];
 
 async function schemaOf(name: string): Promise<Schema> {
   const command = await commands[name].load();

@@ -455,6 +455,22 @@ describe('volume data in the backup and back', () => {
         labels: { ...vs.metadata.labels, 'nsbackup.io/delete-after': '2020-01-01' },
       },
     });
+    // A newer good backup of `data`: the newest good snapshot of a PVC is never deleted, and the run after the first
+    // one failed (its snapshots are not good backups).
+    cluster.seed({
+      ...vs,
+      metadata: {
+        ...vs.metadata,
+        name: `${vs.metadata.name}-later`,
+        uid: `${vs.metadata.uid}-later`,
+        creationTimestamp: new Date(Date.parse(vs.metadata.creationTimestamp) + 3_600_000).toISOString(),
+        labels: { ...vs.metadata.labels, 'nsbackup.io/backup': 'later', 'nsbackup.io/outcome': 'succeeded' },
+      },
+      status: {
+        ...vs.status,
+        creationTime: new Date(Date.parse(vs.status.creationTime) + 3_600_000).toISOString(),
+      },
+    });
     const r = await runNsbackup(markAndDeleteCommand, {
       ...s3.env,
       NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
@@ -465,7 +481,7 @@ describe('volume data in the backup and back', () => {
       NSBACKUP_DELETE_PAUSE: '0s',
     });
     expect(r.code, r.text).toBe(0);
-    expect(r.summary).toMatchObject({ deleted: 1, resticForgotten: 1, resticPruned: 1 });
+    expect(r.summary, r.text).toMatchObject({ deleted: 1, resticForgotten: 1, resticPruned: 1 });
     expect(r.summary!.resticPrunePeakRssMiB).toBeGreaterThan(0);
     const after = await repo.allSnapshots();
     expect(after.filter((s) => s.backupId === backupId).map((s) => s.pvc)).toEqual(['uploads']);
