@@ -9,7 +9,6 @@ import {
   int,
   list,
   oneOf,
-  secret,
   str,
   timeZone,
   url,
@@ -26,7 +25,6 @@ import { volumeBackupSettings } from '../volumes/settings.js';
 
 /** A Kubernetes object name (DNS subdomain). */
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** ISO 8601 deltas ("PT1H P1D P7D"), checked whatever NSBACKUP_RETAIN is: garbage is never just ignored. */
 function deltasSetting(opts: { env: string; description: string }) {
@@ -89,24 +87,7 @@ export const backupSettings = {
     flag: '--db-names',
     description: 'Databases to dump, comma-separated. Empty: all databases.',
   }),
-  dbUser: str({
-    env: 'NSBACKUP_DB_USER',
-    defaultText: 'postgres for postgres, root for mysql',
-    description: 'Database user.',
-  }),
   ...dbConnectionSettings,
-  dbPassword: secret({
-    env: 'NSBACKUP_DB_PASSWORD',
-    description: 'Database password; handed to the container over stdin, never on the command line.',
-  }),
-  dbPasswordEnv: str({
-    env: 'NSBACKUP_DB_PASSWORD_ENV',
-    pattern: ENV_NAME,
-    patternText: 'an environment variable name',
-    description:
-      'Name of a variable in the database container that holds the password (e.g. POSTGRES_PASSWORD, ' +
-      'MYSQL_ROOT_PASSWORD).',
-  }),
   dumpDir: str({
     env: 'NSBACKUP_DUMP_DIR',
     pattern: /^\/\S*$/,

@@ -1,8 +1,14 @@
-// Where the database listens, as seen from inside its container: the same two settings for backup (the dump) and
-// restore-db (feeding it back), so a database that needs a host to be dumped is restored with the same settings.
-import { int, str } from '../config/index.js';
+// How to reach the database from inside its container: user, host, port and password (a value the Job holds, or
+// the name of the container's own variable). The same settings for backup (the dump) and restore-db (feeding it
+// back), so a database that needs a host or a password to be dumped is restored with the same settings.
+import { int, secret, str } from '../config/index.js';
 
 export const dbConnectionSettings = {
+  dbUser: str({
+    env: 'NSBACKUP_DB_USER',
+    defaultText: 'postgres for postgres, root for mysql',
+    description: 'Database user.',
+  }),
   dbHost: str({
     env: 'NSBACKUP_DB_HOST',
     pattern: /^[A-Za-z0-9.:_-]+$/,
@@ -16,5 +22,17 @@ export const dbConnectionSettings = {
     max: 65535,
     defaultText: "the client's default",
     description: 'Database port, as seen from inside the database container.',
+  }),
+  dbPassword: secret({
+    env: 'NSBACKUP_DB_PASSWORD',
+    description: 'Database password; handed to the container over stdin, never on the command line.',
+  }),
+  dbPasswordEnv: str({
+    env: 'NSBACKUP_DB_PASSWORD_ENV',
+    pattern: /^[A-Za-z_][A-Za-z0-9_]*$/,
+    patternText: 'an environment variable name',
+    description:
+      'Name of a variable in the database container that holds the password (e.g. POSTGRES_PASSWORD, ' +
+      'MYSQL_ROOT_PASSWORD).',
   }),
 };

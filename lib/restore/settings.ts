@@ -1,7 +1,7 @@
 // The settings of `nsbackup restore`. Every flag is also an NSBACKUP_* variable, so the chart's restore Job and a
 // laptop run read the same names.
 
-import { bool, duration, int, list, oneOf, secret, str, yamlFile } from '../config/index.js';
+import { bool, duration, int, list, oneOf, str, yamlFile } from '../config/index.js';
 import { dbConnectionSettings } from '../dump/connection-settings.js';
 import { encryptionSettings } from '../export/settings.js';
 import { kubeSettings } from '../kube/index.js';
@@ -169,22 +169,7 @@ export const restoreDbSettings = {
     flag: '--database',
     description: 'Database to restore into (PostgreSQL: required; MySQL: the dump names its databases).',
   }),
-  dbUser: str({
-    env: 'NSBACKUP_DB_USER',
-    defaultText: 'postgres for postgres, root for mysql',
-    description: 'Database user.',
-  }),
   ...dbConnectionSettings,
-  dbPassword: secret({
-    env: 'NSBACKUP_DB_PASSWORD',
-    description: 'Database password; handed to the container over stdin, never on the command line.',
-  }),
-  dbPasswordEnv: str({
-    env: 'NSBACKUP_DB_PASSWORD_ENV',
-    pattern: /^[A-Za-z_][A-Za-z0-9_]*$/,
-    patternText: 'an environment variable name',
-    description: 'Name of a variable in the database container that holds the password.',
-  }),
   yes: bool({
     env: 'NSBACKUP_YES',
     flag: '--yes',

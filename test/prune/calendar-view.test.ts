@@ -1,31 +1,9 @@
 // `nsbackup list --calendar`: a person sees which days, months and years are held, and what goes when.
 import { describe, expect, it } from 'vitest';
 import { pvcCalendar, formatCalendars, CALENDAR_LEGEND } from '../../lib/prune/calendar-view.js';
-import type { SnapshotRow } from '../../lib/prune/list.js';
+import { listRow } from './fixtures.js';
 
-function row(snapshot: string, createdAt: string, extra: Partial<SnapshotRow> = {}): SnapshotRow {
-  return {
-    namespace: 'shop',
-    pvc: 'data',
-    snapshot,
-    createdAt,
-    ready: true,
-    failed: false,
-    size: '1Gi',
-    type: 'scheduled',
-    retain: 'gfs',
-    daily: '',
-    weekly: '',
-    monthly: '',
-    yearly: '',
-    deleteAfter: '',
-    keepUntil: '',
-    pinned: false,
-    backup: '',
-    terminating: false,
-    ...extra,
-  } as SnapshotRow;
-}
+const row = listRow;
 
 // Monday 2026-12-07, 12:00 in Berlin.
 const today = new Date('2026-12-07T11:00:00Z');

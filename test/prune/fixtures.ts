@@ -1,4 +1,5 @@
 // VolumeSnapshots (and their bound contents) as a backup run leaves them, for seeding the emulator.
+import type { SnapshotRow } from '../../lib/prune/list.js';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runCommand } from '../../lib/command.js';
@@ -172,4 +173,30 @@ export async function pruneNight(
     throw new Error(`the night of ${now.toISOString()} failed:\n${lines.join('\n')}`);
   }
   await cluster.controllers.idle();
+}
+
+/** A row of `nsbackup list` as formatting sees it: a ready scheduled gfs snapshot of shop/data, holding nothing. */
+export function listRow(snapshot: string, createdAt: string, extra: Partial<SnapshotRow> = {}): SnapshotRow {
+  return {
+    namespace: 'shop',
+    pvc: 'data',
+    snapshot,
+    createdAt,
+    ready: true,
+    failed: false,
+    outcome: 'succeeded',
+    size: '1Gi',
+    type: 'scheduled',
+    retain: 'gfs',
+    daily: '',
+    weekly: '',
+    monthly: '',
+    yearly: '',
+    deleteAfter: '',
+    keepUntil: '',
+    pinned: false,
+    backup: '',
+    terminating: false,
+    ...extra,
+  };
 }

@@ -1,30 +1,11 @@
 // `nsbackup list`'s formatting on a large PVC: hourly backups kept for years are tens of thousands of rows.
 import { expect, it } from 'vitest';
 import { formatTables, type SnapshotRow } from '../../lib/prune/list.js';
+import { listRow } from './fixtures.js';
 
 function row(pvc: string, i: number): SnapshotRow {
   const createdAt = new Date(Date.UTC(2020, 0, 1) + i * 3_600_000).toISOString();
-  return {
-    namespace: 'shop',
-    pvc,
-    snapshot: `${pvc}-${i}`,
-    createdAt,
-    ready: true,
-    failed: false,
-    outcome: 'succeeded',
-    size: '1Gi',
-    type: 'scheduled',
-    retain: 'gfs',
-    daily: '',
-    weekly: '',
-    monthly: '',
-    yearly: '',
-    deleteAfter: '',
-    keepUntil: '',
-    pinned: false,
-    backup: '',
-    terminating: false,
-  };
+  return listRow(`${pvc}-${i}`, createdAt, { pvc });
 }
 
 it('prints 100,000 snapshots of one PVC in about a second (grouping was quadratic: minutes)', () => {
