@@ -56,6 +56,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'List the backups of a namespace stored in S3, with how each run ended',
     load: async () => (await import('./backups.js')).command,
   },
+  verify: {
+    summary: 'Read a backup back from S3 and check every file: size, SHA-256, decryption, decompression',
+    load: async () => (await import('./verify.js')).command,
+  },
   describe: {
     summary: 'Describe one backup: objects by kind, files and checksums, snapshots, how to restore it',
     load: async () => (await import('./describe.js')).command,

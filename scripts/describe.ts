@@ -7,6 +7,7 @@ import { backupRow, describeBackup, formatDescription } from '../lib/export/back
 import { backupsSettings } from '../lib/export/backups-settings.js';
 import { listBackupCandidates } from '../lib/export/latest.js';
 import { readManifest } from '../lib/export/s3-export.js';
+import { readVerification } from '../lib/export/verify.js';
 import { clusterNameOf, connectOrConfigError, volumeSnapshotPath } from '../lib/kube/index.js';
 import { Labels } from '../lib/labels.js';
 import { backupFolderKey } from '../lib/resources/index.js';
@@ -51,6 +52,7 @@ export const command = defineCommand({
     }
     const folder = backupFolderKey(store.location.prefix, cluster, namespace, config.backupId);
     const manifest = candidate.hasManifest ? await readManifest(store, folder) : undefined;
+    const verification = manifest ? await readVerification(store, folder) : undefined;
     const snapshots = (
       await kube.listAll(volumeSnapshotPath(namespace), {
         labelSelector: `${Labels.backup}=${config.backupId}`,
@@ -61,7 +63,7 @@ export const command = defineCommand({
       ready: vs.status?.readyToUse === true,
     }));
     const description = describeBackup(
-      backupRow(namespace, cluster, candidate, manifest),
+      backupRow(namespace, cluster, candidate, manifest, verification),
       manifest,
       snapshots,
     );

@@ -7,6 +7,7 @@ import { backupFolderKey, type BackupManifest } from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
 import { listBackupCandidates, type BackupCandidate } from './latest.js';
 import { readManifest } from './s3-export.js';
+import { readVerification, type Verification } from './verify.js';
 
 /** succeeded / failed from the outcome record; interrupted: a folder without one (the run never finished). */
 export type BackupState = 'succeeded' | 'failed' | 'interrupted';
@@ -27,6 +28,8 @@ export interface BackupRow {
   /** Types the backup does not contain (excluded on purpose or unreadable). */
   notExported: string[];
   failures: string[];
+  /** The last `nsbackup verify` of it: when, and whether every file read back whole. */
+  verified?: { at: string; ok: boolean };
 }
 
 export function backupRow(
@@ -34,6 +37,7 @@ export function backupRow(
   cluster: string,
   candidate: BackupCandidate,
   manifest?: BackupManifest,
+  verification?: Verification,
 ): BackupRow {
   const dumps = manifest?.files.filter((f) => f.contents === 'dump') ?? [];
   return {
@@ -50,6 +54,7 @@ export function backupRow(
     encrypted: Boolean(manifest?.encryption),
     notExported: manifest?.notExported?.map((n) => n.what) ?? [],
     failures: candidate.outcome?.failures ?? [],
+    ...(verification ? { verified: { at: verification.verifiedAt, ok: verification.ok } } : {}),
   };
 }
 
@@ -67,13 +72,10 @@ export async function listBackups(store: S3Store, cluster: string, namespace: st
   const candidates = await listBackupCandidates(store, cluster, namespace);
   const rows: BackupRow[] = [];
   await forEachLimited(candidates, 8, async (candidate) => {
-    const manifest = candidate.hasManifest
-      ? await readManifest(
-          store,
-          backupFolderKey(store.location.prefix, cluster, namespace, candidate.backupId),
-        )
-      : undefined;
-    rows.push(backupRow(namespace, cluster, candidate, manifest));
+    const folder = backupFolderKey(store.location.prefix, cluster, namespace, candidate.backupId);
+    const manifest = candidate.hasManifest ? await readManifest(store, folder) : undefined;
+    const verification = manifest ? await readVerification(store, folder) : undefined;
+    rows.push(backupRow(namespace, cluster, candidate, manifest, verification));
   });
   return sortRows(rows);
 }
@@ -92,7 +94,17 @@ export function formatBytes(bytes: number): string {
 /** A table for people: one line per backup. */
 export function formatBackupTable(rows: readonly BackupRow[]): string {
   if (!rows.length) return 'No backups found.\n';
-  const header = ['BACKUP', 'STARTED', 'STATE', 'OBJECTS', 'DUMPS', 'SIZE', 'ENCRYPTED', 'NOT IN BACKUP'];
+  const header = [
+    'BACKUP',
+    'STARTED',
+    'STATE',
+    'OBJECTS',
+    'DUMPS',
+    'SIZE',
+    'ENCRYPTED',
+    'VERIFIED',
+    'NOT IN BACKUP',
+  ];
   const lines = rows.map((r) => [
     r.backupId,
     r.startedAt ?? '-',
@@ -101,6 +113,7 @@ export function formatBackupTable(rows: readonly BackupRow[]): string {
     r.dumps ? `${r.dumps} (${formatBytes(r.dumpBytes)})` : '-',
     r.bytes ? formatBytes(r.bytes) : '-',
     r.encrypted ? 'yes' : 'no',
+    r.verified ? `${r.verified.ok ? 'ok' : 'FAILED'} ${r.verified.at}` : '-',
     r.notExported.join(',') || '-',
   ]);
   const table = [header, ...lines];
@@ -158,6 +171,7 @@ export function formatDescription(d: BackupDescription): string {
     `Started:     ${row.startedAt ?? '-'}`,
     `Finished:    ${row.finishedAt ?? '-'}`,
     `Encrypted:   ${row.encrypted ? 'yes' : 'no'}`,
+    `Verified:    ${row.verified ? `${row.verified.ok ? 'ok' : 'FAILED'} at ${row.verified.at}` : 'never (nsbackup verify)'}`,
   ];
   if (row.failures.length) out.push('', 'Failures:', ...row.failures.map((f) => `  ${f}`));
   out.push('', `Objects (${row.objects ?? 0}):`);

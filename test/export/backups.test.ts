@@ -5,6 +5,8 @@ import { runCommand } from '../../lib/command.js';
 import { command as backupsCommand } from '../../scripts/backups.js';
 import { command as describeCommand } from '../../scripts/describe.js';
 import { command as exportCommand } from '../../scripts/export.js';
+import { command as verifyCommand } from '../../scripts/verify.js';
+import { generateEncryptionKey } from '../../lib/crypto/index.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
 import { shopObjects } from './shop.js';
@@ -96,5 +98,42 @@ describe('nsbackup describe', () => {
     const missing = await run(describeCommand, ['20991231-000000-nope00', '-n', 'shop']);
     expect(missing.code).toBe(1);
     expect(missing.logs).toContain('no backup 20991231-000000-nope00 of namespace shop');
+  });
+});
+
+describe('nsbackup verify', () => {
+  it('reads every file of the latest good backup back whole, and backups shows it verified', async () => {
+    const r = await run(verifyCommand, ['-n', 'shop']);
+    expect(r.code, r.logs).toBe(0);
+    expect(r.stdout).toMatch(/^ok {4} {2}resources\.ndjson\.gz \(\d+ bytes read back\)$/m);
+    const rows = JSON.parse((await run(backupsCommand, ['-n', 'shop', '-o', 'json'])).stdout);
+    const good = rows.find((row: any) => row.backupId === '20261201-020000-good01');
+    expect(good.verified).toMatchObject({ ok: true });
+    expect(rows.find((row: any) => row.backupId === '20261202-020000-fail01').verified).toBeUndefined();
+  });
+
+  it('finds a flipped byte in an encrypted backup: exit 1, the file named, recorded as failed', async () => {
+    const key = generateEncryptionKey();
+    env = { ...env, NSBACKUP_ENCRYPTION_KEY: key };
+    try {
+      expect((await run(exportCommand, ['-n', 'shop', '--backup-id', '20261204-020000-flip01'])).code).toBe(
+        0,
+      );
+      const store = s3.store();
+      const name = 'nsbackup/prod/shop/20261204-020000-flip01/resources.ndjson.gz.enc';
+      const chunks: Buffer[] = [];
+      for await (const chunk of await store.download(name)) chunks.push(chunk as Buffer);
+      const bytes = Buffer.concat(chunks);
+      bytes[bytes.length >> 1] ^= 0x01;
+      await store.upload(name, bytes);
+
+      const r = await run(verifyCommand, ['20261204-020000-flip01', '-n', 'shop']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^FAILED {2}resources\.ndjson\.gz\.enc: /m);
+      const described = await run(describeCommand, ['20261204-020000-flip01', '-n', 'shop']);
+      expect(described.stdout).toMatch(/Verified: {4}FAILED at /);
+    } finally {
+      delete env.NSBACKUP_ENCRYPTION_KEY;
+    }
   });
 });
