@@ -3,6 +3,7 @@
 // reading is listBackupCandidates (latest.ts) plus each manifest.
 
 import { forEachLimited } from '../concurrency.js';
+import { columns } from '../table.js';
 import { backupFolderKey, type BackupManifest } from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
 import { listBackupCandidates, type BackupCandidate } from './latest.js';
@@ -117,17 +118,7 @@ export function formatBackupTable(rows: readonly BackupRow[]): string {
     r.notExported.join(',') || '-',
   ]);
   const table = [header, ...lines];
-  const widths = header.map((_, i) => table.reduce((w, row) => Math.max(w, row[i].length), 0));
-  return (
-    table
-      .map((row) =>
-        row
-          .map((c, i) => c.padEnd(widths[i]))
-          .join('   ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
+  return columns(table) + '\n';
 }
 
 export interface BackupDescription {

@@ -2,6 +2,7 @@
 // (exit 1 when one is older than the limit). Good = a ready snapshot whose run succeeded (or an older version's
 // snapshot that is ready and not failed): a failed, interrupted or unfinished run never makes a namespace fresh.
 import { runCompleted } from '../retention/outcome.js';
+import { columns } from '../table.js';
 import type { SnapshotInfo } from './snapshots.js';
 
 export interface Freshness {
@@ -59,15 +60,5 @@ export function formatFreshness(rows: readonly Freshness[]): string {
       r.fresh ? 'ok' : r.newest ? 'TOO OLD' : 'NONE',
     ]),
   ];
-  const widths = table[0].map((_, i) => table.reduce((w, row) => Math.max(w, row[i].length), 0));
-  return (
-    table
-      .map((row) =>
-        row
-          .map((c, i) => c.padEnd(widths[i]))
-          .join('   ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
+  return columns(table) + '\n';
 }

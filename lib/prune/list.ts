@@ -1,6 +1,7 @@
 // `nsbackup list`: the snapshots of each PVC with what retention sees in them. Pure formatting.
 import { DateTime } from 'luxon';
 import { Labels } from '../labels.js';
+import { columns } from '../table.js';
 import { runOutcomeOf, type RunOutcome } from '../retention/index.js';
 import type { SnapshotInfo } from './snapshots.js';
 
@@ -114,17 +115,4 @@ export function formatTables(rows: readonly SnapshotRow[], timeZone: string): st
 export function localTime(iso: string, timeZone: string): string {
   const t = DateTime.fromISO(iso, { setZone: true });
   return t.isValid ? t.setZone(timeZone).toFormat('yyyy-MM-dd HH:mm') : iso || '-';
-}
-
-export function columns(table: string[][]): string {
-  // A loop, not Math.max(...lengths): spreading a column of 100,000+ cells exceeds the call stack.
-  const widths = table[0].map((_, i) => table.reduce((width, row) => Math.max(width, row[i].length), 0));
-  return table
-    .map((row) =>
-      row
-        .map((cell, i) => cell.padEnd(widths[i]))
-        .join('   ')
-        .trimEnd(),
-    )
-    .join('\n');
 }

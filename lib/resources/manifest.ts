@@ -43,9 +43,12 @@ export interface BackupManifest {
   volumes?: ManifestVolume[];
 }
 
+/** One volume's copy in the restic repository (lib/volumes), as the manifest and the outcome record it. */
 export interface ManifestVolume {
   pvc: string;
+  /** The VolumeSnapshot it was read from. */
   volumeSnapshot: string;
+  /** `s3://bucket/key/` of the repository. */
   repository: string;
   resticSnapshotId: string;
   files: number;

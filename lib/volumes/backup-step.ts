@@ -7,6 +7,7 @@ import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import { volumeSnapshotPath } from '../kube/paths.js';
 import { parseQuantity } from '../resources/quantity.js';
+import type { ManifestVolume } from '../resources/manifest.js';
 import { waitForSnapshots } from '../backup/snapshots.js';
 import type { WaitOptions } from '../backup/snapshots.js';
 import { clonePvcManifest, moverJobManifest, moverName } from './mover-manifests.js';
@@ -14,18 +15,7 @@ import type { MoverSettings } from './mover-manifests.js';
 import { runMoverJob } from './mover-job.js';
 
 /** One volume's copy, as the manifest and the outcome record it. */
-export interface VolumeRecord {
-  pvc: string;
-  /** The VolumeSnapshot it was read from. */
-  volumeSnapshot: string;
-  /** `s3://bucket/key/` of the repository. */
-  repository: string;
-  resticSnapshotId: string;
-  files: number;
-  bytesProcessed: number;
-  bytesAdded: number;
-  durationSeconds: number;
-}
+export type VolumeRecord = ManifestVolume;
 
 export interface VolumeStepInput {
   kube: KubeClient;

@@ -14,7 +14,7 @@ import { command as etcdRestore } from '../../scripts/etcd-restore.js';
 import { freePort, startEtcd, type EtcdServer } from '../etcd/etcd-server.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
 import { ensureBuilt } from './build.js';
-import { startRealCluster, type RealCluster } from './index.js';
+import { apiserverArgs, startRealCluster, type RealCluster } from './index.js';
 
 let cluster: RealCluster;
 let s3: LocalS3;
@@ -126,21 +126,13 @@ describe('etcd backup of a real control plane', () => {
     const apiserver = spawn(
       join(bin, 'kube-apiserver'),
       [
-        `--etcd-servers=${restoredEtcd.endpoint}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        `--secure-port=${apiPort}`,
-        `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
-        `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
-        `--client-ca-file=${join(pki, 'ca.crt')}`,
-        `--token-auth-file=${join(work, 'tokens.csv')}`,
-        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-        `--service-account-key-file=${join(pki, 'sa.pub')}`,
-        `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
-        '--service-cluster-ip-range=10.96.0.0/12',
+        ...apiserverArgs({
+          etcdEndpoint: restoredEtcd.endpoint,
+          pki,
+          port: apiPort,
+          tokenFile: join(work, 'tokens.csv'),
+        }),
         '--authorization-mode=RBAC',
-        '--endpoint-reconciler-type=none',
-        '--profiling=false',
       ],
       { stdio: ['ignore', log, log] },
     );

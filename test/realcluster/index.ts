@@ -214,26 +214,13 @@ export async function startRealCluster(options: RealClusterOptions = {}): Promis
       ...etcdServerTls,
     ]);
     const apiserver = run('kube-apiserver', bin('kube-apiserver'), [
-      `--etcd-servers=${etcdEndpoint}`,
+      ...apiserverArgs({ etcdEndpoint, pki, port: apiPort, tokenFile: join(pki, 'tokens.csv') }),
       ...etcdClientTls,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${apiPort}`,
-      `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
-      `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
-      `--client-ca-file=${join(pki, 'ca.crt')}`,
-      `--token-auth-file=${join(pki, 'tokens.csv')}`,
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${join(pki, 'sa.pub')}`,
-      `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
-      '--service-cluster-ip-range=10.96.0.0/12',
       '--authorization-mode=Node,RBAC',
       '--allow-privileged=true',
       `--kubelet-client-certificate=${join(pki, 'apiserver-kubelet-client.crt')}`,
       `--kubelet-client-key=${join(pki, 'apiserver-kubelet-client.key')}`,
       '--kubelet-preferred-address-types=InternalIP',
-      '--endpoint-reconciler-type=none',
-      '--profiling=false',
     ]);
     const agent = new Agent({ ca, keepAlive: true });
     const api = (method: string, path: string, body?: unknown, contentType = 'application/json') =>
@@ -472,4 +459,32 @@ export async function startRealCluster(options: RealClusterOptions = {}): Promis
     await close();
     throw err;
   }
+}
+
+/**
+ * kube-apiserver's flags for a PKI folder in kubeadm's layout: TLS, token and ServiceAccount keys, the service range,
+ * no endpoint reconciler. What the test cluster and a server started on a restored etcd have in common.
+ */
+export function apiserverArgs(o: {
+  etcdEndpoint: string;
+  pki: string;
+  port: number;
+  tokenFile: string;
+}): string[] {
+  return [
+    `--etcd-servers=${o.etcdEndpoint}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${o.port}`,
+    `--tls-cert-file=${join(o.pki, 'apiserver.crt')}`,
+    `--tls-private-key-file=${join(o.pki, 'apiserver.key')}`,
+    `--client-ca-file=${join(o.pki, 'ca.crt')}`,
+    `--token-auth-file=${o.tokenFile}`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${join(o.pki, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(o.pki, 'sa.key')}`,
+    '--service-cluster-ip-range=10.96.0.0/12',
+    '--endpoint-reconciler-type=none',
+    '--profiling=false',
+  ];
 }
