@@ -76,6 +76,7 @@ export function createRestoreDbCommand(
               : { from: 'none' },
         },
         database: config.database || undefined,
+        globals: config.globals,
         from,
         s3: store
           ? {
@@ -97,6 +98,13 @@ export function createRestoreDbCommand(
           target: result.target.ref,
           source: result.source,
           durationMs: result.durationMs,
+          ...(result.globals
+            ? {
+                rolesCreated: result.globals.createdRoles,
+                rolesKept: result.globals.existingRoles,
+                tablespacesCreated: result.globals.createdTablespaces,
+              }
+            : {}),
         },
       };
     },

@@ -1,8 +1,8 @@
 // The database steps of the flow, backed by lib/dump's scripts run in the database container over `exec`.
 
 import { createHash } from 'node:crypto';
-import { checkDatabase, dumpDatabase, uploadDumpFile } from '../dump/index.js';
-import { dumpFileName } from '../resources/backup-files.js';
+import { checkDatabase, dumpDatabase, dumpGlobals, uploadDumpFile } from '../dump/index.js';
+import { dumpFileName, globalsFileName } from '../resources/backup-files.js';
 import type { EncryptionKey } from '../crypto/index.js';
 import type { DumpContext, PasswordSource } from '../dump/index.js';
 import type { Logger } from '../log.js';
@@ -59,7 +59,18 @@ export function databaseAdapter(
           databases: db.names,
         });
         progress.add(result.files.length);
-        return { files: result.files, durationMs: result.durationMs };
+        if (db.globals === 'off') return { files: result.files, durationMs: result.durationMs };
+        const started = performance.now();
+        const globals = await dumpGlobals(context(target, db, signal), {
+          dumpDir: db.dumpDir,
+          thresholdPercent: db.diskThreshold,
+          withPasswords: db.globals === 'with-passwords',
+        });
+        progress.add(1);
+        return {
+          files: [...result.files, globals],
+          durationMs: result.durationMs + Math.round(performance.now() - started),
+        };
       } finally {
         progress.done();
       }
@@ -68,10 +79,12 @@ export function databaseAdapter(
       ? async (target, db, keyPrefix, dump, signal) => {
           const stored: StoredDump[] = [];
           for (const file of dump.files) {
-            // PostgreSQL: one file per database; MySQL: one file for the list (or all databases).
+            // PostgreSQL: one file per database and the globals; MySQL: one file for the list (or all databases).
             const database =
               db.kind === 'postgres' ? file.database : db.names.length ? 'databases' : 'all-databases';
-            const name = storedDumpName(database, Boolean(encryptionKey));
+            const name = file.globals
+              ? globalsFileName(Boolean(encryptionKey))
+              : storedDumpName(database, Boolean(encryptionKey));
             const key = store.key(keyPrefix, name);
             const progress = log.progress('dump upload', { unit: 'bytes', total: file.sizeBytes });
             const uploaded = await uploadDumpFile(context(target, db, signal), {
@@ -94,6 +107,7 @@ export function databaseAdapter(
               name,
               size: uploaded.sizeBytes,
               sha256: uploaded.sha256,
+              ...(file.globals ? { globals: true as const } : {}),
             });
           }
           return stored;

@@ -9,6 +9,7 @@ import type { BackupSettings } from './settings.js';
 import type { RetainSpec } from './snapshot-labels.js';
 import { parseTarget } from '../exec/target.js';
 import { dumpFileName } from '../dump/argv.js';
+import type { GlobalsMode } from '../dump/globals.js';
 
 export type BackupConfig = ConfigOf<BackupSettings>;
 export type DbKind = 'postgres' | 'mysql';
@@ -27,6 +28,8 @@ export interface DatabasePlan {
   passwordEnv?: string;
   dumpDir: string;
   diskThreshold: number;
+  /** PostgreSQL: dump the roles, memberships and tablespaces beside the databases. */
+  globals: GlobalsMode;
 }
 
 export interface BackupPlan {
@@ -87,6 +90,7 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
       passwordEnv: config.dbPasswordEnv || undefined,
       dumpDir: config.dumpDir || DEFAULT_DUMP_DIR[db],
       diskThreshold: config.diskThreshold,
+      globals: db === 'postgres' ? config.dbGlobals : 'off',
     };
   }
 

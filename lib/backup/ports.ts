@@ -6,6 +6,7 @@ import type { DatabasePlan } from './plan.js';
 import type { DumpFacts } from './snapshot-labels.js';
 import type { PodTarget } from '../exec/target.js';
 import type { VolumeRecord } from '../volumes/backup-step.js';
+import type { StoredDumpRecord } from '../resources/manifest.js';
 
 export type { VolumeRecord };
 
@@ -47,15 +48,9 @@ export interface BackupFolder {
 export type WriteOutcome = (folder: BackupFolder, outcome: BackupOutcome) => Promise<void>;
 
 /** A dump stored in the backup's S3 folder: the manifest lists it so restore-db can find and verify it. */
-export interface StoredDump {
+export interface StoredDump extends StoredDumpRecord {
   /** `s3://bucket/key`. */
   location: string;
-  database: string;
-  /** File name in the backup folder. */
-  name: string;
-  /** Size and SHA-256 of the bytes as stored (after encryption, if any). */
-  size: number;
-  sha256: string;
 }
 
 /**

@@ -88,6 +88,14 @@ export const backupSettings = {
     description: 'Databases to dump, comma-separated. Empty: all databases.',
   }),
   ...dbConnectionSettings,
+  dbGlobals: oneOf(['roles', 'with-passwords', 'off'] as const, {
+    env: 'NSBACKUP_DB_GLOBALS',
+    default: 'roles',
+    description:
+      'PostgreSQL: also dump the roles, their memberships and the tablespaces (pg_dumpall --globals-only) beside ' +
+      'the databases, so a restore into a new server finds the owners its dump names. roles: without role ' +
+      'passwords (any user can dump them); with-passwords: their hashes too (needs a superuser); off.',
+  }),
   dumpDir: str({
     env: 'NSBACKUP_DUMP_DIR',
     pattern: /^\/\S*$/,

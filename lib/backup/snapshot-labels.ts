@@ -2,6 +2,7 @@
 // snapshots are inputs. GFS labels look only at snapshots OF THE SAME PVC (backup-ns looked at the whole
 // namespace, so a second PVC never got daily/weekly/monthly labels).
 
+import type { DumpFile } from '../dump/types.js';
 import { Annotations, Labels } from '../labels.js';
 import type { BackupType, RetainPolicyName } from '../labels.js';
 import {
@@ -72,7 +73,7 @@ export function snapshotLabels(input: LabelInputs): Record<string, string> {
 }
 
 export interface DumpFacts {
-  files: { path: string; database: string; sizeBytes: number; sha256?: string }[];
+  files: DumpFile[];
   durationMs: number;
 }
 

@@ -1,10 +1,10 @@
-// Pure: the exec command and stdin for one run of DB_SCRIPT. User values become separate argv elements; the
+// Pure: the exec command and stdin for one run of the dump script. User values become separate argv elements; the
 // password, when the Job holds it, becomes the first line of stdin.
-import { DB_SCRIPT } from './script.js';
+import { dbScript, type ScriptAction } from './script.js';
 import { DumpError } from './errors.js';
 import type { DbConnection } from './types.js';
 
-export type ScriptAction = 'check' | 'dump' | 'stream' | 'cat' | 'restore';
+export type { ScriptAction };
 
 /** Actions that never talk to the database: no password is handed over for them. */
 const WITHOUT_DATABASE: ReadonlySet<ScriptAction> = new Set(['cat']);
@@ -39,7 +39,7 @@ export function scriptInvocation(
   const command = [
     'sh',
     '-c',
-    DB_SCRIPT,
+    dbScript(action),
     'nsbackup',
     action,
     db.kind,
@@ -58,7 +58,7 @@ export function scriptInvocation(
   };
 }
 
-/** The dump file's name in the dump directory (mirrors file_base in DB_SCRIPT). */
+/** The dump file's name in the dump directory (mirrors file_base in the dump script). */
 export function dumpFileName(kind: DbConnection['kind'], databases: string[]): string {
   if (kind === 'mysql') return databases.length ? 'databases.sql.gz' : 'all-databases.sql.gz';
   return `${databases[0].replace(/[^A-Za-z0-9._-]/g, '_')}.sql.gz`;

@@ -1,5 +1,7 @@
 export * from './argv.js';
 export * from './errors.js';
+export * from './globals.js';
+export * from './globals-plan.js';
 export * from './operations.js';
 export * from './parse.js';
 export * from './script.js';

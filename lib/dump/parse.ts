@@ -5,10 +5,15 @@ export interface ScriptReport {
   versions: { tool: string; version: string }[];
   disk?: { usedPercent: number; thresholdPercent: number };
   files: DumpFile[];
+  /** existing-globals: the server's roles and tablespaces. */
+  roles: string[];
+  tablespaces: string[];
 }
 
+const fromHex = (hex: string | undefined) => Buffer.from(hex ?? '', 'hex').toString('utf8');
+
 export function parseScriptOutput(stdout: string): ScriptReport {
-  const report: ScriptReport = { versions: [], files: [] };
+  const report: ScriptReport = { versions: [], files: [], roles: [], tablespaces: [] };
   for (const line of stdout.split('\n')) {
     const fields = line.split('\t');
     switch (fields[0]) {
@@ -17,6 +22,12 @@ export function parseScriptOutput(stdout: string): ScriptReport {
         break;
       case 'nsbackup-disk':
         report.disk = { usedPercent: Number(fields[1]), thresholdPercent: Number(fields[2]) };
+        break;
+      case 'nsbackup-role':
+        report.roles.push(fromHex(fields[1]));
+        break;
+      case 'nsbackup-tablespace':
+        report.tablespaces.push(fromHex(fields[1]));
         break;
       case 'nsbackup-file': {
         const [, size, sha256, path, ...database] = fields;

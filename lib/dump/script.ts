@@ -5,14 +5,15 @@
 //
 //   sh -c "$DB_SCRIPT" nsbackup ACTION KIND PW_SOURCE PW_VAR USER HOST PORT DIR THRESHOLD [ARGS...]
 //
-//   ACTION     check | dump | stream | cat | restore
+//   ACTION     check | dump | stream | cat | restore | globals | existing-globals | restore-globals
 //   KIND       postgres | mysql
 //   PW_SOURCE  stdin (first line of stdin) | env (variable named PW_VAR) | none
 //   USER/HOST/PORT  '' for the client's default (in a database container: the local socket)
 //   DIR        the dump directory (check, dump, cat); THRESHOLD the highest allowed used% of its disk
 //   ARGS       check/dump/stream: database names (postgres: none = every connectable database; mysql: none =
 //              --all-databases); cat: one dump file inside DIR; restore: SOURCE (a file path, or - for stdin
-//              after the password) and DATABASE
+//              after the password) and DATABASE; globals (PostgreSQL): passwords | no-passwords;
+//              existing-globals and restore-globals (PostgreSQL): the DATABASE to connect to
 //
 // Output: tab-separated lines on stdout, `nsbackup-version TOOL VERSION`, `nsbackup-disk USED THRESHOLD`,
 // `nsbackup-file SIZE SHA256 PATH DATABASE`; in stream and cat mode stdout is the gzip stream itself. Failures: one
@@ -34,12 +35,12 @@ const compact = (program: string): string =>
     .filter((line) => line !== '' && !line.startsWith('#'))
     .join('\n') + '\n';
 
-export const DB_SCRIPT = compact(String.raw`
-set -u
+const PRELUDE = String.raw`set -u
 set -f
 NSB_ACTION=$1 NSB_KIND=$2 NSB_PW_SOURCE=$3 NSB_PW_VAR=$4 NSB_USER=$5 NSB_HOST=$6 NSB_PORT=$7 NSB_DIR=$8 NSB_THRESHOLD=$9
 shift 9
 NSB_TMP=
+NSB_GLOBALS=
 
 fail() {
   code=$1
@@ -120,7 +121,27 @@ print_versions() {
   done
 }
 
-check_server() {
+
+# Writes the plain SQL of one database (postgres) or of the listed/all databases (mysql) to stdout.
+# PostgreSQL: plain format with --clean --if-exists, restorable with psql into an existing database. The name
+# goes in PGDATABASE, which libpq never parses as a connection string (a -d argument with = in it would be).
+run_dump() {
+  if [ "$NSB_GLOBALS" = passwords ]; then
+    pg_dumpall --globals-only --no-password
+  elif [ -n "$NSB_GLOBALS" ]; then
+    pg_dumpall --globals-only --no-role-passwords --no-password
+  elif [ "$NSB_KIND" = postgres ]; then
+    PGDATABASE=$1 pg_dump --format=plain --clean --if-exists --no-password
+  elif [ $# -eq 0 ]; then
+    my_run "$NSB_DUMP" --single-transaction --routines --triggers --events --hex-blob --all-databases
+  else
+    my_run "$NSB_DUMP" --single-transaction --routines --triggers --events --hex-blob --databases "$@"
+  fi
+}
+`;
+
+// The dump directory, its disk and the atomic dump files: what check, dump and globals need.
+const DUMP_FILES = String.raw`check_server() {
   if [ "$NSB_KIND" = postgres ]; then
     if [ $# -gt 0 ] && [ -n "$1" ]; then db=$1; else db=postgres; fi
     out=$(PGDATABASE=$db psql -X -A -t -w -c 'SELECT 1' 2>&1)
@@ -196,19 +217,6 @@ check_rooms() {
   fi
 }
 
-# Writes the plain SQL of one database (postgres) or of the listed/all databases (mysql) to stdout.
-# PostgreSQL: plain format with --clean --if-exists, restorable with psql into an existing database. The name
-# goes in PGDATABASE, which libpq never parses as a connection string (a -d argument with = in it would be).
-run_dump() {
-  if [ "$NSB_KIND" = postgres ]; then
-    PGDATABASE=$1 pg_dump --format=plain --clean --if-exists --no-password
-  elif [ $# -eq 0 ]; then
-    my_run "$NSB_DUMP" --single-transaction --routines --triggers --events --hex-blob --all-databases
-  else
-    my_run "$NSB_DUMP" --single-transaction --routines --triggers --events --hex-blob --databases "$@"
-  fi
-}
-
 sha_of() {
   if have sha256sum; then
     sha256sum -- "$1" | cut -d ' ' -f 1
@@ -266,7 +274,12 @@ dump_to_file() {
   printf 'nsbackup-file\t%s\t%s\t%s\t%s\n' "$size" "$(sha_of "$final")" "$final" "$label"
 }
 
-case $NSB_ACTION in
+`;
+
+const ACTIONS = {
+  check: {
+    files: true,
+    body: String.raw`
   check)
     find_tools
     print_versions
@@ -275,6 +288,11 @@ case $NSB_ACTION in
     check_disk
     if [ "$NSB_DF_DIR" = "$NSB_DIR" ]; then check_rooms "$@"; fi
     ;;
+`,
+  },
+  dump: {
+    files: true,
+    body: String.raw`
   dump)
     find_tools
     make_dir
@@ -301,6 +319,11 @@ case $NSB_ACTION in
       dump_to_file databases "$*" "$@"
     fi
     ;;
+`,
+  },
+  stream: {
+    files: false,
+    body: String.raw`
   stream)
     find_tools
     if [ "$NSB_KIND" = postgres ]; then
@@ -316,6 +339,11 @@ case $NSB_ACTION in
     [ "$rc" = 0 ] || fail 14 "the dump failed (exit code $rc)"
     [ "$gz" = 0 ] || fail 14 "gzip failed (exit code $gz)"
     ;;
+`,
+  },
+  cat: {
+    files: false,
+    body: String.raw`
   cat)
     # The verified dump file byte for byte (the upload to S3 then holds what the snapshot holds). Only a file
     # directly in the dump directory: this action is no general file reader.
@@ -328,6 +356,11 @@ case $NSB_ACTION in
     { [ -f "$1" ] && [ -r "$1" ]; } || fail 15 "the dump file $1 is missing or unreadable"
     exec cat -- "$1"
     ;;
+`,
+  },
+  restore: {
+    files: false,
+    body: String.raw`
   restore)
     find_tools
     [ $# -eq 2 ] && [ -n "$1" ] || fail 2 'restore needs a source (a file or -) and a database (may be empty)'
@@ -347,6 +380,69 @@ case $NSB_ACTION in
     [ "$client" = 0 ] || fail 16 "$NSB_CLIENT failed to restore the dump (exit code $client)"
     [ "$rc" = 0 ] || fail 16 "the dump could not be decompressed (gzip exit code $rc)"
     ;;
-  *) fail 2 "unknown action $NSB_ACTION" ;;
-esac
-`);
+`,
+  },
+  globals: {
+    files: true,
+    body: String.raw`
+  globals)
+    # Roles, memberships and tablespaces, which no pg_dump holds: beside the databases, atomic like them. The
+    # file name has a character no database's file name can have (file_base), so it never replaces one.
+    [ "$NSB_KIND" = postgres ] || fail 2 'globals are dumped for PostgreSQL only'
+    [ $# -eq 1 ] || fail 2 'globals needs passwords or no-passwords'
+    case $1 in passwords | no-passwords) NSB_GLOBALS=$1 ;; *) fail 2 "unknown globals mode $1" ;; esac
+    find_tools
+    have pg_dumpall || fail 10 'pg_dumpall not found in the container'
+    make_dir
+    check_disk
+    dump_to_file @globals '(globals)'
+    ;;
+`,
+  },
+  'existing-globals': {
+    files: false,
+    body: String.raw`
+  existing-globals)
+    # The names hex-encoded, so a name with a tab or a line break reads back as itself.
+    [ "$NSB_KIND" = postgres ] && [ $# -eq 1 ] && [ -n "$1" ] || fail 2 'existing-globals needs a PostgreSQL database'
+    find_tools
+    out=$(PGDATABASE=$1 psql -X -A -t -w -c "SELECT 'nsbackup-role' || chr(9) || encode(convert_to(rolname, 'UTF8'), 'hex') FROM pg_catalog.pg_roles UNION ALL SELECT 'nsbackup-tablespace' || chr(9) || encode(convert_to(spcname, 'UTF8'), 'hex') FROM pg_catalog.pg_tablespace" 2>&1) ||
+      fail 11 "cannot list the server's roles and tablespaces: $(printf '%s\n' "$out" | tail -n 3)"
+    printf '%s\n' "$out"
+    ;;
+`,
+  },
+  'restore-globals': {
+    files: false,
+    body: String.raw`
+  restore-globals)
+    # Plain SQL on stdin (after the password), one statement at a time: CREATE TABLESPACE cannot run in a
+    # transaction, and a failure stops at the statement that failed.
+    [ "$NSB_KIND" = postgres ] && [ $# -eq 1 ] && [ -n "$1" ] || fail 2 'restore-globals needs a PostgreSQL database'
+    find_tools
+    PGDATABASE=$1 psql -X -q -w -v ON_ERROR_STOP=1 >/dev/null || fail 16 "psql failed to apply the roles and tablespaces (exit code $?)"
+    ;;
+`,
+  },
+} as const;
+
+export type ScriptAction = keyof typeof ACTIONS;
+
+/**
+ * The program of one action: the prelude, the dump-file functions when the action writes or checks dump files, and
+ * that action's branch only. It travels in the exec URL, whose size servers and proxies limit: one program for
+ * every action would not fit beside a long query.
+ */
+export function dbScript(action: ScriptAction): string {
+  const { files, body } = ACTIONS[action];
+  return compact(
+    PRELUDE +
+      (files ? DUMP_FILES : '') +
+      'case $NSB_ACTION in\n' +
+      body +
+      '  *) fail 2 "unknown action $NSB_ACTION" ;;\nesac\n',
+  );
+}
+
+/** Every action's program, for the tests that read them all. */
+export const ALL_ACTIONS = Object.keys(ACTIONS) as ScriptAction[];

@@ -44,6 +44,8 @@ export interface DumpFile {
   sizeBytes: number;
   /** Hex SHA-256 of the gzip file; undefined when the container has neither sha256sum nor openssl. */
   sha256?: string;
+  /** The PostgreSQL globals (roles, memberships, tablespaces), not a database. */
+  globals?: true;
 }
 
 export const DEFAULT_DISK_THRESHOLD_PERCENT = 90;

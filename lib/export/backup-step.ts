@@ -6,7 +6,7 @@ import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import type { S3Store } from '../s3/index.js';
 import type { EncryptionKey } from '../crypto/index.js';
-import type { ManifestVolume } from '../resources/index.js';
+import type { ManifestVolume, StoredDumpRecord } from '../resources/index.js';
 import { backupFolderOf, exportNamespaceToS3 } from './s3-export.js';
 
 export interface BackupExportOptions {
@@ -26,7 +26,7 @@ export function backupExportStep(options: BackupExportOptions) {
     namespace: string;
     backupId: string;
     keyPrefix: string;
-    dumps?: { database: string; name: string; size: number; sha256: string }[];
+    dumps?: StoredDumpRecord[];
     volumes?: ManifestVolume[];
     signal?: AbortSignal;
   }): Promise<{ location: string; unreadable: string[] }> => {

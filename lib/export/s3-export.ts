@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import type { S3Store } from '../s3/index.js';
-import type { ManifestVolume } from '../resources/manifest.js';
+import type { ManifestVolume, StoredDumpRecord } from '../resources/manifest.js';
 import {
   MANIFEST_FILE,
   assertFileMatches,
@@ -44,7 +44,7 @@ export interface ExportToS3Input {
   pageSize?: number;
   now?: () => Date;
   /** Files the backup already stored in the folder (database dumps), listed in the manifest with their digests. */
-  dumps?: { database: string; name: string; size: number; sha256: string }[];
+  dumps?: StoredDumpRecord[];
   /** Volume data the backup stored in the namespace's restic repository, listed in the manifest. */
   volumes?: ManifestVolume[];
 }

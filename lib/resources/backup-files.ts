@@ -23,6 +23,11 @@ export function dumpFileName(database: string, encrypted: boolean): string {
   return `dump-${database}.sql.gz${encrypted ? ENCRYPTED_SUFFIX : ''}`;
 }
 
+/** The PostgreSQL globals beside the dumps: no `dump-` prefix, so no database's file can have its name. */
+export function globalsFileName(encrypted: boolean): string {
+  return `globals.sql.gz${encrypted ? ENCRYPTED_SUFFIX : ''}`;
+}
+
 export function resourcesFileName(encrypted: boolean): string {
   return RESOURCES_FILE + (encrypted ? ENCRYPTED_SUFFIX : '');
 }

@@ -6,10 +6,22 @@ export const MANIFEST_FORMAT_VERSION = 1;
 
 export interface ManifestFile extends FileDigest {
   name: string;
-  /** `resources` or `dump`. */
-  contents: 'resources' | 'dump';
+  /** `resources`, `dump`, or `globals` (PostgreSQL's roles, memberships and tablespaces, restored first). */
+  contents: 'resources' | 'dump' | 'globals';
   /** For dumps: the database. */
   database?: string;
+}
+
+/** A dump as uploaded to the backup folder, before the manifest lists it. */
+export interface StoredDumpRecord {
+  database: string;
+  /** File name in the backup folder. */
+  name: string;
+  /** Size and SHA-256 of the bytes as stored (after encryption, if any). */
+  size: number;
+  sha256: string;
+  /** The PostgreSQL globals (roles, memberships, tablespaces), not a database. */
+  globals?: true;
 }
 
 export interface BackupManifest {
@@ -76,7 +88,7 @@ export function buildManifest(input: {
   completedAt?: Date | string;
   listResourceVersions: Record<string, string>;
   resources: ResourceArchiveSummary;
-  dumps?: { database: string; name: string; size: number; sha256: string }[];
+  dumps?: StoredDumpRecord[];
   notExported?: { what: string; reason: string }[];
   volumes?: ManifestVolume[];
 }): BackupManifest {
@@ -96,13 +108,17 @@ export function buildManifest(input: {
     paths: resources.paths,
     files: [
       { name: resources.fileName, contents: 'resources', size: resources.size, sha256: resources.sha256 },
-      ...(input.dumps ?? []).map((dump) => ({
-        name: dump.name,
-        contents: 'dump' as const,
-        database: dump.database,
-        size: dump.size,
-        sha256: dump.sha256,
-      })),
+      ...(input.dumps ?? []).map((dump) =>
+        dump.globals
+          ? { name: dump.name, contents: 'globals' as const, size: dump.size, sha256: dump.sha256 }
+          : {
+              name: dump.name,
+              contents: 'dump' as const,
+              database: dump.database,
+              size: dump.size,
+              sha256: dump.sha256,
+            },
+      ),
     ],
     encryption: resources.encryption,
     ...(input.notExported?.length ? { notExported: input.notExported } : {}),

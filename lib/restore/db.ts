@@ -1,14 +1,25 @@
 // `nsbackup restore-db`: feeds a dump into the database container with psql / mysql (lib/dump's restoreDump):
 // from a file in the container (the dump a backup left on the PVC), or from a backup in S3, whose file is
 // downloaded to a temporary file and checked against the manifest before a single byte reaches the database.
+// PostgreSQL's globals (roles, memberships, tablespaces), when the backup has them, are applied first: the dump's
+// `OWNER TO app` needs the role.
 
 import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { resolveTarget, type PodTarget } from '../exec/target.js';
-import { restoreDump, type DbConnection } from '../dump/index.js';
+import {
+  readGlobalsBeside,
+  restoreDump,
+  restoreGlobals,
+  type DbConnection,
+  type DumpContext,
+  type GlobalsRestore,
+} from '../dump/index.js';
 import type { ExecFn } from '../exec/index.js';
 import { JobError } from '../exit.js';
 import type { KubeClient } from '../kube/index.js';
@@ -49,6 +60,8 @@ export interface RestoreDbInput {
   db: DbConnection;
   /** The database to restore into (PostgreSQL: required). */
   database?: string;
+  /** PostgreSQL: apply the backup's roles, memberships and tablespaces first (the missing ones). */
+  globals: boolean;
   from: DumpSourceRef;
   /** For a backup in S3. */
   s3?: { store: S3Store; cluster: string; sourceNamespace: string; key?: EncryptionKey };
@@ -61,7 +74,34 @@ export interface RestoreDbResult {
   target: PodTarget;
   source: string;
   durationMs: number;
+  /** What the globals step did; undefined when it did not run (MySQL, turned off, none in the backup). */
+  globals?: Omit<GlobalsRestore, 'statements'>;
 }
+
+const withoutStatements = ({ statements: _, ...rest }: GlobalsRestore) => rest;
+
+async function applyGlobals(
+  ctx: DumpContext,
+  sql: string | undefined,
+  database: string,
+  log: Logger,
+): Promise<RestoreDbResult['globals']> {
+  if (sql === undefined) {
+    log.info('the backup holds no PostgreSQL globals: roles and tablespaces are left as they are');
+    return undefined;
+  }
+  const applied = withoutStatements(await restoreGlobals(ctx, { sql, database }));
+  log.info('PostgreSQL globals applied', {
+    createdRoles: applied.createdRoles,
+    existingRoles: applied.existingRoles,
+    createdTablespaces: applied.createdTablespaces,
+    existingTablespaces: applied.existingTablespaces,
+  });
+  return applied;
+}
+
+const withGlobalsNote = (wanted: boolean) =>
+  wanted ? ' The roles and tablespaces it is missing are created from the backup first.' : '';
 
 export async function restoreDatabase(input: RestoreDbInput): Promise<RestoreDbResult> {
   const { log } = input;
@@ -71,12 +111,19 @@ export async function restoreDatabase(input: RestoreDbInput): Promise<RestoreDbR
   const target = await resolveTarget(input.kube, input.namespace, input.dbTarget, input.container);
   const ctx = { exec: input.exec, target, db: input.db, signal: input.signal };
   const into = `${input.db.kind} database ${input.database ?? '(named in the dump)'} in ${target.ref} (pod ${target.pod}, container ${target.container})`;
+  const wantGlobals = input.globals && input.db.kind === 'postgres';
 
   if ('path' in input.from) {
     const source = `${input.from.path} in the container`;
-    if (!(await input.confirm(`Restore ${source} into the ${into}? Its current data is replaced.`))) {
+    const globalsSql = wantGlobals ? await readGlobalsBeside(ctx, input.from.path) : undefined;
+    if (
+      !(await input.confirm(
+        `Restore ${source} into the ${into}? Its current data is replaced.${withGlobalsNote(globalsSql !== undefined)}`,
+      ))
+    ) {
       throw new JobError('not confirmed: nothing was restored');
     }
+    const globals = wantGlobals ? await applyGlobals(ctx, globalsSql, input.database!, log) : undefined;
     // psql reads the file in the container: the periodic lines say it is alive and for how long.
     const progress = log.progress('restore-db', { unit: 'files' });
     try {
@@ -85,7 +132,7 @@ export async function restoreDatabase(input: RestoreDbInput): Promise<RestoreDbR
         database: input.database,
       });
       progress.add(1);
-      return { target, source, durationMs };
+      return { target, source, durationMs, globals };
     } finally {
       progress.done();
     }
@@ -109,13 +156,21 @@ export async function restoreDatabase(input: RestoreDbInput): Promise<RestoreDbR
   try {
     const { file } = await downloadVerified(store, folder, manifest, dump.name, dir);
     log.info('dump downloaded and verified', { source, sizeBytes: dump.size, sha256: dump.sha256 });
+    const globalsFile = wantGlobals ? manifest.files.find((f) => f.contents === 'globals') : undefined;
+    const globalsSql = globalsFile
+      ? await readStoredSql(
+          (await downloadVerified(store, folder, manifest, globalsFile.name, dir)).file,
+          manifest.encryption ? key : undefined,
+        )
+      : undefined;
     if (
       !(await input.confirm(
-        `Restore ${source} (database ${dump.database}) into the ${into}? Its current data is replaced.`,
+        `Restore ${source} (database ${dump.database}) into the ${into}? Its current data is replaced.${withGlobalsNote(globalsSql !== undefined)}`,
       ))
     ) {
       throw new JobError('not confirmed: nothing was restored');
     }
+    const globals = wantGlobals ? await applyGlobals(ctx, globalsSql, input.database!, log) : undefined;
     const progress = log.progress('restore-db', { unit: 'bytes', total: dump.size });
     // Counted by a pass-through (a 'data' listener would start the flow before restoreDump reads: bytes lost).
     const counted = createMeterStream({ onBytes: progress.add });
@@ -125,11 +180,25 @@ export async function restoreDatabase(input: RestoreDbInput): Promise<RestoreDbR
     if (manifest.encryption) stream = stream.pipe(createDecryptStream(key!));
     try {
       const { durationMs } = await restoreDump(ctx, { source: { stream }, database: input.database });
-      return { target, source, durationMs };
+      return { target, source, durationMs, globals };
     } finally {
       progress.done();
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A small stored SQL file (the globals), decrypted when the backup is encrypted, decompressed. */
+async function readStoredSql(file: string, key: EncryptionKey | undefined): Promise<string> {
+  const chunks: Buffer[] = [];
+  await pipeline(
+    createReadStream(file),
+    ...(key ? [createDecryptStream(key)] : []),
+    createGunzip(),
+    async function (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) chunks.push(chunk);
+    },
+  );
+  return Buffer.concat(chunks).toString('utf8');
 }

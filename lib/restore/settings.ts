@@ -169,6 +169,14 @@ export const restoreDbSettings = {
     flag: '--database',
     description: 'Database to restore into (PostgreSQL: required; MySQL: the dump names its databases).',
   }),
+  globals: bool({
+    env: 'NSBACKUP_RESTORE_GLOBALS',
+    flag: '--globals',
+    default: true,
+    description:
+      "PostgreSQL: first create the roles, memberships and tablespaces of the backup's globals dump that the " +
+      'server is missing; existing ones are left as they are. --globals=false skips it.',
+  }),
   ...dbConnectionSettings,
   yes: bool({
     env: 'NSBACKUP_YES',

@@ -115,6 +115,9 @@ const snapshotsOf = (pvc: string) =>
   cluster
     .list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', NS)
     .filter((s) => s.spec.source.persistentVolumeClaimName === pvc);
+/** The n-th value of a comma-separated dump annotation (PostgreSQL: the databases, then the globals). */
+const nth = (snap: any, annotation: string, n = 0): string =>
+  snap.metadata.annotations[`nsbackup.io/${annotation}`].split(',')[n];
 const sha256 = async (path: string) =>
   createHash('sha256')
     .update(await readFile(path))
@@ -126,10 +129,14 @@ describe('PostgreSQL', () => {
     const r = await backup(pgEnv());
     expect(r.code, JSON.stringify(r.summary)).toBe(0);
     const [snap] = snapshotsOf('pg-data');
-    const path = snap.metadata.annotations['nsbackup.io/dump-path'];
-    expect(path.startsWith(join(work, 'pg-dumps'))).toBe(true);
-    expect(snap.metadata.annotations['nsbackup.io/dump-sha256']).toBe(await sha256(path));
-    expect(snap.metadata.annotations['nsbackup.io/dump-size']).toBe(String((await stat(path)).size));
+    const path = nth(snap, 'dump-path');
+    expect(path).toBe(join(work, 'pg-dumps', 'app.sql.gz'));
+    expect(nth(snap, 'dump-sha256')).toBe(await sha256(path));
+    expect(nth(snap, 'dump-size')).toBe(String((await stat(path)).size));
+    // The roles and memberships beside it (NSBACKUP_DB_GLOBALS=roles by default), on the same snapshot.
+    const globals = nth(snap, 'dump-path', 1);
+    expect(globals).toBe(join(work, 'pg-dumps', '@globals.sql.gz'));
+    expect(nth(snap, 'dump-sha256', 1)).toBe(await sha256(globals));
 
     await pg.psql('CREATE DATABASE app_restored');
     await sh('sh', ['-c', `gzip -dc "$1" | psql -X -q -v ON_ERROR_STOP=1 -d app_restored`, 'sh', path], {
@@ -159,7 +166,7 @@ describe('PostgreSQL', () => {
     '%s: the run fails before any snapshot and the previous dump is untouched',
     async (_what, extra, message) => {
       const before = snapshotsOf('pg-data').length;
-      const path = snapshotsOf('pg-data')[0].metadata.annotations['nsbackup.io/dump-path'];
+      const path = nth(snapshotsOf('pg-data')[0], 'dump-path');
       const [hash, mtime] = [await sha256(path), (await stat(path)).mtimeMs];
       const r = await backup({ ...pgEnv(), ...extra });
       expect(r.code).toBe(1);
@@ -196,7 +203,8 @@ describe('PostgreSQL', () => {
     // with a bucket) are in it.
     const folder = `s3://${s3.bucket}/nsbackup/test-cluster/${NS}/${r.summary.backupId}/`;
     expect(snap.metadata.annotations['nsbackup.io/s3-location']).toBe(folder);
-    expect(r.summary.s3).toEqual([`s3://${s3.bucket}/${key}`, folder]);
+    const globalsKey = `nsbackup/test-cluster/${NS}/${r.summary.backupId}/globals.sql.gz`;
+    expect(r.summary.s3).toEqual([`s3://${s3.bucket}/${key}`, `s3://${s3.bucket}/${globalsKey}`, folder]);
     // The manifest lists the dump with the digest of the stored bytes, so restore-db can find and verify it.
     const manifest = JSON.parse(
       await s3.store().downloadText(`nsbackup/test-cluster/${NS}/${r.summary.backupId}/manifest.json`),
@@ -216,14 +224,18 @@ describe('PostgreSQL', () => {
       sha256: digest,
     });
     // The S3 copy is the dump the snapshot holds: same bytes, and the database was dumped once.
-    expect(digest).toBe(snap.metadata.annotations['nsbackup.io/dump-sha256']);
-    expect(digest).toBe(await sha256(snap.metadata.annotations['nsbackup.io/dump-path']));
+    expect(digest).toBe(nth(snap, 'dump-sha256'));
+    expect(digest).toBe(await sha256(nth(snap, 'dump-path')));
+    expect(manifest.files.find((f: any) => f.contents === 'globals')).toMatchObject({
+      name: 'globals.sql.gz',
+      sha256: nth(snap, 'dump-sha256', 1),
+    });
     const actions = cluster.requests
       .filter((q) => q.verb === 'exec')
       .map((q) => new URLSearchParams(q.query).getAll('command')[4]);
-    expect(actions).toEqual(['check', 'dump', 'cat']);
+    expect(actions).toEqual(['check', 'dump', 'globals', 'cat', 'cat']);
     // The upload reported its progress in bytes of the dump file.
-    const dumpBytes = Number(snap.metadata.annotations['nsbackup.io/dump-size']);
+    const dumpBytes = Number(nth(snap, 'dump-size'));
     expect(r.logs.find((l) => l.msg === 'dump upload finished')).toMatchObject({
       unit: 'bytes',
       done: dumpBytes,

@@ -356,6 +356,7 @@ describe('the backup CronJob', () => {
       NSBACKUP_DB: 'postgres',
       NSBACKUP_DB_TARGET: 'deployment/db',
       NSBACKUP_DB_CONTAINER: 'postgres',
+      NSBACKUP_DB_GLOBALS: 'with-passwords',
       NSBACKUP_DB_NAMES: 'shop,audit',
       NSBACKUP_DB_USER: 'backup',
       NSBACKUP_PVC: 'data,wal',

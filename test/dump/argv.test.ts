@@ -1,8 +1,9 @@
 // The pure parts: what goes into argv and stdin, how the script's report and failures are read.
 import { describe, expect, it } from 'vitest';
 import {
-  DB_SCRIPT,
+  ALL_ACTIONS,
   DumpError,
+  dbScript,
   dumpFileName,
   fileNameClashes,
   parseScriptOutput,
@@ -25,7 +26,7 @@ describe('scriptInvocation', () => {
     const inv = scriptInvocation('dump', pg, { dumpDir: '/data/dump', args: ['shop'] });
     expect(inv.command.join('\n')).not.toContain('s3cr3t');
     expect(inv.stdinPrefix?.toString()).toBe('s3cr3t pass\n');
-    expect(inv.command.slice(0, 4)).toEqual(['sh', '-c', DB_SCRIPT, 'nsbackup']);
+    expect(inv.command.slice(0, 4)).toEqual(['sh', '-c', dbScript('dump'), 'nsbackup']);
     expect(inv.command.slice(4)).toEqual([
       'dump',
       'postgres',
@@ -60,7 +61,15 @@ describe('scriptInvocation', () => {
   it('keeps a hostile database name as one argv element', () => {
     const inv = scriptInvocation('dump', pg, { dumpDir: '/d', args: ['x; rm -rf /', '$(reboot)'] });
     expect(inv.command.slice(-2)).toEqual(['x; rm -rf /', '$(reboot)']);
-    expect(DB_SCRIPT).not.toMatch(/(^|[\s;&|(])eval\s/m);
+    for (const action of ALL_ACTIONS) expect(dbScript(action)).not.toMatch(/(^|[\s;&|(])eval\s/m);
+  });
+
+  // The program travels in the exec URL's query: Node's HTTP servers (the emulator's) refuse request heads over
+  // 16 KiB with 431, and the URL also carries the container, the arguments and the stream flags.
+  it('keeps the program of every action, URL-encoded, under 12 KiB', () => {
+    for (const action of ALL_ACTIONS) {
+      expect(encodeURIComponent(dbScript(action)).length, action).toBeLessThan(12 * 1024);
+    }
   });
 });
 

@@ -44,41 +44,7 @@ beforeAll(async () => {
   dumpFile = join(tmp, 'shop.sql.gz');
   writeFileSync(dumpFile, gz);
 
-  // A backup folder in S3 as the backup writes it: archive, dump, manifest last, then the run's outcome.
-  const store = s3.store();
-  const folder = store.key('prod', 'shop', BACKUP) + '/';
-  const writer = createResourceArchiveWriter();
-  const upload = store.upload(folder + writer.fileName, writer.stored);
-  await writer.add({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'settings', namespace: 'shop' },
-  });
-  const resources = await writer.finish();
-  await upload;
-  const name = dumpFileName('shop', false);
-  await store.upload(folder + name, gz);
-  const manifest = buildManifest({
-    cluster: 'prod',
-    namespace: 'shop',
-    backupId: BACKUP,
-    startedAt: new Date(),
-    listResourceVersions: {},
-    resources,
-    dumps: [
-      { database: 'shop', name, size: gz.length, sha256: createHash('sha256').update(gz).digest('hex') },
-    ],
-  });
-  await store.upload(folder + 'manifest.json', serializeManifest(manifest));
-  await writeOutcome(store, folder, {
-    formatVersion: 1,
-    backupId: BACKUP,
-    outcome: 'succeeded',
-    startedAt: manifest.startedAt,
-    finishedAt: manifest.completedAt,
-    failures: [],
-  });
-
+  await uploadBackup(BACKUP, [{ database: 'shop', name: dumpFileName('shop', false), bytes: gz }]);
   cluster.seed(
     {
       apiVersion: 'apps/v1',
@@ -99,6 +65,48 @@ afterAll(async () => {
   await Promise.all([cluster?.close(), s3?.close(), pg?.stop()]);
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
+
+/** A backup folder in S3 as the backup writes it: archive, dumps, manifest last, then the run's outcome. */
+async function uploadBackup(
+  backupId: string,
+  dumps: { database: string; name: string; bytes: Buffer; globals?: true }[],
+  startedAt = new Date(),
+): Promise<void> {
+  const store = s3.store();
+  const folder = store.key('prod', 'shop', backupId) + '/';
+  const writer = createResourceArchiveWriter();
+  const upload = store.upload(folder + writer.fileName, writer.stored);
+  await writer.add({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'settings', namespace: 'shop' },
+  });
+  const resources = await writer.finish();
+  await upload;
+  for (const dump of dumps) await store.upload(folder + dump.name, dump.bytes);
+  const manifest = buildManifest({
+    cluster: 'prod',
+    namespace: 'shop',
+    backupId,
+    startedAt,
+    listResourceVersions: {},
+    resources,
+    dumps: dumps.map(({ bytes, ...dump }) => ({
+      ...dump,
+      size: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    })),
+  });
+  await store.upload(folder + 'manifest.json', serializeManifest(manifest));
+  await writeOutcome(store, folder, {
+    formatVersion: 1,
+    backupId,
+    outcome: 'succeeded',
+    startedAt: manifest.startedAt,
+    finishedAt: manifest.completedAt,
+    failures: [],
+  });
+}
 
 async function restoreDb(argv: string[], overrides: RestoreDbOverrides = { isTTY: false }) {
   const lines: string[] = [];
@@ -162,6 +170,62 @@ describe('nsbackup restore-db', () => {
     expect(code).toBe(1);
     expect(text).toMatch(/is damaged, nothing was restored/);
     expect(await pg.psql(FINGERPRINT, 'shop_copy')).toBe('500,187875.00');
+  });
+
+  it('creates the roles the dump names from the globals of the backup first, leaving the existing ones alone', async () => {
+    const pgTool = (tool: string, args: string[]) =>
+      gzipSync(
+        execFileSync(join(PG_BIN, tool), args, {
+          env: { ...process.env, ...pg.env, PGPASSWORD: pg.password },
+        }),
+      );
+    await pg.psql('CREATE ROLE shop_owner NOLOGIN');
+    await pg.psql('CREATE DATABASE owned OWNER shop_owner');
+    await pg.psql('SET ROLE shop_owner; CREATE TABLE orders (id int, amount numeric(10,2))', 'owned');
+    await pg.psql('INSERT INTO orders VALUES (1, 2.5)', 'owned');
+    const backupId = '20261120-130000-global';
+    await uploadBackup(
+      backupId,
+      [
+        {
+          database: 'owned',
+          name: dumpFileName('owned', false),
+          bytes: pgTool('pg_dump', ['--clean', '--if-exists', 'owned']),
+        },
+        {
+          database: '(globals)',
+          name: 'globals.sql.gz',
+          bytes: pgTool('pg_dumpall', ['--globals-only', '--no-role-passwords']),
+          globals: true,
+        },
+      ],
+      new Date(Date.parse('2026-11-20T13:00:00Z')),
+    ); // older than BACKUP: latest stays BACKUP
+    // A new server: the role is gone.
+    await pg.psql('DROP DATABASE owned');
+    await pg.psql('DROP ROLE shop_owner');
+    await pg.psql('CREATE DATABASE owned_copy');
+
+    const without = await restoreDb([
+      '--from',
+      backupId,
+      '--database',
+      'owned_copy',
+      '--globals=false',
+      '--yes',
+    ]);
+    expect(without.code).toBe(1);
+    expect(without.text).toMatch(/role \\?"shop_owner\\?" does not exist/);
+
+    const { code, text } = await restoreDb(['--from', backupId, '--database', 'owned_copy', '--yes']);
+    expect(code, text).toBe(0);
+    expect(await pg.psql(`SELECT tableowner FROM pg_tables WHERE tablename = 'orders'`, 'owned_copy')).toBe(
+      'shop_owner',
+    );
+    expect(await pg.psql('SELECT sum(amount) FROM orders', 'owned_copy')).toBe('2.50');
+    const summary = JSON.parse(text.split('\n').find((l) => l.includes('"summary":true'))!);
+    expect(summary.rolesCreated).toEqual(['shop_owner']);
+    expect(summary.rolesKept).toContain(pg.user);
   });
 });
 
