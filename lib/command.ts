@@ -10,6 +10,7 @@ import {
   loadConfig,
   oneOf,
   parseArgs,
+  str,
   url,
   rawSecretValues,
   secretValues,
@@ -18,7 +19,7 @@ import {
 import type { ConfigOf, ParsedArgs, Schema } from './config/index.js';
 import { ExitCode, JobError } from './exit.js';
 import { Logger } from './log.js';
-import { pushRunMetrics } from './metrics/pushgateway.js';
+import { pushRunMetrics, type RunFacts } from './metrics/pushgateway.js';
 import type { Level, LogFormat } from './log.js';
 import { Redactor } from './redact.js';
 
@@ -34,6 +35,16 @@ export const loggingSettings = {
     env: 'NSBACKUP_LOG_LEVEL',
     default: 'info',
     description: 'Lowest level that is logged.',
+  }),
+  statusConfigMap: str({
+    env: 'NSBACKUP_STATUS_CONFIGMAP',
+    pattern: /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/,
+    patternText: 'a ConfigMap name',
+    description:
+      'ConfigMap in the namespace that backup, verify, retain, mark-and-delete and volume-check record each run in ' +
+      '(`<command>.lastAttempt`, `.lastResult`, `.lastSuccess`, `.lastBackupId`, `.lastError`), read by ' +
+      '`nsbackup status`. A failure never overwrites the last success; a write that fails is logged and never fails ' +
+      'the run. Empty: none.',
   }),
   pushgatewayUrl: url({
     env: 'NSBACKUP_PUSHGATEWAY_URL',
@@ -84,6 +95,8 @@ export interface Command<S extends Schema = Schema> {
   aliases?: Record<string, string>;
   /** Commands that print their result (list, diff) skip the summary line unless it failed. */
   quiet?: boolean;
+  /** Records each run in the namespace's status ConfigMap (NSBACKUP_STATUS_CONFIGMAP), when one is named. */
+  recordsStatus?: boolean;
   /**
    * Called when the configuration did not load (the run then exits 2 without calling `run`): a command that must
    * report every failed run (backup's failure ping) reads what it still can from the raw input. Its errors are
@@ -177,14 +190,36 @@ export async function runCommand<S extends Schema>(
   process.once('SIGINT', onInt);
   try {
     const ctx = { config, log, args, env, signal: abort.signal, out };
-    const { exitCode, summary } = await runToSummary(command, ctx, startedAt);
+    const { exitCode, summary, error } = await runToSummary(command, ctx, startedAt);
+    const namespace = String(summary.namespace ?? (config as { namespace?: string }).namespace ?? '');
+    const run = {
+      command: command.name,
+      namespace: namespace || 'none',
+      startedAt,
+      finishedAt: Date.now(),
+      exitCode,
+      summary,
+    };
     const pushgateway = config.pushgatewayUrl as string;
     if (pushgateway) {
-      const namespace =
-        String(summary.namespace ?? (config as { namespace?: string }).namespace ?? '') || 'none';
-      const run = { command: command.name, namespace, startedAt, finishedAt: Date.now(), exitCode, summary };
       await pushRunMetrics(pushgateway, run).catch((e) =>
         log.warn('could not push metrics to the Pushgateway', { error: (e as Error).message }),
+      );
+    }
+    const statusConfigMap = config.statusConfigMap as string;
+    if (
+      statusConfigMap &&
+      command.recordsStatus &&
+      /^[a-z0-9-]+$/.test(namespace) &&
+      'kubeconfig' in config
+    ) {
+      await recordStatus(
+        statusConfigMap,
+        run,
+        error === undefined ? undefined : redactor.text(error),
+        ctx,
+      ).catch((e) =>
+        log.warn('could not record the run in the status ConfigMap', { error: (e as Error).message }),
       );
     }
     return exitCode;
@@ -199,7 +234,7 @@ async function runToSummary<S extends Schema>(
   command: Command<S>,
   ctx: RunContext<S>,
   startedAt: number,
-): Promise<{ exitCode: number; summary: Record<string, unknown> }> {
+): Promise<{ exitCode: number; summary: Record<string, unknown>; error?: string }> {
   try {
     const result = (await command.run(ctx)) ?? {};
     const exitCode = result.exitCode ?? ExitCode.ok;
@@ -207,7 +242,7 @@ async function runToSummary<S extends Schema>(
     if (!command.quiet || exitCode !== ExitCode.ok) {
       ctx.log.summary(exitCode === ExitCode.ok ? 'success' : 'failure', startedAt, { exitCode, ...summary });
     }
-    return { exitCode, summary };
+    return { exitCode, summary, error: typeof summary.error === 'string' ? summary.error : undefined };
   } catch (e) {
     const exitCode =
       e instanceof JobError ? e.exitCode : e instanceof ConfigError ? ExitCode.badConfig : ExitCode.failed;
@@ -216,8 +251,28 @@ async function runToSummary<S extends Schema>(
     if (!(e instanceof JobError) && !(e instanceof ConfigError) && e instanceof Error && e.stack) {
       ctx.log.debug('stack', { stack: e.stack });
     }
-    return { exitCode, summary: {} };
+    return { exitCode, summary: {}, error: message };
   }
+}
+
+/** Loaded only when asked for: most commands never touch a ConfigMap, and start-up time counts. */
+async function recordStatus(
+  name: string,
+  run: RunFacts,
+  error: string | undefined,
+  ctx: { config: Record<string, unknown>; env: NodeJS.ProcessEnv; log: Logger },
+): Promise<void> {
+  const [{ connect }, { recordRunStatus }] = await Promise.all([
+    import('./kube/client.js'),
+    import('./metrics/status-configmap.js'),
+  ]);
+  const kube = connect({
+    kubeconfigPath: (ctx.config.kubeconfig as string) || undefined,
+    context: (ctx.config.kubeContext as string) || undefined,
+    env: ctx.env,
+  });
+  await recordRunStatus(kube, run.namespace, name, run, error);
+  ctx.log.debug('run recorded in the status ConfigMap', { configMap: name, namespace: run.namespace });
 }
 
 /** True when the module at `moduleUrl` is the script node was started with. */

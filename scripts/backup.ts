@@ -111,6 +111,7 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
   const notifier = overrides.notifier ?? httpGetNotifier();
   return defineCommand({
     name: 'backup',
+    recordsStatus: true,
     summary: 'Back up one namespace: database dump, then a VolumeSnapshot per PVC with retention labels',
     usage: 'nsbackup backup [-n NAMESPACE] [--dry-run] [options]',
     schema: backupSettings,

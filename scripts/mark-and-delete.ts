@@ -37,6 +37,7 @@ const schema = {
 export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
   return defineCommand({
     name: 'mark-and-delete',
+    recordsStatus: true,
     summary: 'Mark unkept snapshots with a delete-after date, then delete those whose date is over.',
     usage: 'nsbackup mark-and-delete [-n NAMESPACE | -A] [--dry-run] [--force]',
     schema,

@@ -17,6 +17,7 @@ const schema = { ...scopeSettings, ...keepSettings, ...dryRunSetting, ...kubeSet
 export function createRetainCommand(deps: PruneDeps = {}) {
   return defineCommand({
     name: 'retain',
+    recordsStatus: true,
     summary: 'Remove the daily/weekly/monthly labels retention no longer keeps (per PVC).',
     usage: 'nsbackup retain [-n NAMESPACE | -A] [--dry-run]',
     schema,

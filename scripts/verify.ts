@@ -36,6 +36,7 @@ const schema = {
 
 export const command = defineCommand({
   name: 'verify',
+  recordsStatus: true,
   summary: 'Read a backup back from S3 and check every file: size, SHA-256, decryption, decompression',
   usage: 'nsbackup verify [<backup id>|latest] [-n NAMESPACE] [-o table|json]',
   schema,

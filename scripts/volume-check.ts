@@ -47,6 +47,7 @@ export const volumeCheckSettings = {
 export function createVolumeCheckCommand(deps: { now?: () => Date } = {}) {
   return defineCommand({
     name: 'volume-check',
+    recordsStatus: true,
     summary: "Check a namespace's restic repository, reading one slice of its data a night",
     usage: 'nsbackup volume-check [-n NAMESPACE] [--slice N]',
     schema: volumeCheckSettings,

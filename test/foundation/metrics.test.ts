@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
 import { Labels } from '../../lib/labels.js';
 import { command as listCommand } from '../../scripts/list.js';
+import { command as retainCommand } from '../../scripts/retain.js';
 import { createStatusCommand } from '../../scripts/status.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { seedSnapshots } from '../prune/fixtures.js';
@@ -158,12 +159,111 @@ describe('nsbackup status', () => {
     const r = await run(status, ['-A', '-o', 'json'], { NSBACKUP_PUSHGATEWAY_URL: '' });
     expect(r.code).toBe(1);
     expect(r.logs).toContain('s-stale');
-    expect(r.logs).not.toMatch(/no good backup[^"]*s-fresh/);
+    expect(r.logs).toMatch(/not backed up \(or verified\) in time: s-stale \(too old\)"/);
   });
 
   it('exits 1 for a namespace asked for by name that has no backup at all', async () => {
     const r = await run(status, ['-n', 's-never'], { NSBACKUP_PUSHGATEWAY_URL: '' });
     expect(r.code).toBe(1);
     expect(r.logs).toContain('s-never');
+  });
+});
+
+describe('the status ConfigMap (NSBACKUP_STATUS_CONFIGMAP)', () => {
+  const configMap = () => cluster.get('v1', 'ConfigMap', 'cm1', 'nsbackup-status');
+  const retain = (extra: Record<string, string> = {}) =>
+    run(retainCommand, ['-n', 'cm1'], {
+      NSBACKUP_PUSHGATEWAY_URL: '',
+      NSBACKUP_STATUS_CONFIGMAP: 'nsbackup-status',
+      ...extra,
+    });
+
+  it('records each run; a failure keeps the last success and names the error', async () => {
+    seedSnapshots(cluster, [
+      {
+        namespace: 'cm1',
+        name: 'data-1',
+        pvc: 'data',
+        createdAt: new Date().toISOString(),
+        labels: { [Labels.retain]: 'gfs' },
+      },
+    ]);
+    const ok = await retain();
+    expect(ok.code, ok.logs).toBe(0);
+    const first = configMap()!.data;
+    expect(first['retain.lastResult']).toBe('succeeded');
+    expect(first['retain.lastSuccess']).toBe(first['retain.lastAttempt']);
+    expect(configMap()!.metadata.labels['nsbackup.io/status']).toBe('true');
+
+    await new Promise((r) => setTimeout(r, 1100)); // a later second
+    cluster.faults.add({ verb: 'list', path: /volumesnapshots/, status: 500 });
+    let failed;
+    try {
+      failed = await retain();
+    } finally {
+      cluster.faults.clear();
+    }
+    expect(failed.code).toBe(1);
+    const after = configMap()!.data;
+    expect(after['retain.lastResult']).toBe('failed');
+    expect(after['retain.lastExitCode']).toBe('1');
+    expect(after['retain.lastAttempt'] > first['retain.lastAttempt']).toBe(true);
+    expect(after['retain.lastSuccess']).toBe(first['retain.lastSuccess']);
+    expect(after['retain.lastError']).toMatch(/HTTP 500/);
+
+    // A command that does not record status (list) leaves it alone, even with the setting.
+    await run(listCommand, ['-n', 'cm1'], {
+      NSBACKUP_PUSHGATEWAY_URL: '',
+      NSBACKUP_STATUS_CONFIGMAP: 'nsbackup-status',
+    });
+    expect(Object.keys(configMap()!.data).some((k) => k.startsWith('list.'))).toBe(false);
+  });
+
+  it('a ConfigMap that cannot be written is logged, and never fails the run', async () => {
+    cluster.faults.add({ verb: 'patch', path: /configmaps/, status: 403 });
+    cluster.faults.add({ verb: 'create', path: /configmaps/, status: 403 });
+    try {
+      const r = await retain({ NSBACKUP_STATUS_CONFIGMAP: 'nsbackup-status-2' });
+      expect(r.code, r.logs).toBe(0);
+      expect(r.logs).toContain('could not record the run in the status ConfigMap');
+    } finally {
+      cluster.faults.clear();
+    }
+  });
+
+  it('status: a namespace without snapshots is fresh by its recorded backup, and --max-verify-age needs a recent verify', async () => {
+    const now = new Date();
+    const iso = (hoursAgo: number) => new Date(now.getTime() - hoursAgo * 3600_000).toISOString();
+    cluster.seed({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'nsbackup-status', namespace: 'cm-s3only', labels: { 'nsbackup.io/status': 'true' } },
+      data: {
+        'backup.lastAttempt': iso(1),
+        'backup.lastResult': 'failed',
+        'backup.lastError': 'S3 is down',
+        'backup.lastSuccess': iso(20),
+        'backup.lastSuccessBackupId': '20261206-000000-abcdef',
+        'verify.lastSuccess': iso(24 * 9),
+      },
+    });
+    const status = createStatusCommand({ now: () => now });
+    const lines: string[] = [];
+    const code = await runCommand(status, {
+      argv: ['-n', 'cm-s3only'],
+      env: { NSBACKUP_KUBECONFIG: cluster.kubeconfigPath },
+      write: () => undefined,
+      out: (t) => lines.push(t),
+    });
+    expect(code).toBe(0);
+    expect(lines.join('')).toMatch(
+      /cm-s3only\s+backup 20261206-000000-abcdef\s+20h00m\s+failed 1h00m ago\s+9d0h ago\s+ok/,
+    );
+
+    const strict = await run(status, ['-n', 'cm-s3only', '--max-verify-age', '8d'], {
+      NSBACKUP_PUSHGATEWAY_URL: '',
+    });
+    expect(strict.code).toBe(1);
+    expect(strict.logs).toContain('cm-s3only (not verified)');
   });
 });
