@@ -27,14 +27,14 @@
 
 // The program travels in the exec URL's query (one `command` parameter), which servers and proxies limit in size:
 // whole-line comments, indentation and blank lines are dropped on the way (no line of it continues a string).
-const compact = (program: string): string =>
+export const compactScript = (program: string): string =>
   program
     .split('\n')
     .map((line) => line.trimStart())
     .filter((line) => line !== '' && !line.startsWith('#'))
     .join('\n') + '\n';
 
-export const DB_SCRIPT = compact(String.raw`
+export const DB_SCRIPT = compactScript(String.raw`
 set -u
 set -f
 NSB_ACTION=$1 NSB_KIND=$2 NSB_PW_SOURCE=$3 NSB_PW_VAR=$4 NSB_USER=$5 NSB_HOST=$6 NSB_PORT=$7 NSB_DIR=$8 NSB_THRESHOLD=$9
