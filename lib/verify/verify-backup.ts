@@ -112,7 +112,22 @@ async function restoreLevel(
         ? 'no dump passed the integrity check: nothing to load'
         : 'the backup holds no database dump',
     };
-  const check = await input.restore!.run(dumps);
+  let check: RestoreCheck & { image?: string };
+  try {
+    check = await input.restore!.run(dumps);
+  } catch (e) {
+    // The scratch Job could not be run (not scheduled, refused, timed out): recorded and reported like a failed
+    // load, so the failure URL is called and `backups` shows it. A stopped run (SIGTERM) stays a stopped run.
+    if (input.signal?.aborted || !(e instanceof Error)) throw e;
+    return {
+      verifiedAt,
+      ok: false,
+      loads: failedIntegrity,
+      assertions: [],
+      durationMs: Math.round(performance.now() - started),
+      problem: `the scratch database could not be run: ${e.message}`,
+    };
+  }
   return {
     verifiedAt,
     ok: check.ok && failedIntegrity.length === 0,

@@ -33,8 +33,8 @@ const env = () => ({
   ...s3.env,
 });
 
-const verifyRestore = () =>
-  runNsbackup(verifyCommand, { ...env(), NSBACKUP_VERIFY_START_TIMEOUT: '60s' }, [
+const verifyRestore = (more: Record<string, string> = {}) =>
+  runNsbackup(verifyCommand, { ...env(), NSBACKUP_VERIFY_START_TIMEOUT: '60s', ...more }, [
     'latest',
     '--level',
     'restore',
@@ -164,6 +164,24 @@ describe('verify --level restore: a scratch Job of the database image on a real 
     const list = await runNsbackup(backupsCommand, env(), ['-o', 'json']);
     const row = JSON.parse(list.out).find((b: any) => b.backupId === backupId);
     expect(row.restorable).toMatchObject({ ok: true });
+  }, 120_000);
+
+  it('a scratch pod the scheduler cannot place fails with its reason after the start timeout; the Job is deleted', async () => {
+    // A memory request no node has: the scheduler says so, and verify stops waiting after the start timeout.
+    const r = await verifyRestore({
+      NSBACKUP_VERIFY_MEMORY: String(64 * 1024 * 1024),
+      NSBACKUP_VERIFY_START_TIMEOUT: '3s',
+    });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(
+      /FAILED {2}the scratch database could not be run: verify scratch job nsbackup-verify-\S+: its pod \S+ did not start within 3 s: .*Insufficient memory/,
+    );
+    expect(r.logs.some((l) => l.msg === 'verify scratch job deleted')).toBe(true);
+    await until(
+      'the scratch Job and its pod gone',
+      async () => (await scratchLeft()).length === 0 || undefined,
+      60_000,
+    );
   }, 120_000);
 
   it('a dump cut short fails with exit 1, naming the backup, the file and why; so does a truncated object', async () => {
