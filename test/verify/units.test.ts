@@ -1,6 +1,8 @@
 // The pure parts of the restore level: the truthiness rule of assertions, where a query runs, the roles a pg_dump
 // names, and the scratch Job's spec (the production pod's image and user, nothing of its storage or credentials).
 import { describe, expect, it } from 'vitest';
+import { runCommand } from '../../lib/command.js';
+import { command as verifyCommand } from '../../scripts/verify.js';
 import { assertionsFromConfigMap, defaultDatabase, judgeOutput } from '../../lib/verify/assertions.js';
 import { createDumpScanner, scanRoles } from '../../lib/verify/dump-scan.js';
 import { databaseImageOf, scratchJobManifest, scratchJobName } from '../../lib/verify/scratch-job.js';
@@ -138,5 +140,22 @@ describe('scratch Job', () => {
     const name = scratchJobName('20261207-010000-Daily_' + 'x'.repeat(80), 'abc123');
     expect(name.length).toBeLessThanOrEqual(63);
     expect(name).toMatch(/^nsbackup-verify-20261207-010000-daily-x+-abc123$/);
+  });
+});
+
+describe('verify --level restore settings', () => {
+  it('without the database kind and workload it refuses to start (exit 2), naming both, before it reads anything', async () => {
+    const lines: string[] = [];
+    const code = await runCommand(verifyCommand, {
+      argv: ['--level', 'restore'],
+      env: { NSBACKUP_KUBECONFIG: '/nonexistent/kubeconfig', NSBACKUP_S3_BUCKET: 'backups' },
+      write: (line) => lines.push(line),
+      out: () => undefined,
+    });
+    expect(code).toBe(2);
+    const text = lines.join('\n');
+    expect(text).toContain('--level restore needs the database kind: NSBACKUP_DB=postgres or mysql');
+    expect(text).toContain('--level restore needs NSBACKUP_DB_TARGET');
+    expect(text).not.toContain('/nonexistent/kubeconfig');
   });
 });
