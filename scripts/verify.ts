@@ -1,17 +1,22 @@
 // `nsbackup verify`: proves the latest (or a named) backup can be read back whole: every file against its manifest,
-// decrypted and decompressed to the end. The result is stored beside the backup (`nsbackup backups` shows it); a
-// failure exits 1 and calls the failure URL, like a failed backup.
+// decrypted and decompressed to the end; with --level restore also that its dumps load into a scratch server of the
+// database's own image and the user's assertions hold there. The result is stored beside the backup (`nsbackup
+// backups` shows it); a failure exits 1 and calls the failure URL, like a failed backup.
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ConfigError, str, url } from '../lib/config/index.js';
 import { keyFrom } from '../lib/crypto/index.js';
-import { ExitCode } from '../lib/exit.js';
+import { ExitCode, JobError } from '../lib/exit.js';
 import { httpGetNotifier, notify } from '../lib/backup/notify.js';
 import { backupsSettings } from '../lib/export/backups-settings.js';
 import { findLatestSucceededBackup } from '../lib/export/latest.js';
 import { readManifest } from '../lib/export/s3-export.js';
 import { encryptionSettings } from '../lib/export/settings.js';
-import { verifyBackupFiles, writeVerification } from '../lib/export/verify.js';
-import { clusterNameOf, connectOrConfigError } from '../lib/kube/index.js';
+import { podExec } from '../lib/exec/index.js';
+import { clusterNameOf, connectOrConfigError, corePath } from '../lib/kube/index.js';
+import { assertionsFromConfigMap } from '../lib/verify/assertions.js';
+import { verifyRestoreInScratchJob } from '../lib/verify/restore-level.js';
+import { verifyLevelSettings } from '../lib/verify/settings.js';
+import { formatVerification, verifyBackup } from '../lib/verify/verify-backup.js';
 import { backupFolderKey } from '../lib/resources/index.js';
 import { storeFrom } from '../lib/s3/index.js';
 
@@ -30,6 +35,7 @@ const schema = {
     secret: true,
     description: 'GET when the verification fails. A failing request is logged only, with scheme and host.',
   }),
+  ...verifyLevelSettings,
   ...encryptionSettings,
   ...backupsSettings,
 };
@@ -37,12 +43,28 @@ const schema = {
 export const command = defineCommand({
   name: 'verify',
   recordsStatus: true,
-  summary: 'Read a backup back from S3 and check every file: size, SHA-256, decryption, decompression',
-  usage: 'nsbackup verify [<backup id>|latest] [-n NAMESPACE] [-o table|json]',
+  summary:
+    'Read a backup back from S3 and check every file (size, SHA-256, decryption, decompression); --level restore: load its dumps into a scratch database and run assertions',
+  usage:
+    'nsbackup verify [<backup id>|latest] [-n NAMESPACE] [--level integrity|restore] [--db postgres|mysql --db-target KIND/NAME] [--assertions-configmap NAME] [-o table|json]',
   schema,
   positional: ['backupId'],
   aliases: { '-n': '--namespace', '-o': '--output' },
   async run({ config, log, env, out, signal }) {
+    const restoreLevel = config.level === 'restore';
+    if (restoreLevel) {
+      const problems = [
+        ...(config.db === 'none'
+          ? ['--level restore needs the database kind: NSBACKUP_DB=postgres or mysql']
+          : []),
+        ...(!config.dbTarget
+          ? [
+              "--level restore needs NSBACKUP_DB_TARGET (the database's workload, whose image the scratch Job runs)",
+            ]
+          : []),
+      ];
+      if (problems.length) throw new ConfigError(problems);
+    }
     const kube = connectOrConfigError(config, env);
     const store = storeFrom(config, env, log);
     if (!store) throw new ConfigError(['NSBACKUP_S3_BUCKET is not set: backups are verified in S3']);
@@ -56,30 +78,80 @@ export const command = defineCommand({
     const manifest = await readManifest(store, folder);
     const key = manifest.encryption ? keyFrom(config, namespace, log) : undefined;
     const started = Date.now();
-    const verification = await verifyBackupFiles(store, folder, manifest, key, undefined, signal);
-    await writeVerification(store, folder, verification);
+    let assertions = assertionsFromConfigMap({});
+    if (restoreLevel && config.assertionsConfigMap) {
+      const cm = await kube.getIfExists(corePath('configmaps', namespace, config.assertionsConfigMap));
+      if (!cm)
+        throw new JobError(
+          `the assertions ConfigMap ${namespace}/${config.assertionsConfigMap} does not exist`,
+        );
+      assertions = assertionsFromConfigMap(cm.data);
+    }
+    const kind = config.db === 'none' ? 'postgres' : config.db;
+    const verification = await verifyBackup({
+      store,
+      folder,
+      manifest,
+      key,
+      signal,
+      restore: restoreLevel
+        ? {
+            kind,
+            assertions,
+            run: (dumps) =>
+              verifyRestoreInScratchJob({
+                kube,
+                log,
+                exec: podExec(kube, { log }),
+                kind,
+                database: { namespace, target: config.dbTarget, container: config.dbContainer || undefined },
+                scratchNamespace: config.scratchNamespace || namespace,
+                backupId,
+                dumps,
+                assertions,
+                timeoutMs: config.verifyTimeout,
+                startTimeoutMs: config.verifyStartTimeout,
+                memoryMiB: config.verifyMemory,
+                signal,
+              }),
+          }
+        : undefined,
+    });
+    const seconds = (Date.now() - started) / 1000;
     for (const f of verification.files.filter((f) => !f.ok))
       log.error(`${f.name}: ${f.problem}`, { backupId });
+    const restore = verification.level === 'restore' ? verification.restore : undefined;
+    if (restore?.problem) log.error(`restore check: ${restore.problem}`, { backupId });
+    for (const l of restore?.loads.filter((l) => !l.ok) ?? [])
+      log.error(`the dump ${l.name} of backup ${backupId} did not load: ${l.problem}`, {
+        backupId,
+        file: l.name,
+        stderr: l.stderrTail,
+      });
+    for (const a of restore?.assertions.filter((a) => !a.ok) ?? [])
+      log.error(`assertion ${a.name} failed: ${a.problem}`, { backupId, assertion: a.name, value: a.value });
     if (config.output === 'json') out(JSON.stringify(verification, null, 2) + '\n');
-    else
-      out(
-        verification.files
-          .map(
-            (f) =>
-              `${f.ok ? 'ok    ' : 'FAILED'}  ${f.name}${f.ok ? ` (${f.contentBytes} bytes read back)` : `: ${f.problem}`}`,
-          )
-          .join('\n') + '\n',
-      );
+    else out(formatVerification(verification, Date.now() - started));
     if (!verification.ok) await notify(httpGetNotifier(), config.notifyFailureUrl, 'failure', log);
     return {
       exitCode: verification.ok ? ExitCode.ok : ExitCode.failed,
       summary: {
         namespace,
         backupId,
+        level: config.level,
         files: verification.files.length,
         failedFiles: verification.files.filter((f) => !f.ok).length,
         bytesReadBack: verification.files.reduce((n, f) => n + (f.contentBytes ?? 0), 0),
-        seconds: (Date.now() - started) / 1000,
+        ...(restore
+          ? {
+              dumpsLoaded: restore.loads.filter((l) => l.ok).length,
+              failedLoads: restore.loads.filter((l) => !l.ok).length,
+              assertions: restore.assertions.length,
+              failedAssertions: restore.assertions.filter((a) => !a.ok).length,
+              restoreSeconds: restore.durationMs / 1000,
+            }
+          : {}),
+        seconds,
       },
     };
   },

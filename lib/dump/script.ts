@@ -28,7 +28,7 @@
 
 // The program travels in the exec URL's query (one `command` parameter), which servers and proxies limit in size:
 // whole-line comments, indentation and blank lines are dropped on the way (no line of it continues a string).
-const compact = (program: string): string =>
+export const compactScript = (program: string): string =>
   program
     .split('\n')
     .map((line) => line.trimStart())
@@ -435,7 +435,7 @@ export type ScriptAction = keyof typeof ACTIONS;
  */
 export function dbScript(action: ScriptAction): string {
   const { files, body } = ACTIONS[action];
-  return compact(
+  return compactScript(
     PRELUDE +
       (files ? DUMP_FILES : '') +
       'case $NSB_ACTION in\n' +

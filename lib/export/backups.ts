@@ -30,7 +30,9 @@ export interface BackupRow {
   notExported: string[];
   failures: string[];
   /** The last `nsbackup verify` of it: when, and whether every file read back whole. */
-  verified?: { at: string; ok: boolean };
+  verified?: { at: string; ok: boolean; level: 'integrity' | 'restore' };
+  /** The last restore check (`verify --level restore`): when, and whether the dumps loaded and the assertions held. */
+  restorable?: { at: string; ok: boolean };
 }
 
 export function backupRow(
@@ -55,7 +57,18 @@ export function backupRow(
     encrypted: Boolean(manifest?.encryption),
     notExported: manifest?.notExported?.map((n) => n.what) ?? [],
     failures: candidate.outcome?.failures ?? [],
-    ...(verification ? { verified: { at: verification.verifiedAt, ok: verification.ok } } : {}),
+    ...(verification
+      ? {
+          verified: {
+            at: verification.verifiedAt,
+            ok: verification.ok,
+            level: verification.level ?? 'integrity',
+          },
+        }
+      : {}),
+    ...(verification?.restore
+      ? { restorable: { at: verification.restore.verifiedAt, ok: verification.restore.ok } }
+      : {}),
   };
 }
 
@@ -104,6 +117,7 @@ export function formatBackupTable(rows: readonly BackupRow[]): string {
     'SIZE',
     'ENCRYPTED',
     'VERIFIED',
+    'RESTORABLE',
     'NOT IN BACKUP',
   ];
   const lines = rows.map((r) => [
@@ -115,6 +129,7 @@ export function formatBackupTable(rows: readonly BackupRow[]): string {
     r.bytes ? formatBytes(r.bytes) : '-',
     r.encrypted ? 'yes' : 'no',
     r.verified ? `${r.verified.ok ? 'ok' : 'FAILED'} ${r.verified.at}` : '-',
+    r.restorable ? `${r.restorable.ok ? 'yes' : 'NO'} ${r.restorable.at}` : '-',
     r.notExported.join(',') || '-',
   ]);
   const table = [header, ...lines];
@@ -162,7 +177,8 @@ export function formatDescription(d: BackupDescription): string {
     `Started:     ${row.startedAt ?? '-'}`,
     `Finished:    ${row.finishedAt ?? '-'}`,
     `Encrypted:   ${row.encrypted ? 'yes' : 'no'}`,
-    `Verified:    ${row.verified ? `${row.verified.ok ? 'ok' : 'FAILED'} at ${row.verified.at}` : 'never (nsbackup verify)'}`,
+    `Verified:    ${row.verified ? `${row.verified.ok ? 'ok' : 'FAILED'} at ${row.verified.at} (level ${row.verified.level})` : 'never (nsbackup verify)'}`,
+    `Restorable:  ${row.restorable ? `${row.restorable.ok ? 'yes' : 'NO'}, checked at ${row.restorable.at}` : 'not checked (nsbackup verify --level restore)'}`,
   ];
   if (row.failures.length) out.push('', 'Failures:', ...row.failures.map((f) => `  ${f}`));
   out.push('', `Objects (${row.objects ?? 0}):`);

@@ -8,6 +8,8 @@ import { pipeline } from 'node:stream/promises';
 import { createDecryptStream, createMeterStream, type EncryptionKey } from '../crypto/index.js';
 import type { BackupManifest } from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
+import type { AssertionResult } from '../verify/assertions.js';
+import type { DumpLoad } from '../verify/restore-check.js';
 
 export const VERIFICATION_FILE = 'verification.json';
 
@@ -19,13 +21,38 @@ export interface FileVerification {
   problem?: string;
 }
 
+/** The restorability level: the dumps loaded into a scratch server of the database's image, assertions run. */
+export interface RestoreVerification {
+  verifiedAt: string;
+  ok: boolean;
+  /** The database image the scratch server ran. */
+  image?: string;
+  loads: DumpLoad[];
+  assertions: AssertionResult[];
+  durationMs: number;
+  problem?: string;
+}
+
 export interface Verification {
   formatVersion: 1;
   backupId: string;
   verifiedAt: string;
+  /** Integrity (and, with level restore, the restore check) passed. */
   ok: boolean;
+  /** Absent in records of versions that only had the integrity level. */
+  level?: 'integrity' | 'restore';
   files: FileVerification[];
+  /**
+   * The last restore check, also kept by a later integrity-only run (its own verifiedAt says when it ran), so
+   * `backups` keeps showing whether the backup was ever proven restorable.
+   */
+  restore?: RestoreVerification;
 }
+
+/** Sees the decompressed content of a file on its way through the check (the restore level's dump scan). */
+export type ContentInspector = (
+  file: BackupManifest['files'][number],
+) => ((chunk: Buffer) => void) | undefined;
 
 /** Reads one stored file to its end: stored bytes metered, then decrypted and gunzipped into a counter. */
 async function verifyFile(
@@ -34,12 +61,15 @@ async function verifyFile(
   file: BackupManifest['files'][number],
   key: EncryptionKey | undefined,
   signal?: AbortSignal,
+  inspect?: ContentInspector,
 ): Promise<FileVerification> {
   const meter = createMeterStream();
   let contentBytes = 0;
+  const seen = inspect?.(file);
   const count = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       contentBytes += chunk.length;
+      seen?.(chunk);
       callback();
     },
   });
@@ -71,14 +101,17 @@ export async function verifyBackupFiles(
   key: EncryptionKey | undefined,
   now: () => Date = () => new Date(),
   signal?: AbortSignal,
+  inspect?: ContentInspector,
 ): Promise<Verification> {
   const files: FileVerification[] = [];
-  for (const file of manifest.files) files.push(await verifyFile(store, folderKey, file, key, signal));
+  for (const file of manifest.files)
+    files.push(await verifyFile(store, folderKey, file, key, signal, inspect));
   return {
     formatVersion: 1,
     backupId: manifest.backupId,
     verifiedAt: now().toISOString(),
     ok: files.every((f) => f.ok),
+    level: 'integrity',
     files,
   };
 }

@@ -27,6 +27,7 @@ import {
   type Container,
 } from './rendered.js';
 import { DOCUMENTED_GRANTS, readmeGrants } from './rbac-table.js';
+import { command as verifyCommand } from '../../scripts/verify.js';
 import { loggingSettings } from '../../lib/command.js';
 import { parseHooksFile } from '../../lib/backup/hooks.js';
 import { backupSettings } from '../../lib/backup/settings.js';
@@ -34,7 +35,7 @@ import { loadConfig, parseArgs, type Schema } from '../../lib/config/index.js';
 import { commands } from '../../scripts/commands.js';
 import { KNOWN_VARIABLES } from '../../lib/config/index.js';
 
-const VALUES = ['postgres', 'mysql', 'none', 'cluster-pruner'] as const;
+const VALUES = ['postgres', 'mysql', 'none', 'cluster-pruner', 'verify'] as const;
 type ValuesName = (typeof VALUES)[number];
 
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
@@ -287,6 +288,43 @@ describe('values.schema.json: a wrong value fails at install', () => {
     [{ 'backup.notify.secret.name': 'pings' }, /backup.notify: set url\/failureUrl or secret.name, not both/],
   ])('cross-field rule %j fails with a clear message', (set, message) => {
     expect(helmTemplateError({ valuesFiles: [valuesFile('postgres')], set })).toMatch(message);
+  });
+});
+
+describe('the verify CronJob', () => {
+  it('runs verify latest at the level, with the database, the assertions, the key and S3 of the backup', () => {
+    const cj = find(rendered.verify, 'CronJob', 'shop-verify');
+    expect(cj.spec.schedule).toBe('30 6 * * *');
+    expect(cj.spec.concurrencyPolicy).toBe('Forbid');
+    const pod = podSpecOf(cj);
+    expect(pod.serviceAccountName).toBe('shop-verify');
+    const c = container(pod, 'verify');
+    expect(c.args).toEqual(['verify', 'latest']);
+    const env = envOf(c);
+    const value = (name: string) => env.get(name)?.value;
+    expect(value('NSBACKUP_VERIFY_LEVEL')).toBe('restore');
+    expect(value('NSBACKUP_VERIFY_ASSERTIONS_CONFIGMAP')).toBe('verify-assertions');
+    expect(value('NSBACKUP_DB')).toBe('postgres');
+    expect(value('NSBACKUP_DB_TARGET')).toBe('statefulset/db');
+    expect(value('NSBACKUP_DB_CONTAINER')).toBe('postgres');
+    expect(value('NSBACKUP_VERIFY_TIMEOUT')).toBe('30m');
+    expect(value('NSBACKUP_VERIFY_MEMORY')).toBe('2048');
+    expect(value('NSBACKUP_S3_BUCKET')).toBe('backups');
+    expect(env.get('NSBACKUP_ENCRYPTION_KEY')?.valueFrom).toEqual({
+      secretKeyRef: { name: 'backup-key', key: 'key' },
+    });
+    // Every variable it gets is one the program reads (a typo would be refused at start).
+    const verifySchema = [...Object.values(verifyCommand.schema), ...Object.values(loggingSettings)].map(
+      (s) => s.env,
+    );
+    for (const name of env.keys())
+      if (name.startsWith('NSBACKUP_')) expect(verifySchema, name).toContain(name);
+  });
+
+  it('level restore without a database to take the image from fails with a clear message', () => {
+    expect(
+      helmTemplateError({ valuesFiles: [valuesFile('verify')], set: { 'database.type': 'none' } }),
+    ).toMatch(/verify.level=restore needs database.type postgres or mysql/);
   });
 });
 
@@ -583,6 +621,23 @@ describe('RBAC: exactly the documented verbs', () => {
     const objects = helmTemplate({ valuesFiles: [valuesFile('postgres')] });
     expect(grantsOf(objects)).toEqual(DOCUMENTED_GRANTS.namespace('shop'));
     expect(readmeGrants('shop')).toEqual(DOCUMENTED_GRANTS.namespace('shop'));
+  });
+
+  it('verify at level restore: the scratch Job, its pod and exec, the database pod, the assertions ConfigMap; at level integrity nothing', () => {
+    const verifyGrants = (objects: RenderedObject[]) =>
+      grantsOf(objects).filter((g) => g.startsWith('verify|'));
+    expect(verifyGrants(rendered.verify)).toEqual(DOCUMENTED_GRANTS.verifyRestore);
+    expect(readmeGrants('', 'verify')).toEqual(DOCUMENTED_GRANTS.verifyRestore);
+    const integrity = helmTemplate({
+      valuesFiles: [valuesFile('verify')],
+      set: { 'verify.level': 'integrity' },
+    });
+    expect(verifyGrants(integrity)).toEqual([]);
+    expect(find(integrity, 'Role', 'shop-verify').rules).toEqual([]);
+    // Off by default: no verify objects at all.
+    expect(
+      rendered.postgres.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'verify'),
+    ).toEqual([]);
   });
 
   it('the cluster-wide pruner holds only snapshot rights, cluster-wide', () => {

@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import { CHART_DIR } from '../helpers/helm.js';
 
 interface Row {
-  who: 'backup' | 'prune' | 'restore';
+  who: 'backup' | 'prune' | 'restore' | 'verify';
   kind: 'Role' | 'ClusterRole';
   group: string;
   resources: string[];
@@ -83,6 +83,27 @@ const NAMESPACE_ROWS: Row[] = [
   },
 ];
 
+/** verify.enabled with level restore (ci/verify-values.yaml: assertionsConfigMap verify-assertions). */
+const VERIFY_RESTORE_ROWS: Row[] = [
+  { who: 'verify', kind: 'Role', group: 'batch', resources: ['jobs'], verbs: ['get', 'create', 'delete'] },
+  { who: 'verify', kind: 'Role', group: 'core', resources: ['pods'], verbs: ['get', 'list'] },
+  { who: 'verify', kind: 'Role', group: 'core', resources: ['pods/exec'], verbs: ['create', 'get'] },
+  {
+    who: 'verify',
+    kind: 'Role',
+    group: 'apps',
+    resources: ['deployments', 'statefulsets'],
+    verbs: ['get'],
+  },
+  {
+    who: 'verify',
+    kind: 'Role',
+    group: 'core',
+    resources: ['configmaps (verify.assertionsConfigMap)'],
+    verbs: ['get'],
+  },
+];
+
 const CLUSTER_PRUNER_ROWS: Row[] = [
   {
     who: 'prune',
@@ -120,10 +141,13 @@ function expand(rows: Row[], namespace: string): string[] {
       : row.resources.map((resource) => ({ group: row.group, resource }));
     for (const { group, resource } of pairs)
       for (const verb of row.verbs) {
+        // The assertions ConfigMap by its name in ci/verify-values.yaml.
         const name =
           resource === 'namespaces (own)'
             ? `namespaces(${namespace})`
-            : resource.replace(/ \((\w+)\)$/, '($1)');
+            : resource === 'configmaps (verify.assertionsConfigMap)'
+              ? 'configmaps(verify-assertions)'
+              : resource.replace(/ \((\w+)\)$/, '($1)');
         out.push(`${row.who}|${row.kind}|${group || 'core'}|${name}|${verb}`);
       }
   }
@@ -134,6 +158,8 @@ export const DOCUMENTED_GRANTS = {
   /** backup + prune + restore of a namespace install (export off). */
   namespace: (ns: string) => expand(NAMESPACE_ROWS, ns),
   clusterPruner: expand(CLUSTER_PRUNER_ROWS, ''),
+  /** The verify Role at level restore (none at level integrity: it reads S3 only). */
+  verifyRestore: expand(VERIFY_RESTORE_ROWS, ''),
 };
 
 /**
@@ -141,17 +167,25 @@ export const DOCUMENTED_GRANTS = {
  * `who` is backup, prune, restore (the namespace install) or `prune (cluster)`; rows for a values switch
  * (`backup (export.enabled)`, ...) are left out, as they are not granted by default.
  */
-export function readmeGrants(namespace: string, table: 'namespace' | 'cluster' = 'namespace'): string[] {
+export function readmeGrants(
+  namespace: string,
+  table: 'namespace' | 'cluster' | 'verify' = 'namespace',
+): string[] {
   const readme = readFileSync(`${CHART_DIR}/README.md`, 'utf8');
   const rows: Row[] = [];
   for (const line of readme.split('\n')) {
     const cells = line.split('|').map((c) => c.trim().replace(/`/g, ''));
     if (cells.length < 7 || cells[0] !== '') continue;
     const [, who, kind, group, resources, verbs] = cells;
-    const wanted = table === 'namespace' ? ['backup', 'prune', 'restore'] : ['prune (cluster)'];
+    const wanted =
+      table === 'namespace'
+        ? ['backup', 'prune', 'restore']
+        : table === 'verify'
+          ? ['verify (verify.level=restore)']
+          : ['prune (cluster)'];
     if (!wanted.includes(who) || (kind !== 'Role' && kind !== 'ClusterRole')) continue;
     rows.push({
-      who: who.replace(' (cluster)', '') as Row['who'],
+      who: who.replace(/ \(.*\)$/, '') as Row['who'],
       kind,
       group,
       resources: resources.split(',').map((s) => s.trim()),

@@ -1,0 +1,63 @@
+// What the verifier learns from a dump's plain SQL on its way through the integrity check, before the dump is
+// loaded: whether it ends as the dump tool ends a finished dump (a dump cut short is found even when every
+// statement in it parses), and, for PostgreSQL, the roles it names (a pg_dump of one database does not create
+// them; the scratch server must have them for OWNER TO and GRANT to load). Pure, fed chunk by chunk.
+import { StringDecoder } from 'node:string_decoder';
+import type { DbKind } from '../dump/index.js';
+
+export interface DumpScan {
+  /** The dump ends with the tool's completion comment. */
+  complete: boolean;
+  /** PostgreSQL: roles named by OWNER TO / GRANT ... TO / REVOKE ... FROM / FOR ROLE, sorted. */
+  roles: string[];
+}
+
+/** pg_dump's last line is `-- PostgreSQL database dump complete`; mysqldump's `-- Dump completed on <date>`. */
+const COMPLETION: Record<DbKind, RegExp> = {
+  postgres: /-- PostgreSQL database dump complete\s*(--\s*)?(\\unrestrict \S+\s*)?$/,
+  mysql: /-- Dump completed( on [^\n]*)?\s*$/,
+};
+
+const ROLE_CLAUSE =
+  /\b(?:OWNER TO|FOR ROLE|TO|FROM)\s+((?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)(?:\s*,\s*(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*))*)/g;
+const IDENTIFIER = /"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)/g;
+/** Roles every server has, and keywords that follow TO/FROM in a GRANT. */
+const NOT_A_ROLE = new Set(['public', 'current_user', 'session_user', 'current_role', 'postgres', 'group']);
+
+export function scanRoles(line: string): string[] {
+  if (!/^(ALTER|GRANT|REVOKE)\b/.test(line)) return [];
+  const roles: string[] = [];
+  for (const m of line.matchAll(ROLE_CLAUSE)) {
+    for (const id of m[1].matchAll(IDENTIFIER)) {
+      const name = id[1] !== undefined ? id[1].replace(/""/g, '"') : id[2].toLowerCase();
+      if (id[1] === undefined && NOT_A_ROLE.has(name)) continue;
+      if (name.startsWith('pg_')) continue;
+      roles.push(name);
+    }
+  }
+  // `ALTER TABLE x RENAME TO y` and `ALTER ... SET SCHEMA` are no role clauses: only OWNER TO among ALTERs.
+  if (line.startsWith('ALTER') && !/\b(OWNER TO|FOR ROLE)\b/.test(line)) return [];
+  return roles;
+}
+
+/** Feeds decompressed dump bytes in; `result()` at the end. */
+export function createDumpScanner(kind: DbKind): { push(chunk: Buffer): void; result(): DumpScan } {
+  const roles = new Set<string>();
+  const decoder = new StringDecoder('utf8');
+  let partial = '';
+  let tail = '';
+  return {
+    push(chunk) {
+      const decoded = decoder.write(chunk);
+      const text = partial + decoded;
+      tail = (tail + decoded).slice(-512);
+      const lines = text.split('\n');
+      partial = lines.pop()!.slice(-64 * 1024); // a huge COPY line is data, not a role clause
+      if (kind === 'postgres') for (const line of lines) for (const r of scanRoles(line)) roles.add(r);
+    },
+    result() {
+      if (kind === 'postgres') for (const r of scanRoles(partial)) roles.add(r);
+      return { complete: COMPLETION[kind].test(tail), roles: [...roles].sort() };
+    },
+  };
+}

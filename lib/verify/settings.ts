@@ -1,0 +1,79 @@
+// Settings of `nsbackup verify`'s restore level. The database is named as for the backup (NSBACKUP_DB,
+// NSBACKUP_DB_TARGET, NSBACKUP_DB_CONTAINER), so a verify CronJob can share the backup's settings: the target is
+// only read, for its image.
+import { DNS_LABEL, duration, int, oneOf, str } from '../config/index.js';
+
+export const verifyLevelSettings = {
+  level: oneOf(['integrity', 'restore'] as const, {
+    env: 'NSBACKUP_VERIFY_LEVEL',
+    flag: '--level',
+    default: 'integrity',
+    description:
+      'integrity: every file read back, checked against the manifest, decrypted and decompressed. restore: that, ' +
+      "then each database dump loaded into a scratch Job of the database's own image and the assertions run there.",
+  }),
+  assertionsConfigMap: str({
+    env: 'NSBACKUP_VERIFY_ASSERTIONS_CONFIGMAP',
+    flag: '--assertions-configmap',
+    pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    patternText: 'a ConfigMap name',
+    maxLength: 253,
+    description:
+      "ConfigMap (in the backup's namespace) whose `*.sql` keys are assertions for the restore level: each a " +
+      'query returning one value that must be true or non-zero (`select count(*) > 0 from orders`). A line ' +
+      '`-- database: NAME` says where it runs (default: the only restored database).',
+  }),
+  scratchNamespace: str({
+    env: 'NSBACKUP_VERIFY_NAMESPACE',
+    flag: '--scratch-namespace',
+    pattern: DNS_LABEL,
+    patternText: 'a namespace name',
+    maxLength: 63,
+    defaultText: "the backup's namespace",
+    description: 'Namespace the scratch Job of the restore level runs in.',
+  }),
+  db: oneOf(['postgres', 'mysql', 'none'] as const, {
+    env: 'NSBACKUP_DB',
+    flag: '--db',
+    default: 'none',
+    description:
+      'Restore level: the kind of database the dumps are of, postgres or mysql (MySQL and MariaDB).',
+  }),
+  dbTarget: str({
+    env: 'NSBACKUP_DB_TARGET',
+    flag: '--db-target',
+    pattern: /^(deployment|deploy|statefulset|sts|pod|po)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    patternText: 'deployment/NAME, statefulset/NAME or pod/NAME',
+    description:
+      "Restore level: the production database's workload, whose pod's image (and user) the scratch Job runs. Only read.",
+  }),
+  dbContainer: str({
+    env: 'NSBACKUP_DB_CONTAINER',
+    pattern: DNS_LABEL,
+    patternText: 'a container name',
+    maxLength: 63,
+    flag: '--db-container',
+    defaultText: "the pod's only container",
+    description: 'Restore level: the container of the database pod whose image is used.',
+  }),
+  verifyTimeout: duration({
+    env: 'NSBACKUP_VERIFY_TIMEOUT',
+    default: 3_600_000,
+    min: 10_000,
+    description:
+      "Longest the restore level's scratch Job may run (its activeDeadlineSeconds): start, load, assertions.",
+  }),
+  verifyStartTimeout: duration({
+    env: 'NSBACKUP_VERIFY_START_TIMEOUT',
+    default: 10 * 60_000,
+    min: 1_000,
+    description:
+      "How long the scratch Job's pod may take to start (scheduling, image pull) before the verify fails with the reason.",
+  }),
+  verifyMemory: int({
+    env: 'NSBACKUP_VERIFY_MEMORY',
+    min: 128,
+    default: 1024,
+    description: "Memory limit of the scratch Job's container, in MiB (requested: a quarter of it).",
+  }),
+};

@@ -1,0 +1,161 @@
+// The pure parts of the restore level: the truthiness rule of assertions, where a query runs, the roles a pg_dump
+// names, and the scratch Job's spec (the production pod's image and user, nothing of its storage or credentials).
+import { describe, expect, it } from 'vitest';
+import { runCommand } from '../../lib/command.js';
+import { command as verifyCommand } from '../../scripts/verify.js';
+import { assertionsFromConfigMap, defaultDatabase, judgeOutput } from '../../lib/verify/assertions.js';
+import { createDumpScanner, scanRoles } from '../../lib/verify/dump-scan.js';
+import { databaseImageOf, scratchJobManifest, scratchJobName } from '../../lib/verify/scratch-job.js';
+
+describe('assertions', () => {
+  it.each([
+    ['t', true],
+    ['1', true],
+    ['2000', true],
+    ['yes', true],
+    ['f', false],
+    ['false', false],
+    ['0', false],
+    ['0.00', false],
+    ['', false],
+    ['NULL', false],
+  ])('a single value %j passes: %s', (value, ok) => {
+    expect(judgeOutput('postgres', value + '\n').ok).toBe(ok);
+    expect(judgeOutput('mysql', value + '\n').ok).toBe(ok);
+  });
+
+  it('one row of one column only', () => {
+    expect(judgeOutput('postgres', 't\nt\n')).toMatchObject({
+      ok: false,
+      problem: 'returned 2 rows, expected one row of one column',
+    });
+    expect(judgeOutput('postgres', 't\x1ft\n')).toMatchObject({
+      ok: false,
+      problem: 'returned 2 columns, expected one row of one column',
+    });
+    expect(judgeOutput('mysql', '1\t1\n').ok).toBe(false);
+    expect(judgeOutput('mysql', '').ok).toBe(false);
+    expect(judgeOutput('postgres', 'a|b\tc\n')).toMatchObject({ ok: true, value: 'a|b\tc' });
+  });
+
+  it('reads *.sql keys in name order with their database line; the default database', () => {
+    expect(
+      assertionsFromConfigMap({ 'b.sql': 'select 1', 'a.sql': '-- database: shop\nselect 2', notes: 'x' }),
+    ).toEqual([
+      { name: 'a.sql', sql: '-- database: shop\nselect 2', database: 'shop' },
+      { name: 'b.sql', sql: 'select 1' },
+    ]);
+    expect(defaultDatabase('postgres', ['shop'])).toBe('shop');
+    expect(defaultDatabase('postgres', ['shop', 'crm'])).toBeUndefined();
+    expect(defaultDatabase('mysql', ['shop'])).toBe('shop');
+    expect(defaultDatabase('mysql', ['shop crm'])).toBeUndefined();
+    expect(defaultDatabase('mysql', ['all-databases'])).toBeUndefined();
+  });
+});
+
+describe('dump scan', () => {
+  it('finds the roles of OWNER TO, GRANT, REVOKE and FOR ROLE, quoted or not, and no keywords', () => {
+    expect(scanRoles('ALTER TABLE public.orders OWNER TO app;')).toEqual(['app']);
+    expect(scanRoles('GRANT SELECT ON TABLE public.orders TO "Report ""R"" Reader", bi;')).toEqual([
+      'Report "R" Reader',
+      'bi',
+    ]);
+    expect(scanRoles('REVOKE ALL ON SCHEMA public FROM PUBLIC;')).toEqual([]);
+    expect(scanRoles('ALTER DEFAULT PRIVILEGES FOR ROLE owner GRANT SELECT ON TABLES TO reader;')).toEqual([
+      'owner',
+      'reader',
+    ]);
+    expect(scanRoles('ALTER TABLE a RENAME TO b;')).toEqual([]);
+    expect(scanRoles('ALTER SCHEMA public OWNER TO pg_database_owner;')).toEqual([]);
+    expect(scanRoles('INSERT INTO t VALUES (1); -- GRANT x TO y')).toEqual([]);
+  });
+
+  it('a dump is complete only with the tool’s last line, across chunk boundaries', () => {
+    const s = createDumpScanner('postgres');
+    s.push(Buffer.from('CREATE TABLE t (a int);\n--\n-- PostgreSQL database du'));
+    s.push(Buffer.from('mp complete\n--\n\n'));
+    expect(s.result().complete).toBe(true);
+    const cut = createDumpScanner('postgres');
+    cut.push(Buffer.from('CREATE TABLE t (a int);\n'));
+    expect(cut.result().complete).toBe(false);
+    const my = createDumpScanner('mysql');
+    my.push(Buffer.from('INSERT INTO t VALUES (1);\n-- Dump completed on 2026-12-07 19:00:00\n'));
+    expect(my.result()).toEqual({ complete: true, roles: [] });
+  });
+});
+
+describe('scratch Job', () => {
+  const pod = (securityContext: object | undefined, env: object[] = []) => ({
+    metadata: { name: 'db-0' },
+    spec: {
+      securityContext,
+      imagePullSecrets: [{ name: 'registry' }],
+      containers: [
+        { name: 'sidecar', image: 'busybox' },
+        {
+          name: 'postgres',
+          image: 'registry.example/postgres:15.8',
+          env: [
+            ...env,
+            { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'pw' } } },
+          ],
+          volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }],
+        },
+      ],
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+    },
+  });
+
+  it('runs the production image as its user, with an emptyDir, no token, no claim, no secret', () => {
+    const image = databaseImageOf(
+      pod({ runAsUser: 70, runAsGroup: 70 }, [{ name: 'PATH', value: '/opt/pg/bin:/bin' }]),
+      'postgres',
+    );
+    const job = scratchJobManifest({
+      name: 'nsbackup-verify-x',
+      namespace: 'shop',
+      kind: 'postgres',
+      backupId: 'b1',
+      image,
+      timeoutSeconds: 600,
+      memoryMiB: 512,
+    });
+    const spec = job.spec.template.spec;
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 70, runAsGroup: 70 });
+    expect(spec.imagePullSecrets).toEqual([{ name: 'registry' }]);
+    expect(spec.volumes).toEqual([{ name: 'scratch', emptyDir: {} }]);
+    const c = spec.containers[0];
+    expect(c.image).toBe('registry.example/postgres:15.8');
+    expect(c.command.slice(3)).toEqual(['nsbackup-verify', 'serve', 'postgres', '/nsbackup-verify']);
+    expect(c.env).toContainEqual({ name: 'PATH', value: '/opt/pg/bin:/bin' });
+    expect(JSON.stringify(job)).not.toMatch(/secretKeyRef|persistentVolumeClaim|POSTGRES_PASSWORD/);
+    expect(job.spec.activeDeadlineSeconds).toBe(600);
+  });
+
+  it('a root (or unset) production user becomes the official images’ 999; names fit a label', () => {
+    expect(databaseImageOf(pod(undefined), 'postgres')).toMatchObject({ runAsUser: 999, runAsGroup: 999 });
+    expect(databaseImageOf(pod({ runAsUser: 0 }), 'postgres')).toMatchObject({ runAsUser: 999 });
+    expect(() => databaseImageOf(pod(undefined), 'mysql')).toThrow(/no container mysql/);
+    const name = scratchJobName('20261207-010000-Daily_' + 'x'.repeat(80), 'abc123');
+    expect(name.length).toBeLessThanOrEqual(63);
+    expect(name).toMatch(/^nsbackup-verify-20261207-010000-daily-x+-abc123$/);
+  });
+});
+
+describe('verify --level restore settings', () => {
+  it('without the database kind and workload it refuses to start (exit 2), naming both, before it reads anything', async () => {
+    const lines: string[] = [];
+    const code = await runCommand(verifyCommand, {
+      argv: ['--level', 'restore'],
+      env: { NSBACKUP_KUBECONFIG: '/nonexistent/kubeconfig', NSBACKUP_S3_BUCKET: 'backups' },
+      write: (line) => lines.push(line),
+      out: () => undefined,
+    });
+    expect(code).toBe(2);
+    const text = lines.join('\n');
+    expect(text).toContain('--level restore needs the database kind: NSBACKUP_DB=postgres or mysql');
+    expect(text).toContain('--level restore needs NSBACKUP_DB_TARGET');
+    expect(text).not.toContain('/nonexistent/kubeconfig');
+  });
+});
