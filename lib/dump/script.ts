@@ -1,32 +1,41 @@
-// The shell program that runs inside the DATABASE container (so that pg_dump/mysqldump match the server's
-// version). It is one constant string: every value that comes from the user (database names, user, host, dump
-// directory, the name of a password variable) reaches it only as a positional argument, and the password only on
-// stdin or through `printenv NAME`. Nothing is ever eval'ed or spliced into a command string.
+// The shell programs that run inside the DATABASE container (so that pg_dump/mysqldump match the server's
+// version, and a dump command finds the application's own tools). Each is one constant string: every value that
+// comes from the user (database names, user, host, dump directory, the name of a password variable, a command's
+// argv) reaches it only as a positional argument, and the password only on stdin or through `printenv NAME`.
+// Nothing is ever eval'ed or spliced into a command string.
 //
 //   sh -c "$DB_SCRIPT" nsbackup ACTION KIND PW_SOURCE PW_VAR USER HOST PORT DIR THRESHOLD [ARGS...]
+//   sh -c "$COMMAND_SCRIPT" nsbackup ACTION command PW_SOURCE PW_VAR '' '' '' DIR THRESHOLD PW_EXPORT [ARGS...]
 //
-//   ACTION     check | dump | stream | cat | restore
-//   KIND       postgres | mysql
+//   ACTION     check | dump | stream | cat | restore | check-restore
+//   KIND       postgres | mysql (DB_SCRIPT); command (COMMAND_SCRIPT)
 //   PW_SOURCE  stdin (first line of stdin) | env (variable named PW_VAR) | none
 //   USER/HOST/PORT  '' for the client's default (in a database container: the local socket)
 //   DIR        the dump directory (check, dump, cat); THRESHOLD the highest allowed used% of its disk
 //   ARGS       check/dump/stream: database names (postgres: none = every connectable database; mysql: none =
-//              --all-databases); cat: one dump file inside DIR; restore: SOURCE (a file path, or - for stdin
-//              after the password) and DATABASE
+//              --all-databases); cat: one dump file inside DIR; restore and check-restore: SOURCE (a file path,
+//              or - for stdin after the password) and DATABASE
+//   PW_EXPORT  command: the variable the user's command gets the password in ('' without a password). Its ARGS:
+//              check/dump: NAME (of the dump) and the command's argv; stream: the argv; restore and
+//              check-restore: SOURCE and the argv; cat: the file. The argv runs as "$@".
 //
 // Output: tab-separated lines on stdout, `nsbackup-version TOOL VERSION`, `nsbackup-disk USED THRESHOLD`,
 // `nsbackup-file SIZE SHA256 PATH DATABASE`; in stream and cat mode stdout is the gzip stream itself. Failures: one
 // line `nsbackup: MESSAGE` on stderr and an exit code naming the step (see DumpStep in errors.ts).
 //
-// `check` creates nothing (a dry run runs it): a missing dump directory only needs a writable nearest ancestor.
-// `dump` creates the directory, then writes each file to a temporary name of its own (`.<base>.sql.gz.<pid>.partial`),
-// so an overlapping run, or an orphaned dump still running after its exec closed, never shares or removes it.
+// `check` and `check-restore` create nothing (dry runs run them): a missing dump directory only needs a writable
+// nearest ancestor. `dump` creates the directory, then writes each file to a temporary name of its own
+// (`.<base>.sql.gz.<pid>.partial`, `.<name>.dump.gz.<pid>.partial`), so an overlapping run, or an orphaned dump
+// still running after its exec closed, never shares or removes it.
 //
 // A pipeline's status is that of its last command and POSIX sh has no pipefail, so the dump's own exit status
 // is written to file descriptor 3, which is captured by $( ): `rc=$( { { dump; echo $? >&3; } | gzip; } 3>&1 )`.
+//
+// The two programs share their prelude (arguments, password, traps) and the file handling (directory, disk,
+// atomic replacement, stream, restore pipeline); each is sent alone, because the program travels in the exec
+// URL's query (one `command` parameter), which servers limit in size (an HTTP server's 16 KiB of headers).
 
-// The program travels in the exec URL's query (one `command` parameter), which servers and proxies limit in size:
-// whole-line comments, indentation and blank lines are dropped on the way (no line of it continues a string).
+// Whole-line comments, indentation and blank lines are dropped on the way (no line of it continues a string).
 const compact = (program: string): string =>
   program
     .split('\n')
@@ -34,7 +43,8 @@ const compact = (program: string): string =>
     .filter((line) => line !== '' && !line.startsWith('#'))
     .join('\n') + '\n';
 
-export const DB_SCRIPT = compact(String.raw`
+/** Arguments, traps, the password: the start of both programs. */
+const PRELUDE = String.raw`
 set -u
 set -f
 NSB_ACTION=$1 NSB_KIND=$2 NSB_PW_SOURCE=$3 NSB_PW_VAR=$4 NSB_USER=$5 NSB_HOST=$6 NSB_PORT=$7 NSB_DIR=$8 NSB_THRESHOLD=$9
@@ -55,7 +65,6 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-case $NSB_KIND in postgres | mysql) ;; *) fail 2 "unknown database kind $NSB_KIND" ;; esac
 case $NSB_THRESHOLD in '' | *[!0-9]*) fail 2 'the disk threshold must be a whole number' ;; esac
 case $NSB_PORT in *[!0-9]*) fail 2 'the port must be a number' ;; esac
 
@@ -74,6 +83,14 @@ case $NSB_PW_SOURCE in
   none) ;;
   *) fail 2 "unknown password source $NSB_PW_SOURCE" ;;
 esac
+
+have() { command -v "$1" >/dev/null 2>&1; }
+`;
+
+/** PostgreSQL and MySQL/MariaDB: their clients, the server check, the dump and restore commands. */
+const SQL_TOOLS = String.raw`
+case $NSB_KIND in postgres | mysql) ;; *) fail 2 "unknown database kind $NSB_KIND" ;; esac
+NSB_EXT=.sql.gz
 
 if [ "$NSB_KIND" = postgres ]; then
   if [ -n "$NSB_PW" ]; then export PGPASSWORD="$NSB_PW"; fi
@@ -95,8 +112,6 @@ my_run() {
   if [ -n "$NSB_USER" ]; then set -- --user="$NSB_USER" "$@"; fi
   "$tool" "$@"
 }
-
-have() { command -v "$1" >/dev/null 2>&1; }
 
 find_tools() {
   have gzip || fail 10 'gzip not found in the container'
@@ -132,6 +147,85 @@ check_server() {
 
 # check: creates nothing. The directory exists and is writable, or the nearest existing ancestor is a writable
 # directory (the dump creates the missing levels). Sets NSB_DF_DIR, the path df measures.
+# list is only known when dumping, where dump_to_file checks each file).
+check_rooms() {
+  if [ "$NSB_KIND" = mysql ]; then
+    if [ $# -eq 0 ]; then check_room all-databases; else check_room databases; fi
+  else
+    for db in "$@"; do check_room "$(file_base "$db")"; done
+  fi
+}
+
+# Writes the plain SQL of one database (postgres) or of the listed/all databases (mysql) to stdout.
+# PostgreSQL: plain format with --clean --if-exists, restorable with psql into an existing database. The name
+# goes in PGDATABASE, which libpq never parses as a connection string (a -d argument with = in it would be).
+run_dump() {
+  if [ "$NSB_KIND" = postgres ]; then
+    PGDATABASE=$1 pg_dump --format=plain --clean --if-exists --no-password
+  elif [ $# -eq 0 ]; then
+    my_run "$NSB_DUMP" --single-transaction --routines --triggers --events --hex-blob --all-databases
+  else
+    my_run "$NSB_DUMP" --single-transaction --routines --triggers --events --hex-blob --databases "$@"
+  fi
+}
+
+
+# restore_client: psql (one transaction, stop at the first error) or the mysql client, reading the SQL on stdin.
+restore_client() {
+  if [ "$NSB_KIND" = postgres ]; then
+    PGDATABASE=$db psql -X -q -w -v ON_ERROR_STOP=1 --single-transaction >/dev/null
+  elif [ -n "$db" ]; then
+    my_run "$NSB_CLIENT" --database="$db" >/dev/null
+  else
+    my_run "$NSB_CLIENT" >/dev/null
+  fi
+}
+`;
+
+/** Kind command: the user's argv does the dump (stdout) and the restore (stdin); its password in PW_EXPORT. */
+const COMMAND_TOOLS = String.raw`
+case $NSB_KIND in command) ;; *) fail 2 "unknown kind $NSB_KIND for a command" ;; esac
+NSB_EXT=.dump.gz
+
+# The user's command reads its password from a variable of its own (REDISCLI_AUTH, ...), named by PW_EXPORT.
+[ $# -ge 1 ] || fail 2 'a command needs the name of its password variable (may be empty)'
+NSB_PW_EXPORT=$1
+shift
+case $NSB_PW_EXPORT in
+  '') [ -z "$NSB_PW" ] || fail 2 'a password for a command needs the name of the variable to pass it in' ;;
+  [0-9]* | *[!A-Za-z0-9_]*) fail 2 'the command password variable name must match [A-Za-z_][A-Za-z0-9_]*' ;;
+  *) if [ -n "$NSB_PW" ]; then export "$NSB_PW_EXPORT=$NSB_PW"; fi ;;
+esac
+NSB_PW=
+
+# find_tools COMMAND: gzip and the user's command (its argv[0], a name on PATH or a path).
+find_tools() {
+  have gzip || fail 10 'gzip not found in the container'
+  { [ $# -ge 1 ] && [ -n "$1" ]; } || fail 2 'the command is empty'
+  case $1 in -*) fail 2 "the command must not start with -: $1" ;; esac
+  have "$1" || fail 10 "the command $1 was not found in the container"
+  NSB_CLIENT=$1
+}
+
+# An arbitrary command may not know --version (or do something else with it): where it was found instead.
+print_versions() {
+  printf 'nsbackup-version\t%s\t%s\n' "$NSB_CLIENT" "$(command -v "$NSB_CLIENT")"
+  printf 'nsbackup-version\tgzip\t%s\n' "$(gzip --version 2>&1 | head -n 1)"
+}
+
+# The dump is the command's stdout. It gets no stdin (the exec's is the password line).
+run_dump() {
+  "$@" </dev/null
+}
+
+# The restore command reads the dump on stdin; its output goes to stderr, so its last lines are in an error.
+restore_client() {
+  "$@" >&2
+}
+`;
+
+/** The dump directory, its disk, and files written beside the previous dump and renamed over it when verified. */
+const FILES = String.raw`
 check_dir() {
   case $NSB_DIR in /*) ;; *) fail 12 "the dump directory must be an absolute path: $NSB_DIR" ;; esac
   if [ -e "$NSB_DIR" ]; then
@@ -175,10 +269,10 @@ check_disk() {
     fail 13 "the disk of the dump directory $NSB_DIR is $NSB_USED% used, at or over the threshold of $NSB_THRESHOLD%"
 }
 
-# check_room BASE: the new dump is written beside the previous BASE.sql.gz until it is verified and renamed over
+# check_room BASE: the new dump is written beside the previous BASE$NSB_EXT until it is verified and renamed over
 # it, so the disk must have at least the previous dump's size free (the best guess of the new one's size).
 check_room() {
-  prev="$NSB_DIR/$1.sql.gz"
+  prev="$NSB_DIR/$1$NSB_EXT"
   [ -f "$prev" ] || return 0
   need=$(wc -c <"$prev" | tr -d ' ')
   read_df "$NSB_DIR"
@@ -187,27 +281,6 @@ check_room() {
 }
 
 # check_rooms [DATABASE...]: check_room for every dump file the arguments name (postgres without names: the
-# list is only known when dumping, where dump_to_file checks each file).
-check_rooms() {
-  if [ "$NSB_KIND" = mysql ]; then
-    if [ $# -eq 0 ]; then check_room all-databases; else check_room databases; fi
-  else
-    for db in "$@"; do check_room "$(file_base "$db")"; done
-  fi
-}
-
-# Writes the plain SQL of one database (postgres) or of the listed/all databases (mysql) to stdout.
-# PostgreSQL: plain format with --clean --if-exists, restorable with psql into an existing database. The name
-# goes in PGDATABASE, which libpq never parses as a connection string (a -d argument with = in it would be).
-run_dump() {
-  if [ "$NSB_KIND" = postgres ]; then
-    PGDATABASE=$1 pg_dump --format=plain --clean --if-exists --no-password
-  elif [ $# -eq 0 ]; then
-    my_run "$NSB_DUMP" --single-transaction --routines --triggers --events --hex-blob --all-databases
-  else
-    my_run "$NSB_DUMP" --single-transaction --routines --triggers --events --hex-blob --databases "$@"
-  fi
-}
 
 sha_of() {
   if have sha256sum; then
@@ -233,7 +306,7 @@ is_alive() {
 # on the disk; remove those whose process is gone. A live one belongs to an overlapping run: left alone.
 remove_stale_partials() {
   set +f
-  for f in "$NSB_DIR/.$1.sql.gz."*.partial; do
+  for f in "$NSB_DIR/.$1$NSB_EXT."*.partial; do
     [ -f "$f" ] || continue
     pid=$(printf '%s' "$f" | sed 's/[.]partial$//; s/.*[.]//')
     case $pid in '' | *[!0-9]*) continue ;; esac
@@ -246,10 +319,10 @@ remove_stale_partials() {
 dump_to_file() {
   base=$1 label=$2
   shift 2
-  final="$NSB_DIR/$base.sql.gz"
+  final="$NSB_DIR/$base$NSB_EXT"
   remove_stale_partials "$base"
   check_room "$base"
-  NSB_TMP="$NSB_DIR/.$base.sql.gz.$$.partial"
+  NSB_TMP="$NSB_DIR/.$base$NSB_EXT.$$.partial"
   rc=$({ { run_dump "$@" 3>&-; echo $? >&3; } | gzip -c >"$NSB_TMP" 3>&-; } 3>&1)
   gz=$?
   [ "$rc" = 0 ] || fail 14 "the dump of $label failed (exit code $rc)"
@@ -266,7 +339,35 @@ dump_to_file() {
   printf 'nsbackup-file\t%s\t%s\t%s\t%s\n' "$size" "$(sha_of "$final")" "$final" "$label"
 }
 
-case $NSB_ACTION in
+# stream_dump [ARGS...]: run_dump through gzip to stdout (fd 4), the dump's status on fd 3.
+stream_dump() {
+  exec 4>&1
+  rc=$({ { run_dump "$@" 3>&- 4>&-; echo $? >&3; } | gzip -c >&4 3>&- 4>&-; } 3>&1)
+  gz=$?
+  [ "$rc" = 0 ] || fail 14 "the dump failed (exit code $rc)"
+  [ "$gz" = 0 ] || fail 14 "gzip failed (exit code $gz)"
+}
+
+# restore_from SOURCE [ARGS...]: the dump, decompressed, into restore_client ARGS.
+restore_from() {
+  src=$1
+  shift
+  rc=$({ { if [ "$src" = - ]; then gzip -dc; else gzip -dc -- "$src"; fi; echo $? >&3; } |
+    restore_client "$@" 3>&-; } 3>&1)
+  client=$?
+  # The client first: when it stops on an error, gzip dies of SIGPIPE, which is not the cause.
+  [ "$client" = 0 ] || fail 16 "$NSB_CLIENT failed to restore the dump (exit code $client)"
+  [ "$rc" = 0 ] || fail 16 "the dump could not be decompressed (gzip exit code $rc)"
+}
+
+# check_source SOURCE: a file in the container must be readable (- is stdin).
+check_source() {
+  if [ "$1" != - ] && [ ! -r "$1" ]; then fail 16 "cannot read the dump file $1"; fi
+}
+
+`;
+
+const SQL_ACTIONS = String.raw`
   check)
     find_tools
     print_versions
@@ -310,12 +411,63 @@ case $NSB_ACTION in
         case $db in '' | -*) fail 2 'a database name must not be empty or start with -' ;; esac
       done
     fi
-    exec 4>&1
-    rc=$({ { run_dump "$@" 3>&- 4>&-; echo $? >&3; } | gzip -c >&4 3>&- 4>&-; } 3>&1)
-    gz=$?
-    [ "$rc" = 0 ] || fail 14 "the dump failed (exit code $rc)"
-    [ "$gz" = 0 ] || fail 14 "gzip failed (exit code $gz)"
+    stream_dump "$@"
     ;;
+  restore | check-restore)
+    find_tools
+    [ $# -eq 2 ] && [ -n "$1" ] || fail 2 'restore needs a source (a file or -) and a database (may be empty)'
+    src=$1 db=$2
+    check_source "$src"
+    [ "$NSB_KIND" = mysql ] || [ -n "$db" ] || fail 2 'restoring a PostgreSQL dump needs a database'
+    if [ "$NSB_ACTION" = check-restore ]; then
+      print_versions
+      check_server "$db"
+      exit 0
+    fi
+    restore_from "$src"
+    ;;
+`;
+
+const COMMAND_ACTIONS = String.raw`
+  check)
+    # No generic way to ask an unknown server whether it answers: that the command exists is what is checked.
+    [ $# -ge 2 ] || fail 2 'check needs the dump name and the command'
+    find_tools "$2"
+    print_versions
+    check_dir
+    check_disk
+    if [ "$NSB_DF_DIR" = "$NSB_DIR" ]; then check_room "$(file_base "$1")"; fi
+    ;;
+  dump)
+    [ $# -ge 2 ] && [ -n "$1" ] || fail 2 'dump needs the dump name and the command'
+    find_tools "$2"
+    make_dir
+    check_disk
+    name=$1
+    shift
+    dump_to_file "$(file_base "$name")" "$name" "$@"
+    ;;
+  stream)
+    [ $# -ge 1 ] || fail 2 'stream needs the command'
+    find_tools "$1"
+    stream_dump "$@"
+    ;;
+  restore | check-restore)
+    [ $# -ge 2 ] && [ -n "$1" ] || fail 2 'restore needs a source (a file or -) and the command'
+    src=$1
+    shift
+    find_tools "$1"
+    check_source "$src"
+    if [ "$NSB_ACTION" = check-restore ]; then
+      print_versions
+      exit 0
+    fi
+    restore_from "$src" "$@"
+    ;;
+`;
+
+/** Shared by both: the verified dump file byte for byte (for the upload to S3). */
+const CAT_ACTION = String.raw`
   cat)
     # The verified dump file byte for byte (the upload to S3 then holds what the snapshot holds). Only a file
     # directly in the dump directory: this action is no general file reader.
@@ -328,25 +480,13 @@ case $NSB_ACTION in
     { [ -f "$1" ] && [ -r "$1" ]; } || fail 15 "the dump file $1 is missing or unreadable"
     exec cat -- "$1"
     ;;
-  restore)
-    find_tools
-    [ $# -eq 2 ] && [ -n "$1" ] || fail 2 'restore needs a source (a file or -) and a database (may be empty)'
-    src=$1 db=$2
-    if [ "$src" != - ] && [ ! -r "$src" ]; then fail 16 "cannot read the dump file $src"; fi
-    [ "$NSB_KIND" = mysql ] || [ -n "$db" ] || fail 2 'restoring a PostgreSQL dump needs a database'
-    rc=$({ { if [ "$src" = - ]; then gzip -dc; else gzip -dc -- "$src"; fi; echo $? >&3; } |
-      if [ "$NSB_KIND" = postgres ]; then
-        PGDATABASE=$db psql -X -q -w -v ON_ERROR_STOP=1 --single-transaction >/dev/null 3>&-
-      elif [ -n "$db" ]; then
-        my_run "$NSB_CLIENT" --database="$db" >/dev/null 3>&-
-      else
-        my_run "$NSB_CLIENT" >/dev/null 3>&-
-      fi; } 3>&1)
-    client=$?
-    # The client first: when it stops on an error, gzip dies of SIGPIPE, which is not the cause.
-    [ "$client" = 0 ] || fail 16 "$NSB_CLIENT failed to restore the dump (exit code $client)"
-    [ "$rc" = 0 ] || fail 16 "the dump could not be decompressed (gzip exit code $rc)"
-    ;;
+`;
+
+const dispatch = (actions: string): string =>
+  `case $NSB_ACTION in\n${actions}${CAT_ACTION}${String.raw`
   *) fail 2 "unknown action $NSB_ACTION" ;;
 esac
-`);
+`}`;
+
+export const DB_SCRIPT = compact(PRELUDE + SQL_TOOLS + FILES + dispatch(SQL_ACTIONS));
+export const COMMAND_SCRIPT = compact(PRELUDE + COMMAND_TOOLS + FILES + dispatch(COMMAND_ACTIONS));

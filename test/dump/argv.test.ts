@@ -1,6 +1,7 @@
 // The pure parts: what goes into argv and stdin, how the script's report and failures are read.
 import { describe, expect, it } from 'vitest';
 import {
+  COMMAND_SCRIPT,
   DB_SCRIPT,
   DumpError,
   dumpFileName,
@@ -64,9 +65,51 @@ describe('scriptInvocation', () => {
   });
 });
 
+describe('scriptInvocation for a dump command', () => {
+  const redis: DbConnection = {
+    kind: 'command',
+    command: ['redis-cli', '--rdb', '-'],
+    password: { from: 'value', value: 'redis pass' },
+    passwordVar: 'REDISCLI_AUTH',
+  };
+
+  it('sends the command program, the password variable first, the password on stdin only', () => {
+    const inv = scriptInvocation('dump', redis, {
+      dumpDir: '/data',
+      args: ['cache', 'redis-cli', '--rdb', '-'],
+    });
+    expect(inv.command.slice(0, 4)).toEqual(['sh', '-c', COMMAND_SCRIPT, 'nsbackup']);
+    expect(inv.command.slice(4)).toEqual([
+      'dump', 'command', 'stdin', '', '', '', '', '/data', '90',
+      'REDISCLI_AUTH', 'cache', 'redis-cli', '--rdb', '-',
+    ]); // prettier-ignore
+    expect(inv.command.join('\n')).not.toContain('redis pass');
+    expect(inv.stdinPrefix?.toString()).toBe('redis pass\n');
+  });
+
+  it('refuses a password without a variable to pass it in, and a variable that is not a name', () => {
+    expect(() => scriptInvocation('dump', { ...redis, passwordVar: undefined })).toThrow(
+      /needs the variable/,
+    );
+    expect(() => scriptInvocation('dump', { ...redis, passwordVar: 'X=1; id' })).toThrow(/not a valid/);
+    // cat reads a file: no password, so no variable needed.
+    expect(scriptInvocation('cat', { ...redis, passwordVar: undefined }).stdinPrefix).toBeUndefined();
+  });
+
+  it('keeps each program small enough for the exec URL (a 16 KiB request header limit)', () => {
+    // The program is the `command` query parameter, percent-encoded; the rest of the request needs room too.
+    for (const script of [DB_SCRIPT, COMMAND_SCRIPT]) {
+      expect(encodeURIComponent(script).length).toBeLessThan(15_500);
+      expect(script).not.toMatch(/(^|[\s;&|(])eval\s/m);
+    }
+  });
+});
+
 describe('dump file names', () => {
   it('maps database names to safe file names and finds clashes', () => {
     expect(dumpFileName('postgres', ['shop'])).toBe('shop.sql.gz');
+    expect(dumpFileName('command', [])).toBe('command.dump.gz');
+    expect(dumpFileName('command', ['redis'])).toBe('redis.dump.gz');
     expect(dumpFileName('postgres', ['x; rm -rf /'])).toBe('x__rm_-rf__.sql.gz');
     expect(dumpFileName('postgres', ['../etc'])).toBe('.._etc.sql.gz');
     expect(dumpFileName('mysql', [])).toBe('all-databases.sql.gz');
