@@ -220,7 +220,7 @@ function recordedConfig(
           dbTarget: database.target,
           dbContainer: database.container,
           dbNames: database.names,
-          dbUser: database.user,
+          dbUser: database.user || undefined,
           dbPasswordFrom: database.password
             ? 'job'
             : database.passwordEnv
