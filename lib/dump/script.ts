@@ -482,11 +482,9 @@ const CAT_ACTION = String.raw`
     ;;
 `;
 
+/** One `case` over the actions: the kind's own, then cat. */
 const dispatch = (actions: string): string =>
-  `case $NSB_ACTION in\n${actions}${CAT_ACTION}${String.raw`
-  *) fail 2 "unknown action $NSB_ACTION" ;;
-esac
-`}`;
+  `case $NSB_ACTION in\n${actions}${CAT_ACTION}  *) fail 2 "unknown action $NSB_ACTION" ;;\nesac\n`;
 
 export const DB_SCRIPT = compact(PRELUDE + SQL_TOOLS + FILES + dispatch(SQL_ACTIONS));
 export const COMMAND_SCRIPT = compact(PRELUDE + COMMAND_TOOLS + FILES + dispatch(COMMAND_ACTIONS));
