@@ -8,7 +8,7 @@ import { podExec, type ExecFn } from '../lib/exec/index.js';
 import { ExitCode, JobError } from '../lib/exit.js';
 import { keyFrom } from '../lib/crypto/index.js';
 import { clusterNameOf, connectOrConfigError } from '../lib/kube/index.js';
-import { parseDumpSource, restoreDatabase } from '../lib/restore/db.js';
+import { parseDumpSource, restoreDatabase, restoreDbConnection } from '../lib/restore/db.js';
 import { restoreDbSettings } from '../lib/restore/settings.js';
 import { storeFrom } from '../lib/s3/index.js';
 
@@ -36,7 +36,7 @@ export function createRestoreDbCommand(
     name: 'restore-db',
     summary: 'Feed a database dump (from the PVC or from S3) into the database container',
     usage:
-      'nsbackup restore-db [-n NS] --db postgres|mysql --db-target KIND/NAME --from <path|backup id|latest> [--yes]',
+      'nsbackup restore-db [-n NS] --db postgres|mysql|command --db-target KIND/NAME --from <path|backup id|latest> [--yes] [--dry-run]',
     schema: restoreDbSettings,
     aliases: { '-n': '--namespace' },
     async run({ config, log, env, signal }) {
@@ -46,8 +46,9 @@ export function createRestoreDbCommand(
       } catch (e) {
         throw new ConfigError([`--from (NSBACKUP_RESTORE_FROM): ${(e as Error).message}`]);
       }
+      const db = restoreDbConnection(config);
       const isTTY = overrides.isTTY ?? Boolean(process.stdin.isTTY && process.stderr.isTTY);
-      if (!config.yes && !isTTY) {
+      if (!config.yes && !config.dryRun && !isTTY) {
         throw new JobError(
           'restore-db replaces the data of a database: without a terminal to confirm on, pass --yes (NSBACKUP_YES=true)',
           ExitCode.badConfig,
@@ -64,17 +65,7 @@ export function createRestoreDbCommand(
         namespace,
         dbTarget: config.dbTarget,
         container: config.dbContainer || undefined,
-        db: {
-          kind: config.db,
-          user: config.dbUser || (config.db === 'postgres' ? 'postgres' : 'root'),
-          host: config.dbHost || undefined,
-          port: config.dbPort || undefined,
-          password: config.dbPassword
-            ? { from: 'value', value: config.dbPassword }
-            : config.dbPasswordEnv
-              ? { from: 'env', name: config.dbPasswordEnv }
-              : { from: 'none' },
-        },
+        db,
         database: config.database || undefined,
         globals: config.globals,
         from,
@@ -86,6 +77,7 @@ export function createRestoreDbCommand(
               key: keyFrom(config, namespace, log),
             }
           : undefined,
+        dryRun: config.dryRun,
         confirm: async (what) => {
           if (config.yes) return true;
           return (await ask(what)).trim().toLowerCase() === 'yes';
@@ -105,6 +97,7 @@ export function createRestoreDbCommand(
                 tablespacesCreated: result.globals.createdTablespaces,
               }
             : {}),
+          ...(result.checked ? { dryRun: true, checked: result.checked } : {}),
         },
       };
     },

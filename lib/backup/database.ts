@@ -2,7 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { checkDatabase, dumpDatabase, dumpGlobals, uploadDumpFile } from '../dump/index.js';
-import { dumpFileName, globalsFileName } from '../resources/backup-files.js';
+import { dumpFileName, globalsFileName, type DumpFormat } from '../resources/backup-files.js';
 import type { EncryptionKey } from '../crypto/index.js';
 import type { DumpContext, PasswordSource } from '../dump/index.js';
 import type { Logger } from '../log.js';
@@ -18,11 +18,11 @@ export function passwordSource(db: DatabasePlan): PasswordSource {
 }
 
 /** File name of a dump in the backup folder; names that cannot be a file name get a stable digest instead. */
-export function storedDumpName(database: string, encrypted: boolean): string {
+export function storedDumpName(database: string, encrypted: boolean, format: DumpFormat = 'sql'): string {
   const safe = /^[A-Za-z0-9_.-]+$/.test(database)
     ? database
     : `db-${createHash('sha256').update(database).digest('hex').slice(0, 16)}`;
-  return dumpFileName(safe, encrypted);
+  return dumpFileName(safe, encrypted, format);
 }
 
 export function databaseAdapter(
@@ -34,7 +34,15 @@ export function databaseAdapter(
   const context = (target: PodTarget, db: DatabasePlan, signal?: AbortSignal): DumpContext => ({
     exec,
     target: { namespace: target.namespace, pod: target.pod, container: target.container },
-    db: { kind: db.kind, user: db.user, host: db.host, port: db.port, password: passwordSource(db) },
+    db: {
+      kind: db.kind,
+      user: db.user,
+      host: db.host,
+      port: db.port,
+      password: passwordSource(db),
+      command: db.command,
+      passwordVar: db.commandPasswordEnv,
+    },
     signal,
   });
   return {
@@ -79,12 +87,13 @@ export function databaseAdapter(
       ? async (target, db, keyPrefix, dump, signal) => {
           const stored: StoredDump[] = [];
           for (const file of dump.files) {
-            // PostgreSQL: one file per database and the globals; MySQL: one file for the list (or all databases).
+            // PostgreSQL: one file per database and the globals; MySQL: one file for the list (or all databases);
+            // a command: its one dump, by its name.
             const database =
-              db.kind === 'postgres' ? file.database : db.names.length ? 'databases' : 'all-databases';
+              db.kind === 'mysql' ? (db.names.length ? 'databases' : 'all-databases') : file.database;
             const name = file.globals
               ? globalsFileName(Boolean(encryptionKey))
-              : storedDumpName(database, Boolean(encryptionKey));
+              : storedDumpName(database, Boolean(encryptionKey), db.kind === 'command' ? 'raw' : 'sql');
             const key = store.key(keyPrefix, name);
             const progress = log.progress('dump upload', { unit: 'bytes', total: file.sizeBytes });
             const uploaded = await uploadDumpFile(context(target, db, signal), {

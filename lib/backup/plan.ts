@@ -12,13 +12,15 @@ import { dumpFileName } from '../dump/argv.js';
 import type { GlobalsMode } from '../dump/globals.js';
 
 export type BackupConfig = ConfigOf<BackupSettings>;
-export type DbKind = 'postgres' | 'mysql';
+export type DbKind = 'postgres' | 'mysql' | 'command';
 
 export interface DatabasePlan {
   kind: DbKind;
   target: string;
   container?: string;
+  /** postgres/mysql: the databases; command: at most one, the dump's name. */
   names: string[];
+  /** Empty for a command (its argv says how to connect). */
   user: string;
   host?: string;
   port?: number;
@@ -26,6 +28,10 @@ export interface DatabasePlan {
   password?: string;
   /** Name of the container variable that holds the password. */
   passwordEnv?: string;
+  /** Kind command: the dump command's argv. */
+  command?: string[];
+  /** Kind command: the variable the command gets the password in. */
+  commandPasswordEnv?: string;
   dumpDir: string;
   diskThreshold: number;
   /** PostgreSQL: dump the roles, memberships and tablespaces beside the databases. */
@@ -58,11 +64,15 @@ export interface BackupPlan {
   recordedConfig: Record<string, unknown>;
 }
 
-export const DEFAULT_DUMP_DIR: Record<DbKind, string> = {
+/** A command's dump directory has no default: where the application keeps its data is its own business. */
+export const DEFAULT_DUMP_DIR: Record<Exclude<DbKind, 'command'>, string> = {
   postgres: '/var/lib/postgresql/data',
   mysql: '/var/lib/mysql',
 };
-export const DEFAULT_DB_USER: Record<DbKind, string> = { postgres: 'postgres', mysql: 'root' };
+export const DEFAULT_DB_USER: Record<Exclude<DbKind, 'command'>, string> = {
+  postgres: 'postgres',
+  mysql: 'root',
+};
 
 export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): BackupPlan {
   const problems: string[] = [];
@@ -78,20 +88,26 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
       problems.push('NSBACKUP_DB_PASSWORD and NSBACKUP_DB_PASSWORD_ENV are both set: choose one');
     }
     problems.push(...sharedDumpFiles(db, config.dbNames));
+    problems.push(...(db === 'command' ? commandProblems(config) : commandSettingsWithout(config)));
     database = {
       kind: db,
       target: config.dbTarget,
       container: config.dbContainer || undefined,
       names: config.dbNames,
-      user: config.dbUser || DEFAULT_DB_USER[db],
+      user: db === 'command' ? '' : config.dbUser || DEFAULT_DB_USER[db],
       host: config.dbHost || undefined,
       port: config.dbPort || undefined,
       password: config.dbPassword || undefined,
       passwordEnv: config.dbPasswordEnv || undefined,
-      dumpDir: config.dumpDir || DEFAULT_DUMP_DIR[db],
+      ...(db === 'command'
+        ? { command: config.dumpCommand, commandPasswordEnv: config.dbCommandPasswordEnv || undefined }
+        : {}),
+      dumpDir: config.dumpDir || (db === 'command' ? '' : DEFAULT_DUMP_DIR[db]),
       diskThreshold: config.diskThreshold,
       globals: db === 'postgres' ? config.dbGlobals : 'off',
     };
+  } else {
+    problems.push(...commandSettingsWithout(config));
   }
 
   let retain: RetainSpec = { policy: 'gfs' };
@@ -208,12 +224,14 @@ function recordedConfig(
           dbTarget: database.target,
           dbContainer: database.container,
           dbNames: database.names,
-          dbUser: database.user,
+          dbUser: database.user || undefined,
           dbPasswordFrom: database.password
             ? 'job'
             : database.passwordEnv
               ? `env:${database.passwordEnv}`
               : 'none',
+          // The program only: an argument may be something the user should not have put there (redis-cli -a).
+          ...(database.command ? { dbCommand: database.command[0] } : {}),
           dumpDir: database.dumpDir,
         }
       : {}),
@@ -242,4 +260,57 @@ export function sharedDumpFiles(kind: DbKind, names: readonly string[]): string[
       ([file, same]) =>
         `NSBACKUP_DB_NAMES: ${same.map((n) => `"${n}"`).join(' and ')} would be dumped to the same file ${file}`,
     );
+}
+
+/** A dump's name for a command becomes part of file names, here and in S3. */
+const COMMAND_DUMP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** NSBACKUP_DB=command: the settings it needs, and the connection settings that belong in its argv instead. */
+export function commandProblems(config: BackupConfig): string[] {
+  const problems: string[] = [];
+  if (!config.dumpCommand.length) {
+    problems.push(
+      'NSBACKUP_DB=command needs NSBACKUP_DB_DUMP_COMMAND, the command whose stdout is the dump, as a JSON array ' +
+        '(e.g. ["redis-cli","--rdb","-"])',
+    );
+  }
+  if (!config.dumpDir) {
+    problems.push(
+      'NSBACKUP_DB=command needs NSBACKUP_DUMP_DIR, a directory in the container on a snapshotted PVC (e.g. /data/nsbackup)',
+    );
+  }
+  if (config.dbNames.length > 1) {
+    problems.push('NSBACKUP_DB_NAMES: a command writes one dump; give at most one name for it');
+  } else if (config.dbNames.length && !COMMAND_DUMP_NAME.test(config.dbNames[0])) {
+    problems.push(
+      `NSBACKUP_DB_NAMES: "${config.dbNames[0].slice(0, 80)}" cannot name a dump file (letters, digits, . _ -; at most 63)`,
+    );
+  }
+  for (const [variable, value] of [
+    ['NSBACKUP_DB_USER', config.dbUser],
+    ['NSBACKUP_DB_HOST', config.dbHost],
+    ['NSBACKUP_DB_PORT', config.dbPort],
+  ] as const) {
+    if (value)
+      problems.push(`${variable} does not apply to NSBACKUP_DB=command: put it in the command's arguments`);
+  }
+  if ((config.dbPassword || config.dbPasswordEnv) && !config.dbCommandPasswordEnv) {
+    problems.push(
+      'NSBACKUP_DB=command with a password needs NSBACKUP_DB_COMMAND_PASSWORD_ENV, the variable the command reads ' +
+        'it from (e.g. REDISCLI_AUTH)',
+    );
+  }
+  return problems;
+}
+
+/** The command settings with another NSBACKUP_DB: a mistake, not something to ignore. */
+function commandSettingsWithout(config: BackupConfig): string[] {
+  const problems: string[] = [];
+  if (config.dumpCommand.length) {
+    problems.push(`NSBACKUP_DB_DUMP_COMMAND is set but NSBACKUP_DB is ${config.db}, not command`);
+  }
+  if (config.dbCommandPasswordEnv) {
+    problems.push(`NSBACKUP_DB_COMMAND_PASSWORD_ENV is set but NSBACKUP_DB is ${config.db}, not command`);
+  }
+  return problems;
 }

@@ -2,6 +2,7 @@
 
 import { dbConnectionSettings } from '../dump/connection-settings.js';
 import {
+  argv,
   bool,
   DNS_LABEL,
   DNS_SUBDOMAIN,
@@ -58,13 +59,21 @@ export const backupSettings = {
     itemText: 'PVC names of at most 63 characters (the name is a label value on the snapshot)',
     description: 'PVCs to snapshot, comma-separated. Empty: no volume snapshot.',
   }),
-  db: oneOf(['postgres', 'mysql', 'none'] as const, {
+  db: oneOf(['postgres', 'mysql', 'command', 'none'] as const, {
     env: 'NSBACKUP_DB',
     flag: '--db',
     required: true,
     description:
-      'Database to dump before the snapshot: postgres, mysql (MySQL and MariaDB) or none. Required, so a ' +
-      'database namespace never silently goes without a dump.',
+      'Database to dump before the snapshot: postgres, mysql (MySQL and MariaDB), command (any program whose ' +
+      'stdout is the dump: NSBACKUP_DB_DUMP_COMMAND) or none. Required, so a database namespace never silently ' +
+      'goes without a dump.',
+  }),
+  dumpCommand: argv({
+    env: 'NSBACKUP_DB_DUMP_COMMAND',
+    description:
+      'For NSBACKUP_DB=command: the dump command run in the container, whose stdout is the dump, as a JSON ' +
+      'array (e.g. ["redis-cli","--rdb","-"], ["sqlite3","/data/app.db",".dump"]). Each element is one argument; ' +
+      'no shell is involved unless the command is one. A password goes through NSBACKUP_DB_COMMAND_PASSWORD_ENV.',
   }),
   dbTarget: str({
     env: 'NSBACKUP_DB_TARGET',
@@ -85,7 +94,9 @@ export const backupSettings = {
   dbNames: list({
     env: 'NSBACKUP_DB_NAMES',
     flag: '--db-names',
-    description: 'Databases to dump, comma-separated. Empty: all databases.',
+    description:
+      'Databases to dump, comma-separated. Empty: all databases. For NSBACKUP_DB=command: the name of its one ' +
+      'dump (default command), in the dump file name.',
   }),
   ...dbConnectionSettings,
   dbGlobals: oneOf(['roles', 'with-passwords', 'off'] as const, {
@@ -100,7 +111,7 @@ export const backupSettings = {
     env: 'NSBACKUP_DUMP_DIR',
     pattern: /^\/\S*$/,
     patternText: 'an absolute path',
-    defaultText: '/var/lib/postgresql/data for postgres, /var/lib/mysql for mysql',
+    defaultText: '/var/lib/postgresql/data for postgres, /var/lib/mysql for mysql; required for command',
     description: 'Directory in the container, on the snapshotted PVC, where the dump file is kept.',
   }),
   s3Dump: bool({

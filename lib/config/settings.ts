@@ -306,6 +306,42 @@ export function list(
   );
 }
 
+/**
+ * A command as its argv: a JSON array of strings, e.g. `["redis-cli", "--rdb", "-"]`, as a Pod's `command` and what
+ * the chart renders with toJson. Not shell words: each element is one argument, so nothing is ever split, quoted or
+ * expanded on the way. The program (first element) is a name or path, not an option.
+ */
+export function argv(opts: Common<string[]> & { required?: boolean }): Setting<string[]> {
+  const form = 'a JSON array of strings, the program first, such as ["redis-cli","--rdb","-"]';
+  return setting(
+    opts,
+    form,
+    (raw) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        throw new Error(`must be ${form} (not JSON)`);
+      }
+      if (!Array.isArray(value) || !value.length || !value.every((v) => typeof v === 'string')) {
+        throw new Error(`must be ${form}`);
+      }
+      const items = value as string[];
+      if (!items[0] || items[0].startsWith('-')) {
+        throw new Error('must start with the program (a name or a path), not an empty string or an option');
+      }
+      // JSON escapes (\n, \u0000) can carry what the raw value may not: a NUL would cut an argument short.
+      if (items.some((item) => CONTROL.test(item))) {
+        throw new Error('must not contain control characters (a newline, a tab) in its arguments');
+      }
+      return items;
+    },
+    [],
+    (v) => JSON.stringify(v),
+    ['redis-cli --rdb -', '[]', '["--rdb","-"]', '[""]', '["redis-cli",1]', '{"cmd":"x"}', '["a\\u0000b"]'],
+  );
+}
+
 /** A duration: `90s`, `15m`, `1h`, `1h30m`, `2d`, or ISO 8601 (`PT15M`). Parsed to milliseconds. */
 export function duration(
   opts: Common<number> & { required?: boolean; min?: number; max?: number },

@@ -35,4 +35,14 @@ export const dbConnectionSettings = {
       'Name of a variable in the database container that holds the password (e.g. POSTGRES_PASSWORD, ' +
       'MYSQL_ROOT_PASSWORD).',
   }),
+  dbCommandPasswordEnv: str({
+    env: 'NSBACKUP_DB_COMMAND_PASSWORD_ENV',
+    pattern: /^[A-Za-z_][A-Za-z0-9_]*$/,
+    patternText: 'an environment variable name',
+    invalid: ['REDISCLI AUTH', '1PASS', 'A=B'],
+    description:
+      'For NSBACKUP_DB=command: the variable the dump and restore commands get the password in (e.g. ' +
+      'REDISCLI_AUTH for redis-cli); set by the script in the container, never on the command line. Needed when ' +
+      'NSBACKUP_DB_PASSWORD or NSBACKUP_DB_PASSWORD_ENV is set.',
+  }),
 };

@@ -1,11 +1,28 @@
 // The database steps of a backup and of restore-db: check, dump to a file in the container, restore. Each takes a
 // DumpContext whose `exec` is podExec(kube) in a cluster and localExec() in tests. Uploads to S3: upload.ts.
 import type { Readable } from 'node:stream';
-import { fileNameClashes } from './argv.js';
+import { DEFAULT_COMMAND_DUMP_NAME, commandArgv, fileNameClashes } from './argv.js';
 import { DumpError, scriptFailure } from './errors.js';
 import { runReportingScript, runStreamingScript } from './run.js';
 import { DEFAULT_DISK_THRESHOLD_PERCENT } from './types.js';
-import type { DumpContext, DumpFile } from './types.js';
+import type { DbConnection, DumpContext, DumpFile } from './types.js';
+
+/**
+ * The script's arguments after the fixed ones, for check and dump: the database names, or for a command its dump's
+ * name (at most one; default `command`) and its argv.
+ */
+function dumpArgs(db: DbConnection, databases: string[]): string[] {
+  if (db.kind !== 'command') return databases;
+  if (databases.length > 1) {
+    throw new DumpError('a command writes one dump: give it at most one name', 'arguments');
+  }
+  return [databases[0] || DEFAULT_COMMAND_DUMP_NAME, ...commandArgv(db)];
+}
+
+/** The script's arguments for restore and check-restore: the source, then the database or the command's argv. */
+function restoreArgs(db: DbConnection, source: string, database: string | undefined): string[] {
+  return db.kind === 'command' ? [source, ...commandArgv(db)] : [source, database ?? ''];
+}
 
 export interface DumpDirOptions {
   /** Absolute directory inside the container (on the PVC that is snapshotted). */
@@ -36,7 +53,7 @@ export async function checkDatabase(
     {
       dumpDir: options.dumpDir,
       thresholdPercent: options.thresholdPercent ?? DEFAULT_DISK_THRESHOLD_PERCENT,
-      args: options.databases ?? [],
+      args: dumpArgs(ctx.db, options.databases ?? []),
     },
     'server',
   );
@@ -78,7 +95,7 @@ export async function dumpDatabase(
     {
       dumpDir: options.dumpDir,
       thresholdPercent: options.thresholdPercent ?? DEFAULT_DISK_THRESHOLD_PERCENT,
-      args: databases,
+      args: dumpArgs(ctx.db, databases),
     },
     'dump',
   );
@@ -92,7 +109,7 @@ export async function dumpDatabase(
 
 /**
  * Feeds a gzip dump into psql (single transaction, stop on the first error) or the mysql client, in the
- * container: from a file there (`{ path }`), or streamed over stdin (`{ stream }`, e.g. from S3; needs a server
+ * container, or (kind command) into the restore command's stdin, decompressed: from a file there (`{ path }`), or streamed over stdin (`{ stream }`, e.g. from S3; needs a server
  * with the v5 exec protocol). PostgreSQL needs the target database; for MySQL it is optional (the dumps name
  * their databases).
  */
@@ -105,10 +122,34 @@ export async function restoreDump(
   const result = await runStreamingScript(
     ctx,
     'restore',
-    { args: [fromStream ? '-' : (options.source as { path: string }).path, options.database ?? ''] },
+    {
+      args: restoreArgs(
+        ctx.db,
+        fromStream ? '-' : (options.source as { path: string }).path,
+        options.database,
+      ),
+    },
     { stdin: fromStream ? (options.source as { stream: Readable }).stream : undefined },
     'restore',
   );
   if (result.exitCode !== 0) throw scriptFailure('restore', result, 'restore');
   return { durationMs: Math.round(performance.now() - started) };
+}
+
+/**
+ * What a dry run of restore-db checks, writing nothing: the client (or the restore command) and gzip exist in the
+ * container, the server answers SELECT 1 (not for a command), and a source file in the container is readable.
+ */
+export async function checkRestore(
+  ctx: DumpContext,
+  options: { source: { path: string } | 'stream'; database?: string },
+): Promise<CheckResult> {
+  const source = options.source === 'stream' ? '-' : options.source.path;
+  const report = await runReportingScript(
+    ctx,
+    'check-restore',
+    { args: restoreArgs(ctx.db, source, options.database) },
+    'restore',
+  );
+  return { versions: report.versions, diskUsedPercent: NaN };
 }

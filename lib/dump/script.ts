@@ -1,33 +1,45 @@
-// The shell program that runs inside the DATABASE container (so that pg_dump/mysqldump match the server's
-// version). It is one constant string: every value that comes from the user (database names, user, host, dump
-// directory, the name of a password variable) reaches it only as a positional argument, and the password only on
-// stdin or through `printenv NAME`. Nothing is ever eval'ed or spliced into a command string.
+// The shell programs that run inside the DATABASE container (so that pg_dump/mysqldump match the server's
+// version, and a dump command finds the application's own tools). Each is one constant string: every value that
+// comes from the user (database names, user, host, dump directory, the name of a password variable, a command's
+// argv) reaches it only as a positional argument, and the password only on stdin or through `printenv NAME`.
+// Nothing is ever eval'ed or spliced into a command string.
 //
-//   sh -c "$DB_SCRIPT" nsbackup ACTION KIND PW_SOURCE PW_VAR USER HOST PORT DIR THRESHOLD [ARGS...]
+//   sh -c "$PROGRAM" nsbackup ACTION KIND PW_SOURCE PW_VAR USER HOST PORT DIR THRESHOLD [ARGS...]
+//   sh -c "$PROGRAM" nsbackup ACTION command PW_SOURCE PW_VAR '' '' '' DIR THRESHOLD PW_EXPORT [ARGS...]
 //
-//   ACTION     check | dump | stream | cat | restore | globals | existing-globals | restore-globals
-//   KIND       postgres | mysql
+//   ACTION     check | dump | stream | cat | restore | check-restore; PostgreSQL also globals | existing-globals |
+//              restore-globals
+//   KIND       postgres | mysql | command
 //   PW_SOURCE  stdin (first line of stdin) | env (variable named PW_VAR) | none
 //   USER/HOST/PORT  '' for the client's default (in a database container: the local socket)
 //   DIR        the dump directory (check, dump, cat); THRESHOLD the highest allowed used% of its disk
 //   ARGS       check/dump/stream: database names (postgres: none = every connectable database; mysql: none =
-//              --all-databases); cat: one dump file inside DIR; restore: SOURCE (a file path, or - for stdin
-//              after the password) and DATABASE; globals (PostgreSQL): passwords | no-passwords;
-//              existing-globals and restore-globals (PostgreSQL): the DATABASE to connect to
+//              --all-databases); cat: one dump file inside DIR; restore and check-restore: SOURCE (a file path,
+//              or - for stdin after the password) and DATABASE; globals: passwords | no-passwords;
+//              existing-globals and restore-globals: the DATABASE to connect to
+//   PW_EXPORT  command: the variable the user's command gets the password in ('' without a password). Its ARGS:
+//              check/dump: NAME (of the dump) and the command's argv; stream: the argv; restore and
+//              check-restore: SOURCE and the argv; cat: the file. The argv runs as "$@".
 //
 // Output: tab-separated lines on stdout, `nsbackup-version TOOL VERSION`, `nsbackup-disk USED THRESHOLD`,
 // `nsbackup-file SIZE SHA256 PATH DATABASE`; in stream and cat mode stdout is the gzip stream itself. Failures: one
 // line `nsbackup: MESSAGE` on stderr and an exit code naming the step (see DumpStep in errors.ts).
 //
-// `check` creates nothing (a dry run runs it): a missing dump directory only needs a writable nearest ancestor.
-// `dump` creates the directory, then writes each file to a temporary name of its own (`.<base>.sql.gz.<pid>.partial`),
-// so an overlapping run, or an orphaned dump still running after its exec closed, never shares or removes it.
+// `check` and `check-restore` create nothing (dry runs run them): a missing dump directory only needs a writable
+// nearest ancestor. `dump` creates the directory, then writes each file to a temporary name of its own
+// (`.<base>.sql.gz.<pid>.partial`, `.<name>.dump.gz.<pid>.partial`), so an overlapping run, or an orphaned dump
+// still running after its exec closed, never shares or removes it.
 //
 // A pipeline's status is that of its last command and POSIX sh has no pipefail, so the dump's own exit status
 // is written to file descriptor 3, which is captured by $( ): `rc=$( { { dump; echo $? >&3; } | gzip; } 3>&1 )`.
+//
+// Each run gets the program of its kind and action only (`dumpScript`): the prelude (arguments, password, traps),
+// the kind's tools, the file handling (directory, disk, atomic replacement) or the pipes (stream, restore) when the
+// action needs them, and that action's branch. The program travels in the exec URL's query (one `command`
+// parameter), which servers limit in size (an HTTP server's 16 KiB of headers): one program for every kind and
+// action would not fit.
 
-// The program travels in the exec URL's query (one `command` parameter), which servers and proxies limit in size:
-// whole-line comments, indentation and blank lines are dropped on the way (no line of it continues a string).
+// Whole-line comments, indentation and blank lines are dropped on the way (no line of it continues a string).
 export const compactScript = (program: string): string =>
   program
     .split('\n')
@@ -35,7 +47,9 @@ export const compactScript = (program: string): string =>
     .filter((line) => line !== '' && !line.startsWith('#'))
     .join('\n') + '\n';
 
-const PRELUDE = String.raw`set -u
+/** Arguments, traps, the password: the start of both programs. */
+const PRELUDE = String.raw`
+set -u
 set -f
 NSB_ACTION=$1 NSB_KIND=$2 NSB_PW_SOURCE=$3 NSB_PW_VAR=$4 NSB_USER=$5 NSB_HOST=$6 NSB_PORT=$7 NSB_DIR=$8 NSB_THRESHOLD=$9
 shift 9
@@ -56,7 +70,6 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-case $NSB_KIND in postgres | mysql) ;; *) fail 2 "unknown database kind $NSB_KIND" ;; esac
 case $NSB_THRESHOLD in '' | *[!0-9]*) fail 2 'the disk threshold must be a whole number' ;; esac
 case $NSB_PORT in *[!0-9]*) fail 2 'the port must be a number' ;; esac
 
@@ -75,6 +88,14 @@ case $NSB_PW_SOURCE in
   none) ;;
   *) fail 2 "unknown password source $NSB_PW_SOURCE" ;;
 esac
+
+have() { command -v "$1" >/dev/null 2>&1; }
+`;
+
+/** PostgreSQL and MySQL/MariaDB: their clients, the server check, the dump and restore commands. */
+const SQL_TOOLS = String.raw`
+case $NSB_KIND in postgres | mysql) ;; *) fail 2 "unknown database kind $NSB_KIND" ;; esac
+NSB_EXT=.sql.gz
 
 if [ "$NSB_KIND" = postgres ]; then
   if [ -n "$NSB_PW" ]; then export PGPASSWORD="$NSB_PW"; fi
@@ -96,8 +117,6 @@ my_run() {
   if [ -n "$NSB_USER" ]; then set -- --user="$NSB_USER" "$@"; fi
   "$tool" "$@"
 }
-
-have() { command -v "$1" >/dev/null 2>&1; }
 
 find_tools() {
   have gzip || fail 10 'gzip not found in the container'
@@ -121,7 +140,6 @@ print_versions() {
   done
 }
 
-
 # Writes the plain SQL of one database (postgres) or of the listed/all databases (mysql) to stdout.
 # PostgreSQL: plain format with --clean --if-exists, restorable with psql into an existing database. The name
 # goes in PGDATABASE, which libpq never parses as a connection string (a -d argument with = in it would be).
@@ -138,10 +156,23 @@ run_dump() {
     my_run "$NSB_DUMP" --single-transaction --routines --triggers --events --hex-blob --databases "$@"
   fi
 }
+
+
+# restore_client: psql (one transaction, stop at the first error) or the mysql client, reading the SQL on stdin.
+restore_client() {
+  if [ "$NSB_KIND" = postgres ]; then
+    PGDATABASE=$db psql -X -q -w -v ON_ERROR_STOP=1 --single-transaction >/dev/null
+  elif [ -n "$db" ]; then
+    my_run "$NSB_CLIENT" --database="$db" >/dev/null
+  else
+    my_run "$NSB_CLIENT" >/dev/null
+  fi
+}
 `;
 
-// The dump directory, its disk and the atomic dump files: what check, dump and globals need.
-const DUMP_FILES = String.raw`check_server() {
+/** PostgreSQL and MySQL/MariaDB: does the server answer, is there room for each dump (check, check-restore). */
+const SQL_CHECKS = String.raw`
+check_server() {
   if [ "$NSB_KIND" = postgres ]; then
     if [ $# -gt 0 ] && [ -n "$1" ]; then db=$1; else db=postgres; fi
     out=$(PGDATABASE=$db psql -X -A -t -w -c 'SELECT 1' 2>&1)
@@ -151,6 +182,61 @@ const DUMP_FILES = String.raw`check_server() {
   [ "$out" = 1 ] || fail 11 "the database server does not answer SELECT 1: $(printf '%s\n' "$out" | tail -n 3)"
 }
 
+# check_rooms [DATABASE...]: check_room for every dump file the arguments name (postgres without names: the
+# list is only known when dumping, where dump_to_file checks each file).
+check_rooms() {
+  if [ "$NSB_KIND" = mysql ]; then
+    if [ $# -eq 0 ]; then check_room all-databases; else check_room databases; fi
+  else
+    for db in "$@"; do check_room "$(file_base "$db")"; done
+  fi
+}
+`;
+
+/** Kind command: the user's argv does the dump (stdout) and the restore (stdin); its password in PW_EXPORT. */
+const COMMAND_TOOLS = String.raw`
+case $NSB_KIND in command) ;; *) fail 2 "unknown kind $NSB_KIND for a command" ;; esac
+NSB_EXT=.dump.gz
+
+# The user's command reads its password from a variable of its own (REDISCLI_AUTH, ...), named by PW_EXPORT.
+[ $# -ge 1 ] || fail 2 'a command needs the name of its password variable (may be empty)'
+NSB_PW_EXPORT=$1
+shift
+case $NSB_PW_EXPORT in
+  '') [ -z "$NSB_PW" ] || fail 2 'a password for a command needs the name of the variable to pass it in' ;;
+  [0-9]* | *[!A-Za-z0-9_]*) fail 2 'the command password variable name must match [A-Za-z_][A-Za-z0-9_]*' ;;
+  *) if [ -n "$NSB_PW" ]; then export "$NSB_PW_EXPORT=$NSB_PW"; fi ;;
+esac
+NSB_PW=
+
+# find_tools COMMAND: gzip and the user's command (its argv[0], a name on PATH or a path).
+find_tools() {
+  have gzip || fail 10 'gzip not found in the container'
+  { [ $# -ge 1 ] && [ -n "$1" ]; } || fail 2 'the command is empty'
+  case $1 in -*) fail 2 "the command must not start with -: $1" ;; esac
+  have "$1" || fail 10 "the command $1 was not found in the container"
+  NSB_CLIENT=$1
+}
+
+# An arbitrary command may not know --version (or do something else with it): where it was found instead.
+print_versions() {
+  printf 'nsbackup-version\t%s\t%s\n' "$NSB_CLIENT" "$(command -v "$NSB_CLIENT")"
+  printf 'nsbackup-version\tgzip\t%s\n' "$(gzip --version 2>&1 | head -n 1)"
+}
+
+# The dump is the command's stdout. It gets no stdin (the exec's is the password line).
+run_dump() {
+  "$@" </dev/null
+}
+
+# The restore command reads the dump on stdin; its output goes to stderr, so its last lines are in an error.
+restore_client() {
+  "$@" >&2
+}
+`;
+
+/** The dump directory, its disk, and files written beside the previous dump and renamed over it when verified. */
+const FILES = String.raw`
 # check: creates nothing. The directory exists and is writable, or the nearest existing ancestor is a writable
 # directory (the dump creates the missing levels). Sets NSB_DF_DIR, the path df measures.
 check_dir() {
@@ -196,25 +282,15 @@ check_disk() {
     fail 13 "the disk of the dump directory $NSB_DIR is $NSB_USED% used, at or over the threshold of $NSB_THRESHOLD%"
 }
 
-# check_room BASE: the new dump is written beside the previous BASE.sql.gz until it is verified and renamed over
+# check_room BASE: the new dump is written beside the previous BASE$NSB_EXT until it is verified and renamed over
 # it, so the disk must have at least the previous dump's size free (the best guess of the new one's size).
 check_room() {
-  prev="$NSB_DIR/$1.sql.gz"
+  prev="$NSB_DIR/$1$NSB_EXT"
   [ -f "$prev" ] || return 0
   need=$(wc -c <"$prev" | tr -d ' ')
   read_df "$NSB_DIR"
   [ "$((NSB_AVAIL_KB * 1024))" -ge "$need" ] ||
     fail 13 "the dump directory $NSB_DIR has $NSB_AVAIL_KB KiB free, less than the $(((need + 1023) / 1024)) KiB of the previous dump $prev (the new dump is written beside it until it replaces it)"
-}
-
-# check_rooms [DATABASE...]: check_room for every dump file the arguments name (postgres without names: the
-# list is only known when dumping, where dump_to_file checks each file).
-check_rooms() {
-  if [ "$NSB_KIND" = mysql ]; then
-    if [ $# -eq 0 ]; then check_room all-databases; else check_room databases; fi
-  else
-    for db in "$@"; do check_room "$(file_base "$db")"; done
-  fi
 }
 
 sha_of() {
@@ -241,7 +317,7 @@ is_alive() {
 # on the disk; remove those whose process is gone. A live one belongs to an overlapping run: left alone.
 remove_stale_partials() {
   set +f
-  for f in "$NSB_DIR/.$1.sql.gz."*.partial; do
+  for f in "$NSB_DIR/.$1$NSB_EXT."*.partial; do
     [ -f "$f" ] || continue
     pid=$(printf '%s' "$f" | sed 's/[.]partial$//; s/.*[.]//')
     case $pid in '' | *[!0-9]*) continue ;; esac
@@ -254,10 +330,10 @@ remove_stale_partials() {
 dump_to_file() {
   base=$1 label=$2
   shift 2
-  final="$NSB_DIR/$base.sql.gz"
+  final="$NSB_DIR/$base$NSB_EXT"
   remove_stale_partials "$base"
   check_room "$base"
-  NSB_TMP="$NSB_DIR/.$base.sql.gz.$$.partial"
+  NSB_TMP="$NSB_DIR/.$base$NSB_EXT.$$.partial"
   rc=$({ { run_dump "$@" 3>&-; echo $? >&3; } | gzip -c >"$NSB_TMP" 3>&-; } 3>&1)
   gz=$?
   [ "$rc" = 0 ] || fail 14 "the dump of $label failed (exit code $rc)"
@@ -276,10 +352,84 @@ dump_to_file() {
 
 `;
 
-const ACTIONS = {
+/** Dumps streamed out and restores streamed in. */
+const PIPES = String.raw`
+# stream_dump [ARGS...]: run_dump through gzip to stdout (fd 4), the dump's status on fd 3.
+stream_dump() {
+  exec 4>&1
+  rc=$({ { run_dump "$@" 3>&- 4>&-; echo $? >&3; } | gzip -c >&4 3>&- 4>&-; } 3>&1)
+  gz=$?
+  [ "$rc" = 0 ] || fail 14 "the dump failed (exit code $rc)"
+  [ "$gz" = 0 ] || fail 14 "gzip failed (exit code $gz)"
+}
+
+# restore_from SOURCE [ARGS...]: the dump, decompressed, into restore_client ARGS.
+restore_from() {
+  src=$1
+  shift
+  rc=$({ { if [ "$src" = - ]; then gzip -dc; else gzip -dc -- "$src"; fi; echo $? >&3; } |
+    restore_client "$@" 3>&-; } 3>&1)
+  client=$?
+  # The client first: when it stops on an error, gzip dies of SIGPIPE, which is not the cause.
+  [ "$client" = 0 ] || fail 16 "$NSB_CLIENT failed to restore the dump (exit code $client)"
+  [ "$rc" = 0 ] || fail 16 "the dump could not be decompressed (gzip exit code $rc)"
+}
+
+# check_source SOURCE: a file in the container must be readable (- is stdin).
+check_source() {
+  if [ "$1" != - ] && [ ! -r "$1" ]; then fail 16 "cannot read the dump file $1"; fi
+}
+
+`;
+
+/** An action's branch of the `case`, and the parts of the program it calls. */
+interface Action {
+  parts: ('checks' | 'files' | 'pipes')[];
+  branch: string;
+}
+
+/** The verified dump file byte for byte (for the upload to S3): the same for every kind. */
+const CAT: Action = {
+  parts: [],
+  branch: String.raw`
+  cat)
+    # The verified dump file byte for byte (the upload to S3 then holds what the snapshot holds). Only a file
+    # directly in the dump directory: this action is no general file reader.
+    [ $# -eq 1 ] || fail 2 'cat needs one dump file'
+    case $1 in
+      "$NSB_DIR"/*/* | "$NSB_DIR"/.*) fail 2 "not a dump file in $NSB_DIR: $1" ;;
+      "$NSB_DIR"/?*) ;;
+      *) fail 2 "not a dump file in $NSB_DIR: $1" ;;
+    esac
+    { [ -f "$1" ] && [ -r "$1" ]; } || fail 15 "the dump file $1 is missing or unreadable"
+    exec cat -- "$1"
+    ;;
+`,
+};
+
+const SQL_RESTORE: Action = {
+  parts: ['checks', 'pipes'],
+  branch: String.raw`
+  restore | check-restore)
+    find_tools
+    [ $# -eq 2 ] && [ -n "$1" ] || fail 2 'restore needs a source (a file or -) and a database (may be empty)'
+    src=$1 db=$2
+    check_source "$src"
+    [ "$NSB_KIND" = mysql ] || [ -n "$db" ] || fail 2 'restoring a PostgreSQL dump needs a database'
+    if [ "$NSB_ACTION" = check-restore ]; then
+      print_versions
+      check_server "$db"
+      exit 0
+    fi
+    restore_from "$src"
+    ;;
+`,
+};
+
+const SQL_ACTIONS = {
   check: {
-    files: true,
-    body: String.raw`
+    parts: ['checks', 'files'],
+    branch: String.raw`
   check)
     find_tools
     print_versions
@@ -291,8 +441,8 @@ const ACTIONS = {
 `,
   },
   dump: {
-    files: true,
-    body: String.raw`
+    parts: ['files'],
+    branch: String.raw`
   dump)
     find_tools
     make_dir
@@ -322,8 +472,8 @@ const ACTIONS = {
 `,
   },
   stream: {
-    files: false,
-    body: String.raw`
+    parts: ['pipes'],
+    branch: String.raw`
   stream)
     find_tools
     if [ "$NSB_KIND" = postgres ]; then
@@ -333,58 +483,16 @@ const ACTIONS = {
         case $db in '' | -*) fail 2 'a database name must not be empty or start with -' ;; esac
       done
     fi
-    exec 4>&1
-    rc=$({ { run_dump "$@" 3>&- 4>&-; echo $? >&3; } | gzip -c >&4 3>&- 4>&-; } 3>&1)
-    gz=$?
-    [ "$rc" = 0 ] || fail 14 "the dump failed (exit code $rc)"
-    [ "$gz" = 0 ] || fail 14 "gzip failed (exit code $gz)"
+    stream_dump "$@"
     ;;
 `,
   },
-  cat: {
-    files: false,
-    body: String.raw`
-  cat)
-    # The verified dump file byte for byte (the upload to S3 then holds what the snapshot holds). Only a file
-    # directly in the dump directory: this action is no general file reader.
-    [ $# -eq 1 ] || fail 2 'cat needs one dump file'
-    case $1 in
-      "$NSB_DIR"/*/* | "$NSB_DIR"/.*) fail 2 "not a dump file in $NSB_DIR: $1" ;;
-      "$NSB_DIR"/?*) ;;
-      *) fail 2 "not a dump file in $NSB_DIR: $1" ;;
-    esac
-    { [ -f "$1" ] && [ -r "$1" ]; } || fail 15 "the dump file $1 is missing or unreadable"
-    exec cat -- "$1"
-    ;;
-`,
-  },
-  restore: {
-    files: false,
-    body: String.raw`
-  restore)
-    find_tools
-    [ $# -eq 2 ] && [ -n "$1" ] || fail 2 'restore needs a source (a file or -) and a database (may be empty)'
-    src=$1 db=$2
-    if [ "$src" != - ] && [ ! -r "$src" ]; then fail 16 "cannot read the dump file $src"; fi
-    [ "$NSB_KIND" = mysql ] || [ -n "$db" ] || fail 2 'restoring a PostgreSQL dump needs a database'
-    rc=$({ { if [ "$src" = - ]; then gzip -dc; else gzip -dc -- "$src"; fi; echo $? >&3; } |
-      if [ "$NSB_KIND" = postgres ]; then
-        PGDATABASE=$db psql -X -q -w -v ON_ERROR_STOP=1 --single-transaction >/dev/null 3>&-
-      elif [ -n "$db" ]; then
-        my_run "$NSB_CLIENT" --database="$db" >/dev/null 3>&-
-      else
-        my_run "$NSB_CLIENT" >/dev/null 3>&-
-      fi; } 3>&1)
-    client=$?
-    # The client first: when it stops on an error, gzip dies of SIGPIPE, which is not the cause.
-    [ "$client" = 0 ] || fail 16 "$NSB_CLIENT failed to restore the dump (exit code $client)"
-    [ "$rc" = 0 ] || fail 16 "the dump could not be decompressed (gzip exit code $rc)"
-    ;;
-`,
-  },
+  restore: SQL_RESTORE,
+  'check-restore': SQL_RESTORE,
+  cat: CAT,
   globals: {
-    files: true,
-    body: String.raw`
+    parts: ['files'],
+    branch: String.raw`
   globals)
     # Roles, memberships and tablespaces, which no pg_dump holds: beside the databases, atomic like them. The
     # file name has a character no database's file name can have (file_base), so it never replaces one.
@@ -400,8 +508,8 @@ const ACTIONS = {
 `,
   },
   'existing-globals': {
-    files: false,
-    body: String.raw`
+    parts: [],
+    branch: String.raw`
   existing-globals)
     # The names hex-encoded, so a name with a tab or a line break reads back as itself.
     [ "$NSB_KIND" = postgres ] && [ $# -eq 1 ] && [ -n "$1" ] || fail 2 'existing-globals needs a PostgreSQL database'
@@ -413,8 +521,8 @@ const ACTIONS = {
 `,
   },
   'restore-globals': {
-    files: false,
-    body: String.raw`
+    parts: [],
+    branch: String.raw`
   restore-globals)
     # Plain SQL on stdin (after the password), one statement at a time: CREATE TABLESPACE cannot run in a
     # transaction, and a failure stops at the statement that failed.
@@ -424,25 +532,90 @@ const ACTIONS = {
     ;;
 `,
   },
-} as const;
+} satisfies Record<string, Action>;
 
-export type ScriptAction = keyof typeof ACTIONS;
+export type ScriptAction = keyof typeof SQL_ACTIONS;
 
-/**
- * The program of one action: the prelude, the dump-file functions when the action writes or checks dump files, and
- * that action's branch only. It travels in the exec URL, whose size servers and proxies limit: one program for
- * every action would not fit beside a long query.
- */
-export function dbScript(action: ScriptAction): string {
-  const { files, body } = ACTIONS[action];
+const COMMAND_RESTORE: Action = {
+  parts: ['pipes'],
+  branch: String.raw`
+  restore | check-restore)
+    [ $# -ge 2 ] && [ -n "$1" ] || fail 2 'restore needs a source (a file or -) and the command'
+    src=$1
+    shift
+    find_tools "$1"
+    check_source "$src"
+    if [ "$NSB_ACTION" = check-restore ]; then
+      print_versions
+      exit 0
+    fi
+    restore_from "$src" "$@"
+    ;;
+`,
+};
+
+const COMMAND_ACTIONS: Partial<Record<ScriptAction, Action>> = {
+  check: {
+    parts: ['files'],
+    branch: String.raw`
+  check)
+    # No generic way to ask an unknown server whether it answers: that the command exists is what is checked.
+    [ $# -ge 2 ] || fail 2 'check needs the dump name and the command'
+    find_tools "$2"
+    print_versions
+    check_dir
+    check_disk
+    if [ "$NSB_DF_DIR" = "$NSB_DIR" ]; then check_room "$(file_base "$1")"; fi
+    ;;
+`,
+  },
+  dump: {
+    parts: ['files'],
+    branch: String.raw`
+  dump)
+    [ $# -ge 2 ] && [ -n "$1" ] || fail 2 'dump needs the dump name and the command'
+    find_tools "$2"
+    make_dir
+    check_disk
+    name=$1
+    shift
+    dump_to_file "$(file_base "$name")" "$name" "$@"
+    ;;
+`,
+  },
+  stream: {
+    parts: ['pipes'],
+    branch: String.raw`
+  stream)
+    [ $# -ge 1 ] || fail 2 'stream needs the command'
+    find_tools "$1"
+    stream_dump "$@"
+    ;;
+`,
+  },
+  restore: COMMAND_RESTORE,
+  'check-restore': COMMAND_RESTORE,
+  cat: CAT,
+};
+
+/** Every action of each kind, for the tests that read all programs. */
+export const SCRIPT_ACTIONS = {
+  sql: Object.keys(SQL_ACTIONS) as ScriptAction[],
+  command: Object.keys(COMMAND_ACTIONS) as ScriptAction[],
+};
+
+/** The program of one action of one kind (see the top of this file). */
+export function dumpScript(kind: 'postgres' | 'mysql' | 'command', action: ScriptAction): string {
+  const command = kind === 'command';
+  const found = command ? COMMAND_ACTIONS[action] : SQL_ACTIONS[action];
+  if (!found) throw new Error(`no ${action} action for a ${kind} database`);
+  const { parts, branch } = found as Action;
   return compactScript(
     PRELUDE +
-      (files ? DUMP_FILES : '') +
-      'case $NSB_ACTION in\n' +
-      body +
-      '  *) fail 2 "unknown action $NSB_ACTION" ;;\nesac\n',
+      (command ? COMMAND_TOOLS : SQL_TOOLS) +
+      (parts.includes('checks') && !command ? SQL_CHECKS : '') +
+      (parts.includes('files') ? FILES : '') +
+      (parts.includes('pipes') ? PIPES : '') +
+      `case $NSB_ACTION in\n${branch}  *) fail 2 "unknown action $NSB_ACTION" ;;\nesac\n`,
   );
 }
-
-/** Every action's program, for the tests that read them all. */
-export const ALL_ACTIONS = Object.keys(ACTIONS) as ScriptAction[];

@@ -1,7 +1,10 @@
 // What the dump code needs to know about the database and where it runs.
 import type { ExecFn } from '../exec/types.js';
 
-export type DbKind = 'postgres' | 'mysql';
+/** `command`: any program whose stdout is the dump (redis-cli --rdb -, mongodump --archive, sqlite3 DB .dump). */
+export type DbKind = 'postgres' | 'mysql' | 'command';
+/** The kinds whose dump is SQL a client loads (the ones verify's restore level can load into a scratch server). */
+export type SqlDbKind = Exclude<DbKind, 'command'>;
 
 /**
  * Where the password comes from. `value`: the Job holds it (e.g. read from a Secret); it is written to the
@@ -20,6 +23,13 @@ export interface DbConnection {
   host?: string;
   port?: number;
   password: PasswordSource;
+  /**
+   * Kind `command`: the argv run in the container, as given (never through a shell of ours): for a dump, the
+   * command whose stdout is the dump; for a restore, the command that reads it on stdin.
+   */
+  command?: string[];
+  /** Kind `command`: the variable the command gets the password in (e.g. REDISCLI_AUTH); needed with a password. */
+  passwordVar?: string;
 }
 
 /** The container the commands run in (the database container, so that client and server versions match). */
@@ -39,7 +49,7 @@ export interface DumpContext {
 export interface DumpFile {
   /** Absolute path of the dump inside the container. */
   path: string;
-  /** The database (postgres), the listed databases joined by spaces or `all-databases` (mysql). */
+  /** The database (postgres), the listed databases joined by spaces or `all-databases` (mysql), the dump's name (command). */
   database: string;
   sizeBytes: number;
   /** Hex SHA-256 of the gzip file; undefined when the container has neither sha256sum nor openssl. */

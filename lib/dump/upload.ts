@@ -8,7 +8,7 @@ import { createEncryptStream } from '../crypto/index.js';
 import { createMeterStream, type FileDigest } from '../crypto/index.js';
 import type { EncryptionKey } from '../crypto/index.js';
 import type { S3Store } from '../s3/store.js';
-import type { ScriptAction } from './argv.js';
+import { commandArgv, type ScriptAction } from './argv.js';
 import { DumpError, scriptFailure } from './errors.js';
 import { runStreamingScript } from './run.js';
 import type { ScriptOptions } from './run.js';
@@ -45,7 +45,8 @@ export async function streamDumpToS3(
   if (ctx.db.kind === 'postgres' && databases.length !== 1) {
     throw new DumpError('stream one PostgreSQL database at a time', 'arguments');
   }
-  const { stored, durationMs } = await uploadScriptOutput(ctx, 'stream', { args: databases }, options);
+  const args = ctx.db.kind === 'command' ? commandArgv(ctx.db) : databases;
+  const { stored, durationMs } = await uploadScriptOutput(ctx, 'stream', { args }, options);
   return { key: options.key, sizeBytes: stored.size, sha256: stored.sha256, durationMs };
 }
 

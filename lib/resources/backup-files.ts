@@ -5,7 +5,8 @@
  *
  * - `resources.ndjson.gz`: every exported object in canonical form, as JSON, one object per line,
  *   gzip-compressed (`resources.ndjson.gz.enc` when encrypted: gzip, then encrypted);
- * - `dump-<database>.sql.gz` (`.enc` when encrypted): database dumps, when the backup took them;
+ * - `dump-<database>.sql.gz` (`.enc` when encrypted): database dumps, when the backup took them; a dump
+ *   command's is `dump-<name>.dump.gz`;
  * - `manifest.json`, written LAST: what the backup holds and the size and SHA-256 of every other file as
  *   stored. A folder without a manifest is an unfinished backup: it is never `latest` and never restored.
  *
@@ -16,11 +17,14 @@ export const MANIFEST_FILE = 'manifest.json';
 export const RESOURCES_FILE = 'resources.ndjson.gz';
 export const ENCRYPTED_SUFFIX = '.enc';
 
-/** `dump-<database>.sql.gz`, `.enc` appended when encrypted. */
-export function dumpFileName(database: string, encrypted: boolean): string {
+/** `sql`: a PostgreSQL or MySQL dump; `raw`: a dump command's output, whatever its format (an RDB, an archive). */
+export type DumpFormat = 'sql' | 'raw';
+
+/** `dump-<database>.sql.gz` (a command's: `dump-<name>.dump.gz`), `.enc` appended when encrypted. */
+export function dumpFileName(database: string, encrypted: boolean, format: DumpFormat = 'sql'): string {
   if (!/^[A-Za-z0-9_.-]+$/.test(database))
     throw new Error(`database name "${database}" cannot be part of a file name`);
-  return `dump-${database}.sql.gz${encrypted ? ENCRYPTED_SUFFIX : ''}`;
+  return `dump-${database}.${format === 'sql' ? 'sql' : 'dump'}.gz${encrypted ? ENCRYPTED_SUFFIX : ''}`;
 }
 
 /** The PostgreSQL globals beside the dumps: no `dump-` prefix, so no database's file can have its name. */

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { resolveTarget, type PodTarget } from '../exec/target.js';
 import {
+  checkRestore,
   readGlobalsBeside,
   restoreDump,
   restoreGlobals,
@@ -20,6 +21,7 @@ import {
   type DumpContext,
   type GlobalsRestore,
 } from '../dump/index.js';
+import { ConfigError } from '../config/index.js';
 import type { ExecFn } from '../exec/index.js';
 import { JobError } from '../exit.js';
 import type { KubeClient } from '../kube/index.js';
@@ -28,6 +30,78 @@ import { type BackupManifest, type ManifestFile } from '../resources/index.js';
 import { createDecryptStream, createMeterStream, type EncryptionKey } from '../crypto/index.js';
 import type { S3Store } from '../s3/index.js';
 import { backupFolder, checkKey, downloadVerified, readManifest, resolveBackup } from './source.js';
+
+/** The restore-db settings that say how to reach the database (see restoreDbSettings). */
+export interface RestoreDbConnectionConfig {
+  db: DbConnection['kind'];
+  dbUser: string;
+  dbHost: string;
+  dbPort: number;
+  dbPassword: string;
+  dbPasswordEnv: string;
+  dbCommandPasswordEnv: string;
+  restoreCommand: string[];
+}
+
+/**
+ * The connection from the settings, or a ConfigError listing every problem (exit 2, nothing touched): a command
+ * needs its restore command, and a variable for a password; the command settings belong to --db command only.
+ */
+export function restoreDbConnection(config: RestoreDbConnectionConfig): DbConnection {
+  const problems: string[] = [];
+  if (config.dbPassword && config.dbPasswordEnv) {
+    problems.push('NSBACKUP_DB_PASSWORD and NSBACKUP_DB_PASSWORD_ENV are both set: choose one');
+  }
+  const password: DbConnection['password'] = config.dbPassword
+    ? { from: 'value', value: config.dbPassword }
+    : config.dbPasswordEnv
+      ? { from: 'env', name: config.dbPasswordEnv }
+      : { from: 'none' };
+  if (config.db === 'command') {
+    if (!config.restoreCommand.length) {
+      problems.push(
+        '--db command needs NSBACKUP_DB_RESTORE_COMMAND, the command that reads the dump on stdin, as a JSON array ' +
+          '(e.g. ["sqlite3","/data/app.db"])',
+      );
+    }
+    if (password.from !== 'none' && !config.dbCommandPasswordEnv) {
+      problems.push(
+        '--db command with a password needs NSBACKUP_DB_COMMAND_PASSWORD_ENV, the variable the command reads it from',
+      );
+    }
+    for (const [variable, value] of [
+      ['NSBACKUP_DB_USER', config.dbUser],
+      ['NSBACKUP_DB_HOST', config.dbHost],
+      ['NSBACKUP_DB_PORT', config.dbPort],
+    ] as const) {
+      if (value)
+        problems.push(`${variable} does not apply to --db command: put it in the command's arguments`);
+    }
+  } else {
+    if (config.restoreCommand.length) {
+      problems.push(`NSBACKUP_DB_RESTORE_COMMAND is set but --db is ${config.db}, not command`);
+    }
+    if (config.dbCommandPasswordEnv) {
+      problems.push(`NSBACKUP_DB_COMMAND_PASSWORD_ENV is set but --db is ${config.db}, not command`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  if (config.db === 'command') {
+    return {
+      kind: 'command',
+      password,
+      command: config.restoreCommand,
+      passwordVar: config.dbCommandPasswordEnv || undefined,
+    };
+  }
+  return {
+    kind: config.db,
+    user: config.dbUser || (config.db === 'postgres' ? 'postgres' : 'root'),
+    host: config.dbHost || undefined,
+    port: config.dbPort || undefined,
+    password,
+  };
+}
 
 /** A path in the container (starts with `/`), or a backup id / `latest` in S3. */
 export type DumpSourceRef = { path: string } | { backupId: string };
@@ -65,6 +139,8 @@ export interface RestoreDbInput {
   from: DumpSourceRef;
   /** For a backup in S3. */
   s3?: { store: S3Store; cluster: string; sourceNamespace: string; key?: EncryptionKey };
+  /** Check what the restore needs (the dump, the client or command, the server) and stop before restoring. */
+  dryRun?: boolean;
   /** Asked (with a description of what happens) before anything is written; false stops. */
   confirm: (what: string) => Promise<boolean>;
   signal?: AbortSignal;
@@ -76,6 +152,8 @@ export interface RestoreDbResult {
   durationMs: number;
   /** What the globals step did; undefined when it did not run (MySQL, turned off, none in the backup). */
   globals?: Omit<GlobalsRestore, 'statements'>;
+  /** A dry run: what was checked in the container (tool and where or which version), nothing restored. */
+  checked?: { tool: string; version: string }[];
 }
 
 const withoutStatements = ({ statements: _, ...rest }: GlobalsRestore) => rest;
@@ -100,6 +178,22 @@ async function applyGlobals(
   return applied;
 }
 
+/** A dry run with the globals at hand (beside a dump in the container): which roles would be created. */
+async function planGlobalsOnly(
+  ctx: DumpContext,
+  sql: string | undefined,
+  database: string | undefined,
+  log: Logger,
+): Promise<RestoreDbResult['globals']> {
+  if (sql === undefined || !database) return undefined;
+  const plan = withoutStatements(await restoreGlobals(ctx, { sql, database, dryRun: true }));
+  log.info('PostgreSQL globals: a restore would create', {
+    createdRoles: plan.createdRoles,
+    createdTablespaces: plan.createdTablespaces,
+  });
+  return plan;
+}
+
 const withGlobalsNote = (wanted: boolean) =>
   wanted ? ' The roles and tablespaces it is missing are created from the backup first.' : '';
 
@@ -110,12 +204,21 @@ export async function restoreDatabase(input: RestoreDbInput): Promise<RestoreDbR
   }
   const target = await resolveTarget(input.kube, input.namespace, input.dbTarget, input.container);
   const ctx = { exec: input.exec, target, db: input.db, signal: input.signal };
-  const into = `${input.db.kind} database ${input.database ?? '(named in the dump)'} in ${target.ref} (pod ${target.pod}, container ${target.container})`;
+  const where = `${target.ref} (pod ${target.pod}, container ${target.container})`;
+  const into =
+    input.db.kind === 'command'
+      ? `restore command ${input.db.command?.[0]} in ${where}`
+      : `${input.db.kind} database ${input.database ?? '(named in the dump)'} in ${where}`;
   const wantGlobals = input.globals && input.db.kind === 'postgres';
 
   if ('path' in input.from) {
     const source = `${input.from.path} in the container`;
     const globalsSql = wantGlobals ? await readGlobalsBeside(ctx, input.from.path) : undefined;
+    if (input.dryRun) {
+      const { versions } = await checkRestore(ctx, { source: input.from, database: input.database });
+      const globals = await planGlobalsOnly(ctx, globalsSql, input.database, log);
+      return { target, source, durationMs: 0, checked: versions, globals };
+    }
     if (
       !(await input.confirm(
         `Restore ${source} into the ${into}? Its current data is replaced.${withGlobalsNote(globalsSql !== undefined)}`,
@@ -152,6 +255,11 @@ export async function restoreDatabase(input: RestoreDbInput): Promise<RestoreDbR
   if (keyWarning) log.warn(keyWarning);
   const dump = chooseDump(manifest, input.database);
   const source = store.url(folder + dump.name);
+  if (input.dryRun) {
+    // The manifest and the dump's entry, not its bytes: a dry run downloads nothing (the globals neither).
+    const { versions } = await checkRestore(ctx, { source: 'stream', database: input.database });
+    return { target, source, durationMs: 0, checked: versions };
+  }
   const dir = await mkdtemp(join(tmpdir(), 'nsbackup-restore-db-'));
   try {
     const { file } = await downloadVerified(store, folder, manifest, dump.name, dir);

@@ -1,7 +1,7 @@
 // The settings of `nsbackup restore`. Every flag is also an NSBACKUP_* variable, so the chart's restore Job and a
 // laptop run read the same names.
 
-import { bool, duration, int, list, oneOf, str, yamlFile } from '../config/index.js';
+import { argv, bool, duration, int, list, oneOf, str, yamlFile } from '../config/index.js';
 import { dbConnectionSettings } from '../dump/connection-settings.js';
 import { encryptionSettings } from '../export/settings.js';
 import { kubeSettings } from '../kube/index.js';
@@ -144,11 +144,26 @@ export const restoreDbSettings = {
     description:
       'The dump: an absolute path in the database container (the PVC), or a backup id or latest in S3.',
   }),
-  db: oneOf(['postgres', 'mysql'] as const, {
+  db: oneOf(['postgres', 'mysql', 'command'] as const, {
     env: 'NSBACKUP_DB',
     flag: '--db',
     required: true,
-    description: 'Database kind: postgres or mysql (MySQL and MariaDB).',
+    description:
+      'Database kind: postgres, mysql (MySQL and MariaDB) or command (the dump fed to NSBACKUP_DB_RESTORE_COMMAND).',
+  }),
+  restoreCommand: argv({
+    env: 'NSBACKUP_DB_RESTORE_COMMAND',
+    description:
+      'For --db command: the command run in the container that reads the dump, decompressed, on stdin, as a JSON ' +
+      'array (e.g. ["sqlite3","/data/app.db"]). Its output goes to stderr; a non-zero exit fails the restore.',
+  }),
+  dryRun: bool({
+    env: 'NSBACKUP_DRY_RUN',
+    flag: '--dry-run',
+    default: false,
+    description:
+      'Check without restoring: the backup and its dump (S3: the manifest), the client or restore command in the ' +
+      'container, the server (not for a command), a dump file in the container readable.',
   }),
   dbTarget: str({
     env: 'NSBACKUP_DB_TARGET',

@@ -4,7 +4,7 @@
 // The rule: a query returns exactly one row of one column, and that value is truthy: not empty, not NULL, not
 // false (`f`, `false`) and not a number equal to zero. `SELECT count(*) > 0 FROM orders` passes with t (PostgreSQL)
 // or 1 (MySQL); `SELECT count(*) FROM orders` passes when there is at least one order.
-import type { DbKind } from '../dump/index.js';
+import type { SqlDbKind } from '../dump/index.js';
 
 export interface Assertion {
   /** The ConfigMap key (`orders.sql`). */
@@ -44,19 +44,22 @@ export function assertionsFromConfigMap(data: Record<string, string> | undefined
  * Where a query without `-- database:` runs: PostgreSQL the only restored database (several: it must say which);
  * MySQL the only database the dump holds, else none (the query names its tables as db.table).
  */
-export function defaultDatabase(kind: DbKind, restoredDatabases: string[]): string | undefined {
+export function defaultDatabase(kind: SqlDbKind, restoredDatabases: string[]): string | undefined {
   if (kind === 'postgres') return restoredDatabases.length === 1 ? restoredDatabases[0] : undefined;
   const names = restoredDatabases.flatMap((d) => d.split(' ')).filter((d) => d && d !== 'all-databases');
   return names.length === 1 ? names[0] : undefined;
 }
 
 /** The unit separator the scratch script puts between PostgreSQL columns; MySQL's batch mode uses a tab. */
-export const FIELD_SEPARATOR: Record<DbKind, string> = { postgres: '\x1f', mysql: '\t' };
+export const FIELD_SEPARATOR: Record<SqlDbKind, string> = { postgres: '\x1f', mysql: '\t' };
 
 const FALSE_VALUES = new Set(['', 'f', 'false', 'null']);
 
 /** Judges a query's output (rows on lines, columns split by the kind's separator). */
-export function judgeOutput(kind: DbKind, stdout: string): { ok: boolean; value?: string; problem?: string } {
+export function judgeOutput(
+  kind: SqlDbKind,
+  stdout: string,
+): { ok: boolean; value?: string; problem?: string } {
   const rows = stdout.replace(/\n+$/, '').split('\n');
   if (stdout.replace(/\n+$/, '') === '' && kind === 'mysql')
     return { ok: false, problem: 'returned no rows, expected one row of one column' };

@@ -3,7 +3,7 @@
 // statement in it parses), and, for PostgreSQL, the roles it names (a pg_dump of one database does not create
 // them; the scratch server must have them for OWNER TO and GRANT to load). Pure, fed chunk by chunk.
 import { StringDecoder } from 'node:string_decoder';
-import type { DbKind } from '../dump/index.js';
+import type { SqlDbKind } from '../dump/index.js';
 
 export interface DumpScan {
   /** The dump ends with the tool's completion comment. */
@@ -13,7 +13,7 @@ export interface DumpScan {
 }
 
 /** pg_dump's last line is `-- PostgreSQL database dump complete`; mysqldump's `-- Dump completed on <date>`. */
-const COMPLETION: Record<DbKind, RegExp> = {
+const COMPLETION: Record<SqlDbKind, RegExp> = {
   postgres: /-- PostgreSQL database dump complete\s*(--\s*)?(\\unrestrict \S+\s*)?$/,
   mysql: /-- Dump completed( on [^\n]*)?\s*$/,
 };
@@ -41,7 +41,7 @@ export function scanRoles(line: string): string[] {
 }
 
 /** Feeds decompressed dump bytes in; `result()` at the end. */
-export function createDumpScanner(kind: DbKind): { push(chunk: Buffer): void; result(): DumpScan } {
+export function createDumpScanner(kind: SqlDbKind): { push(chunk: Buffer): void; result(): DumpScan } {
   const roles = new Set<string>();
   const decoder = new StringDecoder('utf8');
   let partial = '';

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { execCapture } from '../exec/capture.js';
 import { ExecError, type ExecFn } from '../exec/types.js';
 import { scriptFailure } from '../dump/errors.js';
-import type { DbKind, ExecTarget } from '../dump/index.js';
+import type { SqlDbKind, ExecTarget } from '../dump/index.js';
 import { defaultDatabase, judgeOutput, type Assertion, type AssertionResult } from './assertions.js';
 import { createDumpScanner, type DumpScan } from './dump-scan.js';
 import { SCRATCH_SCRIPT } from './scratch-script.js';
@@ -17,7 +17,7 @@ export interface ScratchDatabase {
   exec: ExecFn;
   /** The scratch pod's container. */
   target: ExecTarget;
-  kind: DbKind;
+  kind: SqlDbKind;
   /** The scratch directory the server runs in (its socket is there). */
   dir: string;
   signal?: AbortSignal;
@@ -92,7 +92,7 @@ export async function waitForScratchServer(s: ScratchDatabase, seconds: number):
 }
 
 /** Reads a dump (gzip) to its end through the scanner. */
-export async function scanDump(kind: DbKind, stream: Readable, signal?: AbortSignal): Promise<DumpScan> {
+export async function scanDump(kind: SqlDbKind, stream: Readable, signal?: AbortSignal): Promise<DumpScan> {
   const scanner = createDumpScanner(kind);
   await pipeline(
     stream,

@@ -2,7 +2,7 @@
 // says), its pod awaited, the dumps loaded and the assertions run over exec (lib/verify/restore-check.ts), and the
 // Job deleted whatever happened (lib/kube/owned-job.ts). The production database pod is only read: its image.
 import { randomBytes } from 'node:crypto';
-import type { DbKind } from '../dump/index.js';
+import type { SqlDbKind } from '../dump/index.js';
 import type { ExecFn } from '../exec/index.js';
 import { resolveTarget } from '../exec/target.js';
 import { corePath, type KubeClient } from '../kube/index.js';
@@ -22,7 +22,7 @@ export interface RestoreLevelInput {
   kube: KubeClient;
   log: Logger;
   exec: ExecFn;
-  kind: DbKind;
+  kind: SqlDbKind;
   /** The production database: its namespace, workload and container (only the pod's spec is read). */
   database: { namespace: string; target: string; container?: string };
   /** Where the scratch Job runs. */

@@ -4,7 +4,7 @@
 import { Labels } from '../labels.js';
 import type { KubeObject } from '../kube/index.js';
 import { NSBACKUP_WORKLOAD_LABELS } from '../resources/exclusions.js';
-import type { DbKind } from '../dump/index.js';
+import type { SqlDbKind } from '../dump/index.js';
 import { SCRATCH_SCRIPT } from './scratch-script.js';
 
 export const VERIFY_LABEL = 'nsbackup.io/verify';
@@ -49,7 +49,7 @@ export function databaseImageOf(pod: KubeObject, container: string): DatabaseIma
 export interface ScratchJobInput {
   name: string;
   namespace: string;
-  kind: DbKind;
+  kind: SqlDbKind;
   backupId: string;
   image: DatabaseImage;
   timeoutSeconds: number;

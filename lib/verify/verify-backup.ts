@@ -2,7 +2,7 @@
 // check of every dump that passed it, in a scratch Job; the record stored beside the backup as verification.json.
 import type { Readable } from 'node:stream';
 import { createDecryptStream, type EncryptionKey } from '../crypto/index.js';
-import type { DbKind } from '../dump/index.js';
+import type { SqlDbKind } from '../dump/index.js';
 import {
   readVerification,
   verifyBackupFiles,
@@ -23,7 +23,7 @@ export interface VerifyBackupInput {
   key: EncryptionKey | undefined;
   /** Set for level restore: runs the restore check of the dumps that passed the integrity check. */
   restore?: {
-    kind: DbKind;
+    kind: SqlDbKind;
     assertions: Assertion[];
     run: (dumps: DumpToLoad[]) => Promise<RestoreCheck & { image?: string }>;
   };

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
 import { createBackupCommand } from '../../scripts/backup.js';
+import { createRestoreDbCommand } from '../../scripts/restore-db.js';
 import { localProcessHandler } from '../cluster/exec.js';
 import { startCluster } from '../cluster/index.js';
 import type { Cluster } from '../cluster/index.js';
@@ -17,6 +18,8 @@ import { startMariaDb } from '../helpers/mariadb.js';
 import type { LocalMariaDb } from '../helpers/mariadb.js';
 import { PG_BIN, startPostgres } from '../helpers/postgres.js';
 import type { LocalPostgres } from '../helpers/postgres.js';
+import { startRedis } from '../helpers/redis.js';
+import type { LocalRedis } from '../helpers/redis.js';
 import { startS3 } from '../helpers/s3.js';
 import type { LocalS3 } from '../helpers/s3.js';
 
@@ -27,10 +30,17 @@ let cluster: Cluster;
 let pg: LocalPostgres;
 let maria: LocalMariaDb;
 let s3: LocalS3;
+let redis: LocalRedis;
 let work: string;
 
 beforeAll(async () => {
-  [cluster, pg, maria, s3] = await Promise.all([startCluster(), startPostgres(), startMariaDb(), startS3()]);
+  [cluster, pg, maria, s3, redis] = await Promise.all([
+    startCluster(),
+    startPostgres(),
+    startMariaDb(),
+    startS3(),
+    startRedis(),
+  ]);
   work = await mkdtemp(join(tmpdir(), 'nsbackup-backup-db-'));
   const pvc = (name: string) => ({
     apiVersion: 'v1',
@@ -48,8 +58,10 @@ beforeAll(async () => {
   cluster.seed(
     pvc('pg-data'),
     pvc('maria-data'),
+    pvc('redis-data'),
     workload('Deployment', 'pg'),
     workload('StatefulSet', 'maria'),
+    workload('StatefulSet', 'cache'),
     {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -64,7 +76,14 @@ beforeAll(async () => {
         containers: [{ name: 'mariadb', env: [{ name: 'MARIADB_ROOT_PASSWORD', value: maria.password }] }],
       },
     },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'cache-0', namespace: NS, labels: { app: 'cache' } },
+      spec: { containers: [{ name: 'redis', env: [{ name: 'REDIS_PASSWORD', value: redis.password }] }] },
+    },
   );
+  cluster.exec.register(NS, 'cache-0', 'redis', localProcessHandler({ env: { PATH: '/usr/bin:/bin' } }));
   // The "container" environment: the client finds the server through PGHOST/PGPORT, as it would on its socket.
   cluster.exec.register(NS, 'pg-5c9f-x1', 'postgres', localProcessHandler({ env: { ...pg.env, PATH } }));
   cluster.exec.register(NS, 'maria-0', 'mariadb', localProcessHandler({ env: { PATH: '/usr/bin:/bin' } }));
@@ -81,7 +100,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([cluster?.close(), pg?.stop(), maria?.stop(), s3?.close()]);
+  await Promise.all([cluster?.close(), pg?.stop(), maria?.stop(), s3?.close(), redis?.remove()]);
   if (work) await rm(work, { recursive: true, force: true });
 });
 
@@ -302,5 +321,139 @@ describe('MariaDB', () => {
       },
     );
     expect(await maria.sql('SELECT count(*) FROM crm.people')).toBe('2000');
+  });
+});
+
+describe('a dump command (Redis)', () => {
+  const redisRestore = () =>
+    JSON.stringify([
+      'sh',
+      '-c',
+      'cat > "$0/dump.rdb.partial" && mv "$0/dump.rdb.partial" "$0/dump.rdb" && redis-cli -h 127.0.0.1 -p "$1" shutdown nosave',
+      redis.dir,
+      String(redis.port),
+    ]);
+  async function restoreDb(argv: string[], env: Record<string, string> = {}) {
+    const lines: string[] = [];
+    const code = await runCommand(createRestoreDbCommand({ isTTY: false }), {
+      argv: ['-n', NS, '--db', 'command', '--db-target', 'statefulset/cache', ...argv],
+      env: {
+        NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+        NSBACKUP_CLUSTER_NAME: 'test-cluster',
+        NSBACKUP_DB_RESTORE_COMMAND: redisRestore(),
+        NSBACKUP_DB_PASSWORD_ENV: 'REDIS_PASSWORD',
+        NSBACKUP_DB_COMMAND_PASSWORD_ENV: 'REDISCLI_AUTH',
+        ...s3.env,
+        NSBACKUP_S3_FORCE_PATH_STYLE: 'true',
+        ...env,
+      },
+      write: (line) => lines.push(line),
+    });
+    return { code, text: lines.join('\n') };
+  }
+
+  const redisEnv = () => ({
+    NSBACKUP_DB: 'command',
+    NSBACKUP_DB_TARGET: 'statefulset/cache',
+    NSBACKUP_DB_NAMES: 'redis',
+    NSBACKUP_DB_DUMP_COMMAND: JSON.stringify([
+      'redis-cli',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(redis.port),
+      '--rdb',
+      '-',
+    ]),
+    // The container's own variable, handed to redis-cli in the one it reads.
+    NSBACKUP_DB_PASSWORD_ENV: 'REDIS_PASSWORD',
+    NSBACKUP_DB_COMMAND_PASSWORD_ENV: 'REDISCLI_AUTH',
+    NSBACKUP_DUMP_DIR: join(work, 'redis-dumps'),
+    NSBACKUP_PVC: 'redis-data',
+    ...s3.env,
+    NSBACKUP_S3_FORCE_PATH_STYLE: 'true',
+    NSBACKUP_S3_DUMP: 'true',
+    NSBACKUP_CLUSTER_NAME: 'test-cluster',
+  });
+
+  it('dumps the RDB into the dump directory, the snapshot and S3 (listed in the manifest); restore-db puts it back', async () => {
+    await redis.cli('MSET', 'order:1', 'paid', 'order:2', 'shipped', 'greeting', 'hello');
+    cluster.clearRequests();
+    const r = await backup(redisEnv());
+    expect(r.code, JSON.stringify(r.summary)).toBe(0);
+    const [snap] = snapshotsOf('redis-data');
+    const path = snap.metadata.annotations['nsbackup.io/dump-path'];
+    expect(path).toBe(join(work, 'redis-dumps', 'redis.dump.gz'));
+    expect(snap.metadata.annotations['nsbackup.io/dump-sha256']).toBe(await sha256(path));
+
+    const folder = `nsbackup/test-cluster/${NS}/${r.summary.backupId}/`;
+    const manifest = JSON.parse(await s3.store().downloadText(`${folder}manifest.json`));
+    expect(manifest.files.find((f: any) => f.contents === 'dump')).toMatchObject({
+      name: 'dump-redis.dump.gz',
+      database: 'redis',
+      size: Number(snap.metadata.annotations['nsbackup.io/dump-size']),
+      sha256: snap.metadata.annotations['nsbackup.io/dump-sha256'],
+    });
+    const execs = cluster.requests.filter((q) => q.verb === 'exec');
+    expect(execs.map((q) => new URLSearchParams(q.query).getAll('command')[4])).toEqual([
+      'check',
+      'dump',
+      'cat',
+    ]);
+    for (const q of execs) expect(decodeURIComponent(q.query)).not.toContain(redis.password);
+    expect(JSON.stringify(r.logs)).not.toContain(redis.password);
+
+    // Restore from S3: the RDB replaces dump.rdb and the server stops without saving; the kubelet would restart
+    // the container, here the test does.
+    await redis.cli('FLUSHALL');
+    const { code, text } = await restoreDb(['--from', 'latest', '--yes']);
+    expect(code, text).toBe(0);
+    await redis.start();
+    expect(await redis.cli('MGET', 'order:1', 'order:2', 'greeting')).toBe('paid\nshipped\nhello');
+  });
+
+  it('restore-db --dry-run checks the restore command and the backup, restoring nothing', async () => {
+    await redis.cli('SET', 'after-backup', 'kept');
+    const ok = await restoreDb(['--from', 'latest', '--dry-run']);
+    expect(ok.code, ok.text).toBe(0);
+    expect(ok.text).toContain('dump-redis.dump.gz');
+    const missing = await restoreDb(['--from', 'latest', '--dry-run'], {
+      NSBACKUP_DB_RESTORE_COMMAND: '["redis-restore-tool"]',
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.text).toContain('the command redis-restore-tool was not found in the container');
+    expect(await redis.cli('GET', 'after-backup')).toBe('kept'); // the server was neither replaced nor stopped
+    cluster.clearRequests();
+    const noCommand = await restoreDb(['--from', 'latest', '--dry-run'], { NSBACKUP_DB_RESTORE_COMMAND: '' });
+    expect(noCommand.code).toBe(2);
+    expect(noCommand.text).toContain('--db command needs NSBACKUP_DB_RESTORE_COMMAND');
+    expect(cluster.requests).toEqual([]);
+  });
+
+  it('a command that fails or writes nothing fails the run before any snapshot; the previous dump stays', async () => {
+    const path = join(work, 'redis-dumps', 'redis.dump.gz');
+    const [hash, before] = [await sha256(path), snapshotsOf('redis-data').length];
+    const failing = await backup({
+      ...redisEnv(),
+      NSBACKUP_DB_DUMP_COMMAND: JSON.stringify(['redis-cli', '-h', '127.0.0.1', '-p', '1', '--rdb', '-']),
+    });
+    expect(failing.code).toBe(1);
+    expect(failing.summary.error).toMatch(/the dump of redis failed \(exit code 1\).*Connection refused/);
+    const empty = await backup({ ...redisEnv(), NSBACKUP_DB_DUMP_COMMAND: '["true"]' });
+    expect(empty.code).toBe(1);
+    expect(empty.summary.error).toMatch(/the dump of redis is empty/);
+    expect(snapshotsOf('redis-data')).toHaveLength(before);
+    expect(await sha256(path)).toBe(hash);
+  });
+
+  it('refuses a command type without its command or dump directory (exit 2), and checks the program exists', async () => {
+    const { NSBACKUP_DB_DUMP_COMMAND: _c, NSBACKUP_DUMP_DIR: _d, ...without } = redisEnv();
+    cluster.clearRequests();
+    const bad = await backup(without);
+    expect(bad.code).toBe(2);
+    expect(cluster.requests).toEqual([]);
+    const missing = await backup({ ...redisEnv(), NSBACKUP_DB_DUMP_COMMAND: '["mongodump","--archive"]' });
+    expect(missing.code).toBe(1);
+    expect(missing.summary.error).toMatch(/the command mongodump was not found in the container/);
   });
 });

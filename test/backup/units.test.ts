@@ -282,6 +282,65 @@ describe('settings across fields', () => {
     ).toThrow(/NSBACKUP_DB_NAMES \(got[\s\S]*must not contain control characters/);
   });
 
+  it('plans a dump command from its JSON argv, and lists what a command type is missing or cannot use', () => {
+    const ok = plan({
+      NSBACKUP_DB: 'command',
+      NSBACKUP_DB_TARGET: 'statefulset/cache',
+      NSBACKUP_DB_DUMP_COMMAND: '["redis-cli", "--rdb", "-"]',
+      NSBACKUP_DUMP_DIR: '/data/nsbackup',
+      NSBACKUP_DB_PASSWORD_ENV: 'REDIS_PASSWORD',
+      NSBACKUP_DB_COMMAND_PASSWORD_ENV: 'REDISCLI_AUTH',
+    });
+    expect(ok.database).toMatchObject({
+      kind: 'command',
+      command: ['redis-cli', '--rdb', '-'],
+      passwordEnv: 'REDIS_PASSWORD',
+      commandPasswordEnv: 'REDISCLI_AUTH',
+      dumpDir: '/data/nsbackup',
+      user: '',
+    });
+    expect(ok.recordedConfig).toMatchObject({ db: 'command', dbCommand: 'redis-cli' });
+
+    const problems = (env: Record<string, string>) => {
+      try {
+        plan(env);
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(
+      problems({
+        NSBACKUP_DB: 'command',
+        NSBACKUP_DB_TARGET: 'statefulset/cache',
+        NSBACKUP_DB_NAMES: 'a,b',
+        NSBACKUP_DB_HOST: 'redis',
+        NSBACKUP_DB_PASSWORD: 'pw',
+      }),
+    ).toEqual([
+      'NSBACKUP_DB=command needs NSBACKUP_DB_DUMP_COMMAND, the command whose stdout is the dump, as a JSON array (e.g. ["redis-cli","--rdb","-"])',
+      'NSBACKUP_DB=command needs NSBACKUP_DUMP_DIR, a directory in the container on a snapshotted PVC (e.g. /data/nsbackup)',
+      'NSBACKUP_DB_NAMES: a command writes one dump; give at most one name for it',
+      "NSBACKUP_DB_HOST does not apply to NSBACKUP_DB=command: put it in the command's arguments",
+      'NSBACKUP_DB=command with a password needs NSBACKUP_DB_COMMAND_PASSWORD_ENV, the variable the command reads it from (e.g. REDISCLI_AUTH)',
+    ]);
+    expect(
+      problems({
+        NSBACKUP_DB: 'postgres',
+        NSBACKUP_DB_TARGET: 'deployment/db',
+        NSBACKUP_DB_DUMP_COMMAND: '["pg_dumpall"]',
+      }),
+    ).toEqual(['NSBACKUP_DB_DUMP_COMMAND is set but NSBACKUP_DB is postgres, not command']);
+    // A shell line is not an argv: refused when loading, naming the variable.
+    expect(() =>
+      plan({
+        NSBACKUP_DB: 'command',
+        NSBACKUP_DB_DUMP_COMMAND: 'redis-cli --rdb -',
+        NSBACKUP_DUMP_DIR: '/d',
+      }),
+    ).toThrow(/NSBACKUP_DB_DUMP_COMMAND \(got "redis-cli --rdb -"\) must be a JSON array of strings/);
+  });
+
   it('refuses bad deltas, a bad time zone and a run with nothing to back up', () => {
     expect(() =>
       plan({

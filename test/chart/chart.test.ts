@@ -31,11 +31,13 @@ import { command as verifyCommand } from '../../scripts/verify.js';
 import { loggingSettings } from '../../lib/command.js';
 import { parseHooksFile } from '../../lib/backup/hooks.js';
 import { backupSettings } from '../../lib/backup/settings.js';
+import { restoreDbSettings } from '../../lib/restore/settings.js';
+import { restoreDbConnection } from '../../lib/restore/db.js';
 import { loadConfig, parseArgs, type Schema } from '../../lib/config/index.js';
 import { commands } from '../../scripts/commands.js';
 import { KNOWN_VARIABLES } from '../../lib/config/index.js';
 
-const VALUES = ['postgres', 'mysql', 'none', 'cluster-pruner', 'verify'] as const;
+const VALUES = ['postgres', 'mysql', 'command', 'none', 'cluster-pruner', 'verify'] as const;
 type ValuesName = (typeof VALUES)[number];
 
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
@@ -161,7 +163,7 @@ describe('values.schema.json: a wrong value fails at install', () => {
   it('the defaults alone fail: the database type must be chosen, never skipped silently', () => {
     const err = helmTemplateError({});
     // The template's message (not the schema's "must be one of"): helm lint and install say what is required.
-    expect(err).toMatch(/database\.type is required: postgres, mysql or none/);
+    expect(err).toMatch(/database\.type is required: postgres, mysql, command or none/);
   });
 
   it.each([
@@ -250,7 +252,7 @@ describe('values.schema.json: a wrong value fails at install', () => {
     // Without values, lint (which lets a template's fail pass as information) names what an install requires;
     // the install itself fails with that message (the test above).
     const bare = helm(['lint', CHART_DIR]);
-    expect(bare.stdout + bare.stderr).toMatch(/database\.type is required: postgres, mysql or none/);
+    expect(bare.stdout + bare.stderr).toMatch(/database\.type is required: postgres, mysql, command or none/);
   });
 
   it('a valid hooks file renders and is what the program accepts; the program refuses what the schema refuses', () => {
@@ -495,6 +497,69 @@ describe('the backup CronJob', () => {
       name: 'nsbackup-key',
       key: 'key',
     });
+  });
+});
+
+describe('database.type command', () => {
+  const envVars = (env: Map<string, any>) =>
+    Object.fromEntries([...env].filter(([, v]) => v.value !== undefined).map(([k, v]) => [k, v.value]));
+
+  it('passes the dump command as the JSON argv the program reads, and the password variable names', () => {
+    const env = envOf(container(podSpecOf(find(rendered.command, 'CronJob', 'shop-backup')), 'backup'));
+    expect(env.get('NSBACKUP_DB')?.value).toBe('command');
+    expect(env.get('NSBACKUP_DB_DUMP_COMMAND')?.value).toBe('["redis-cli","--rdb","-"]');
+    const config = loadConfig(backupSettings, { env: envVars(env) });
+    expect(config.dumpCommand).toEqual(['redis-cli', '--rdb', '-']);
+    expect(config.dbPasswordEnv).toBe('REDIS_PASSWORD');
+    expect(config.dbCommandPasswordEnv).toBe('REDISCLI_AUTH');
+    expect(config.dumpDir).toBe('/data/nsbackup');
+  });
+
+  it('gives restore-db in the restore CronJob the restore command and the database settings, and only restore-db', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsbackup-chart-'));
+    try {
+      const file = join(dir, 'restore-db.yaml');
+      writeFileSync(file, 'restore:\n  enabled: true\n  args: [restore-db, --from, latest, --yes]\n');
+      const objects = helmTemplate({ valuesFiles: [valuesFile('command'), file] });
+      const c = container(podSpecOf(find(objects, 'CronJob', 'shop-restore')), 'restore');
+      const env = envOf(c);
+      const config = loadConfig(restoreDbSettings, {
+        env: { ...envVars(env), NSBACKUP_RESTORE_FROM: 'latest' },
+      });
+      expect(restoreDbConnection(config)).toEqual({
+        kind: 'command',
+        password: { from: 'env', name: 'REDIS_PASSWORD' },
+        passwordVar: 'REDISCLI_AUTH',
+        command: [
+          'sh',
+          '-c',
+          'cat > /data/dump.rdb.partial && mv /data/dump.rdb.partial /data/dump.rdb && redis-cli shutdown nosave',
+        ],
+      });
+      expect(config.dbTarget).toBe('statefulset/redis');
+      // The resource restore (the default args) gets none of it.
+      const plain = helmTemplate({
+        valuesFiles: [valuesFile('command')],
+        set: { 'restore.enabled': 'true' },
+      });
+      const restoreEnv = envOf(container(podSpecOf(find(plain, 'CronJob', 'shop-restore')), 'restore'));
+      expect(restoreEnv.has('NSBACKUP_DB_RESTORE_COMMAND')).toBe(false);
+      expect(restoreEnv.has('NSBACKUP_DB')).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [{ 'database.dumpCommand': 'null' }, /database\.dumpCommand is required when database\.type is command/],
+    [{ 'database.dumpDir': '' }, /database\.dumpDir is required when database\.type is command/],
+    [{ 'database.password.commandEnv': '' }, /database\.password\.commandEnv is required with a password/],
+    [
+      { 'database.type': 'postgres' },
+      /database\.dumpCommand, restoreCommand and password\.commandEnv are for database\.type command, not postgres/,
+    ],
+  ])('%o is refused with a clear message', (set, message) => {
+    expect(helmTemplateError({ valuesFiles: [valuesFile('command')], set })).toMatch(message);
   });
 });
 

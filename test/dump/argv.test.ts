@@ -1,9 +1,9 @@
 // The pure parts: what goes into argv and stdin, how the script's report and failures are read.
 import { describe, expect, it } from 'vitest';
 import {
-  ALL_ACTIONS,
+  SCRIPT_ACTIONS,
+  dumpScript,
   DumpError,
-  dbScript,
   dumpFileName,
   fileNameClashes,
   parseScriptOutput,
@@ -26,7 +26,7 @@ describe('scriptInvocation', () => {
     const inv = scriptInvocation('dump', pg, { dumpDir: '/data/dump', args: ['shop'] });
     expect(inv.command.join('\n')).not.toContain('s3cr3t');
     expect(inv.stdinPrefix?.toString()).toBe('s3cr3t pass\n');
-    expect(inv.command.slice(0, 4)).toEqual(['sh', '-c', dbScript('dump'), 'nsbackup']);
+    expect(inv.command.slice(0, 4)).toEqual(['sh', '-c', dumpScript('postgres', 'dump'), 'nsbackup']);
     expect(inv.command.slice(4)).toEqual([
       'dump',
       'postgres',
@@ -61,14 +61,51 @@ describe('scriptInvocation', () => {
   it('keeps a hostile database name as one argv element', () => {
     const inv = scriptInvocation('dump', pg, { dumpDir: '/d', args: ['x; rm -rf /', '$(reboot)'] });
     expect(inv.command.slice(-2)).toEqual(['x; rm -rf /', '$(reboot)']);
-    for (const action of ALL_ACTIONS) expect(dbScript(action)).not.toMatch(/(^|[\s;&|(])eval\s/m);
+  });
+});
+
+describe('scriptInvocation for a dump command', () => {
+  const redis: DbConnection = {
+    kind: 'command',
+    command: ['redis-cli', '--rdb', '-'],
+    password: { from: 'value', value: 'redis pass' },
+    passwordVar: 'REDISCLI_AUTH',
+  };
+
+  it('sends the command program, the password variable first, the password on stdin only', () => {
+    const inv = scriptInvocation('dump', redis, {
+      dumpDir: '/data',
+      args: ['cache', 'redis-cli', '--rdb', '-'],
+    });
+    expect(inv.command.slice(0, 4)).toEqual(['sh', '-c', dumpScript('command', 'dump'), 'nsbackup']);
+    expect(inv.command.slice(4)).toEqual([
+      'dump', 'command', 'stdin', '', '', '', '', '/data', '90',
+      'REDISCLI_AUTH', 'cache', 'redis-cli', '--rdb', '-',
+    ]); // prettier-ignore
+    expect(inv.command.join('\n')).not.toContain('redis pass');
+    expect(inv.stdinPrefix?.toString()).toBe('redis pass\n');
   });
 
-  // The program travels in the exec URL's query: Node's HTTP servers (the emulator's) refuse request heads over
-  // 16 KiB with 431, and the URL also carries the container, the arguments and the stream flags.
-  it('keeps the program of every action, URL-encoded, under 12 KiB', () => {
-    for (const action of ALL_ACTIONS) {
-      expect(encodeURIComponent(dbScript(action)).length, action).toBeLessThan(12 * 1024);
+  it('refuses a password without a variable to pass it in, and a variable that is not a name', () => {
+    expect(() => scriptInvocation('dump', { ...redis, passwordVar: undefined })).toThrow(
+      /needs the variable/,
+    );
+    expect(() => scriptInvocation('dump', { ...redis, passwordVar: 'X=1; id' })).toThrow(/not a valid/);
+    // cat reads a file: no password, so no variable needed.
+    expect(scriptInvocation('cat', { ...redis, passwordVar: undefined }).stdinPrefix).toBeUndefined();
+  });
+
+  // The program is the `command` query parameter, percent-encoded: Node's HTTP servers (the emulator's) refuse
+  // request heads over 16 KiB with 431, and the URL also carries the container, the arguments and the stream flags.
+  it('keeps the program of every kind and action under 12 KiB in the exec URL, and evaluates nothing', () => {
+    const programs = [
+      ...SCRIPT_ACTIONS.sql.map((action) => ['postgres', action] as const),
+      ...SCRIPT_ACTIONS.command.map((action) => ['command', action] as const),
+    ];
+    for (const [kind, action] of programs) {
+      const script = dumpScript(kind, action);
+      expect(encodeURIComponent(script).length, `${kind} ${action}`).toBeLessThan(12 * 1024);
+      expect(script).not.toMatch(/(^|[\s;&|(])eval\s/m);
     }
   });
 });
@@ -76,6 +113,8 @@ describe('scriptInvocation', () => {
 describe('dump file names', () => {
   it('maps database names to safe file names and finds clashes', () => {
     expect(dumpFileName('postgres', ['shop'])).toBe('shop.sql.gz');
+    expect(dumpFileName('command', [])).toBe('command.dump.gz');
+    expect(dumpFileName('command', ['redis'])).toBe('redis.dump.gz');
     expect(dumpFileName('postgres', ['x; rm -rf /'])).toBe('x__rm_-rf__.sql.gz');
     expect(dumpFileName('postgres', ['../etc'])).toBe('.._etc.sql.gz');
     expect(dumpFileName('mysql', [])).toBe('all-databases.sql.gz');

@@ -7,7 +7,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { localExec } from '../../lib/exec/index.js';
-import type { DbKind } from '../../lib/dump/index.js';
+import type { SqlDbKind } from '../../lib/dump/index.js';
 import { SCRATCH_SCRIPT } from '../../lib/verify/scratch-script.js';
 import type { ScratchDatabase } from '../../lib/verify/restore-check.js';
 import { PG_BIN } from '../helpers/postgres.js';
@@ -18,12 +18,12 @@ export interface LocalScratch extends ScratchDatabase {
   stop(): Promise<void>;
 }
 
-export const scratchEnv = (kind: DbKind, dir: string): Record<string, string> =>
+export const scratchEnv = (kind: SqlDbKind, dir: string): Record<string, string> =>
   kind === 'postgres'
     ? { PATH: `${PG_BIN}:${process.env.PATH}`, PGHOST: dir, PGUSER: 'postgres' }
     : { MYSQL_UNIX_PORT: join(dir, 'mysqld.sock') };
 
-export function startScratch(kind: DbKind): LocalScratch {
+export function startScratch(kind: SqlDbKind): LocalScratch {
   const dir = mkdtempSync(join(tmpdir(), `nsbackup-scratch-${kind}-`));
   const argv = ['sh', '-c', SCRATCH_SCRIPT, 'nsbackup-verify', 'serve', kind, dir];
   const asPostgres = kind === 'postgres' && userInfo().uid === 0;
