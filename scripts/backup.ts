@@ -9,7 +9,7 @@ import { podExec } from '../lib/exec/index.js';
 import { ExitCode } from '../lib/exit.js';
 import { clusterNameOf, connectOrConfigError } from '../lib/kube/index.js';
 import type { KubeClient } from '../lib/kube/index.js';
-import { acquireNodeLock } from '../lib/lock/index.js';
+import { leaseApi, lockAcquirer } from '../lib/lock/index.js';
 import type { Logger } from '../lib/log.js';
 import { probeStore, storeFrom } from '../lib/s3/index.js';
 import type { S3Store } from '../lib/s3/index.js';
@@ -63,6 +63,9 @@ interface Prepared {
 function prepare(config: BackupConfig, env: NodeJS.ProcessEnv, log: Logger): Prepared {
   const plan = planBackup(config, env);
   const kube = connectOrConfigError(config, env);
+  // Lease lock slots default to the namespace backed up (known once the kube client gives its default).
+  if (plan.lock?.lease && !plan.lock.lease.namespace)
+    plan.lock.lease.namespace = plan.namespace || kube.defaultNamespace;
   const clusterName = clusterNameOf(config.clusterName, kube);
   const store = storeFrom(config, env, log);
   // One key for everything the backup stores: a dump in clear beside encrypted manifests would defeat the key.
@@ -177,7 +180,7 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
         writeOutcome:
           overrides.writeOutcome ??
           (store ? (folder, outcome) => writeOutcome(store, folder.folderKey, outcome) : undefined),
-        acquireLock: overrides.acquireLock ?? acquireNodeLock,
+        acquireLock: overrides.acquireLock ?? lockAcquirer(() => leaseApi(kube)),
         notifier,
         typeInputs: {
           explicit: config.type,
