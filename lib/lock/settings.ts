@@ -33,7 +33,7 @@ export const lockSettings = {
     pattern: DNS_LABEL,
     patternText: 'a namespace name',
     maxLength: 63,
-    defaultText: 'the namespace backed up',
+    defaultText: "the namespace backed up (mark-and-delete: the pod's)",
     description:
       'With NSBACKUP_LOCK_BACKEND=lease: namespace of the Leases. Backups share slots only through the same ' +
       'namespace: one shared by every backed-up namespace makes the limit per node cluster-wide.',
