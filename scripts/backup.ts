@@ -63,9 +63,6 @@ interface Prepared {
 function prepare(config: BackupConfig, env: NodeJS.ProcessEnv, log: Logger): Prepared {
   const plan = planBackup(config, env);
   const kube = connectOrConfigError(config, env);
-  // Lease lock slots default to the namespace backed up (known once the kube client gives its default).
-  if (plan.lock?.lease && !plan.lock.lease.namespace)
-    plan.lock.lease.namespace = plan.namespace || kube.defaultNamespace;
   const clusterName = clusterNameOf(config.clusterName, kube);
   const store = storeFrom(config, env, log);
   // One key for everything the backup stores: a dump in clear beside encrypted manifests would defeat the key.
@@ -180,7 +177,9 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
         writeOutcome:
           overrides.writeOutcome ??
           (store ? (folder, outcome) => writeOutcome(store, folder.folderKey, outcome) : undefined),
-        acquireLock: overrides.acquireLock ?? lockAcquirer(() => leaseApi(kube)),
+        acquireLock:
+          overrides.acquireLock ??
+          lockAcquirer(() => leaseApi(kube), plan.namespace || kube.defaultNamespace),
         notifier,
         typeInputs: {
           explicit: config.type,

@@ -41,16 +41,10 @@ export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
     async run({ config, log, env, signal, out }) {
       const timeZone = config.timeZone;
       const kube = connectOrConfigError(config, env);
-      const lock = lockRequestOf(config, env.HOSTNAME ?? '');
-      if (lock.problems.length) throw new ConfigError(lock.problems);
-      const lockRequest = lock.request && {
-        ...lock.request,
-        // Lease slots default to the pod's own namespace: mark-and-delete may cover every namespace.
-        lease: lock.request.lease && {
-          ...lock.request.lease,
-          namespace: lock.request.lease.namespace || kube.defaultNamespace,
-        },
-      };
+      const { request: lockRequest, problems: lockProblems } = lockRequestOf(config, env.HOSTNAME ?? '');
+      if (lockProblems.length) throw new ConfigError(lockProblems);
+      // Lease slots default to the pod's own namespace: mark-and-delete may cover every namespace.
+      const acquireLock = lockAcquirer(() => leaseApi(kube), kube.defaultNamespace);
       const namespace = scopeFrom(config, kube.defaultNamespace);
       // Same default as backup's, so the fallback layout names the folders backup wrote.
       const clusterName = clusterNameOf(config.clusterName, kube);
@@ -88,9 +82,7 @@ export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
                   memoryLimit: config.resticMemory || undefined,
                   signal,
                 }),
-              lock: lockRequest
-                ? () => lockAcquirer(() => leaseApi(kube))({ ...lockRequest, log, signal })
-                : undefined,
+              lock: lockRequest ? () => acquireLock({ ...lockRequest, log, signal }) : undefined,
             })
           : undefined;
       const failed =

@@ -10,8 +10,16 @@ export interface LockRequest extends NodeLockOptions {
   lease?: LeaseTarget;
 }
 
-/** `api` is called only for a lease request, so a file lock needs no API client. */
-export function lockAcquirer(api: () => LeaseApi): (req: LockRequest) => Promise<NodeLock> {
+/**
+ * `api` is called only for a lease request, so a file lock needs no API client. `defaultNamespace` holds the Leases
+ * of a request that names no namespace (NSBACKUP_LOCK_NAMESPACE unset): the namespace backed up.
+ */
+export function lockAcquirer(
+  api: () => LeaseApi,
+  defaultNamespace: string,
+): (req: LockRequest) => Promise<NodeLock> {
   return ({ lease, ...req }) =>
-    lease ? acquireLeaseLock({ ...req, ...lease, api: api() }) : acquireNodeLock(req);
+    lease
+      ? acquireLeaseLock({ ...req, ...lease, namespace: lease.namespace || defaultNamespace, api: api() })
+      : acquireNodeLock(req);
 }

@@ -9,6 +9,7 @@
 // Same waits, timeout (exit 3), stale time and log lines as the file lock (node-lock.ts, wait.ts).
 
 import { randomBytes } from 'node:crypto';
+import { sleep } from '../concurrency.js';
 import { formatMs } from '../config/index.js';
 import { JobError } from '../exit.js';
 import { isConflict, isForbidden, isNotFound, outcomeUnknown } from '../kube/index.js';
@@ -146,6 +147,7 @@ function holdLease(ctx: Ctx, slot: number, lease: Lease): NodeLock {
   let inflight: Promise<void> | undefined;
 
   const lose = (reason: string) => {
+    if (compromised) return; // the first reason is the one reported
     compromised = new Error(reason);
     log?.error('node lock compromised: the backup stops before its next write', { slot, error: reason });
   };
@@ -201,26 +203,43 @@ function holdLease(ctx: Ctx, slot: number, lease: Lease): NodeLock {
     }
   }
 
+  /**
+   * A renewal that hangs (the kube client waits up to a minute per request, and retries) reports nothing: the clock
+   * decides too, so a holder never writes past the moment others may take its slot.
+   */
+  const lostBy = () => {
+    if (!compromised && !released) {
+      const since = ctx.now().getTime() - lastRenewed;
+      if (since >= ctx.staleMs / 2)
+        lose(`the Lease ${ctx.namespace}/${name} was not renewed for ${formatMs(since)}`);
+    }
+    return compromised;
+  };
+
   schedule();
   return {
     slot,
     path: `${ctx.namespace}/${name}`,
     get compromised() {
-      return compromised;
+      return lostBy();
     },
     assertHeld(step: string) {
-      if (compromised) {
+      const lost = lostBy();
+      if (lost)
         throw new JobError(
-          `node lock slot ${slot} was compromised (${compromised.message}); stopped before ${step}`,
+          `node lock slot ${slot} was compromised (${lost.message}); stopped before ${step}`,
         );
-      }
     },
     async release() {
       if (released) return;
+      const lost = lostBy();
       released = true;
       clearTimeout(timer);
-      await inflight;
-      if (compromised) return; // not ours any more: someone else's Lease is left alone
+      if (lost) return; // not surely ours any more: someone else's Lease is left alone
+      // A renewal under way changes the resourceVersion the delete's precondition names: wait for it, but not for
+      // one that hangs (a SIGTERM'd pod has a grace period to keep); the Lease then goes stale instead.
+      if (inflight) await Promise.race([inflight, sleep(renewMs)]);
+      if (compromised) return;
       try {
         await api.delete(ctx.namespace, name, {
           uid: current.metadata.uid,

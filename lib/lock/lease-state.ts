@@ -134,7 +134,12 @@ export function renewedLease(ours: Lease, now: Date): Lease {
   return { ...ours, metadata: { ...ours.metadata }, spec: { ...ours.spec, renewTime: microTime(now) } };
 }
 
-/** How often a holder renews: a quarter of the stale time (as the file lock refreshes), within 1 s..2^31-1 ms. */
+/**
+ * How often a holder renews: a quarter of the stale time, as the file lock refreshes. A holder counts its lock lost
+ * after half the stale time without a renewal (lease-lock.ts), so the interval must stay well below that: no
+ * floor of a second as the file lock has (with the 2 s minimum stale time that would be half of it). Node timers
+ * overflow above 2^31-1 ms.
+ */
 export function renewIntervalMs(staleMs: number): number {
-  return Math.min(Math.max(1_000, Math.floor(staleMs / 4)), 2 ** 31 - 1);
+  return Math.min(Math.max(250, Math.floor(staleMs / 4)), 2 ** 31 - 1);
 }

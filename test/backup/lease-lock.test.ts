@@ -159,6 +159,47 @@ describe('lease lock on the emulator', () => {
   });
 });
 
+describe('lease lock renewals that do not get through', () => {
+  it('a renewal that hangs makes the lock lost after half the stale time, before anyone may take it', async () => {
+    const node = freshNode();
+    const lock = await acquire(node, { staleMs: 2_000 });
+    // The API server stops answering renewals (a network partition): each PUT hangs for 20 s.
+    cluster.faults.add({ verb: 'update', path: /\/leases\//, delayMs: 20_000 });
+    try {
+      const started = Date.now();
+      while (!lock.compromised && Date.now() - started < 5_000) await sleep(50);
+      const lostAfter = Date.now() - started;
+      expect(lock.compromised?.message).toMatch(/was not renewed for/);
+      // Lost at 1 s after the last renewal (half of 2 s): well before the 2 s after which another may take it.
+      expect(lostAfter).toBeLessThan(1_500);
+      expect(() => lock.assertHeld('creating snapshots')).toThrow(
+        /compromised.*stopped before creating snapshots/,
+      );
+      // Releasing does not wait for the hanging renewal (a SIGTERM'd pod has a grace period), nor delete a Lease
+      // that may be someone else's by now.
+      const releasing = Date.now();
+      await lock.release();
+      expect(Date.now() - releasing).toBeLessThan(1_000);
+      expect(leases().filter((l) => l.metadata.name.includes(node))).toHaveLength(1);
+    } finally {
+      cluster.faults.clear();
+    }
+  });
+
+  it('a renewal refused for a while is retried and the lock stays held', async () => {
+    const node = freshNode();
+    const lock = await acquire(node, { staleMs: 8_000 }); // renewals every 2 s, lost after 4 s without one
+    cluster.faults.add({ verb: 'update', path: /\/leases\//, status: 409, times: 1 });
+    await sleep(2_600);
+    // A renewal answered 409 (as a retried PUT whose first attempt landed is): the holder reads the Lease, finds its
+    // own identity there and keeps it.
+    expect(lock.compromised).toBeUndefined();
+    expect(() => lock.assertHeld('creating snapshots')).not.toThrow();
+    await lock.release();
+    expect(leases().filter((l) => l.metadata.name.includes(node))).toEqual([]);
+  });
+});
+
 describe('the backup command with NSBACKUP_LOCK_BACKEND=lease', () => {
   let nsCounter = 0;
   /** A namespace with a Bound PVC and a pod whose pre hook blocks until the run stops. */
@@ -289,7 +330,7 @@ describe('the backup command with NSBACKUP_LOCK_BACKEND=lease', () => {
     expect(
       cluster.get('coordination.k8s.io/v1', 'Lease', LOCKS, 'nsbackup-worker-8-1').spec.holderIdentity,
     ).toMatch(new RegExp(`^nightly-${next}-`));
-    // The stale time (2 s) after the last renewal (at most 1 s before the kill), plus the start of the second run.
+    // The stale time (2 s) after the last renewal (at most 0.5 s before the kill), plus the start of the second run.
     expect(waited).toBeLessThan(15_000);
     console.log(
       `lease takeover: ${waited} ms from SIGKILL to the next run holding the slot (stale time 2 s)`,
