@@ -9,7 +9,7 @@ import { podExec } from '../lib/exec/index.js';
 import { ExitCode } from '../lib/exit.js';
 import { clusterNameOf, connectOrConfigError } from '../lib/kube/index.js';
 import type { KubeClient } from '../lib/kube/index.js';
-import { acquireNodeLock } from '../lib/lock/index.js';
+import { leaseApi, lockAcquirer } from '../lib/lock/index.js';
 import type { Logger } from '../lib/log.js';
 import { probeStore, storeFrom } from '../lib/s3/index.js';
 import type { S3Store } from '../lib/s3/index.js';
@@ -178,7 +178,9 @@ export function createBackupCommand(overrides: BackupOverrides = {}): Command<Ba
         writeOutcome:
           overrides.writeOutcome ??
           (store ? (folder, outcome) => writeOutcome(store, folder.folderKey, outcome) : undefined),
-        acquireLock: overrides.acquireLock ?? acquireNodeLock,
+        acquireLock:
+          overrides.acquireLock ??
+          lockAcquirer(() => leaseApi(kube), plan.namespace || kube.defaultNamespace),
         notifier,
         typeInputs: {
           explicit: config.type,

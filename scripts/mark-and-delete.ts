@@ -13,8 +13,9 @@ import {
   timeZoneSetting,
 } from '../lib/prune/settings.js';
 import { s3LocationFrom, s3Settings } from '../lib/s3/index.js';
-import { backupSettings } from '../lib/backup/settings.js';
-import { acquireNodeLock } from '../lib/lock/index.js';
+import { ConfigError } from '../lib/config/index.js';
+import { leaseApi, lockAcquirer } from '../lib/lock/index.js';
+import { lockRequestOf, lockSettings } from '../lib/lock/settings.js';
 import { openIfUsed } from '../lib/volumes/local-repo.js';
 import { forgetAndPrune } from '../lib/volumes/prune-step.js';
 import { volumePruneSettings } from '../lib/volumes/settings.js';
@@ -22,11 +23,7 @@ import { volumePruneSettings } from '../lib/volumes/settings.js';
 const schema = {
   ...scopeSettings,
   ...volumePruneSettings,
-  lock: backupSettings.lock,
-  lockDir: backupSettings.lockDir,
-  lockSlots: backupSettings.lockSlots,
-  lockTimeout: backupSettings.lockTimeout,
-  lockStale: backupSettings.lockStale,
+  ...lockSettings,
   ...markAndDeleteSettings,
   ...timeZoneSetting,
   ...dryRunSetting,
@@ -45,6 +42,10 @@ export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
     async run({ config, log, env, signal, out }) {
       const timeZone = config.timeZone;
       const kube = connectOrConfigError(config, env);
+      const { request: lockRequest, problems: lockProblems } = lockRequestOf(config, env.HOSTNAME ?? '');
+      if (lockProblems.length) throw new ConfigError(lockProblems);
+      // Lease slots default to the pod's own namespace: mark-and-delete may cover every namespace.
+      const acquireLock = lockAcquirer(() => leaseApi(kube), kube.defaultNamespace);
       const namespace = scopeFrom(config, kube.defaultNamespace);
       // Same default as backup's, so the fallback layout names the folders backup wrote.
       const clusterName = clusterNameOf(config.clusterName, kube);
@@ -82,17 +83,7 @@ export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
                   memoryLimit: config.resticMemory || undefined,
                   signal,
                 }),
-              lock: config.lock
-                ? () =>
-                    acquireNodeLock({
-                      dir: config.lockDir,
-                      slots: config.lockSlots,
-                      timeoutMs: config.lockTimeout,
-                      staleMs: config.lockStale,
-                      log,
-                      signal,
-                    })
-                : undefined,
+              lock: lockRequest ? () => acquireLock({ ...lockRequest, log, signal }) : undefined,
             })
           : undefined;
       const failed =

@@ -15,7 +15,7 @@ import { ExitCode, JobError } from '../exit.js';
 import { corePath, type KubeClient } from '../kube/index.js';
 import { Annotations, Labels } from '../labels.js';
 import type { BackupType } from '../labels.js';
-import type { NodeLock, NodeLockOptions } from '../lock/index.js';
+import type { LockRequest, NodeLock } from '../lock/index.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { detectBackupType } from './backup-type.js';
@@ -73,7 +73,8 @@ export interface BackupDeps {
    * configuration error naming the settings.
    */
   checkStore?: (namespace: string, write: boolean) => Promise<void>;
-  acquireLock: (opts: NodeLockOptions) => Promise<NodeLock>;
+  /** Takes the node lock (lib/lock: the file or the Lease backend, as the request says). */
+  acquireLock: (opts: LockRequest) => Promise<NodeLock>;
   notifier: Notifier;
   typeInputs: Omit<TypeInputs, 'namespaces'>;
   now: () => Date;

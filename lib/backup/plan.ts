@@ -10,6 +10,8 @@ import type { RetainSpec } from './snapshot-labels.js';
 import { parseTarget } from '../exec/target.js';
 import { dumpFileName } from '../dump/argv.js';
 import type { GlobalsMode } from '../dump/globals.js';
+import type { LockRequest } from '../lock/index.js';
+import { lockRequestOf } from '../lock/settings.js';
 
 export type BackupConfig = ConfigOf<BackupSettings>;
 export type DbKind = 'postgres' | 'mysql' | 'command';
@@ -52,7 +54,8 @@ export interface BackupPlan {
   snapshotClass?: string;
   snapshotTimeoutMs: number;
   dryRun: boolean;
-  lock?: { dir: string; slots: number; timeoutMs: number; staleMs: number };
+  /** The node lock (none in a dry run); a lease request's empty namespace is the namespace backed up. */
+  lock?: Omit<LockRequest, 'log' | 'signal'>;
   hooks: HooksFile;
   /** Each hook's time limit (NSBACKUP_HOOK_TIMEOUT). */
   hookTimeoutMs: number;
@@ -175,6 +178,8 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
       problems.push(`NSBACKUP_DB_TARGET: ${(e as Error).message}`);
     }
   }
+  const lock = lockRequestOf(config, config.podName || env.HOSTNAME || '');
+  problems.push(...lock.problems);
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -188,15 +193,7 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
     snapshotClass: config.snapshotClass || undefined,
     snapshotTimeoutMs: config.snapshotTimeout,
     dryRun: config.dryRun,
-    lock:
-      config.lock && !config.dryRun
-        ? {
-            dir: config.lockDir,
-            slots: config.lockSlots,
-            timeoutMs: config.lockTimeout,
-            staleMs: config.lockStale,
-          }
-        : undefined,
+    lock: config.dryRun ? undefined : lock.request,
     hooks,
     hookTimeoutMs: config.hookTimeout,
     notifyUrl: config.notifyUrl,

@@ -17,7 +17,7 @@ import {
 } from '../config/index.js';
 import { encodeDeltas, parseDeltas } from '../retention/index.js';
 import { kubeSettings } from '../kube/index.js';
-import { defaultSlotCount } from '../lock/index.js';
+import { lockSettings } from '../lock/settings.js';
 import { backupExportSetting, encryptionSettings, exportTuningSettings } from '../export/settings.js';
 import { exportSecretsSetting } from '../export/secrets-policy.js';
 import { s3Settings } from '../s3/index.js';
@@ -177,39 +177,7 @@ export const backupSettings = {
     env: 'NSBACKUP_RETAIN_DELTAS',
     description: 'For retain=deltas: ISO 8601 durations such as "PT1H P1D P7D".',
   }),
-  lock: bool({
-    env: 'NSBACKUP_LOCK',
-    default: true,
-    description: 'Take a node lock slot so only a few backups run at once per node.',
-  }),
-  lockDir: str({
-    env: 'NSBACKUP_LOCK_DIR',
-    // Two runs share slots only through the same directory: a relative one depends on where each started.
-    pattern: /^\/\S*$/,
-    patternText: 'an absolute path',
-    invalid: ['locks', './locks'],
-    default: '/tmp/nsbackup-locks',
-    description: 'Directory of the lock slots (a hostPath in the chart, so the limit is per node).',
-  }),
-  lockSlots: int({
-    env: 'NSBACKUP_LOCK_SLOTS',
-    min: 1,
-    max: 1024,
-    default: () => defaultSlotCount(),
-    defaultText: 'node CPUs / 2, at least 1',
-    description: 'Backups that may run at once on one node.',
-  }),
-  lockTimeout: duration({
-    env: 'NSBACKUP_LOCK_TIMEOUT',
-    default: 3_600_000,
-    description: 'Give up (exit 3) when no lock slot frees up for this long.',
-  }),
-  lockStale: duration({
-    env: 'NSBACKUP_LOCK_STALE',
-    default: 60_000,
-    min: 2_000,
-    description: 'A slot whose holder stopped refreshing it (it died) is reclaimed after this long.',
-  }),
+  ...lockSettings,
   dryRun: bool({
     env: 'NSBACKUP_DRY_RUN',
     flag: '--dry-run',

@@ -6,70 +6,23 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { sleep } from '../concurrency.js';
-import { ExitCode, JobError } from '../exit.js';
-import { formatMs } from '../config/index.js';
+import { JobError } from '../exit.js';
 import type { Logger } from '../log.js';
-import { shuffledSlots } from './slots.js';
+import { waitForSlot } from './wait.js';
+import { DEFAULT_STALE_MS, MIN_STALE_MS, type LockWaitOptions, type NodeLock } from './types.js';
 
-export interface NodeLockOptions {
+export interface NodeLockOptions extends LockWaitOptions {
   dir: string;
-  slots: number;
-  /** Give up (exit 3) when no slot was free for this long. */
-  timeoutMs: number;
-  /** Pause between rounds over all slots. */
-  pollMs?: number;
-  /** A slot whose holder has not refreshed it for this long is taken over (min 2 s, proper-lockfile's floor). */
-  staleMs?: number;
-  random?: () => number;
-  log?: Logger;
-  signal?: AbortSignal;
 }
-
-export interface NodeLock {
-  slot: number;
-  /** The lock directory proper-lockfile maintains. */
-  path: string;
-  /** Set when the lock could not be refreshed (or was taken over): the holder must stop before writing. */
-  readonly compromised: Error | undefined;
-  /** Throws a JobError when the lock is compromised; call it right before each irreversible step. */
-  assertHeld(step: string): void;
-  /** Idempotent; never throws (a failed release is logged: the lock then goes stale and is reclaimed). */
-  release(): Promise<void>;
-}
-
-export const DEFAULT_STALE_MS = 60_000;
-export const DEFAULT_POLL_MS = 1_000;
 
 export async function acquireNodeLock(opts: NodeLockOptions): Promise<NodeLock> {
-  const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
-  const staleMs = Math.max(opts.staleMs ?? DEFAULT_STALE_MS, 2_000);
-  const deadline = Date.now() + opts.timeoutMs;
+  const staleMs = Math.max(opts.staleMs ?? DEFAULT_STALE_MS, MIN_STALE_MS);
   await mkdir(opts.dir, { recursive: true });
-  let announced = false;
-  for (;;) {
-    for (const slot of shuffledSlots(opts.slots, opts.random)) {
-      if (opts.signal?.aborted)
-        throw opts.signal.reason ?? new JobError('stopped while waiting for the node lock');
-      const lock = await trySlot(opts.dir, slot, staleMs, opts.log);
-      if (lock) {
-        opts.log?.info('node lock acquired', { slot, lockPath: lock.path });
-        return lock;
-      }
-    }
-    if (Date.now() >= deadline) {
-      throw new JobError(
-        `node lock not acquired within ${formatMs(opts.timeoutMs)}: all ${opts.slots} slot(s) in ${opts.dir} ` +
-          'are held by other backups (raise NSBACKUP_LOCK_SLOTS or NSBACKUP_LOCK_TIMEOUT)',
-        ExitCode.lockTimeout,
-      );
-    }
-    if (!announced) {
-      opts.log?.info('waiting for a free node lock slot', { dir: opts.dir, slots: opts.slots });
-      announced = true;
-    }
-    await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), opts.signal);
-  }
+  return waitForSlot(opts, {
+    trySlot: (slot) => trySlot(opts.dir, slot, staleMs, opts.log),
+    where: `in ${opts.dir}`,
+    logFields: { dir: opts.dir },
+  });
 }
 
 async function trySlot(

@@ -26,7 +26,7 @@ import {
   VALUES_DIR,
   type Container,
 } from './rendered.js';
-import { DOCUMENTED_GRANTS, readmeGrants } from './rbac-table.js';
+import { DOCUMENTED_GRANTS, readmeGrants, readmeSwitchGrants } from './rbac-table.js';
 import { command as verifyCommand } from '../../scripts/verify.js';
 import { loggingSettings } from '../../lib/command.js';
 import { parseHooksFile } from '../../lib/backup/hooks.js';
@@ -37,7 +37,7 @@ import { loadConfig, parseArgs, type Schema } from '../../lib/config/index.js';
 import { commands } from '../../scripts/commands.js';
 import { KNOWN_VARIABLES } from '../../lib/config/index.js';
 
-const VALUES = ['postgres', 'mysql', 'command', 'none', 'cluster-pruner', 'verify'] as const;
+const VALUES = ['postgres', 'mysql', 'command', 'none', 'cluster-pruner', 'verify', 'lease'] as const;
 type ValuesName = (typeof VALUES)[number];
 
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
@@ -103,8 +103,11 @@ describe('helm lint and template', () => {
       const Model = MODELS[`${obj.apiVersion}/${obj.kind}`];
       expect(Model, `a schema for ${obj.apiVersion} ${obj.kind}`).toBeDefined();
       expect(() => new Model(obj).validate(), `${obj.kind}/${obj.metadata.name}`).not.toThrow();
+      // Namespaced objects are in the release namespace; the one exception is the lease lock's Role and binding,
+      // in the namespace its Leases are in (lock.namespace).
+      const leaseLock = name === 'lease' && obj.metadata.name === 'nsbackup-shop-shop-backup-lock';
       if (obj.kind !== 'ClusterRole' && obj.kind !== 'ClusterRoleBinding')
-        expect(obj.metadata.namespace).toBe('shop');
+        expect(obj.metadata.namespace).toBe(leaseLock ? 'nsbackup-locks' : 'shop');
     }
   });
 
@@ -384,6 +387,34 @@ describe('the backup CronJob', () => {
     expect(pod.initContainers).toBeUndefined();
     expect(JSON.stringify(pod.volumes)).not.toContain('hostPath');
     expect(envOf(container(pod, 'backup')).get('NSBACKUP_LOCK')?.value).toBe('false');
+  });
+
+  it('with lock.backend=lease: Leases in the lock namespace, the node from the downward API, no hostPath, no root', () => {
+    const pod = podSpecOf(find(rendered.lease, 'CronJob', 'shop-backup'));
+    // Pod Security baseline and restricted refuse a hostPath; the lease lock needs none, nor the chmod as uid 0.
+    expect(JSON.stringify(pod.volumes)).not.toContain('hostPath');
+    expect(pod.initContainers).toBeUndefined();
+    const c = container(pod, 'backup');
+    expect(c.volumeMounts!.map((m) => m.name)).toEqual(['tmp']);
+    const env = envOf(c);
+    expect(env.get('NSBACKUP_LOCK')?.value).toBe('true');
+    expect(env.get('NSBACKUP_LOCK_BACKEND')?.value).toBe('lease');
+    expect(env.get('NSBACKUP_LOCK_NAMESPACE')?.value).toBe('nsbackup-locks');
+    expect(env.get('NSBACKUP_LOCK_SLOTS')?.value).toBe('2');
+    expect(env.get('NSBACKUP_NODE_NAME')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'spec.nodeName' } });
+    expect(env.has('NSBACKUP_LOCK_DIR')).toBe(false);
+    // Without lock.namespace the Leases are in the release namespace, where the Role is then made.
+    const own = helmTemplate({ valuesFiles: [valuesFile('lease')], set: { 'lock.namespace': '' } });
+    const ownEnv = envOf(container(podSpecOf(find(own, 'CronJob', 'shop-backup')), 'backup'));
+    expect(ownEnv.get('NSBACKUP_LOCK_NAMESPACE')?.value).toBe('shop');
+    expect(ofKind(own, 'Role').find((r) => r.metadata.name.endsWith('-lock'))?.metadata.namespace).toBe(
+      'shop',
+    );
+    // The file backend stays the default, and what it always rendered.
+    expect(envOf(container(podSpecOf(backup()), 'backup')).get('NSBACKUP_LOCK_BACKEND')?.value).toBe('file');
+    expect(() =>
+      helmTemplate({ valuesFiles: [valuesFile('lease')], set: { 'lock.backend': 'flock' } }),
+    ).toThrow(/lock\/backend/);
   });
 
   it('wires database, PVC, retention, notification and hook settings as NSBACKUP_* variables', () => {
@@ -703,6 +734,22 @@ describe('RBAC: exactly the documented verbs', () => {
     expect(
       rendered.postgres.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'verify'),
     ).toEqual([]);
+  });
+
+  it('lock.backend=lease adds exactly get, create, update, delete on leases, in the lock namespace only', () => {
+    const added = grantsOf(rendered.lease).filter((g) => !grantsOf(rendered.postgres).includes(g));
+    expect(added).toEqual(DOCUMENTED_GRANTS.leaseLock);
+    expect(readmeSwitchGrants('backup (lock.backend=lease)')).toEqual(DOCUMENTED_GRANTS.leaseLock);
+    const [role] = ofKind(rendered.lease, 'Role').filter((r) => grants(r).some((g) => g.includes('leases')));
+    expect(role.metadata.namespace).toBe('nsbackup-locks');
+    // Named after the release and its namespace: two releases "shop" of two namespaces meet in a shared one.
+    expect(role.metadata.name).toBe('nsbackup-shop-shop-backup-lock');
+    const binding = find(rendered.lease, 'RoleBinding', role.metadata.name);
+    expect(binding.metadata.namespace).toBe('nsbackup-locks');
+    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: role.metadata.name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'shop-backup', namespace: 'shop' }]);
+    // The file backend (the default) has no Lease rights at all.
+    expect(grantsOf(rendered.postgres).filter((g) => g.includes('leases'))).toEqual([]);
   });
 
   it('the cluster-wide pruner holds only snapshot rights, cluster-wide', () => {

@@ -805,3 +805,82 @@ describe('export to S3 with every backup, and a restore Job from the template', 
     expect(unused, 'granted, but no command sends it').toEqual([]);
   });
 });
+
+describe('lock.backend=lease: the backup Job takes its slot as a Lease, with only its lock Role', () => {
+  const TENANT = 'tenant';
+  const LOCKS = 'nsbackup-locks';
+  let objects: RenderedObject[];
+
+  beforeAll(async () => {
+    objects = helmTemplate({
+      namespace: TENANT,
+      release: TENANT,
+      valuesFiles: [valuesFile('none')],
+      set: {
+        's3.endpoint': s3.endpoint,
+        's3.region': 'us-east-1',
+        'lock.enabled': 'true',
+        'lock.backend': 'lease',
+        'lock.namespace': LOCKS,
+        'lock.slots': '1',
+      },
+    });
+    cluster.seed(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: TENANT } },
+      // The shared lock namespace exists before the install (the chart puts its Role there, it makes none).
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: LOCKS } },
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data', namespace: TENANT },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+        status: { phase: 'Bound', capacity: { storage: '1Gi' } },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 's3-credentials', namespace: TENANT },
+        data: {
+          AWS_ACCESS_KEY_ID: Buffer.from(TEST_S3_CREDENTIALS.accessKeyId).toString('base64'),
+          AWS_SECRET_ACCESS_KEY: Buffer.from(TEST_S3_CREDENTIALS.secretAccessKey).toString('base64'),
+        },
+      },
+    );
+    const file = join(dir, 'tenant-chart.yaml');
+    writeFileSync(file, objects.map((o) => YAML.stringify(o)).join('---\n'));
+    await kubectl('create', '-f', file);
+  });
+
+  it('takes over the stale Lease of a killed run and deletes its own at the end: every lock verb sent, no other', async () => {
+    await kubectl('create', 'job', 'tenant-adhoc-1', '--from=cronjob/tenant-backup', '-n', TENANT);
+    const c = await jobContainer('tenant-adhoc-1', 'backup', TENANT);
+    const node = c.env.NSBACKUP_NODE_NAME;
+    expect(node).toBe(cluster.get('v1', 'Pod', TENANT, 'tenant-adhoc-1-x7k2p').spec.nodeName);
+    expect(c.env.NSBACKUP_LOCK_DIR).toBeUndefined();
+    // A run on this node was killed 10 minutes ago, holding the only slot.
+    cluster.seed({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: `nsbackup-${node}-1`, namespace: LOCKS },
+      spec: {
+        holderIdentity: 'tenant-backup-29000000-abcde-0badf00d',
+        leaseDurationSeconds: 60,
+        renewTime: new Date(Date.now() - 600_000).toISOString().replace('Z', '000Z'),
+      },
+    });
+
+    const { code, logs } = await runLocally(c, 'backup', objects);
+    expect(code, logs.join('\n')).toBe(0);
+    expect(logs.join('\n')).toContain('taken over from a holder that stopped renewing it');
+    expect(cluster.list('coordination.k8s.io/v1', 'Lease', LOCKS)).toEqual([]);
+    // The verbs the run sent on Leases are exactly those the lock Role grants (runLocally refused any other).
+    const sent = new Set(
+      cluster.requests
+        .map((r) => requestAttributes(r.verb, r.path))
+        .filter((a) => a?.resource === 'leases')
+        .map((a) => `${a!.namespace}|${a!.verb}`),
+    );
+    const role = objects.find((o) => o.kind === 'Role' && o.metadata.namespace === LOCKS)!;
+    expect([...sent].sort()).toEqual(role.rules[0].verbs.map((v: string) => `${LOCKS}|${v}`).sort());
+  });
+});

@@ -154,13 +154,47 @@ function expand(rows: Row[], namespace: string): string[] {
   return out.sort();
 }
 
+/** lock.backend=lease: a Role of its own in the lock namespace (the code's verbs: lib/lock/lease-api.ts). */
+const LEASE_LOCK_ROWS: Row[] = [
+  {
+    who: 'backup',
+    kind: 'Role',
+    group: 'coordination.k8s.io',
+    resources: ['leases'],
+    verbs: ['get', 'create', 'update', 'delete'],
+  },
+];
+
 export const DOCUMENTED_GRANTS = {
   /** backup + prune + restore of a namespace install (export off). */
   namespace: (ns: string) => expand(NAMESPACE_ROWS, ns),
   clusterPruner: expand(CLUSTER_PRUNER_ROWS, ''),
   /** The verify Role at level restore (none at level integrity: it reads S3 only). */
   verifyRestore: expand(VERIFY_RESTORE_ROWS, ''),
+  leaseLock: expand(LEASE_LOCK_ROWS, ''),
 };
+
+/**
+ * The grants of one row of the README's table of switches (`| backup (lock.backend=lease) | switch | group |
+ * resources | verbs | why |`), as `backup|Role|group|resource|verb`.
+ */
+export function readmeSwitchGrants(who: string, kind: Row['kind'] = 'Role'): string[] {
+  const readme = readFileSync(`${CHART_DIR}/README.md`, 'utf8');
+  const rows: Row[] = [];
+  for (const line of readme.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim().replace(/`/g, ''));
+    if (cells.length < 7 || cells[0] !== '' || cells[1] !== who) continue;
+    const [, , , group, resources, verbs] = cells;
+    rows.push({
+      who: who.replace(/ \(.*\)$/, '') as Row['who'],
+      kind,
+      group,
+      resources: resources.split(',').map((s) => s.trim()),
+      verbs: verbs.split(',').map((s) => s.trim()),
+    });
+  }
+  return expand(rows, '');
+}
 
 /**
  * The grants the chart README's tables list: rows `| who | Role or ClusterRole | group | resources | verbs | why |`.

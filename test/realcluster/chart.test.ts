@@ -278,4 +278,33 @@ describe('the chart on a real cluster, its Jobs run by the Job controller as the
     expect([0, 1], diff.text).toContain(diff.code);
     expect(diff.text).not.toMatch(/forbidden/i);
   });
+
+  it('upgraded to lock.backend=lease, the backup Job takes its slot as a Lease in the shared lock namespace', async () => {
+    const LOCKS = 'nsbackup-locks';
+    cluster.kubectl(['create', 'namespace', LOCKS]);
+    const upgrade = helm([
+      'upgrade',
+      NS,
+      CHART_DIR,
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+      '-n',
+      NS,
+      '--reuse-values',
+      '--set',
+      'lock.backend=lease',
+      '--set',
+      `lock.namespace=${LOCKS}`,
+    ]);
+    expect(upgrade.status, upgrade.stderr).toBe(0);
+    const pod = json(['-n', NS, 'get', 'cronjob', `${NS}-backup`]).spec.jobTemplate.spec.template.spec;
+    expect(JSON.stringify(pod.volumes)).not.toContain('hostPath');
+    const run = await runJobFrom(`${NS}-backup`, `${NS}-adhoc-lease`);
+    expect(run.succeeded, run.log).toBe(true);
+    // The node name came from the downward API; the Role the chart put in the lock namespace let it through.
+    expect(run.log).toMatch(
+      /"msg":"node lock acquired".*"lockPath":"nsbackup-locks\/nsbackup-testnode-1-\d+"/,
+    );
+    expect(json(['-n', LOCKS, 'get', 'leases']).items).toEqual([]);
+  });
 });

@@ -162,3 +162,8 @@ annotations:
   emptyDir:
     sizeLimit: {{ .Values.tmpSizeLimit }}
 {{- end -}}
+
+{{/* Namespace of the lease lock's Leases (lock.backend=lease): lock.namespace, else the release namespace. */}}
+{{- define "nsbackup.lockNamespace" -}}
+{{- .Values.lock.namespace | default .Release.Namespace -}}
+{{- end -}}
