@@ -728,8 +728,12 @@ describe('RBAC: exactly the documented verbs', () => {
       valuesFiles: [valuesFile('verify')],
       set: { 'verify.level': 'integrity' },
     });
-    expect(verifyGrants(integrity)).toEqual([]);
-    expect(find(integrity, 'Role', 'shop-verify').rules).toEqual([]);
+    expect(verifyGrants(integrity)).toEqual(DOCUMENTED_GRANTS.verifyIntegrity);
+    const none = helmTemplate({
+      valuesFiles: [valuesFile('verify')],
+      set: { 'verify.level': 'integrity', 'metrics.statusConfigMap': '' },
+    });
+    expect(find(none, 'Role', 'shop-verify').rules).toEqual([]);
     // Off by default: no verify objects at all.
     expect(
       rendered.postgres.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'verify'),

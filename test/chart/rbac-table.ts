@@ -15,6 +15,12 @@ interface Row {
 
 const SNAP = 'snapshot.storage.k8s.io';
 
+/** metrics.statusConfigMap (on by default): create the ConfigMap once, then merge each run into it by name. */
+const statusRows = (who: Row['who']): Row[] => [
+  { who, kind: 'Role', group: 'core', resources: ['configmaps'], verbs: ['create'] },
+  { who, kind: 'Role', group: 'core', resources: ['configmaps (metrics.statusConfigMap)'], verbs: ['patch'] },
+];
+
 const NAMESPACE_ROWS: Row[] = [
   { who: 'backup', kind: 'Role', group: 'core', resources: ['namespaces (own)'], verbs: ['get'] },
   {
@@ -41,6 +47,7 @@ const NAMESPACE_ROWS: Row[] = [
     resources: ['volumesnapshots'],
     verbs: ['create', 'get', 'list', 'patch', 'delete'],
   },
+  ...statusRows('backup'),
   {
     who: 'prune',
     kind: 'Role',
@@ -48,6 +55,7 @@ const NAMESPACE_ROWS: Row[] = [
     resources: ['volumesnapshots'],
     verbs: ['get', 'list', 'patch', 'delete'],
   },
+  ...statusRows('prune'),
   {
     who: 'prune',
     kind: 'ClusterRole',
@@ -85,6 +93,7 @@ const NAMESPACE_ROWS: Row[] = [
 
 /** verify.enabled with level restore (ci/verify-values.yaml: assertionsConfigMap verify-assertions). */
 const VERIFY_RESTORE_ROWS: Row[] = [
+  ...statusRows('verify'),
   { who: 'verify', kind: 'Role', group: 'batch', resources: ['jobs'], verbs: ['get', 'create', 'delete'] },
   { who: 'verify', kind: 'Role', group: 'core', resources: ['pods'], verbs: ['get', 'list'] },
   { who: 'verify', kind: 'Role', group: 'core', resources: ['pods/exec'], verbs: ['create', 'get'] },
@@ -147,7 +156,9 @@ function expand(rows: Row[], namespace: string): string[] {
             ? `namespaces(${namespace})`
             : resource === 'configmaps (verify.assertionsConfigMap)'
               ? 'configmaps(verify-assertions)'
-              : resource.replace(/ \((\w+)\)$/, '($1)');
+              : resource === 'configmaps (metrics.statusConfigMap)'
+                ? 'configmaps(nsbackup-status)'
+                : resource.replace(/ \((\w+)\)$/, '($1)');
         out.push(`${row.who}|${row.kind}|${group || 'core'}|${name}|${verb}`);
       }
   }
@@ -169,8 +180,9 @@ export const DOCUMENTED_GRANTS = {
   /** backup + prune + restore of a namespace install (export off). */
   namespace: (ns: string) => expand(NAMESPACE_ROWS, ns),
   clusterPruner: expand(CLUSTER_PRUNER_ROWS, ''),
-  /** The verify Role at level restore (none at level integrity: it reads S3 only). */
+  /** The verify Role at level restore (at level integrity only the status ConfigMap: it reads S3). */
   verifyRestore: expand(VERIFY_RESTORE_ROWS, ''),
+  verifyIntegrity: expand(statusRows('verify'), ''),
   leaseLock: expand(LEASE_LOCK_ROWS, ''),
 };
 

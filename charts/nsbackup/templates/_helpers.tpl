@@ -59,6 +59,24 @@ app.kubernetes.io/component: {{ .component }}
 - name: NSBACKUP_PUSHGATEWAY_URL
   value: {{ . | quote }}
 {{- end }}
+{{- if and (eq .Values.mode "namespace") .Values.metrics.statusConfigMap }}
+- name: NSBACKUP_STATUS_CONFIGMAP
+  value: {{ .Values.metrics.statusConfigMap | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* metrics.statusConfigMap: create it once, then merge each run into it (by name only). */}}
+{{- define "nsbackup.statusConfigMapRules" -}}
+{{- with .Values.metrics.statusConfigMap }}
+# metrics.statusConfigMap: each run's last attempt, result and success, for `nsbackup status`.
+- apiGroups: ['']
+  resources: [configmaps]
+  verbs: [create]
+- apiGroups: ['']
+  resources: [configmaps]
+  resourceNames: [{{ . | quote }}]
+  verbs: [patch]
+{{- end }}
 {{- end -}}
 
 {{/* The namespace a namespaced command works on: the pod's own. */}}
