@@ -181,6 +181,11 @@ describe('the chart on a real cluster, its Jobs run by the Job controller as the
     expect(pod.spec.serviceAccountName).toBe(`${NS}-backup`);
     expect(run.log).toContain('"outcome":"success"');
     expect(run.log).not.toContain(pg.password);
+    // The run is recorded in the status ConfigMap (metrics.statusConfigMap), within the Role's create and patch.
+    expect(run.log).not.toContain('could not record the run');
+    const status = json(['-n', NS, 'get', 'configmap', 'nsbackup-status']).data;
+    expect(status['backup.lastResult']).toBe('succeeded');
+    expect(status['backup.lastSuccess']).toBe(status['backup.lastAttempt']);
   });
 
   it('the prune Job runs retain and mark-and-delete with its own Role', async () => {
@@ -188,6 +193,10 @@ describe('the chart on a real cluster, its Jobs run by the Job controller as the
     expect(run.succeeded, run.log).toBe(true);
     expect(run.log).toContain('"command":"retain"');
     expect(run.log).toContain('"command":"mark-and-delete"');
+    expect(run.log).not.toContain('could not record the run');
+    const status = json(['-n', NS, 'get', 'configmap', 'nsbackup-status']).data;
+    expect(status['retain.lastResult']).toBe('succeeded');
+    expect(status['mark-and-delete.lastResult']).toBe('succeeded');
   });
 
   it('the restore Job from the chart restores the latest backup over the live namespace (skipping what exists)', async () => {
