@@ -77,6 +77,11 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Download an etcd backup into a data directory and the PKI files, and print the runbook',
     load: async () => (await import('./etcd-restore.js')).command,
   },
+  'etcd-verify': {
+    summary:
+      'Read an etcd backup back from S3, restore it into a scratch folder and check it against its manifest',
+    load: async () => (await import('./etcd-verify.js')).command,
+  },
   diff: {
     summary: 'Show what differs between a backup (S3 or export folder) and the live namespace',
     load: async () => (await import('./diff.js')).command,

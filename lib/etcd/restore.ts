@@ -65,20 +65,27 @@ export function restoreMemberOf(manifest: EtcdManifest, given: EtcdRestoreInput[
   return { name, initialCluster, initialAdvertisePeerUrls };
 }
 
-export async function runEtcdRestore(input: EtcdRestoreInput): Promise<EtcdRestoreResult> {
-  const { store, log } = input;
-  const prefix = etcdPrefix(store, input.cluster);
+/** The id of `backup` (an id or `latest`) among the finished etcd backups of the cluster; throws when none. */
+export async function resolveEtcdBackupId(store: S3Store, cluster: string, backup: string): Promise<string> {
+  const prefix = etcdPrefix(store, cluster);
   const keys: string[] = [];
   for await (const o of store.list(prefix)) keys.push(o.key);
   const ids = finishedBackupIds(keys, prefix);
-  const backupId = input.backup === 'latest' ? ids[ids.length - 1] : input.backup;
+  const backupId = backup === 'latest' ? ids[ids.length - 1] : backup;
   if (!backupId || !ids.includes(backupId)) {
     throw new JobError(
-      input.backup === 'latest'
+      backup === 'latest'
         ? `no etcd backup with a manifest in ${store.url(prefix)}`
-        : `no etcd backup ${input.backup} with a manifest in ${store.url(prefix)}`,
+        : `no etcd backup ${backup} with a manifest in ${store.url(prefix)}`,
     );
   }
+  return backupId;
+}
+
+export async function runEtcdRestore(input: EtcdRestoreInput): Promise<EtcdRestoreResult> {
+  const { store, log } = input;
+  const prefix = etcdPrefix(store, input.cluster);
+  const backupId = await resolveEtcdBackupId(store, input.cluster, input.backup);
   const folder = prefix + backupId + '/';
   let manifest: EtcdManifest;
   try {

@@ -1,7 +1,7 @@
 // Settings of etcd-backup and etcd-restore. Paths default to kubeadm's layout under /etc/kubernetes/pki; the
 // client certificate is the one kube-apiserver itself uses to reach etcd.
 
-import { bool, duration, int, list, oneOf, str } from '../config/index.js';
+import { bool, duration, int, list, oneOf, str, url } from '../config/index.js';
 import { backupSettings } from '../backup/settings.js';
 import { encryptionSettings } from '../export/settings.js';
 import { keepSettings, markAndDeleteSettings, timeZoneSetting } from '../prune/settings.js';
@@ -179,6 +179,26 @@ export const etcdRestoreSettings = {
     flag: '--initial-advertise-peer-urls',
     defaultText: "this member's URL in --initial-cluster",
     description: 'etcd --initial-advertise-peer-urls of the restored member.',
+  }),
+  ...etcdClusterSetting,
+  ...etcdToolSettings,
+  ...encryptionSettings,
+  ...s3Settings,
+};
+
+export const etcdVerifySettings = {
+  backup: str({
+    env: 'NSBACKUP_ETCD_BACKUP',
+    flag: '--backup',
+    default: 'latest',
+    pattern: /^[A-Za-z0-9._-]+$/,
+    patternText: 'a backup id or latest',
+    description: 'The etcd backup to verify: its id, or latest (the newest with a manifest).',
+  }),
+  notifyFailureUrl: url({
+    env: 'NSBACKUP_NOTIFY_FAILURE_URL',
+    secret: true,
+    description: 'GET when the verification fails. A failing request is logged only, with scheme and host.',
   }),
   ...etcdClusterSetting,
   ...etcdToolSettings,

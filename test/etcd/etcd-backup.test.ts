@@ -19,6 +19,7 @@ import { runCommand } from '../../lib/command.js';
 import { generateEncryptionKey, parseEncryptionKey } from '../../lib/crypto/index.js';
 import { createEtcdBackupCommand } from '../../scripts/etcd-backup.js';
 import { command as etcdRestore } from '../../scripts/etcd-restore.js';
+import { command as etcdVerify } from '../../scripts/etcd-verify.js';
 import { command as list } from '../../scripts/list.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
 import { ensureBuilt } from '../realcluster/build.js';
@@ -57,13 +58,15 @@ function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-async function run(which: 'backup' | 'restore', env: Record<string, string>, argv: string[] = []) {
+async function run(which: 'backup' | 'restore' | 'verify', env: Record<string, string>, argv: string[] = []) {
   const lines: string[] = [];
   const out: string[] = [];
   const command =
     which === 'backup'
       ? createEtcdBackupCommand({ notifier: async (url) => void pings.push(url) })
-      : etcdRestore;
+      : which === 'restore'
+        ? etcdRestore
+        : etcdVerify;
   const code = await runCommand(command as any, {
     env,
     argv,
@@ -271,6 +274,20 @@ describe('etcd-backup', () => {
     expect(existsSync(target)).toBe(false);
   });
 
+  it('etcd-verify restores the stored backup into a scratch folder, checks it and records verification.json', async () => {
+    const { code, log, out } = await run('verify', baseEnv(), ['--backup', backupId]);
+    expect(code, log).toBe(0);
+    expect(out).toMatch(
+      new RegExp(`verified etcd backup ${backupId}: restored at revision \\d+ with \\d+ keys`),
+    );
+    const folder = `nsbackup/${CLUSTER}/_etcd/${backupId}/`;
+    const verification = JSON.parse(await s3.store('').downloadText(folder + 'verification.json'));
+    expect(verification).toMatchObject({ backupId, ok: true, problems: [] });
+    expect(verification.keys).toBeGreaterThanOrEqual(50);
+    // The scratch folder is gone.
+    expect(readdirSync(tmpdir()).some((d) => d.startsWith('nsbackup-etcd-verify-'))).toBe(false);
+  });
+
   it('refuses a stored file changed in S3 and leaves the folder empty', async () => {
     const folder = `nsbackup/${CLUSTER}/_etcd/${backupId}/`;
     const store = s3.store('');
@@ -284,6 +301,17 @@ describe('etcd-backup', () => {
     expect(code).toBe(1);
     expect(log).toContain('segment');
     expect(existsSync(target)).toBe(false);
+
+    // etcd-verify finds it too: exit 1, the reason recorded beside the backup, the failure URL called.
+    const verify = await run('verify', baseEnv(), ['--backup', backupId]);
+    expect(verify.code).toBe(1);
+    expect(verify.out).toMatch(new RegExp(`etcd backup ${backupId} FAILED verification: .*segment`));
+    const verification = JSON.parse(
+      await store.downloadText(`nsbackup/${CLUSTER}/_etcd/${backupId}/verification.json`),
+    );
+    expect(verification).toMatchObject({ backupId, ok: false });
+    expect(verification.problems.join()).toMatch(/sa\.key|segment/);
+    expect(verify.log).toMatch(/notification (sent|failed)[^\n]*"outcome":"failure"/);
   });
 
   it('never logs the key, the PKI private keys or the ping URLs', () => {
