@@ -26,6 +26,7 @@ function promtool(args: string[]) {
 }
 
 const backup = 'job="nsbackup",namespace="shop",command="backup"';
+const verify = 'job="nsbackup",namespace="shop",command="verify"';
 /** An expected alert: its labels, and its annotations with the labels filled in as Prometheus does. */
 const alert = (name: string, labels: Record<string, string>) => ({
   exp_labels: labels,
@@ -48,7 +49,7 @@ describe('the PrometheusRule', () => {
     writeFileSync(join(dir, 'rules.yaml'), YAML.stringify(rule.spec));
     const check = promtool(['check', 'rules', 'rules.yaml']);
     expect(check.status, check.output).toBe(0);
-    expect(check.output).toContain('SUCCESS: 4 rules found');
+    expect(check.output).toContain('SUCCESS: 5 rules found');
   });
 
   it('fires each alert when its condition holds, and not before (promtool test rules)', () => {
@@ -64,6 +65,8 @@ describe('the PrometheusRule', () => {
             { series: `nsbackup_last_success_timestamp_seconds{${backup}}`, values: '0x40' },
             { series: `nsbackup_last_attempt_timestamp_seconds{${backup}}`, values: '0+3600x40' },
             { series: `nsbackup_last_run_success{${backup}}`, values: '1x24 0x16' },
+            // A weekly verify: good, then failed from the 30th hour.
+            { series: `nsbackup_last_run_success{${verify}}`, values: '1x29 0x11' },
             {
               series: 'kube_cronjob_status_last_successful_time{namespace="shop",cronjob="shop-backup"}',
               values: '0x40',
@@ -89,6 +92,12 @@ describe('the PrometheusRule', () => {
               exp_alerts: [alert('NsbackupCronJobNoSuccess', { severity: 'critical' })],
             },
             { eval_time: '27h', alertname: 'NsbackupMetricsAbsent', exp_alerts: [] },
+            { eval_time: '29h', alertname: 'NsbackupVerifyFailed', exp_alerts: [] },
+            {
+              eval_time: '31h',
+              alertname: 'NsbackupVerifyFailed',
+              exp_alerts: [alert('NsbackupVerifyFailed', { severity: 'critical' })],
+            },
           ],
         },
         {
