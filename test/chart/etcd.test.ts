@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import { runCommand } from '../../lib/command.js';
 import { command as etcdBackup } from '../../scripts/etcd-backup.js';
+import { command as etcdVerify } from '../../scripts/etcd-verify.js';
 import { helmTemplate, helmTemplateError } from '../helpers/helm.js';
 import { container, envOf, podSpecOf } from './rendered.js';
 
@@ -18,9 +19,42 @@ const etcdValues = {
 describe('chart mode=etcd', () => {
   const objects = helmTemplate({ release: 'etcd-backup', namespace: 'kube-system', set: etcdValues });
 
-  it('renders one CronJob and nothing that grants anything', () => {
-    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['CronJob/etcd-backup-etcd']);
-    new CronJob(objects[0] as any).validate();
+  it('renders the backup and the verify CronJob and nothing that grants anything', () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'CronJob/etcd-backup-etcd',
+      'CronJob/etcd-backup-etcd-verify',
+    ]);
+    for (const o of objects) new CronJob(o as any).validate();
+    const off = helmTemplate({
+      release: 'etcd-backup',
+      set: { ...etcdValues, 'etcd.verify.enabled': 'false' },
+    });
+    expect(off.map((o) => o.metadata.name)).toEqual(['etcd-backup-etcd']);
+  });
+
+  it('verifies on any node: no host network, no host path, no token, non-root; its environment loads in etcd-verify', async () => {
+    const pod = podSpecOf(objects[1]);
+    expect(pod.hostNetwork).toBeUndefined();
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.volumes.some((v: any) => v.hostPath)).toBe(false);
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    const c = container(pod, 'etcd-verify');
+    expect(c.args).toEqual(['etcd-verify']);
+    const env: Record<string, string> = {};
+    for (const [name, v] of envOf(c)) {
+      env[name] = v.value ?? (name === 'NSBACKUP_ENCRYPTION_KEY' ? 'A'.repeat(43) + '=' : 'from-a-secret');
+    }
+    expect(env.NSBACKUP_CLUSTER_NAME).toBeTruthy();
+    const lines: string[] = [];
+    const code = await runCommand(etcdVerify, {
+      env: { ...env, NSBACKUP_S3_BUCKET: '' },
+      write: (l) => lines.push(l),
+      out: () => undefined,
+    });
+    // Configuration loads; without a bucket here it stops there (exit 2, naming it), not at an unknown variable.
+    expect(code).toBe(2);
+    expect(lines.join('\n')).toContain('NSBACKUP_S3_BUCKET is required');
+    expect(lines.join('\n')).not.toContain('is not a setting of nsbackup');
   });
 
   it('runs on a control-plane node with the host network, the PKI read-only and no token', () => {
