@@ -16,7 +16,7 @@ import { DateTime } from 'luxon';
 import { snapshotLabels } from '../lib/backup/snapshot-labels.js';
 import { runCommand, type Command } from '../lib/command.js';
 import { Labels } from '../lib/labels.js';
-import { toSnapshotInfo } from '../lib/prune/snapshots.js';
+import { toSnapshotInfo } from '../lib/snapshots/list.js';
 import {
   DEFAULT_RETAIN_POLICY,
   planMark,

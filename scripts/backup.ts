@@ -25,7 +25,7 @@ import type { BackupFolder } from '../lib/backup/ports.js';
 import { databaseAdapter } from '../lib/backup/database.js';
 import { backupExportStep } from '../lib/export/backup-step.js';
 import { keyFrom } from '../lib/crypto/index.js';
-import { writeOutcome } from '../lib/export/outcome.js';
+import { writeOutcome } from '../lib/resources/outcome.js';
 import { backupFolderOf } from '../lib/export/s3-export.js';
 import type { EncryptionKey } from '../lib/crypto/index.js';
 import { volumeBackupStep } from '../lib/volumes/backup-wiring.js';

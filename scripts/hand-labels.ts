@@ -6,7 +6,7 @@ import { ExitCode, JobError } from '../lib/exit.js';
 import { connectOrConfigError, kubeSettings, volumeSnapshotPath } from '../lib/kube/index.js';
 import { decideHandLabel, type HandAction } from '../lib/prune/hand-labels.js';
 import { timeZoneSetting } from '../lib/prune/settings.js';
-import { listSnapshots } from '../lib/prune/snapshots.js';
+import { listSnapshots } from '../lib/snapshots/list.js';
 
 const schema = {
   snapshot: str({

@@ -7,7 +7,7 @@ import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/i
 import { formatCalendars } from '../lib/prune/calendar-view.js';
 import { formatTables, snapshotRows } from '../lib/prune/list.js';
 import { scopeAliases, scopeFrom, scopeSettings, timeZoneSetting } from '../lib/prune/settings.js';
-import { listSnapshots } from '../lib/prune/snapshots.js';
+import { listSnapshots } from '../lib/snapshots/list.js';
 import { s3Settings, storeFrom } from '../lib/s3/index.js';
 
 const schema = {

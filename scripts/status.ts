@@ -7,7 +7,7 @@ import { ExitCode } from '../lib/exit.js';
 import { connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { formatFreshness, freshnessOf } from '../lib/prune/freshness.js';
 import { scopeAliases, scopeFrom, scopeSettings } from '../lib/prune/settings.js';
-import { listSnapshots } from '../lib/prune/snapshots.js';
+import { listSnapshots } from '../lib/snapshots/list.js';
 import { readStatuses } from '../lib/metrics/status-configmap.js';
 
 const schema = {

@@ -1,7 +1,7 @@
-// The record of how a run ended, stored in its S3 folder (lib/export/outcome.ts) so that `latest` never picks a
+// The record of how a run ended, stored in its S3 folder (lib/resources/outcome.ts) so that `latest` never picks a
 // backup whose run failed after writing part of its files. Pure.
 
-import type { BackupOutcome } from '../export/outcome.js';
+import type { BackupOutcome } from '../resources/outcome.js';
 import type { ManifestVolume } from '../resources/manifest.js';
 
 export function backupOutcomeOf(input: {

@@ -1,7 +1,7 @@
 // What the backup flow needs from the outside, as plain function types, so each step can be tested with
 // fakes and the real adapters (pods/exec, the dump scripts, the resource export) plug in at one place.
 
-import type { BackupOutcome } from '../export/outcome.js';
+import type { BackupOutcome } from '../resources/outcome.js';
 import type { DatabasePlan } from './plan.js';
 import type { DumpFacts } from './snapshot-labels.js';
 import type { PodTarget } from '../exec/target.js';
@@ -44,7 +44,7 @@ export interface BackupFolder {
   location: string;
 }
 
-/** Stores how the run ended in its folder (lib/export/outcome.ts), so `latest` can skip failed runs. */
+/** Stores how the run ended in its folder (lib/resources/outcome.ts), so `latest` can skip failed runs. */
 export type WriteOutcome = (folder: BackupFolder, outcome: BackupOutcome) => Promise<void>;
 
 /** A dump stored in the backup's S3 folder: the manifest lists it so restore-db can find and verify it. */

@@ -10,5 +10,4 @@ export * from './s3-export.js';
 export * from './dir-export.js';
 export * from './live.js';
 export * from './backup-step.js';
-export * from './outcome.js';
 export * from './latest.js';

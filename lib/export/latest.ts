@@ -8,7 +8,7 @@ import { forEachLimited } from '../concurrency.js';
 import { JobError } from '../exit.js';
 import { MANIFEST_FILE, backupFolderKey } from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
-import { OUTCOME_FILE, readOutcome, type BackupOutcome } from './outcome.js';
+import { OUTCOME_FILE, readOutcome, type BackupOutcome } from '../resources/outcome.js';
 
 /** One backup folder as the listing found it. */
 export interface BackupCandidate {

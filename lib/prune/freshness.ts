@@ -6,7 +6,7 @@
 import type { CommandStatus } from '../metrics/status-configmap.js';
 import { runCompleted } from '../retention/outcome.js';
 import { columns } from '../table.js';
-import type { SnapshotInfo } from './snapshots.js';
+import type { SnapshotInfo } from '../snapshots/list.js';
 
 export interface Freshness {
   namespace: string;

@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { Labels } from '../labels.js';
 import { columns } from '../table.js';
 import { runOutcomeOf, type RunOutcome } from '../retention/index.js';
-import type { SnapshotInfo } from './snapshots.js';
+import type { SnapshotInfo } from '../snapshots/list.js';
 
 export interface SnapshotRow {
   namespace: string;

@@ -10,7 +10,7 @@ import {
 } from '../retention/index.js';
 import { forEachLimited } from '../concurrency.js';
 import { idOf, logProblems, PATCH_CONCURRENCY, type PruneContext } from './context.js';
-import { listSnapshots, type SnapshotInfo } from './snapshots.js';
+import { listSnapshots, type SnapshotInfo } from '../snapshots/list.js';
 import { Sweeper, type SweepDeps, type SweepFailure } from './sweep.js';
 import { patchLabels } from './writes.js';
 

@@ -3,7 +3,7 @@ import { LABEL_PREFIX } from '../labels.js';
 import { planRetain, type GfsKeep, type GfsKey } from '../retention/index.js';
 import { forEachLimited } from '../concurrency.js';
 import { idOf, logProblems, PATCH_CONCURRENCY, type PruneContext } from './context.js';
-import { listSnapshots } from './snapshots.js';
+import { listSnapshots } from '../snapshots/list.js';
 import { patchLabels } from './writes.js';
 
 export interface RetainOptions {

@@ -1,7 +1,7 @@
 // Which S3 folder a snapshot's backup stored its files in, and when that folder may go: one backup run
 // snapshots several PVCs, so the folder is deleted with the last snapshot that refers to it.
 import { Labels } from '../labels.js';
-import type { SnapshotInfo } from './snapshots.js';
+import type { SnapshotInfo } from '../snapshots/list.js';
 
 export interface S3Folder {
   bucket: string;

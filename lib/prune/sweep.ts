@@ -13,7 +13,7 @@ import type { Deletion } from '../retention/index.js';
 import type { S3Store } from '../s3/index.js';
 import { sleep as realSleep } from '../concurrency.js';
 import { FolderReferences, s3FoldersOf, type S3Folder, type S3Layout } from './s3-folders.js';
-import { S3_CLEANUP_FINALIZER, type SnapshotInfo } from './snapshots.js';
+import { S3_CLEANUP_FINALIZER, type SnapshotInfo } from '../snapshots/list.js';
 import {
   addCleanupFinalizer,
   deleteSnapshot,

@@ -11,7 +11,7 @@ import {
   type KubeClient,
   type KubeObject,
 } from '../kube/index.js';
-import { S3_CLEANUP_FINALIZER, type SnapshotInfo } from './snapshots.js';
+import { S3_CLEANUP_FINALIZER, type SnapshotInfo } from '../snapshots/list.js';
 
 /** `changed`: the snapshot is not the one the decision was made on; `gone`: it no longer exists. */
 export type WriteResult = { outcome: 'done'; resourceVersion: string } | { outcome: 'changed' | 'gone' };

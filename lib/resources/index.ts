@@ -14,6 +14,7 @@ export * from './quantity.js';
 export * from './transform.js';
 export * from './backup-files.js';
 export * from './manifest.js';
+export * from './outcome.js';
 export * from './archive.js';
 export * from './export-layout.js';
 export * from './diff.js';

@@ -21,12 +21,8 @@ import {
 } from '../resources/index.js';
 import { DecryptionError, createMeterStream, type EncryptionKey, type FileDigest } from '../crypto/index.js';
 import type { S3Store } from '../s3/index.js';
-import {
-  findLatestSucceededBackup,
-  outcomeWarning,
-  readOutcome,
-  type BackupOutcome,
-} from '../export/index.js';
+import { findLatestSucceededBackup, outcomeWarning } from '../export/index.js';
+import { readOutcome, type BackupOutcome } from '../resources/outcome.js';
 
 export interface BackupRef {
   cluster: string;

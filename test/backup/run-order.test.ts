@@ -14,7 +14,7 @@ import { backupSettings } from '../../lib/backup/settings.js';
 import { loadConfig } from '../../lib/config/index.js';
 import { podExec } from '../../lib/exec/index.js';
 import { JobError } from '../../lib/exit.js';
-import type { BackupOutcome } from '../../lib/export/outcome.js';
+import type { BackupOutcome } from '../../lib/resources/outcome.js';
 import { KubeApiError, connect, corePath, volumeSnapshotPath } from '../../lib/kube/index.js';
 import type { KubeClient } from '../../lib/kube/index.js';
 import { acquireNodeLock } from '../../lib/lock/index.js';

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
 import { Labels } from '../../lib/labels.js';
-import { S3_CLEANUP_FINALIZER } from '../../lib/prune/snapshots.js';
+import { S3_CLEANUP_FINALIZER } from '../../lib/snapshots/list.js';
 import { command as listCommand } from '../../scripts/list.js';
 import { createMarkAndDeleteCommand } from '../../scripts/mark-and-delete.js';
 import { createRetainCommand } from '../../scripts/retain.js';

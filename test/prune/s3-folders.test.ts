@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Annotations, Labels } from '../../lib/labels.js';
 import { FolderReferences, s3FoldersOf, type S3Layout } from '../../lib/prune/s3-folders.js';
-import { toSnapshotInfo } from '../../lib/prune/snapshots.js';
+import { toSnapshotInfo } from '../../lib/snapshots/list.js';
 
 const layout: S3Layout = { bucket: 'backups', prefix: 'nsbackup', cluster: 'prod' };
 

@@ -4,7 +4,7 @@
 import { DateTime } from 'luxon';
 import { expect, it } from 'vitest';
 import { Labels } from '../../lib/labels.js';
-import { toSnapshotInfo } from '../../lib/prune/snapshots.js';
+import { toSnapshotInfo } from '../../lib/snapshots/list.js';
 import { snapshotLabels } from '../../lib/backup/snapshot-labels.js';
 import { startCluster } from '../cluster/index.js';
 import { SNAP_API, pruneNight, seedSnapshots, snapshotNames } from './fixtures.js';

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connect, type KubeClient } from '../../lib/kube/index.js';
 import { Labels } from '../../lib/labels.js';
-import { S3_CLEANUP_FINALIZER, toSnapshotInfo } from '../../lib/prune/snapshots.js';
+import { S3_CLEANUP_FINALIZER, toSnapshotInfo } from '../../lib/snapshots/list.js';
 import { addCleanupFinalizer, deleteSnapshot } from '../../lib/prune/writes.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { SNAP_API, snapshotObjects, writes } from './fixtures.js';

@@ -7,12 +7,12 @@ import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
-import { writeOutcome } from '../../lib/export/index.js';
 import {
   buildManifest,
   createResourceArchiveWriter,
   dumpFileName,
   serializeManifest,
+  writeOutcome,
 } from '../../lib/resources/index.js';
 import { createRestoreDbCommand, type RestoreDbOverrides } from '../../scripts/restore-db.js';
 import { localProcessHandler } from '../cluster/exec.js';

@@ -6,12 +6,8 @@ import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
-import {
-  exportNamespaceToS3,
-  readBackupObjects,
-  writeOutcome,
-  type BackupOutcome,
-} from '../../lib/export/index.js';
+import { exportNamespaceToS3, readBackupObjects } from '../../lib/export/index.js';
+import { writeOutcome, type BackupOutcome } from '../../lib/resources/index.js';
 import { connect } from '../../lib/kube/index.js';
 import { Labels } from '../../lib/labels.js';
 import { Logger } from '../../lib/log.js';

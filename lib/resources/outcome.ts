@@ -4,7 +4,7 @@
 // folder that looks finished but must never be restored by accident.
 
 import type { S3Store } from '../s3/index.js';
-import type { ManifestVolume } from '../resources/manifest.js';
+import type { ManifestVolume } from './manifest.js';
 
 export const OUTCOME_FILE = 'outcome.json';
 
