@@ -1,6 +1,7 @@
 // `nsbackup diff --from <backup id|latest|DIR>`: object by object, what differs between a backup (in S3 or an
 // export folder) and the live namespace. Exit 0 when equal, 1 when anything differs (or on an error).
 
+import { encryptionSettings } from '../lib/crypto/index.js';
 import { stat } from 'node:fs/promises';
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ConfigError, oneOf, str } from '../lib/config/index.js';
@@ -9,7 +10,6 @@ import {
   backupFolderOf,
   clusterNameSetting,
   discover,
-  encryptionSettings,
   exportDirNamespace,
   exportTuningSettings,
   findLatestSucceededBackup,

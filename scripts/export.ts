@@ -3,15 +3,11 @@
 // export to S3 is a backup run of its own: it records its outcome beside the manifest (failed, and exit 1, when
 // types could not be read), so that `latest` never picks an export that is missing something.
 
+import { encryptionSettings } from '../lib/crypto/index.js';
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ConfigError, str } from '../lib/config/index.js';
 import { ExitCode } from '../lib/exit.js';
-import {
-  clusterNameSetting,
-  encryptionSettings,
-  exportNamespaceToDir,
-  exportTuningSettings,
-} from '../lib/export/index.js';
+import { clusterNameSetting, exportNamespaceToDir, exportTuningSettings } from '../lib/export/index.js';
 import { keyFrom } from '../lib/crypto/index.js';
 import { exportAsBackup } from '../lib/export/export-as-backup.js';
 import { decideSecrets, exportSecretsSetting } from '../lib/export/secrets-policy.js';

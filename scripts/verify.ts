@@ -10,7 +10,7 @@ import { httpGetNotifier, notify } from '../lib/backup/notify.js';
 import { backupsSettings } from '../lib/export/backups-settings.js';
 import { findLatestSucceededBackup } from '../lib/export/latest.js';
 import { readManifest } from '../lib/export/s3-export.js';
-import { encryptionSettings } from '../lib/export/settings.js';
+import { encryptionSettings } from '../lib/crypto/index.js';
 import { podExec } from '../lib/exec/index.js';
 import { clusterNameOf, connectOrConfigError, corePath } from '../lib/kube/index.js';
 import { assertionsFromConfigMap } from '../lib/verify/assertions.js';

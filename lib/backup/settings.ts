@@ -18,7 +18,8 @@ import {
 import { encodeDeltas, parseDeltas } from '../retention/index.js';
 import { kubeSettings } from '../kube/index.js';
 import { lockSettings } from '../lock/settings.js';
-import { backupExportSetting, encryptionSettings, exportTuningSettings } from '../export/settings.js';
+import { encryptionSettings } from '../crypto/index.js';
+import { backupExportSetting, exportTuningSettings } from '../export/settings.js';
 import { exportSecretsSetting } from '../export/secrets-policy.js';
 import { s3Settings } from '../s3/index.js';
 import { parseHooksFile } from './hooks.js';

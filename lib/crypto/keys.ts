@@ -11,9 +11,27 @@
 
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import { ConfigError } from '../config/index.js';
+import { ConfigError, secret, str } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { parseEncryptionKey, type EncryptionKey } from './encryption.js';
+
+/** Client-side encryption of stored files (AES-256-GCM). */
+export const encryptionSettings = {
+  encryptionKey: secret({
+    env: 'NSBACKUP_ENCRYPTION_KEY',
+    // Checked at load, like every other value: a bad key is refused naming the variable, before anything runs.
+    validate: (raw) => void parseEncryptionKey(raw.trim()),
+    invalid: ['not-a-key', 'ab'.repeat(16)],
+    description:
+      'Encryption key for S3 files: 32 bytes as base64 or 64 hex characters. Empty: not encrypted.',
+  }),
+  encryptionKeyFile: str({
+    env: 'NSBACKUP_ENCRYPTION_KEY_FILE',
+    description:
+      'File holding the encryption key (e.g. a mounted Secret), or a YAML map of namespace to key with "*" ' +
+      'for every other namespace. Exclusive with NSBACKUP_ENCRYPTION_KEY.',
+  }),
+};
 
 export interface KeySource {
   /** NSBACKUP_ENCRYPTION_KEY: one key, base64 or hex. */

@@ -3,7 +3,7 @@
 
 import { bool, duration, int, list, oneOf, str, url } from '../config/index.js';
 import { backupSettings } from '../backup/settings.js';
-import { encryptionSettings } from '../export/settings.js';
+import { encryptionSettings } from '../crypto/index.js';
 import { keepSettings, markAndDeleteSettings, timeZoneSetting } from '../prune/settings.js';
 import { s3Settings } from '../s3/index.js';
 

@@ -1,7 +1,6 @@
 // Settings of the resource export, shared by `nsbackup export`, `nsbackup diff` and the backup's export step.
 
-import { parseEncryptionKey } from '../crypto/encryption.js';
-import { bool, int, list, secret, str } from '../config/index.js';
+import { bool, int, list, str } from '../config/index.js';
 
 /** How the export lists the namespace and what it adds; spread into every schema that exports. */
 export const exportTuningSettings = {
@@ -42,24 +41,6 @@ export const backupExportSetting = {
     default: true,
     description:
       "Export the namespace's resources to the backup's S3 folder with every backup. Only with NSBACKUP_S3_BUCKET.",
-  }),
-};
-
-/** Client-side encryption of stored files (AES-256-GCM). */
-export const encryptionSettings = {
-  encryptionKey: secret({
-    env: 'NSBACKUP_ENCRYPTION_KEY',
-    // Checked at load, like every other value: a bad key is refused naming the variable, before anything runs.
-    validate: (raw) => void parseEncryptionKey(raw.trim()),
-    invalid: ['not-a-key', 'ab'.repeat(16)],
-    description:
-      'Encryption key for S3 files: 32 bytes as base64 or 64 hex characters. Empty: not encrypted.',
-  }),
-  encryptionKeyFile: str({
-    env: 'NSBACKUP_ENCRYPTION_KEY_FILE',
-    description:
-      'File holding the encryption key (e.g. a mounted Secret), or a YAML map of namespace to key with "*" ' +
-      'for every other namespace. Exclusive with NSBACKUP_ENCRYPTION_KEY.',
   }),
 };
 

@@ -3,7 +3,7 @@
 
 import { argv, bool, duration, int, list, oneOf, str, yamlFile } from '../config/index.js';
 import { dbConnectionSettings } from '../dump/connection-settings.js';
-import { encryptionSettings } from '../export/settings.js';
+import { encryptionSettings } from '../crypto/index.js';
 import { kubeSettings } from '../kube/index.js';
 import { validatePreferences, type RestorePreferences } from '../resources/index.js';
 import { s3Settings } from '../s3/index.js';
