@@ -1,5 +1,7 @@
 // The tables commands print for people (list, backups, status, list --etcd): columns padded to their widest cell,
-// three spaces apart, no trailing blanks.
+// three spaces apart, no trailing blanks; times in the user's zone.
+
+import { DateTime } from 'luxon';
 
 /** `table[0]` is the header; every row has its cells. */
 export function columns(table: string[][]): string {
@@ -13,4 +15,10 @@ export function columns(table: string[][]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** An instant as `yyyy-MM-dd HH:mm` in `timeZone` (the column of created times); `-` or the raw text if unreadable. */
+export function localTime(iso: string, timeZone: string): string {
+  const t = DateTime.fromISO(iso, { setZone: true });
+  return t.isValid ? t.setZone(timeZone).toFormat('yyyy-MM-dd HH:mm') : iso || '-';
 }

@@ -1,6 +1,6 @@
 // The etcd backups of a cluster as `nsbackup list --etcd` shows them: one row per finished backup (a folder with a
 // manifest), oldest first. Reading is an adapter; the rows and the table are pure.
-import { localTime } from '../prune/list.js';
+import { localTime } from '../table.js';
 import { columns } from '../table.js';
 import type { S3Store } from '../s3/index.js';
 import { etcdPrefix } from './backup.js';

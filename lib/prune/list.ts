@@ -1,7 +1,6 @@
 // `nsbackup list`: the snapshots of each PVC with what retention sees in them. Pure formatting.
-import { DateTime } from 'luxon';
 import { Labels } from '../labels.js';
-import { columns } from '../table.js';
+import { columns, localTime } from '../table.js';
 import { runOutcomeOf, type RunOutcome } from '../retention/index.js';
 import type { SnapshotInfo } from '../snapshots/list.js';
 
@@ -110,9 +109,4 @@ export function formatTables(rows: readonly SnapshotRow[], timeZone: string): st
     );
   }
   return blocks.join('\n\n') + '\n';
-}
-
-export function localTime(iso: string, timeZone: string): string {
-  const t = DateTime.fromISO(iso, { setZone: true });
-  return t.isValid ? t.setZone(timeZone).toFormat('yyyy-MM-dd HH:mm') : iso || '-';
 }
