@@ -2,13 +2,19 @@
 // A new server always has its bootstrap superuser, often the application's role too (an operator or the image's
 // POSTGRES_USER made it): replaying `CREATE ROLE` for those stops psql, and replaying their `ALTER ROLE ... PASSWORD`
 // would change a working password. So every statement about an existing role or tablespace is left out, and only
-// what is missing is created; memberships are granted whatever (granting one that exists is a notice).
+// what is missing is created. A membership the server already has is left out too: granting it again needs a
+// superuser or ADMIN OPTION, which a restore into the same server as the application's own user does not have.
 
 /** The roles and tablespaces the target server already has. */
 export interface ExistingGlobals {
   roles: ReadonlySet<string>;
   tablespaces: ReadonlySet<string>;
+  /** Memberships as `role\0member`. */
+  memberships?: ReadonlySet<string>;
 }
+
+/** The key of a membership in {@link ExistingGlobals.memberships}. */
+export const membershipKey = (role: string, member: string) => `${role}\0${member}`;
 
 export interface GlobalsPlan {
   /** The statements to run, in the dump's order, each without its `;`. */
@@ -17,6 +23,8 @@ export interface GlobalsPlan {
   existingRoles: string[];
   createdTablespaces: string[];
   existingTablespaces: string[];
+  /** Memberships the server already had, as `role -> member`. */
+  existingMemberships: string[];
 }
 
 type Subject = { kind: 'role' | 'tablespace'; name: string } | undefined;
@@ -40,6 +48,8 @@ const TABLESPACE_STATEMENTS = [
 function identifierName(token: string): string {
   return token.startsWith('"') ? token.slice(1, -1).replace(/""/g, '"') : token.toLowerCase();
 }
+
+const MEMBERSHIP = new RegExp(String.raw`^GRANT\s+${IDENT}\s+TO\s+${IDENT}(\s|$)`, 'i');
 
 function subjectOf(statement: string): Subject {
   if (/^ALTER\s+ROLE\s+ALL\s/i.test(statement)) return undefined;
@@ -133,8 +143,17 @@ export function planGlobals(sql: string, existing: ExistingGlobals): GlobalsPlan
     existingRoles: [],
     createdTablespaces: [],
     existingTablespaces: [],
+    existingMemberships: [],
   };
   for (const statement of splitStatements(sql)) {
+    const membership = MEMBERSHIP.exec(statement);
+    if (membership) {
+      const [role, member] = [identifierName(membership[1]), identifierName(membership[2])];
+      if (existing.memberships?.has(membershipKey(role, member))) {
+        plan.existingMemberships.push(`${role} -> ${member}`);
+        continue;
+      }
+    }
     const subject = subjectOf(statement);
     if (subject) {
       const isCreate = /^CREATE\s/i.test(statement);

@@ -6,7 +6,7 @@ import { posix } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { DumpError, scriptFailure } from './errors.js';
-import { globalsScript, planGlobals, type GlobalsPlan } from './globals-plan.js';
+import { globalsScript, membershipKey, planGlobals, type GlobalsPlan } from './globals-plan.js';
 import { runReportingScript, runStreamingScript } from './run.js';
 import { DEFAULT_DISK_THRESHOLD_PERCENT, type DumpContext, type DumpFile } from './types.js';
 
@@ -81,7 +81,7 @@ export interface GlobalsRestore extends GlobalsPlan {
 
 /**
  * Applies a globals dump (plain SQL) to the server of `database`: roles and tablespaces it already has are left
- * as they are (no CREATE, no ALTER, no password change), the missing ones created, memberships granted. A dry run
+ * as they are (no CREATE, no ALTER, no password change), the missing ones created, missing memberships granted. A dry run
  * asks the server what it has and returns the plan without applying it.
  */
 export async function restoreGlobals(
@@ -95,6 +95,7 @@ export async function restoreGlobals(
     plan = planGlobals(options.sql, {
       roles: new Set(report.roles),
       tablespaces: new Set(report.tablespaces),
+      memberships: new Set(report.memberships.map(([role, member]) => membershipKey(role, member))),
     });
   } catch (e) {
     throw new DumpError(`the globals dump cannot be read: ${(e as Error).message}`, 'restore');

@@ -8,12 +8,14 @@ export interface ScriptReport {
   /** existing-globals: the server's roles and tablespaces. */
   roles: string[];
   tablespaces: string[];
+  /** existing-globals: role memberships, [role, member]. */
+  memberships: [string, string][];
 }
 
 const fromHex = (hex: string | undefined) => Buffer.from(hex ?? '', 'hex').toString('utf8');
 
 export function parseScriptOutput(stdout: string): ScriptReport {
-  const report: ScriptReport = { versions: [], files: [], roles: [], tablespaces: [] };
+  const report: ScriptReport = { versions: [], files: [], roles: [], tablespaces: [], memberships: [] };
   for (const line of stdout.split('\n')) {
     const fields = line.split('\t');
     switch (fields[0]) {
@@ -28,6 +30,9 @@ export function parseScriptOutput(stdout: string): ScriptReport {
         break;
       case 'nsbackup-tablespace':
         report.tablespaces.push(fromHex(fields[1]));
+        break;
+      case 'nsbackup-member':
+        report.memberships.push([fromHex(fields[1]), fromHex(fields[2])]);
         break;
       case 'nsbackup-file': {
         const [, size, sha256, path, ...database] = fields;

@@ -511,10 +511,11 @@ const SQL_ACTIONS = {
     parts: [],
     branch: String.raw`
   existing-globals)
-    # The names hex-encoded, so a name with a tab or a line break reads back as itself.
+    # Roles, tablespaces and memberships (role, member); the names hex-encoded, so a name with a tab or a line break
+    # reads back as itself.
     [ "$NSB_KIND" = postgres ] && [ $# -eq 1 ] && [ -n "$1" ] || fail 2 'existing-globals needs a PostgreSQL database'
     find_tools
-    out=$(PGDATABASE=$1 psql -X -A -t -w -c "SELECT 'nsbackup-role' || chr(9) || encode(convert_to(rolname, 'UTF8'), 'hex') FROM pg_catalog.pg_roles UNION ALL SELECT 'nsbackup-tablespace' || chr(9) || encode(convert_to(spcname, 'UTF8'), 'hex') FROM pg_catalog.pg_tablespace" 2>&1) ||
+    out=$(PGDATABASE=$1 psql -X -A -t -w -c "SELECT 'nsbackup-role' || chr(9) || encode(convert_to(rolname, 'UTF8'), 'hex') FROM pg_catalog.pg_roles UNION ALL SELECT 'nsbackup-tablespace' || chr(9) || encode(convert_to(spcname, 'UTF8'), 'hex') FROM pg_catalog.pg_tablespace UNION ALL SELECT 'nsbackup-member' || chr(9) || encode(convert_to(r.rolname, 'UTF8'), 'hex') || chr(9) || encode(convert_to(m.rolname, 'UTF8'), 'hex') FROM pg_catalog.pg_auth_members a JOIN pg_catalog.pg_roles r ON r.oid = a.roleid JOIN pg_catalog.pg_roles m ON m.oid = a.member" 2>&1) ||
       fail 11 "cannot list the server's roles and tablespaces: $(printf '%s\n' "$out" | tail -n 3)"
     printf '%s\n' "$out"
     ;;

@@ -1,6 +1,6 @@
 // Which statements of a pg_dumpall --globals-only dump are applied to a server that already has some roles.
 import { describe, expect, it } from 'vitest';
-import { planGlobals, splitStatements } from '../../lib/dump/index.js';
+import { membershipKey, planGlobals, splitStatements } from '../../lib/dump/index.js';
 
 // The shape pg_dumpall 15.14 writes (its \restrict line included), with a comment that has a `;` and a line break.
 const DUMP = String.raw`--
@@ -82,5 +82,15 @@ describe('planGlobals', () => {
     });
     expect(plan.createdRoles).toEqual([]);
     expect(plan.statements.every((s) => /^(SET|GRANT readers)/.test(s))).toBe(true);
+  });
+
+  it('leaves out memberships the server has: granting one again needs rights the app user restoring lacks', () => {
+    const plan = planGlobals(DUMP, {
+      roles: new Set(['postgres', 'app', 'We\'ird"x']),
+      tablespaces: new Set(['fast', 'Slow']),
+      memberships: new Set([membershipKey('readers', 'app')]),
+    });
+    expect(plan.existingMemberships).toEqual(['readers -> app']);
+    expect(plan.statements.every((s) => s.startsWith('SET'))).toBe(true);
   });
 });

@@ -123,6 +123,15 @@ describe('PostgreSQL globals', () => {
     }
   }, 90_000);
 
+  it('into the same server as the application user (no superuser): nothing to apply, and it succeeds', async () => {
+    const { globals } = await dumps(false);
+    const sql = gunzipSync(readFileSync(globals.path)).toString('utf8');
+    const asApp = ctx({ ...source, user: 'app', password: 'app-pw' } as LocalPostgres);
+    const plan = await restoreGlobals(asApp, { sql, database: 'shop' });
+    expect(plan.createdRoles).toEqual([]);
+    expect(plan.existingMemberships).toEqual(['readers -> app']);
+  }, 60_000);
+
   it('with passwords, the roles log in as before and the new server keeps its own admin password', async () => {
     const { globals } = await dumps(true);
     const sql = gunzipSync(readFileSync(globals.path)).toString('utf8');
