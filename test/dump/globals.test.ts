@@ -123,10 +123,15 @@ describe('PostgreSQL globals', () => {
     }
   }, 90_000);
 
-  it('into the same server as the application user (no superuser): nothing to apply, and it succeeds', async () => {
-    const { globals } = await dumps(false);
-    const sql = gunzipSync(readFileSync(globals.path)).toString('utf8');
+  it('as the application user (no superuser): dumped, and restored into the same server with nothing to apply', async () => {
     const asApp = ctx({ ...source, user: 'app', password: 'app-pw' } as LocalPostgres);
+    // Without passwords, the application's own user can dump the globals too.
+    const globals = await dumpGlobals(asApp, {
+      dumpDir: mkdtempSync(join(work, 'app-')),
+      withPasswords: false,
+    });
+    const sql = gunzipSync(readFileSync(globals.path)).toString('utf8');
+    expect(sql).toMatch(/CREATE ROLE readers;/);
     const plan = await restoreGlobals(asApp, { sql, database: 'shop' });
     expect(plan.createdRoles).toEqual([]);
     expect(plan.existingMemberships).toEqual(['readers -> app']);
