@@ -5,22 +5,12 @@
 // `OWNER TO app` needs the role.
 
 import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { resolveTarget, type PodTarget } from '../exec/target.js';
-import {
-  checkRestore,
-  readGlobalsBeside,
-  restoreDump,
-  restoreGlobals,
-  type DbConnection,
-  type DumpContext,
-  type GlobalsRestore,
-} from '../dump/index.js';
+import { checkRestore, readGlobalsBeside, restoreDump, type DbConnection } from '../dump/index.js';
 import { ConfigError } from '../config/index.js';
 import type { ExecFn } from '../exec/index.js';
 import { JobError } from '../exit.js';
@@ -30,6 +20,13 @@ import { type BackupManifest, type ManifestFile } from '../resources/index.js';
 import { createDecryptStream, createMeterStream, type EncryptionKey } from '../crypto/index.js';
 import type { S3Store } from '../s3/index.js';
 import { backupFolder, checkKey, downloadVerified, readManifest, resolveBackup } from './source.js';
+import {
+  applyGlobals,
+  planGlobalsOnly,
+  readStoredSql,
+  withGlobalsNote,
+  type GlobalsOutcome,
+} from './db-globals.js';
 
 /** The restore-db settings that say how to reach the database (see restoreDbSettings). */
 export interface RestoreDbConnectionConfig {
@@ -151,51 +148,10 @@ export interface RestoreDbResult {
   source: string;
   durationMs: number;
   /** What the globals step did; undefined when it did not run (MySQL, turned off, none in the backup). */
-  globals?: Omit<GlobalsRestore, 'statements'>;
+  globals?: GlobalsOutcome;
   /** A dry run: what was checked in the container (tool and where or which version), nothing restored. */
   checked?: { tool: string; version: string }[];
 }
-
-const withoutStatements = ({ statements: _, ...rest }: GlobalsRestore) => rest;
-
-async function applyGlobals(
-  ctx: DumpContext,
-  sql: string | undefined,
-  database: string,
-  log: Logger,
-): Promise<RestoreDbResult['globals']> {
-  if (sql === undefined) {
-    log.info('the backup holds no PostgreSQL globals: roles and tablespaces are left as they are');
-    return undefined;
-  }
-  const applied = withoutStatements(await restoreGlobals(ctx, { sql, database }));
-  log.info('PostgreSQL globals applied', {
-    createdRoles: applied.createdRoles,
-    existingRoles: applied.existingRoles,
-    createdTablespaces: applied.createdTablespaces,
-    existingTablespaces: applied.existingTablespaces,
-  });
-  return applied;
-}
-
-/** A dry run with the globals at hand (beside a dump in the container): which roles would be created. */
-async function planGlobalsOnly(
-  ctx: DumpContext,
-  sql: string | undefined,
-  database: string | undefined,
-  log: Logger,
-): Promise<RestoreDbResult['globals']> {
-  if (sql === undefined || !database) return undefined;
-  const plan = withoutStatements(await restoreGlobals(ctx, { sql, database, dryRun: true }));
-  log.info('PostgreSQL globals: a restore would create', {
-    createdRoles: plan.createdRoles,
-    createdTablespaces: plan.createdTablespaces,
-  });
-  return plan;
-}
-
-const withGlobalsNote = (wanted: boolean) =>
-  wanted ? ' The roles and tablespaces it is missing are created from the backup first.' : '';
 
 export async function restoreDatabase(input: RestoreDbInput): Promise<RestoreDbResult> {
   const { log } = input;
@@ -295,18 +251,4 @@ export async function restoreDatabase(input: RestoreDbInput): Promise<RestoreDbR
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** A small stored SQL file (the globals), decrypted when the backup is encrypted, decompressed. */
-async function readStoredSql(file: string, key: EncryptionKey | undefined): Promise<string> {
-  const chunks: Buffer[] = [];
-  await pipeline(
-    createReadStream(file),
-    ...(key ? [createDecryptStream(key)] : []),
-    createGunzip(),
-    async function (source: AsyncIterable<Buffer>) {
-      for await (const chunk of source) chunks.push(chunk);
-    },
-  );
-  return Buffer.concat(chunks).toString('utf8');
 }
