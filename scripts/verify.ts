@@ -18,7 +18,8 @@ import { verifyRestoreInScratchJob } from '../lib/verify/restore-level.js';
 import { verifyLevelSettings } from '../lib/verify/settings.js';
 import { formatVerification, verifyBackup } from '../lib/verify/verify-backup.js';
 import { backupFolderKey } from '../lib/resources/index.js';
-import { storeFrom } from '../lib/s3/index.js';
+import { s3LocationFrom, storeFrom } from '../lib/s3/index.js';
+import { dataSubsetOf, openVerifyRepository, verifyVolumes } from '../lib/verify/volumes.js';
 
 const schema = {
   backupId: str({
@@ -65,6 +66,11 @@ export const command = defineCommand({
       ];
       if (problems.length) throw new ConfigError(problems);
     }
+    const subset = dataSubsetOf(config.dataSubset, new Date());
+    if (!subset)
+      throw new ConfigError([
+        `NSBACKUP_VERIFY_DATA_SUBSET ${config.dataSubset}: slice N of M needs N between 1 and M`,
+      ]);
     const kube = connectOrConfigError(config, env);
     const store = storeFrom(config, env, log);
     if (!store) throw new ConfigError(['NSBACKUP_S3_BUCKET is not set: backups are verified in S3']);
@@ -88,12 +94,32 @@ export const command = defineCommand({
       assertions = assertionsFromConfigMap(cm.data);
     }
     const kind = config.db === 'none' ? 'postgres' : config.db;
+    const volumes = manifest.volumes?.length ? manifest.volumes : undefined;
     const verification = await verifyBackup({
       store,
       folder,
       manifest,
       key,
       signal,
+      volumes: volumes
+        ? async () =>
+            verifyVolumes({
+              ...(await openVerifyRepository({
+                kube,
+                log,
+                location: s3LocationFrom(config)!,
+                cluster,
+                namespace,
+                secret: config.resticSecret,
+                env,
+                signal,
+              })),
+              volumes,
+              namespace,
+              backupId,
+              subset,
+            })
+        : undefined,
       restore: restoreLevel
         ? {
             kind,
@@ -120,6 +146,12 @@ export const command = defineCommand({
     const seconds = (Date.now() - started) / 1000;
     for (const f of verification.files.filter((f) => !f.ok))
       log.error(`${f.name}: ${f.problem}`, { backupId });
+    if (verification.volumes?.problem)
+      log.error(`volume data: ${verification.volumes.problem}`, { backupId });
+    for (const v of verification.volumes?.snapshots.filter((v) => !v.ok) ?? [])
+      log.error(v.problem ?? `PVC ${v.pvc}: not found`, { backupId, pvc: v.pvc });
+    if (verification.volumes?.check && !verification.volumes.check.ok)
+      log.error(`restic check: ${verification.volumes.check.problem}`, { backupId });
     const restore = verification.level === 'restore' ? verification.restore : undefined;
     if (restore?.problem) log.error(`restore check: ${restore.problem}`, { backupId });
     for (const l of restore?.loads.filter((l) => !l.ok) ?? [])
@@ -142,6 +174,18 @@ export const command = defineCommand({
         files: verification.files.length,
         failedFiles: verification.files.filter((f) => !f.ok).length,
         bytesReadBack: verification.files.reduce((n, f) => n + (f.contentBytes ?? 0), 0),
+        ...(verification.volumes
+          ? {
+              volumes: verification.volumes.snapshots.length,
+              missingVolumes: verification.volumes.snapshots.filter((v) => !v.ok).map((v) => v.pvc),
+              ...(verification.volumes.check
+                ? {
+                    volumeCheck: verification.volumes.check.ok ? 'ok' : 'failed',
+                    dataSubset: verification.volumes.check.subset,
+                  }
+                : {}),
+            }
+          : {}),
         ...(restore
           ? {
               dumpsLoaded: restore.loads.filter((l) => l.ok).length,

@@ -33,6 +33,27 @@ export interface RestoreVerification {
   problem?: string;
 }
 
+/** One PVC's volume data (the manifest's `volumes`): its restic snapshot found with the backup's tags. */
+export interface VolumeSnapshotCheck {
+  pvc: string;
+  resticSnapshotId: string;
+  ok: boolean;
+  problem?: string;
+}
+
+/** The volume data of a backup that copied PVCs to the namespace's restic repository. */
+export interface VolumesVerification {
+  ok: boolean;
+  /** `s3://bucket/key/` of the repository. */
+  repository?: string;
+  snapshots: VolumeSnapshotCheck[];
+  /** `restic check --read-data-subset=N/M`: which slice of the repository's data was read, and whether it held. */
+  check?: { subset: string; ok: boolean; problem?: string };
+  durationMs: number;
+  /** Why the volume data could not be checked at all (no restic password Secret, no repository). */
+  problem?: string;
+}
+
 export interface Verification {
   formatVersion: 1;
   backupId: string;
@@ -47,6 +68,8 @@ export interface Verification {
    * `backups` keeps showing whether the backup was ever proven restorable.
    */
   restore?: RestoreVerification;
+  /** The backup's volume data in the restic repository (only for backups whose manifest lists volumes). */
+  volumes?: VolumesVerification;
 }
 
 /** Sees the decompressed content of a file on its way through the check (the restore level's dump scan). */

@@ -2,6 +2,7 @@
 // NSBACKUP_DB_TARGET, NSBACKUP_DB_CONTAINER), so a verify CronJob can share the backup's settings: the target is
 // only read, for its image.
 import { DNS_LABEL, duration, int, oneOf, str } from '../config/index.js';
+import { resticSecretSetting } from '../volumes/settings.js';
 
 export const verifyLevelSettings = {
   level: oneOf(['integrity', 'restore'] as const, {
@@ -56,6 +57,20 @@ export const verifyLevelSettings = {
     defaultText: "the pod's only container",
     description: 'Restore level: the container of the database pod whose image is used.',
   }),
+  dataSubset: str({
+    env: 'NSBACKUP_VERIFY_DATA_SUBSET',
+    flag: '--data-subset',
+    pattern: /^[1-9][0-9]{0,3}(\/[1-9][0-9]{0,3})?$/,
+    patternText: "N/M (slice N of M) or M (today's slice of M)",
+    invalid: ['0/4', '1/0', '5%'],
+    default: '30',
+    description:
+      "Backups with volume data (NSBACKUP_PVC_DATA): how much of the restic repository's data `restic check` " +
+      "reads, as volume-check does. M alone: today's slice of M (a different 1/M each day, all of it in M days); " +
+      'N/M: always slice N of M.',
+  }),
+  // Backups with volume data: the restic repository's password, read from this Secret in the backup's namespace.
+  ...resticSecretSetting,
   verifyTimeout: duration({
     env: 'NSBACKUP_VERIFY_TIMEOUT',
     default: 3_600_000,

@@ -9,6 +9,7 @@ import {
   writeVerification,
   type RestoreVerification,
   type Verification,
+  type VolumesVerification,
 } from '../export/verify.js';
 import type { BackupManifest } from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
@@ -27,6 +28,8 @@ export interface VerifyBackupInput {
     assertions: Assertion[];
     run: (dumps: DumpToLoad[]) => Promise<RestoreCheck & { image?: string }>;
   };
+  /** Set when the manifest lists volumes: their restic snapshots looked up and the repository checked. */
+  volumes?: () => Promise<VolumesVerification>;
   now?: () => Date;
   signal?: AbortSignal;
 }
@@ -60,6 +63,12 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<Verificati
       }
     : undefined;
   const verification = await verifyBackupFiles(store, folder, manifest, key, now, input.signal, inspect);
+  if (input.volumes) {
+    verification.volumes = await input.volumes();
+    // A check cut short by SIGTERM is a stopped run, not a damaged repository.
+    input.signal?.throwIfAborted();
+    verification.ok = verification.ok && verification.volumes.ok;
+  }
   if (input.restore) {
     verification.level = 'restore';
     verification.restore = await restoreLevel(input, verification, scanners);
@@ -147,6 +156,23 @@ export function formatVerification(v: Verification, totalMs: number): string {
     (f) =>
       `${f.ok ? 'ok    ' : 'FAILED'}  ${f.name}${f.ok ? ` (${f.contentBytes} bytes read back)` : `: ${f.problem}`}`,
   );
+  const vol = v.volumes;
+  if (vol) {
+    lines.push(`volume data${vol.repository ? ` in ${vol.repository}` : ''}:`);
+    if (vol.problem) lines.push(`FAILED  ${vol.problem}`);
+    for (const s of vol.snapshots)
+      lines.push(
+        s.ok
+          ? `ok      PVC ${s.pvc}: restic snapshot ${s.resticSnapshotId.slice(0, 8)} with this backup's tags`
+          : `FAILED  PVC ${s.pvc}: ${s.problem}`,
+      );
+    if (vol.check)
+      lines.push(
+        vol.check.ok
+          ? `ok      restic check, data subset ${vol.check.subset} read (${seconds(vol.durationMs)})`
+          : `FAILED  restic check, data subset ${vol.check.subset}: ${vol.check.problem}`,
+      );
+  }
   const r = v.level === 'restore' ? v.restore : undefined;
   if (r) {
     lines.push(`restore check${r.image ? ` in a scratch ${r.image}` : ''}:`);
@@ -172,6 +198,9 @@ export function formatVerification(v: Verification, totalMs: number): string {
     `${v.files.length} files, ${bytes} bytes read back` +
     (r
       ? `; ${r.loads.filter((l) => l.ok).length}/${r.loads.length} dumps loaded, ${r.assertions.filter((a) => a.ok).length}/${r.assertions.length} assertions held`
+      : '') +
+    (vol
+      ? `; ${vol.snapshots.filter((s) => s.ok).length}/${vol.snapshots.length} volume snapshots found`
       : '');
   lines.push(
     `${v.ok ? 'verified' : 'NOT verified'} (level ${v.level ?? 'integrity'}): ${what}, in ${seconds(totalMs)}`,
