@@ -5,13 +5,27 @@ import { DNS_LABEL, duration, int, oneOf, str } from '../config/index.js';
 import { resticSecretSetting } from '../volumes/settings.js';
 
 export const verifyLevelSettings = {
-  level: oneOf(['integrity', 'restore'] as const, {
+  level: oneOf(['integrity', 'restore', 'rehearsal'] as const, {
     env: 'NSBACKUP_VERIFY_LEVEL',
     flag: '--level',
     default: 'integrity',
     description:
-      'integrity: every file read back, checked against the manifest, decrypted and decompressed. restore: that, ' +
-      "then each database dump loaded into a scratch Job of the database's own image and the assertions run there.",
+      'integrity: every file read back, checked against the manifest, decrypted and decompressed (and the volume ' +
+      "data's restic snapshots). restore: that, then each database dump loaded into a scratch Job of the " +
+      "database's own image and the assertions run there. rehearsal: integrity, then the backup restored into a " +
+      'scratch namespace (nothing in it running), compared with the backup, and the namespace deleted.',
+  }),
+  rehearsalNamespace: str({
+    env: 'NSBACKUP_VERIFY_REHEARSAL_NAMESPACE',
+    flag: '--rehearsal-namespace',
+    pattern: DNS_LABEL,
+    patternText: 'a namespace name',
+    maxLength: 63,
+    defaultText: "<namespace>-rehearsal-<the backup id's last part>",
+    description:
+      'Rehearsal level: the scratch namespace the backup is restored into, then deleted. It must not exist, or be ' +
+      'one an earlier rehearsal of this namespace left (label nsbackup.io/rehearsal-of): any other is refused, ' +
+      'untouched.',
   }),
   assertionsConfigMap: str({
     env: 'NSBACKUP_VERIFY_ASSERTIONS_CONFIGMAP',

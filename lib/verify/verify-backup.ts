@@ -7,6 +7,7 @@ import {
   readVerification,
   verifyBackupFiles,
   writeVerification,
+  type RehearsalVerification,
   type RestoreVerification,
   type Verification,
   type VolumesVerification,
@@ -28,6 +29,8 @@ export interface VerifyBackupInput {
     assertions: Assertion[];
     run: (dumps: DumpToLoad[]) => Promise<RestoreCheck & { image?: string }>;
   };
+  /** Set for level rehearsal: restores the backup into a scratch namespace, compares, deletes it. */
+  rehearsal?: () => Promise<RehearsalVerification>;
   /** Set when the manifest lists volumes: their restic snapshots looked up and the repository checked. */
   volumes?: () => Promise<VolumesVerification>;
   now?: () => Date;
@@ -73,13 +76,36 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<Verificati
     verification.level = 'restore';
     verification.restore = await restoreLevel(input, verification, scanners);
     verification.ok = verification.ok && verification.restore.ok;
-  } else {
-    // An integrity run keeps the last restore check: whether the backup was ever proven restorable stays known.
-    const previous = await readVerification(store, folder).catch(() => undefined);
-    if (previous?.restore) verification.restore = previous.restore;
+  } else if (input.rehearsal) {
+    verification.level = 'rehearsal';
+    verification.rehearsal = verification.ok
+      ? await input.rehearsal()
+      : notRehearsed(now(), 'not rehearsed: the integrity check failed');
+    verification.ok = verification.ok && verification.rehearsal.ok;
   }
+  // A run of one level keeps the last result of the others: whether the backup was ever proven restorable (its
+  // dumps, its namespace) stays known.
+  const previous = await readVerification(store, folder).catch(() => undefined);
+  if (!verification.restore && previous?.restore) verification.restore = previous.restore;
+  if (!verification.rehearsal && previous?.rehearsal) verification.rehearsal = previous.rehearsal;
   await writeVerification(store, folder, verification);
   return verification;
+}
+
+function notRehearsed(at: Date, problem: string): RehearsalVerification {
+  return {
+    verifiedAt: at.toISOString(),
+    ok: false,
+    namespace: '',
+    objectsRestored: 0,
+    failed: [],
+    notRestored: 0,
+    differences: [],
+    equal: 0,
+    namespaceDeleted: true,
+    durationMs: 0,
+    problem,
+  };
 }
 
 async function restoreLevel(
@@ -191,6 +217,20 @@ export function formatVerification(v: Verification, totalMs: number): string {
         a.ok
           ? `ok      assertion ${a.name} = ${a.value} (${a.durationMs} ms)`
           : `FAILED  assertion ${a.name}: ${a.problem} (${a.durationMs} ms)`,
+      );
+  }
+  const h = v.level === 'rehearsal' ? v.rehearsal : undefined;
+  if (h) {
+    lines.push(`rehearsal${h.namespace ? ` in namespace ${h.namespace}` : ''}:`);
+    for (const f of h.failed) lines.push(`FAILED  not restored ${f.path}: ${f.error}`);
+    for (const d of h.differences) {
+      lines.push(`DIFFERS ${d.status} ${d.path}`);
+      for (const field of d.fields ?? []) lines.push(`          | ${field}`);
+    }
+    if (h.problem) lines.push(`FAILED  ${h.problem}`);
+    if (h.namespace)
+      lines.push(
+        `${h.ok ? 'ok    ' : h.failed.length || h.differences.length ? 'FAILED' : 'done  '}  ${h.objectsRestored} objects restored, ${h.equal} equal to the backup, ${h.notRestored} left out by design; namespace ${h.namespaceDeleted ? 'deleted' : 'NOT yet deleted'} (${seconds(h.durationMs)})`,
       );
   }
   const bytes = v.files.reduce((n, f) => n + (f.contentBytes ?? 0), 0);

@@ -1,4 +1,4 @@
-// The pure parts of the restore level: the truthiness rule of assertions, where a query runs, the roles a pg_dump
+// The pure parts of the restore and rehearsal levels: the truthiness rule of assertions, where a query runs, the roles a pg_dump
 // names, and the scratch Job's spec (the production pod's image and user, nothing of its storage or credentials).
 import { describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
@@ -6,6 +6,12 @@ import { command as verifyCommand } from '../../scripts/verify.js';
 import { assertionsFromConfigMap, defaultDatabase, judgeOutput } from '../../lib/verify/assertions.js';
 import { createDumpScanner, scanRoles } from '../../lib/verify/dump-scan.js';
 import { databaseImageOf, scratchJobManifest, scratchJobName } from '../../lib/verify/scratch-job.js';
+import {
+  namespaceVerdict,
+  REHEARSAL_LABEL,
+  rehearsalForm,
+  rehearsalNamespaceName,
+} from '../../lib/verify/rehearsal-plan.js';
 
 describe('assertions', () => {
   it.each([
@@ -157,5 +163,57 @@ describe('verify --level restore settings', () => {
     expect(text).toContain('--level restore needs the database kind: NSBACKUP_DB=postgres or mysql');
     expect(text).toContain('--level restore needs NSBACKUP_DB_TARGET');
     expect(text).not.toContain('/nonexistent/kubeconfig');
+  });
+});
+
+describe('the rehearsal namespace', () => {
+  it('is <namespace>-rehearsal-<id tail>, always a valid namespace name, or the one configured', () => {
+    expect(rehearsalNamespaceName('shop', '20261121-100000-aaaaaa')).toBe('shop-rehearsal-aaaaaa');
+    const long = rehearsalNamespaceName('a'.repeat(50) + '-b' + 'c'.repeat(11), '20261121-100000-aaaaaa');
+    expect(long.length).toBeLessThanOrEqual(63);
+    expect(long).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    expect(long.endsWith('-rehearsal-aaaaaa')).toBe(true);
+    expect(rehearsalNamespaceName('shop', 'Nightly_1.2')).toMatch(/^shop-rehearsal-[0-9a-f]{6}$/);
+    expect(rehearsalNamespaceName('shop', '20261121-100000-aaaaaa', 'dr-test')).toBe('dr-test');
+  });
+
+  it('is only used when absent or left by a rehearsal of the same namespace; never the namespace itself', () => {
+    const ns = (labels?: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'x', labels },
+    });
+    expect(namespaceVerdict('x', undefined, 'shop').use).toBe('create');
+    expect(namespaceVerdict('x', ns({ [REHEARSAL_LABEL]: 'shop' }), 'shop').use).toBe('replace');
+    expect(namespaceVerdict('x', ns({ team: 'a' }), 'shop').use).toBe('refuse');
+    expect(namespaceVerdict('x', ns({ [REHEARSAL_LABEL]: 'billing' }), 'shop').use).toBe('refuse');
+    expect(namespaceVerdict('shop', undefined, 'shop').use).toBe('refuse');
+    expect(namespaceVerdict('shop', ns({ [REHEARSAL_LABEL]: 'shop' }), 'shop').use).toBe('refuse');
+  });
+
+  it('restores nothing that can run or take traffic', () => {
+    const form = (o: any) => rehearsalForm(o) as any;
+    expect(
+      form({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: {}, spec: { replicas: 3 } }).spec.replicas,
+    ).toBe(0);
+    expect(
+      form({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: {}, spec: { template: { spec: {} } } }).spec
+        .template.spec.nodeSelector,
+    ).toEqual({ 'nsbackup.io/rehearsal': 'never-scheduled' });
+    const lb = form({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {},
+      spec: { type: 'LoadBalancer', loadBalancerIP: '203.0.113.7', ports: [{ port: 443, nodePort: 31443 }] },
+    });
+    expect(lb.spec).toEqual({ type: 'ClusterIP', ports: [{ port: 443 }] });
+    expect(
+      form({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: {},
+        spec: { parentRefs: [{ name: 'prod' }] },
+      }).spec.parentRefs,
+    ).toEqual([]);
   });
 });
