@@ -2,7 +2,7 @@
 // the backup restored into it by the restore library (its objects in their rehearsal form: nothing runs), the restored
 // namespace compared with the backup by diff's logic, and the namespace ALWAYS deleted and awaited: on success, on
 // failure and when the run is stopped. The decisions are in rehearsal-plan.ts.
-import { diffObjects, type KubeObject, type PathedObject } from '../resources/index.js';
+import { diffObjects, parseApiPath, type KubeObject, type PathedObject } from '../resources/index.js';
 import {
   discover,
   liveObjects,
@@ -50,6 +50,12 @@ export interface RehearsalInput {
   signal?: AbortSignal;
 }
 
+/** `plural.group` (`plural` for the core group) of an object's API path, as collect names types. */
+function typeOfPath(path: string): string {
+  const p = parseApiPath(path);
+  return p.group ? `${p.resource}.${p.group}` : p.resource;
+}
+
 const NS_PATH = (name: string) => `/api/v1/namespaces/${encodeURIComponent(name)}`;
 /** A stopped run has its pod's grace period (30 s by default) to finish: the deletion is asked, not awaited long. */
 const STOPPED_DELETE_WAIT_MS = 20_000;
@@ -87,7 +93,7 @@ async function compare(input: RehearsalInput, report: RestoreReport) {
   const pathOf = pathOfFromDiscovery(resources);
   // What the restore leaves out by design (regenerated, not restorable) is reported as such, not as missing.
   const excluded = new Set(report.excluded.map((e) => e.path));
-  const backupSide = rehearsalItems(input.backupObjects).filter((item) => !excluded.has(item.path));
+  const unreadable: string[] = [];
   const live = await liveObjects({
     kube,
     namespace: input.scratchNamespace,
@@ -95,7 +101,14 @@ async function compare(input: RehearsalInput, report: RestoreReport) {
     clusterDependencies: false,
     exclude: input.secretsLeftOut ? ['secrets'] : [],
     signal: input.signal,
+    unreadable,
   });
+  // A type the verify may create but not read back (the chart grants Secrets create only: reading them would be
+  // every Secret of the cluster) is not compared; the restore report still says whether each was created.
+  const notCompared = new Set(unreadable);
+  const backupSide = rehearsalItems(input.backupObjects).filter(
+    (item) => !excluded.has(item.path) && !notCompared.has(typeOfPath(item.path)),
+  );
   const liveSide = rehearsalItems(live.filter((item) => item.object.kind !== 'Namespace'));
   const result = diffObjects(
     backupSide.map((item) => maskSecretValues(comparableForm(item.object))),
@@ -103,7 +116,12 @@ async function compare(input: RehearsalInput, report: RestoreReport) {
     liveSide.map((item) => maskSecretValues(comparableForm(item.object))),
     { pathOf, namespaceMapping: { [input.sourceNamespace]: input.scratchNamespace } },
   );
-  return { result, notRestored: input.backupObjects.length - backupSide.length };
+  return {
+    result,
+    // Cluster-scoped objects the rehearsal leaves out, and what the restore excludes by design.
+    notRestored: input.backupObjects.length - rehearsalItems(input.backupObjects).length + excluded.size,
+    notCompared: [...notCompared].sort(),
+  };
 }
 
 export async function rehearse(input: RehearsalInput): Promise<RehearsalVerification> {
@@ -170,7 +188,7 @@ export async function rehearse(input: RehearsalInput): Promise<RehearsalVerifica
       adjustItems: rehearsalItems,
     });
     input.signal?.throwIfAborted();
-    const { result, notRestored } = await compare(input, report);
+    const { result, notRestored, notCompared } = await compare(input, report);
     const failed = report.failed.map((f) => ({ path: f.path, error: f.error ?? '' }));
     const differences = differencesOf(result);
     outcome = {
@@ -179,6 +197,7 @@ export async function rehearse(input: RehearsalInput): Promise<RehearsalVerifica
       objectsRestored: report.counts.created,
       failed,
       notRestored,
+      ...(notCompared.length ? { notCompared } : {}),
       differences,
       equal: result.unchanged,
       ...(failed.length

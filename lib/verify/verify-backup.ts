@@ -227,6 +227,8 @@ export function formatVerification(v: Verification, totalMs: number): string {
       lines.push(`DIFFERS ${d.status} ${d.path}`);
       for (const field of d.fields ?? []) lines.push(`          | ${field}`);
     }
+    if (h.notCompared?.length)
+      lines.push(`note    restored, not compared (may not be read back): ${h.notCompared.join(', ')}`);
     if (h.problem) lines.push(`FAILED  ${h.problem}`);
     if (h.namespace)
       lines.push(
