@@ -104,6 +104,29 @@ const VERIFY_RESTORE_ROWS: Row[] = [
   },
 ];
 
+/**
+ * verify.level=rehearsal (ci/verify-values.yaml with the level set): a ClusterRole, as RBAC cannot grant anything in a
+ * namespace that does not exist yet. Get and delete are limited to the pinned scratch namespace (`<ns>-rehearsal`).
+ */
+const VERIFY_REHEARSAL_ROWS: Row[] = [
+  { who: 'verify', kind: 'ClusterRole', group: 'core', resources: ['namespaces'], verbs: ['create'] },
+  {
+    who: 'verify',
+    kind: 'ClusterRole',
+    group: 'core',
+    resources: ['namespaces (verify.rehearsalNamespace)'],
+    verbs: ['get', 'delete'],
+  },
+  {
+    who: 'verify',
+    kind: 'ClusterRole',
+    group: '',
+    resources: ['restore.rbacResources'],
+    verbs: ['get', 'list', 'create'],
+  },
+  { who: 'verify', kind: 'ClusterRole', group: 'core', resources: ['secrets'], verbs: ['create'] },
+];
+
 const CLUSTER_PRUNER_ROWS: Row[] = [
   {
     who: 'prune',
@@ -147,7 +170,9 @@ function expand(rows: Row[], namespace: string): string[] {
             ? `namespaces(${namespace})`
             : resource === 'configmaps (verify.assertionsConfigMap)'
               ? 'configmaps(verify-assertions)'
-              : resource.replace(/ \((\w+)\)$/, '($1)');
+              : resource === 'namespaces (verify.rehearsalNamespace)'
+                ? `namespaces(${namespace}-rehearsal)`
+                : resource.replace(/ \((\w+)\)$/, '($1)');
         out.push(`${row.who}|${row.kind}|${group || 'core'}|${name}|${verb}`);
       }
   }
@@ -171,6 +196,8 @@ export const DOCUMENTED_GRANTS = {
   clusterPruner: expand(CLUSTER_PRUNER_ROWS, ''),
   /** The verify Role at level restore (none at level integrity: it reads S3 only). */
   verifyRestore: expand(VERIFY_RESTORE_ROWS, ''),
+  /** The verify ClusterRole at level rehearsal, for a release in namespace `ns`. */
+  verifyRehearsal: (ns: string) => expand(VERIFY_REHEARSAL_ROWS, ns),
   leaseLock: expand(LEASE_LOCK_ROWS, ''),
 };
 
@@ -203,7 +230,7 @@ export function readmeSwitchGrants(who: string, kind: Row['kind'] = 'Role'): str
  */
 export function readmeGrants(
   namespace: string,
-  table: 'namespace' | 'cluster' | 'verify' = 'namespace',
+  table: 'namespace' | 'cluster' | 'verify' | 'rehearsal' = 'namespace',
 ): string[] {
   const readme = readFileSync(`${CHART_DIR}/README.md`, 'utf8');
   const rows: Row[] = [];
@@ -216,7 +243,9 @@ export function readmeGrants(
         ? ['backup', 'prune', 'restore']
         : table === 'verify'
           ? ['verify (verify.level=restore)']
-          : ['prune (cluster)'];
+          : table === 'rehearsal'
+            ? ['verify (verify.level=rehearsal)']
+            : ['prune (cluster)'];
     if (!wanted.includes(who) || (kind !== 'Role' && kind !== 'ClusterRole')) continue;
     rows.push({
       who: who.replace(/ \(.*\)$/, '') as Row['who'],
