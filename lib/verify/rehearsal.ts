@@ -105,10 +105,11 @@ async function compare(input: RehearsalInput, report: RestoreReport) {
   });
   // A type the verify may create but not read back (the chart grants Secrets create only: reading them would be
   // every Secret of the cluster) is not compared; the restore report still says whether each was created.
-  const notCompared = new Set(unreadable);
-  const backupSide = rehearsalItems(input.backupObjects).filter(
-    (item) => !excluded.has(item.path) && !notCompared.has(typeOfPath(item.path)),
-  );
+  const restored = rehearsalItems(input.backupObjects).filter((item) => !excluded.has(item.path));
+  // Only the types the backup holds: the others (events, leases, ...) have nothing to compare.
+  const held = new Set(restored.map((item) => typeOfPath(item.path)));
+  const notCompared = new Set(unreadable.filter((type) => held.has(type)));
+  const backupSide = restored.filter((item) => !notCompared.has(typeOfPath(item.path)));
   const liveSide = rehearsalItems(live.filter((item) => item.object.kind !== 'Namespace'));
   const result = diffObjects(
     backupSide.map((item) => maskSecretValues(comparableForm(item.object))),

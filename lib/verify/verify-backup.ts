@@ -241,6 +241,7 @@ export function formatVerification(v: Verification, totalMs: number): string {
     (r
       ? `; ${r.loads.filter((l) => l.ok).length}/${r.loads.length} dumps loaded, ${r.assertions.filter((a) => a.ok).length}/${r.assertions.length} assertions held`
       : '') +
+    (h ? `; ${h.objectsRestored} objects restored, ${h.differences.length} differing` : '') +
     (vol
       ? `; ${vol.snapshots.filter((s) => s.ok).length}/${vol.snapshots.length} volume snapshots found`
       : '');
