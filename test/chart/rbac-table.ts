@@ -125,6 +125,20 @@ const VERIFY_REHEARSAL_ROWS: Row[] = [
     verbs: ['get', 'list', 'create'],
   },
   { who: 'verify', kind: 'ClusterRole', group: 'core', resources: ['secrets'], verbs: ['create'] },
+  {
+    who: 'verify',
+    kind: 'ClusterRole',
+    group: 'rbac.authorization.k8s.io',
+    resources: ['roles'],
+    verbs: ['escalate', 'bind'],
+  },
+  {
+    who: 'verify',
+    kind: 'ClusterRole',
+    group: 'rbac.authorization.k8s.io',
+    resources: ['clusterroles'],
+    verbs: ['bind'],
+  },
 ];
 
 const CLUSTER_PRUNER_ROWS: Row[] = [
