@@ -175,9 +175,16 @@ export interface RehearsalDifference {
   fields?: string[];
 }
 
-/** The differences a user acts on, with their fields cut short for the record. */
-export function differencesOf(result: DiffResult): RehearsalDifference[] {
-  return result.differences.map((d) => ({
+/**
+ * The differences a user acts on, with their fields cut short for the record. An object the restore could not create
+ * is reported once, as a failure with the server's message, not again as missing (`failedPaths`: its target path).
+ */
+export function differencesOf(
+  result: DiffResult,
+  failedPaths: ReadonlySet<string> = new Set(),
+): RehearsalDifference[] {
+  const relevant = result.differences.filter((d) => !(d.status === 'removed' && failedPaths.has(d.path)));
+  return relevant.map((d) => ({
     path: d.path,
     status: d.status,
     ...(d.status === 'changed'

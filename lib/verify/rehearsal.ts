@@ -191,7 +191,7 @@ export async function rehearse(input: RehearsalInput): Promise<RehearsalVerifica
     input.signal?.throwIfAborted();
     const { result, notRestored, notCompared } = await compare(input, report);
     const failed = report.failed.map((f) => ({ path: f.path, error: f.error ?? '' }));
-    const differences = differencesOf(result);
+    const differences = differencesOf(result, new Set(failed.map((f) => f.path)));
     outcome = {
       ...base,
       ok: failed.length === 0 && differences.length === 0,
