@@ -12,6 +12,7 @@ import {
   rehearsalForm,
   rehearsalNamespaceName,
 } from '../../lib/verify/rehearsal-plan.js';
+import { dataSubsetOf, snapshotChecks } from '../../lib/verify/volumes.js';
 
 describe('assertions', () => {
   it.each([
@@ -215,5 +216,54 @@ describe('the rehearsal namespace', () => {
         spec: { parentRefs: [{ name: 'prod' }] },
       }).spec.parentRefs,
     ).toEqual([]);
+  });
+});
+
+describe('volume data in verify', () => {
+  const volume = (pvc: string, id: string) => ({
+    pvc,
+    volumeSnapshot: `vs-${pvc}`,
+    repository: 's3://b/k/',
+    resticSnapshotId: id,
+    files: 1,
+    bytesProcessed: 1,
+    bytesAdded: 1,
+    durationSeconds: 1,
+  });
+  const snap = (id: string, pvc: string, backupId: string, namespace = 'shop') => ({
+    id,
+    shortId: id.slice(0, 8),
+    namespace,
+    pvc,
+    backupId,
+    time: '2026-12-07T01:00:00Z',
+    host: 'h',
+  });
+
+  it("finds each snapshot by id with this backup's tags; another volume's or backup's snapshot fails naming the PVC", () => {
+    const ids = { data: 'a'.repeat(64), uploads: 'b'.repeat(64) };
+    const checks = snapshotChecks(
+      [volume('data', ids.data), volume('uploads', ids.uploads), volume('logs', 'c'.repeat(64))],
+      [snap(ids.data, 'data', 'B1'), snap(ids.uploads, 'data', 'B1')],
+      { namespace: 'shop', backupId: 'B1' },
+    );
+    expect(checks.map((c) => [c.pvc, c.ok])).toEqual([
+      ['data', true],
+      ['uploads', false],
+      ['logs', false],
+    ]);
+    expect(checks[1].problem).toBe(
+      "restic snapshot bbbbbbbb of PVC uploads is tagged with PVC data, not this backup's",
+    );
+    expect(checks[2].problem).toMatch(/^restic snapshot cccccccc of PVC logs is not in the repository$/);
+  });
+
+  it("NSBACKUP_VERIFY_DATA_SUBSET: M is today's slice of M, N/M a fixed one, N above M refused", () => {
+    const day = new Date(Date.UTC(2026, 11, 7));
+    const today = dataSubsetOf('30', day)!;
+    expect(today.of).toBe(30);
+    expect(dataSubsetOf('30', new Date(day.getTime() + 86_400_000))!.n).toBe((today.n % 30) + 1);
+    expect(dataSubsetOf('2/5', day)).toEqual({ n: 2, of: 5 });
+    expect(dataSubsetOf('6/5', day)).toBeUndefined();
   });
 });
