@@ -1,7 +1,8 @@
 // `nsbackup verify`: proves the latest (or a named) backup can be read back whole: every file against its manifest,
 // decrypted and decompressed to the end; with --level restore also that its dumps load into a scratch server of the
 // database's own image and the user's assertions hold there. The result is stored beside the backup (`nsbackup
-// backups` shows it); a failure exits 1 and calls the failure URL, like a failed backup.
+// backups` shows it); a failure exits 1 and calls the failure URL, like a failed backup. With --level rehearsal the
+// backup is restored into a scratch namespace where nothing runs, compared with the backup, and the namespace deleted.
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ConfigError, str, url } from '../lib/config/index.js';
 import { keyFrom } from '../lib/crypto/index.js';
@@ -16,9 +17,17 @@ import { clusterNameOf, connectOrConfigError, corePath } from '../lib/kube/index
 import { assertionsFromConfigMap } from '../lib/verify/assertions.js';
 import { verifyRestoreInScratchJob } from '../lib/verify/restore-level.js';
 import { verifyLevelSettings } from '../lib/verify/settings.js';
+import { rehearsalNamespaceName } from '../lib/verify/rehearsal-plan.js';
+import {
+  readBackupItems,
+  rehearsalRestoreConfig,
+  rehearse,
+  REHEARSAL_DELETE_TIMEOUT_MS,
+} from '../lib/verify/rehearsal.js';
 import { formatVerification, verifyBackup } from '../lib/verify/verify-backup.js';
 import { backupFolderKey } from '../lib/resources/index.js';
-import { storeFrom } from '../lib/s3/index.js';
+import { s3LocationFrom, storeFrom } from '../lib/s3/index.js';
+import { dataSubsetOf, openVerifyRepository, verifyVolumes } from '../lib/verify/volumes.js';
 
 const schema = {
   backupId: str({
@@ -44,9 +53,9 @@ export const command = defineCommand({
   name: 'verify',
   recordsStatus: true,
   summary:
-    'Read a backup back from S3 and check every file (size, SHA-256, decryption, decompression); --level restore: load its dumps into a scratch database and run assertions',
+    'Read a backup back from S3 and check every file (size, SHA-256, decryption, decompression); --level restore: load its dumps into a scratch database and run assertions; --level rehearsal: restore it into a scratch namespace, compare, delete it',
   usage:
-    'nsbackup verify [<backup id>|latest] [-n NAMESPACE] [--level integrity|restore] [--db postgres|mysql --db-target KIND/NAME] [--assertions-configmap NAME] [-o table|json]',
+    'nsbackup verify [<backup id>|latest] [-n NAMESPACE] [--level integrity|restore|rehearsal] [--rehearsal-namespace NAME] [--db postgres|mysql --db-target KIND/NAME] [--assertions-configmap NAME] [-o table|json]',
   schema,
   positional: ['backupId'],
   aliases: { '-n': '--namespace', '-o': '--output' },
@@ -65,6 +74,11 @@ export const command = defineCommand({
       ];
       if (problems.length) throw new ConfigError(problems);
     }
+    const subset = dataSubsetOf(config.dataSubset, new Date());
+    if (!subset)
+      throw new ConfigError([
+        `NSBACKUP_VERIFY_DATA_SUBSET ${config.dataSubset}: slice N of M needs N between 1 and M`,
+      ]);
     const kube = connectOrConfigError(config, env);
     const store = storeFrom(config, env, log);
     if (!store) throw new ConfigError(['NSBACKUP_S3_BUCKET is not set: backups are verified in S3']);
@@ -88,12 +102,55 @@ export const command = defineCommand({
       assertions = assertionsFromConfigMap(cm.data);
     }
     const kind = config.db === 'none' ? 'postgres' : config.db;
+    const volumes = manifest.volumes?.length ? manifest.volumes : undefined;
     const verification = await verifyBackup({
       store,
       folder,
       manifest,
       key,
       signal,
+      volumes: volumes
+        ? async () =>
+            verifyVolumes({
+              ...(await openVerifyRepository({
+                kube,
+                log,
+                location: s3LocationFrom(config)!,
+                cluster,
+                namespace,
+                secret: config.resticSecret,
+                env,
+                signal,
+              })),
+              volumes,
+              namespace,
+              backupId,
+              subset,
+            })
+        : undefined,
+      rehearsal:
+        config.level === 'rehearsal'
+          ? async () => {
+              const scratchNamespace = rehearsalNamespaceName(namespace, backupId, config.rehearsalNamespace);
+              return rehearse({
+                kube,
+                log,
+                store,
+                restoreConfig: rehearsalRestoreConfig(config, {
+                  sourceNamespace: namespace,
+                  backupId,
+                  scratchNamespace,
+                }),
+                sourceNamespace: namespace,
+                backupId,
+                scratchNamespace,
+                backupObjects: await readBackupItems(store, folder, manifest, key),
+                secretsLeftOut: manifest.notExported?.some((n) => n.what === 'secrets') ?? false,
+                deleteTimeoutMs: REHEARSAL_DELETE_TIMEOUT_MS,
+                signal,
+              });
+            }
+          : undefined,
       restore: restoreLevel
         ? {
             kind,
@@ -120,6 +177,19 @@ export const command = defineCommand({
     const seconds = (Date.now() - started) / 1000;
     for (const f of verification.files.filter((f) => !f.ok))
       log.error(`${f.name}: ${f.problem}`, { backupId });
+    if (verification.volumes?.problem)
+      log.error(`volume data: ${verification.volumes.problem}`, { backupId });
+    for (const v of verification.volumes?.snapshots.filter((v) => !v.ok) ?? [])
+      log.error(v.problem ?? `PVC ${v.pvc}: not found`, { backupId, pvc: v.pvc });
+    if (verification.volumes?.check && !verification.volumes.check.ok)
+      log.error(`restic check: ${verification.volumes.check.problem}`, { backupId });
+    const rehearsal = verification.level === 'rehearsal' ? verification.rehearsal : undefined;
+    if (rehearsal?.problem)
+      log.error(`rehearsal: ${rehearsal.problem}`, { backupId, namespace: rehearsal.namespace });
+    for (const f of rehearsal?.failed ?? [])
+      log.error('not restored in the rehearsal', { backupId, path: f.path, error: f.error });
+    for (const d of rehearsal?.differences ?? [])
+      log.error(`differs after the rehearsal restore: ${d.status} ${d.path}`, { backupId, fields: d.fields });
     const restore = verification.level === 'restore' ? verification.restore : undefined;
     if (restore?.problem) log.error(`restore check: ${restore.problem}`, { backupId });
     for (const l of restore?.loads.filter((l) => !l.ok) ?? [])
@@ -142,6 +212,18 @@ export const command = defineCommand({
         files: verification.files.length,
         failedFiles: verification.files.filter((f) => !f.ok).length,
         bytesReadBack: verification.files.reduce((n, f) => n + (f.contentBytes ?? 0), 0),
+        ...(verification.volumes
+          ? {
+              volumes: verification.volumes.snapshots.length,
+              missingVolumes: verification.volumes.snapshots.filter((v) => !v.ok).map((v) => v.pvc),
+              ...(verification.volumes.check
+                ? {
+                    volumeCheck: verification.volumes.check.ok ? 'ok' : 'failed',
+                    dataSubset: verification.volumes.check.subset,
+                  }
+                : {}),
+            }
+          : {}),
         ...(restore
           ? {
               dumpsLoaded: restore.loads.filter((l) => l.ok).length,
@@ -149,6 +231,16 @@ export const command = defineCommand({
               assertions: restore.assertions.length,
               failedAssertions: restore.assertions.filter((a) => !a.ok).length,
               restoreSeconds: restore.durationMs / 1000,
+            }
+          : {}),
+        ...(rehearsal
+          ? {
+              rehearsalNamespace: rehearsal.namespace,
+              objectsRestored: rehearsal.objectsRestored,
+              failedObjects: rehearsal.failed.length,
+              differences: rehearsal.differences.length,
+              namespaceDeleted: rehearsal.namespaceDeleted,
+              rehearsalSeconds: rehearsal.durationMs / 1000,
             }
           : {}),
         seconds,

@@ -30,9 +30,14 @@ export interface BackupRow {
   notExported: string[];
   failures: string[];
   /** The last `nsbackup verify` of it: when, and whether every file read back whole. */
-  verified?: { at: string; ok: boolean; level: 'integrity' | 'restore' };
+  verified?: { at: string; ok: boolean; level: 'integrity' | 'restore' | 'rehearsal' };
   /** The last restore check (`verify --level restore`): when, and whether the dumps loaded and the assertions held. */
   restorable?: { at: string; ok: boolean };
+  /**
+   * The last rehearsal (`verify --level rehearsal`): when, whether the restore into a scratch namespace was whole and
+   * equal to the backup, how many objects it restored and how many differed.
+   */
+  rehearsed?: { at: string; ok: boolean; objects: number; differences: number; failed: number };
 }
 
 export function backupRow(
@@ -68,6 +73,17 @@ export function backupRow(
       : {}),
     ...(verification?.restore
       ? { restorable: { at: verification.restore.verifiedAt, ok: verification.restore.ok } }
+      : {}),
+    ...(verification?.rehearsal
+      ? {
+          rehearsed: {
+            at: verification.rehearsal.verifiedAt,
+            ok: verification.rehearsal.ok,
+            objects: verification.rehearsal.objectsRestored,
+            differences: verification.rehearsal.differences.length,
+            failed: verification.rehearsal.failed.length,
+          },
+        }
       : {}),
   };
 }
@@ -118,6 +134,7 @@ export function formatBackupTable(rows: readonly BackupRow[]): string {
     'ENCRYPTED',
     'VERIFIED',
     'RESTORABLE',
+    'REHEARSED',
     'NOT IN BACKUP',
   ];
   const lines = rows.map((r) => [
@@ -130,6 +147,7 @@ export function formatBackupTable(rows: readonly BackupRow[]): string {
     r.encrypted ? 'yes' : 'no',
     r.verified ? `${r.verified.ok ? 'ok' : 'FAILED'} ${r.verified.at}` : '-',
     r.restorable ? `${r.restorable.ok ? 'yes' : 'NO'} ${r.restorable.at}` : '-',
+    r.rehearsed ? `${r.rehearsed.ok ? 'ok' : 'FAILED'} ${r.rehearsed.at}` : '-',
     r.notExported.join(',') || '-',
   ]);
   const table = [header, ...lines];
@@ -168,6 +186,12 @@ export function describeBackup(
   return { row, kinds, files: manifest?.files ?? [], snapshots, restore };
 }
 
+function rehearsedText(r: BackupRow['rehearsed']): string {
+  if (!r) return 'never (nsbackup verify --level rehearsal)';
+  const what = `${r.objects} objects restored, ${r.failed} failed, ${r.differences} differing`;
+  return `${r.ok ? 'ok' : 'FAILED'} at ${r.at} (${what})`;
+}
+
 export function formatDescription(d: BackupDescription): string {
   const { row } = d;
   const out: string[] = [
@@ -179,6 +203,7 @@ export function formatDescription(d: BackupDescription): string {
     `Encrypted:   ${row.encrypted ? 'yes' : 'no'}`,
     `Verified:    ${row.verified ? `${row.verified.ok ? 'ok' : 'FAILED'} at ${row.verified.at} (level ${row.verified.level})` : 'never (nsbackup verify)'}`,
     `Restorable:  ${row.restorable ? `${row.restorable.ok ? 'yes' : 'NO'}, checked at ${row.restorable.at}` : 'not checked (nsbackup verify --level restore)'}`,
+    `Rehearsed:   ${rehearsedText(row.rehearsed)}`,
   ];
   if (row.failures.length) out.push('', 'Failures:', ...row.failures.map((f) => `  ${f}`));
   out.push('', `Objects (${row.objects ?? 0}):`);

@@ -29,11 +29,13 @@ export interface LiveInput {
   /** Cluster-scoped paths the backup holds: read live too, so that they are compared, not reported removed. */
   clusterPaths?: string[];
   signal?: AbortSignal;
+  /** Filled with the resource types that could not be read (`plural.group`: forbidden or gone), when given. */
+  unreadable?: string[];
 }
 
 /** The namespace's objects as an export would write them now. */
 export async function liveObjects(input: LiveInput): Promise<PathedObject[]> {
-  const { objects } = collectNamespace({
+  const { objects, stats } = collectNamespace({
     kube: input.kube,
     namespace: input.namespace,
     resources: input.resources,
@@ -48,6 +50,7 @@ export async function liveObjects(input: LiveInput): Promise<PathedObject[]> {
     out.push(item);
     seen.add(item.path);
   }
+  input.unreadable?.push(...stats.skipped.map((s) => s.what));
   for (const path of input.clusterPaths ?? []) {
     if (seen.has(path)) continue;
     try {

@@ -6,7 +6,7 @@ import { ConfigError, type ConfigOf } from '../config/index.js';
 import { clusterNameOf, type KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import { keyFrom } from '../crypto/index.js';
-import { defaultPreferences } from '../resources/index.js';
+import { defaultPreferences, type PathedObject } from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
 import { applyPlan } from './apply.js';
 import { discoveryPathResolver } from './discovery.js';
@@ -28,6 +28,11 @@ export interface RestoreDeps {
   pollMs?: number;
   /** --pvcs-from-s3: fills the claims the restore created from the backup's volume data (lib/volumes). */
   restoreVolumes?: RestoreVolumes;
+  /**
+   * Changes the backup's objects before anything is planned (verify's rehearsal: only the namespace's own objects,
+   * none of them running).
+   */
+  adjustItems?: (items: PathedObject[]) => PathedObject[];
 }
 
 /** Settings that only make sense together, checked before anything is read. */
@@ -83,6 +88,7 @@ export async function runRestore(config: RestoreConfig, deps: RestoreDeps): Prom
       discoveryPathResolver(kube, (m) => log.warn(m)),
     );
   }
+  if (deps.adjustItems) backup = { ...backup, items: deps.adjustItems(backup.items) };
   log.info('backup read and verified', {
     backupId: backup.backupId,
     source: backup.source,

@@ -2,15 +2,30 @@
 // NSBACKUP_DB_TARGET, NSBACKUP_DB_CONTAINER), so a verify CronJob can share the backup's settings: the target is
 // only read, for its image.
 import { DNS_LABEL, duration, int, oneOf, str } from '../config/index.js';
+import { resticSecretSetting } from '../volumes/settings.js';
 
 export const verifyLevelSettings = {
-  level: oneOf(['integrity', 'restore'] as const, {
+  level: oneOf(['integrity', 'restore', 'rehearsal'] as const, {
     env: 'NSBACKUP_VERIFY_LEVEL',
     flag: '--level',
     default: 'integrity',
     description:
-      'integrity: every file read back, checked against the manifest, decrypted and decompressed. restore: that, ' +
-      "then each database dump loaded into a scratch Job of the database's own image and the assertions run there.",
+      'integrity: every file read back, checked against the manifest, decrypted and decompressed (and the volume ' +
+      "data's restic snapshots). restore: that, then each database dump loaded into a scratch Job of the " +
+      "database's own image and the assertions run there. rehearsal: integrity, then the backup restored into a " +
+      'scratch namespace (nothing in it running), compared with the backup, and the namespace deleted.',
+  }),
+  rehearsalNamespace: str({
+    env: 'NSBACKUP_VERIFY_REHEARSAL_NAMESPACE',
+    flag: '--rehearsal-namespace',
+    pattern: DNS_LABEL,
+    patternText: 'a namespace name',
+    maxLength: 63,
+    defaultText: "<namespace>-rehearsal-<the backup id's last part>",
+    description:
+      'Rehearsal level: the scratch namespace the backup is restored into, then deleted. It must not exist, or be ' +
+      'one an earlier rehearsal of this namespace left (label nsbackup.io/rehearsal-of): any other is refused, ' +
+      'untouched.',
   }),
   assertionsConfigMap: str({
     env: 'NSBACKUP_VERIFY_ASSERTIONS_CONFIGMAP',
@@ -56,6 +71,20 @@ export const verifyLevelSettings = {
     defaultText: "the pod's only container",
     description: 'Restore level: the container of the database pod whose image is used.',
   }),
+  dataSubset: str({
+    env: 'NSBACKUP_VERIFY_DATA_SUBSET',
+    flag: '--data-subset',
+    pattern: /^[1-9][0-9]{0,3}(\/[1-9][0-9]{0,3})?$/,
+    patternText: "N/M (slice N of M) or M (today's slice of M)",
+    invalid: ['0/4', '1/0', '5%'],
+    default: '30',
+    description:
+      "Backups with volume data (NSBACKUP_PVC_DATA): how much of the restic repository's data `restic check` " +
+      "reads, as volume-check does. M alone: today's slice of M (a different 1/M each day, all of it in M days); " +
+      'N/M: always slice N of M.',
+  }),
+  // Backups with volume data: the restic repository's password, read from this Secret in the backup's namespace.
+  ...resticSecretSetting,
   verifyTimeout: duration({
     env: 'NSBACKUP_VERIFY_TIMEOUT',
     default: 3_600_000,

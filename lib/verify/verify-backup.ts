@@ -7,8 +7,10 @@ import {
   readVerification,
   verifyBackupFiles,
   writeVerification,
+  type RehearsalVerification,
   type RestoreVerification,
   type Verification,
+  type VolumesVerification,
 } from '../export/verify.js';
 import type { BackupManifest } from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
@@ -27,6 +29,10 @@ export interface VerifyBackupInput {
     assertions: Assertion[];
     run: (dumps: DumpToLoad[]) => Promise<RestoreCheck & { image?: string }>;
   };
+  /** Set for level rehearsal: restores the backup into a scratch namespace, compares, deletes it. */
+  rehearsal?: () => Promise<RehearsalVerification>;
+  /** Set when the manifest lists volumes: their restic snapshots looked up and the repository checked. */
+  volumes?: () => Promise<VolumesVerification>;
   now?: () => Date;
   signal?: AbortSignal;
 }
@@ -60,17 +66,46 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<Verificati
       }
     : undefined;
   const verification = await verifyBackupFiles(store, folder, manifest, key, now, input.signal, inspect);
+  if (input.volumes) {
+    verification.volumes = await input.volumes();
+    // A check cut short by SIGTERM is a stopped run, not a damaged repository.
+    input.signal?.throwIfAborted();
+    verification.ok = verification.ok && verification.volumes.ok;
+  }
   if (input.restore) {
     verification.level = 'restore';
     verification.restore = await restoreLevel(input, verification, scanners);
     verification.ok = verification.ok && verification.restore.ok;
-  } else {
-    // An integrity run keeps the last restore check: whether the backup was ever proven restorable stays known.
-    const previous = await readVerification(store, folder).catch(() => undefined);
-    if (previous?.restore) verification.restore = previous.restore;
+  } else if (input.rehearsal) {
+    verification.level = 'rehearsal';
+    verification.rehearsal = verification.ok
+      ? await input.rehearsal()
+      : notRehearsed(now(), 'not rehearsed: the integrity check failed');
+    verification.ok = verification.ok && verification.rehearsal.ok;
   }
+  // A run of one level keeps the last result of the others: whether the backup was ever proven restorable (its
+  // dumps, its namespace) stays known.
+  const previous = await readVerification(store, folder).catch(() => undefined);
+  if (!verification.restore && previous?.restore) verification.restore = previous.restore;
+  if (!verification.rehearsal && previous?.rehearsal) verification.rehearsal = previous.rehearsal;
   await writeVerification(store, folder, verification);
   return verification;
+}
+
+function notRehearsed(at: Date, problem: string): RehearsalVerification {
+  return {
+    verifiedAt: at.toISOString(),
+    ok: false,
+    namespace: '',
+    objectsRestored: 0,
+    failed: [],
+    notRestored: 0,
+    differences: [],
+    equal: 0,
+    namespaceDeleted: true,
+    durationMs: 0,
+    problem,
+  };
 }
 
 async function restoreLevel(
@@ -147,6 +182,23 @@ export function formatVerification(v: Verification, totalMs: number): string {
     (f) =>
       `${f.ok ? 'ok    ' : 'FAILED'}  ${f.name}${f.ok ? ` (${f.contentBytes} bytes read back)` : `: ${f.problem}`}`,
   );
+  const vol = v.volumes;
+  if (vol) {
+    lines.push(`volume data${vol.repository ? ` in ${vol.repository}` : ''}:`);
+    if (vol.problem) lines.push(`FAILED  ${vol.problem}`);
+    for (const s of vol.snapshots)
+      lines.push(
+        s.ok
+          ? `ok      PVC ${s.pvc}: restic snapshot ${s.resticSnapshotId.slice(0, 8)} with this backup's tags`
+          : `FAILED  PVC ${s.pvc}: ${s.problem}`,
+      );
+    if (vol.check)
+      lines.push(
+        vol.check.ok
+          ? `ok      restic check, data subset ${vol.check.subset} read (${seconds(vol.durationMs)})`
+          : `FAILED  restic check, data subset ${vol.check.subset}: ${vol.check.problem}`,
+      );
+  }
   const r = v.level === 'restore' ? v.restore : undefined;
   if (r) {
     lines.push(`restore check${r.image ? ` in a scratch ${r.image}` : ''}:`);
@@ -167,11 +219,31 @@ export function formatVerification(v: Verification, totalMs: number): string {
           : `FAILED  assertion ${a.name}: ${a.problem} (${a.durationMs} ms)`,
       );
   }
+  const h = v.level === 'rehearsal' ? v.rehearsal : undefined;
+  if (h) {
+    lines.push(`rehearsal${h.namespace ? ` in namespace ${h.namespace}` : ''}:`);
+    for (const f of h.failed) lines.push(`FAILED  not restored ${f.path}: ${f.error}`);
+    for (const d of h.differences) {
+      lines.push(`DIFFERS ${d.status} ${d.path}`);
+      for (const field of d.fields ?? []) lines.push(`          | ${field}`);
+    }
+    if (h.notCompared?.length)
+      lines.push(`note    restored, not compared (may not be read back): ${h.notCompared.join(', ')}`);
+    if (h.problem) lines.push(`FAILED  ${h.problem}`);
+    if (h.namespace)
+      lines.push(
+        `${h.ok ? 'ok    ' : h.failed.length || h.differences.length ? 'FAILED' : 'done  '}  ${h.objectsRestored} objects restored, ${h.equal} equal to the backup, ${h.notRestored} left out by design; namespace ${h.namespaceDeleted ? 'deleted' : 'NOT yet deleted'} (${seconds(h.durationMs)})`,
+      );
+  }
   const bytes = v.files.reduce((n, f) => n + (f.contentBytes ?? 0), 0);
   const what =
     `${v.files.length} files, ${bytes} bytes read back` +
     (r
       ? `; ${r.loads.filter((l) => l.ok).length}/${r.loads.length} dumps loaded, ${r.assertions.filter((a) => a.ok).length}/${r.assertions.length} assertions held`
+      : '') +
+    (h ? `; ${h.objectsRestored} objects restored, ${h.differences.length} differing` : '') +
+    (vol
+      ? `; ${vol.snapshots.filter((s) => s.ok).length}/${vol.snapshots.length} volume snapshots found`
       : '');
   lines.push(
     `${v.ok ? 'verified' : 'NOT verified'} (level ${v.level ?? 'integrity'}): ${what}, in ${seconds(totalMs)}`,

@@ -734,6 +734,29 @@ describe('RBAC: exactly the documented verbs', () => {
       set: { 'verify.level': 'integrity', 'metrics.statusConfigMap': '' },
     });
     expect(find(none, 'Role', 'shop-verify').rules).toEqual([]);
+    // rehearsal: exactly the documented ClusterRole (no Role grants), bound to verify's ServiceAccount; the pinned
+    // namespace the program is told to use is the one the grant names.
+    const rehearsal = helmTemplate({
+      valuesFiles: [valuesFile('verify')],
+      set: { 'verify.level': 'rehearsal' },
+    });
+    expect(verifyGrants(rehearsal)).toEqual(
+      [...DOCUMENTED_GRANTS.verifyIntegrity, ...DOCUMENTED_GRANTS.verifyRehearsal('shop')].sort(),
+    );
+    expect(readmeGrants('shop', 'rehearsal')).toEqual(DOCUMENTED_GRANTS.verifyRehearsal('shop'));
+    const env = container(podSpecOf(find(rehearsal, 'CronJob', 'shop-verify')), 'verify').env!;
+    expect(env.find((e) => e.name === 'NSBACKUP_VERIFY_LEVEL')?.value).toBe('rehearsal');
+    expect(env.find((e) => e.name === 'NSBACKUP_VERIFY_REHEARSAL_NAMESPACE')?.value).toBe('shop-rehearsal');
+    // volumeData: the repository's password Secret, by name, at every level (the volume data is checked).
+    const withVolumes = helmTemplate({
+      valuesFiles: [valuesFile('verify')],
+      set: { 'verify.level': 'integrity', 'volumeData.passwordSecret': 'restic' },
+    });
+    expect(verifyGrants(withVolumes)).toEqual(
+      [...DOCUMENTED_GRANTS.verifyIntegrity, 'verify|Role|core|secrets(restic)|get'].sort(),
+    );
+    const volumesEnv = container(podSpecOf(find(withVolumes, 'CronJob', 'shop-verify')), 'verify').env!;
+    expect(volumesEnv.find((e) => e.name === 'NSBACKUP_RESTIC_SECRET')?.value).toBe('restic');
     // Off by default: no verify objects at all.
     expect(
       rendered.postgres.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'verify'),

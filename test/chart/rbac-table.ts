@@ -113,6 +113,43 @@ const VERIFY_RESTORE_ROWS: Row[] = [
   },
 ];
 
+/**
+ * verify.level=rehearsal (ci/verify-values.yaml with the level set): a ClusterRole, as RBAC cannot grant anything in a
+ * namespace that does not exist yet. Get and delete are limited to the pinned scratch namespace (`<ns>-rehearsal`).
+ */
+const VERIFY_REHEARSAL_ROWS: Row[] = [
+  { who: 'verify', kind: 'ClusterRole', group: 'core', resources: ['namespaces'], verbs: ['create'] },
+  {
+    who: 'verify',
+    kind: 'ClusterRole',
+    group: 'core',
+    resources: ['namespaces (verify.rehearsalNamespace)'],
+    verbs: ['get', 'delete'],
+  },
+  {
+    who: 'verify',
+    kind: 'ClusterRole',
+    group: '',
+    resources: ['restore.rbacResources'],
+    verbs: ['get', 'list', 'create'],
+  },
+  { who: 'verify', kind: 'ClusterRole', group: 'core', resources: ['secrets'], verbs: ['create'] },
+  {
+    who: 'verify',
+    kind: 'ClusterRole',
+    group: 'rbac.authorization.k8s.io',
+    resources: ['roles'],
+    verbs: ['escalate', 'bind'],
+  },
+  {
+    who: 'verify',
+    kind: 'ClusterRole',
+    group: 'rbac.authorization.k8s.io',
+    resources: ['clusterroles'],
+    verbs: ['bind'],
+  },
+];
+
 const CLUSTER_PRUNER_ROWS: Row[] = [
   {
     who: 'prune',
@@ -158,7 +195,9 @@ function expand(rows: Row[], namespace: string): string[] {
               ? 'configmaps(verify-assertions)'
               : resource === 'configmaps (metrics.statusConfigMap)'
                 ? 'configmaps(nsbackup-status)'
-                : resource.replace(/ \((\w+)\)$/, '($1)');
+                : resource === 'namespaces (verify.rehearsalNamespace)'
+                  ? `namespaces(${namespace}-rehearsal)`
+                  : resource.replace(/ \((\w+)\)$/, '($1)');
         out.push(`${row.who}|${row.kind}|${group || 'core'}|${name}|${verb}`);
       }
   }
@@ -183,6 +222,8 @@ export const DOCUMENTED_GRANTS = {
   /** The verify Role at level restore (at level integrity only the status ConfigMap: it reads S3). */
   verifyRestore: expand(VERIFY_RESTORE_ROWS, ''),
   verifyIntegrity: expand(statusRows('verify'), ''),
+  /** The verify ClusterRole at level rehearsal, for a release in namespace `ns`. */
+  verifyRehearsal: (ns: string) => expand(VERIFY_REHEARSAL_ROWS, ns),
   leaseLock: expand(LEASE_LOCK_ROWS, ''),
 };
 
@@ -215,7 +256,7 @@ export function readmeSwitchGrants(who: string, kind: Row['kind'] = 'Role'): str
  */
 export function readmeGrants(
   namespace: string,
-  table: 'namespace' | 'cluster' | 'verify' = 'namespace',
+  table: 'namespace' | 'cluster' | 'verify' | 'rehearsal' = 'namespace',
 ): string[] {
   const readme = readFileSync(`${CHART_DIR}/README.md`, 'utf8');
   const rows: Row[] = [];
@@ -228,7 +269,9 @@ export function readmeGrants(
         ? ['backup', 'prune', 'restore']
         : table === 'verify'
           ? ['verify (verify.level=restore)']
-          : ['prune (cluster)'];
+          : table === 'rehearsal'
+            ? ['verify (verify.level=rehearsal)']
+            : ['prune (cluster)'];
     if (!wanted.includes(who) || (kind !== 'Role' && kind !== 'ClusterRole')) continue;
     rows.push({
       who: who.replace(/ \(.*\)$/, '') as Row['who'],

@@ -1,6 +1,7 @@
 // The chart installed with `helm install` on a real control plane, its Jobs run by the real Job controller on the
 // test node, nsbackup inside them running as the chart's ServiceAccount with a real token: every grant the
-// commands need is in the chart's Roles, and nothing more (a per-namespace install cannot touch another namespace).
+// commands need is in the chart's Roles, and nothing more (a per-namespace install cannot touch another namespace;
+// verify.level=rehearsal's ClusterRole is enough to rehearse, and deletes no namespace but its own).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { command as backupCommand } from '../../scripts/backup.js';
 import { command as diffCommand } from '../../scripts/diff.js';
 import { command as listCommand } from '../../scripts/list.js';
 import { command as restoreDbCommand } from '../../scripts/restore-db.js';
+import { command as verifyCommand } from '../../scripts/verify.js';
 import { CHART_DIR, helm } from '../helpers/helm.js';
 import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
 import { startS3, TEST_S3_CREDENTIALS, type LocalS3 } from '../helpers/s3.js';
@@ -316,4 +318,58 @@ describe('the chart on a real cluster, its Jobs run by the Job controller as the
     );
     expect(json(['-n', LOCKS, 'get', 'leases']).items).toEqual([]);
   });
+  it('verify.level=rehearsal: as the verify ServiceAccount, the ClusterRole alone restores into the pinned scratch namespace, compares and deletes it', async () => {
+    const upgrade = helm([
+      'upgrade',
+      NS,
+      CHART_DIR,
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+      '-n',
+      NS,
+      '--reuse-values',
+      '--set',
+      'verify.enabled=true',
+      '--set',
+      'verify.level=rehearsal',
+    ]);
+    expect(upgrade.status, upgrade.stderr).toBe(0);
+    const scratch = `${NS}-rehearsal`;
+    const cronEnv = json(['-n', NS, 'get', 'cronjob', `${NS}-verify`]).spec.jobTemplate.spec.template.spec
+      .containers[0].env;
+    expect(cronEnv).toContainEqual({ name: 'NSBACKUP_VERIFY_REHEARSAL_NAMESPACE', value: scratch });
+    const token = cluster.kubectl(['-n', NS, 'create', 'token', `${NS}-verify`]).trim();
+    const started = Date.now();
+    const r = await runNsbackup(verifyCommand, {
+      ...s3.env,
+      NSBACKUP_S3_PREFIX: 'nsbackup',
+      NSBACKUP_CLUSTER_NAME: 'prod',
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigFor(`${NS}-verify`, token, NS),
+      NSBACKUP_NAMESPACE: NS,
+      NSBACKUP_VERIFY_LEVEL: 'rehearsal',
+      NSBACKUP_VERIFY_REHEARSAL_NAMESPACE: scratch,
+    });
+    const seconds = (Date.now() - started) / 1000;
+    expect(r.code, r.text + r.out).toBe(0);
+    expect(r.text).not.toMatch(/forbidden/i);
+    expect(r.summary).toMatchObject({ differences: 0, failedObjects: 0, namespaceDeleted: true });
+    expect(json(['get', 'namespaces']).items.map((n: any) => n.metadata.name)).not.toContain(scratch);
+    console.log(`rehearsal of ${NS} as the chart's verify ServiceAccount: ${seconds.toFixed(1)} s`);
+
+    // The namespaces grant is get/delete on that one namespace only, and Secrets are never readable.
+    const kc = cluster.kubeconfigFor(`${NS}-verify`, token, NS);
+    const canI = (...args: string[]) => {
+      try {
+        cluster.kubectl(['--kubeconfig', kc, 'auth', 'can-i', ...args, '-q']);
+        return 'yes';
+      } catch {
+        return 'no';
+      }
+    };
+    expect(canI('delete', `namespaces/${scratch}`)).toBe('yes');
+    expect(canI('delete', `namespaces/${OTHER}`)).toBe('no');
+    expect(canI('delete', `namespaces/${NS}`)).toBe('no');
+    expect(canI('get', 'secrets', '-n', OTHER)).toBe('no');
+    expect(canI('delete', 'deployments', '-n', OTHER)).toBe('no');
+  }, 180_000);
 });

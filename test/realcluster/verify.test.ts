@@ -2,7 +2,8 @@
 // (its dump in S3), then the scratch Job made by the real Job controller, run by the test node as a local process of
 // the same PostgreSQL 15 binaries (the image's PATH, as the production container has it), the dump decrypted in the
 // verifier and piped into it over pods/exec, the assertions of a ConfigMap run there. The Job and its pod are gone
-// afterwards, production is not touched, and a dump cut short (or a truncated object) fails with exit 1.
+// afterwards, production is not touched, and a dump cut short (or a truncated object) fails with exit 1. The same
+// backup rehearsed: restored into a scratch namespace (nothing running), compared, the namespace deleted for real.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -166,6 +167,36 @@ describe('verify --level restore: a scratch Job of the database image on a real 
     const row = JSON.parse(list.out).find((b: any) => b.backupId === backupId);
     expect(row.restorable).toMatchObject({ ok: true });
   }, 120_000);
+
+  it('rehearsal: the namespace restored into a scratch namespace where nothing runs, equal to the backup, then deleted', async () => {
+    const scratch = `shop-rehearsal-${backupId.split('-').pop()}`;
+    const started = Date.now();
+    const r = await runNsbackup(verifyCommand, env(), ['latest', '--level', 'rehearsal']);
+    const seconds = (Date.now() - started) / 1000;
+    expect(r.code, r.text + r.out).toBe(0);
+    expect(r.out).toMatch(new RegExp(`^rehearsal in namespace ${scratch}:$`, 'm'));
+    expect(r.out).toMatch(/^ok {6}\d+ objects restored, \d+ equal to the backup, .*namespace deleted/m);
+    expect(r.summary).toMatchObject({
+      level: 'rehearsal',
+      differences: 0,
+      failedObjects: 0,
+      namespaceDeleted: true,
+    });
+    // Gone for the API server, not only asked to go.
+    const left = JSON.parse(await cluster.kubectlAsync(['get', 'namespaces', '-o', 'json'])).items.map(
+      (n: any) => n.metadata.name,
+    );
+    expect(left).not.toContain(scratch);
+    // Production's database kept its one replica.
+    const db = JSON.parse(await cluster.kubectlAsync(['-n', 'shop', 'get', 'deployment/db', '-o', 'json']));
+    expect(db.spec.replicas).toBe(1);
+    const list = await runNsbackup(backupsCommand, env(), ['-o', 'json']);
+    expect(JSON.parse(list.out).find((b: any) => b.backupId === backupId).rehearsed).toMatchObject({
+      ok: true,
+      differences: 0,
+    });
+    console.log(`rehearsal of a small namespace on the real control plane: ${seconds.toFixed(1)} s`);
+  }, 180_000);
 
   it('a scratch pod the scheduler cannot place fails with its reason after the start timeout; the Job is deleted', async () => {
     // A memory request no node has: the scheduler says so, and verify stops waiting after the start timeout.

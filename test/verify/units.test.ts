@@ -1,4 +1,4 @@
-// The pure parts of the restore level: the truthiness rule of assertions, where a query runs, the roles a pg_dump
+// The pure parts of the restore and rehearsal levels: the truthiness rule of assertions, where a query runs, the roles a pg_dump
 // names, and the scratch Job's spec (the production pod's image and user, nothing of its storage or credentials).
 import { describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
@@ -6,6 +6,13 @@ import { command as verifyCommand } from '../../scripts/verify.js';
 import { assertionsFromConfigMap, defaultDatabase, judgeOutput } from '../../lib/verify/assertions.js';
 import { createDumpScanner, scanRoles } from '../../lib/verify/dump-scan.js';
 import { databaseImageOf, scratchJobManifest, scratchJobName } from '../../lib/verify/scratch-job.js';
+import {
+  namespaceVerdict,
+  REHEARSAL_LABEL,
+  rehearsalForm,
+  rehearsalNamespaceName,
+} from '../../lib/verify/rehearsal-plan.js';
+import { dataSubsetOf, snapshotChecks } from '../../lib/verify/volumes.js';
 
 describe('assertions', () => {
   it.each([
@@ -157,5 +164,106 @@ describe('verify --level restore settings', () => {
     expect(text).toContain('--level restore needs the database kind: NSBACKUP_DB=postgres or mysql');
     expect(text).toContain('--level restore needs NSBACKUP_DB_TARGET');
     expect(text).not.toContain('/nonexistent/kubeconfig');
+  });
+});
+
+describe('the rehearsal namespace', () => {
+  it('is <namespace>-rehearsal-<id tail>, always a valid namespace name, or the one configured', () => {
+    expect(rehearsalNamespaceName('shop', '20261121-100000-aaaaaa')).toBe('shop-rehearsal-aaaaaa');
+    const long = rehearsalNamespaceName('a'.repeat(50) + '-b' + 'c'.repeat(11), '20261121-100000-aaaaaa');
+    expect(long.length).toBeLessThanOrEqual(63);
+    expect(long).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    expect(long.endsWith('-rehearsal-aaaaaa')).toBe(true);
+    expect(rehearsalNamespaceName('shop', 'Nightly_1.2')).toMatch(/^shop-rehearsal-[0-9a-f]{6}$/);
+    expect(rehearsalNamespaceName('shop', '20261121-100000-aaaaaa', 'dr-test')).toBe('dr-test');
+  });
+
+  it('is only used when absent or left by a rehearsal of the same namespace; never the namespace itself', () => {
+    const ns = (labels?: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'x', labels },
+    });
+    expect(namespaceVerdict('x', undefined, 'shop').use).toBe('create');
+    expect(namespaceVerdict('x', ns({ [REHEARSAL_LABEL]: 'shop' }), 'shop').use).toBe('replace');
+    expect(namespaceVerdict('x', ns({ team: 'a' }), 'shop').use).toBe('refuse');
+    expect(namespaceVerdict('x', ns({ [REHEARSAL_LABEL]: 'billing' }), 'shop').use).toBe('refuse');
+    expect(namespaceVerdict('shop', undefined, 'shop').use).toBe('refuse');
+    expect(namespaceVerdict('shop', ns({ [REHEARSAL_LABEL]: 'shop' }), 'shop').use).toBe('refuse');
+  });
+
+  it('restores nothing that can run or take traffic', () => {
+    const form = (o: any) => rehearsalForm(o) as any;
+    expect(
+      form({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: {}, spec: { replicas: 3 } }).spec.replicas,
+    ).toBe(0);
+    expect(
+      form({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: {}, spec: { template: { spec: {} } } }).spec
+        .template.spec.nodeSelector,
+    ).toEqual({ 'nsbackup.io/rehearsal': 'never-scheduled' });
+    const lb = form({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {},
+      spec: { type: 'LoadBalancer', loadBalancerIP: '203.0.113.7', ports: [{ port: 443, nodePort: 31443 }] },
+    });
+    expect(lb.spec).toEqual({ type: 'ClusterIP', ports: [{ port: 443 }] });
+    expect(
+      form({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: {},
+        spec: { parentRefs: [{ name: 'prod' }] },
+      }).spec.parentRefs,
+    ).toEqual([]);
+  });
+});
+
+describe('volume data in verify', () => {
+  const volume = (pvc: string, id: string) => ({
+    pvc,
+    volumeSnapshot: `vs-${pvc}`,
+    repository: 's3://b/k/',
+    resticSnapshotId: id,
+    files: 1,
+    bytesProcessed: 1,
+    bytesAdded: 1,
+    durationSeconds: 1,
+  });
+  const snap = (id: string, pvc: string, backupId: string, namespace = 'shop') => ({
+    id,
+    shortId: id.slice(0, 8),
+    namespace,
+    pvc,
+    backupId,
+    time: '2026-12-07T01:00:00Z',
+    host: 'h',
+  });
+
+  it("finds each snapshot by id with this backup's tags; another volume's or backup's snapshot fails naming the PVC", () => {
+    const ids = { data: 'a'.repeat(64), uploads: 'b'.repeat(64) };
+    const checks = snapshotChecks(
+      [volume('data', ids.data), volume('uploads', ids.uploads), volume('logs', 'c'.repeat(64))],
+      [snap(ids.data, 'data', 'B1'), snap(ids.uploads, 'data', 'B1')],
+      { namespace: 'shop', backupId: 'B1' },
+    );
+    expect(checks.map((c) => [c.pvc, c.ok])).toEqual([
+      ['data', true],
+      ['uploads', false],
+      ['logs', false],
+    ]);
+    expect(checks[1].problem).toBe(
+      "restic snapshot bbbbbbbb of PVC uploads is tagged with PVC data, not this backup's",
+    );
+    expect(checks[2].problem).toMatch(/^restic snapshot cccccccc of PVC logs is not in the repository$/);
+  });
+
+  it("NSBACKUP_VERIFY_DATA_SUBSET: M is today's slice of M, N/M a fixed one, N above M refused", () => {
+    const day = new Date(Date.UTC(2026, 11, 7));
+    const today = dataSubsetOf('30', day)!;
+    expect(today.of).toBe(30);
+    expect(dataSubsetOf('30', new Date(day.getTime() + 86_400_000))!.n).toBe((today.n % 30) + 1);
+    expect(dataSubsetOf('2/5', day)).toEqual({ n: 2, of: 5 });
+    expect(dataSubsetOf('6/5', day)).toBeUndefined();
   });
 });

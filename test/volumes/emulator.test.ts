@@ -14,6 +14,7 @@ import { command as restorePvcCommand } from '../../scripts/restore-pvc.js';
 import { command as restoreCommand } from '../../scripts/restore.js';
 import { command as moverCommand } from '../../scripts/volume-mover.js';
 import { command as checkCommand } from '../../scripts/volume-check.js';
+import { command as verifyCommand } from '../../scripts/verify.js';
 import { command as markAndDeleteCommand } from '../../scripts/mark-and-delete.js';
 import { Repository } from '../../lib/volumes/repo-ops.js';
 import { resticRunner } from '../../lib/volumes/restic.js';
@@ -374,6 +375,50 @@ describe('volume data in the backup and back', () => {
     );
     expect(r.code, r.text).toBe(0);
     expect(r.summary!.slice).toBe('3/7');
+  });
+
+  it('verify checks the volume data: each snapshot with its tags, a data subset read; a missing snapshot fails naming the PVC', async () => {
+    const env = {
+      ...s3.env,
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+      NSBACKUP_CLUSTER_NAME: 'prod',
+      NSBACKUP_NAMESPACE: 'shop',
+      NSBACKUP_RESTIC_SECRET: 'restic',
+      NSBACKUP_VERIFY_DATA_SUBSET: '2/5',
+    };
+    const good = await runNsbackup(verifyCommand, env, [backupId]);
+    expect(good.code, good.text).toBe(0);
+    expect(good.out).toMatch(/^ok {6}PVC data: restic snapshot [0-9a-f]{8} with this backup's tags$/m);
+    expect(good.out).toMatch(/^ok {6}restic check, data subset 2\/5 read/m);
+    const record = await readJson(`prod/shop/${backupId}/verification.json`);
+    expect(record.volumes).toMatchObject({ ok: true, check: { subset: '2/5', ok: true } });
+    expect(record.volumes.snapshots.map((v: any) => `${v.pvc}:${v.ok}`)).toEqual([
+      'data:true',
+      'uploads:true',
+    ]);
+    expect(good.text).not.toContain(PASSWORD);
+
+    // The manifest names a snapshot the repository no longer has (forgotten by hand, a replaced repository).
+    const store = s3.store();
+    const key = store.key(`prod/shop/${backupId}/manifest.json`);
+    const original = await store.downloadText(key);
+    const manifest = JSON.parse(original);
+    manifest.volumes[1].resticSnapshotId = 'f'.repeat(64);
+    await store.upload(key, JSON.stringify(manifest));
+    try {
+      const bad = await runNsbackup(verifyCommand, env, [backupId]);
+      expect(bad.code).toBe(1);
+      expect(bad.out).toMatch(
+        /^FAILED {2}PVC uploads: restic snapshot ffffffff of PVC uploads is not in the repository/m,
+      );
+      expect(bad.out).toMatch(/^NOT verified/m);
+      expect(bad.summary!.missingVolumes).toEqual(['uploads']);
+      const failed = await readJson(`prod/shop/${backupId}/verification.json`);
+      expect(failed.ok).toBe(false);
+      expect(failed.volumes.snapshots.find((v: any) => v.pvc === 'uploads').ok).toBe(false);
+    } finally {
+      await store.upload(key, original);
+    }
   });
 
   it('restore --pvcs-from-s3 into a mapped namespace: the claims it creates are filled from S3 before the workloads', async () => {
