@@ -1,8 +1,8 @@
 // `nsbackup backups`: the backups of a namespace stored in S3, with how each run ended, like `velero backup get`.
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ConfigError } from '../lib/config/index.js';
-import { formatBackupTable, listBackups } from '../lib/export/backups.js';
-import { backupsSettings } from '../lib/export/backups-settings.js';
+import { formatBackupTable, listBackups } from '../lib/catalog/backups.js';
+import { backupsSettings } from '../lib/catalog/settings.js';
 import { clusterNameOf, connectOrConfigError } from '../lib/kube/index.js';
 import { storeFrom } from '../lib/s3/index.js';
 

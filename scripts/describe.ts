@@ -3,11 +3,11 @@
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { ConfigError, str } from '../lib/config/index.js';
 import { JobError, ExitCode } from '../lib/exit.js';
-import { backupRow, describeBackup, formatDescription } from '../lib/export/backups.js';
-import { backupsSettings } from '../lib/export/backups-settings.js';
+import { backupRow, describeBackup, formatDescription } from '../lib/catalog/backups.js';
+import { backupsSettings } from '../lib/catalog/settings.js';
 import { listBackupCandidates } from '../lib/export/latest.js';
 import { readManifest } from '../lib/export/s3-export.js';
-import { readVerification } from '../lib/export/verify.js';
+import { readVerification } from '../lib/verify/integrity.js';
 import { clusterNameOf, connectOrConfigError, volumeSnapshotPath } from '../lib/kube/index.js';
 import { Labels } from '../lib/labels.js';
 import { backupFolderKey } from '../lib/resources/index.js';

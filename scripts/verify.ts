@@ -8,7 +8,7 @@ import { ConfigError, str, url } from '../lib/config/index.js';
 import { keyFrom } from '../lib/crypto/index.js';
 import { ExitCode, JobError } from '../lib/exit.js';
 import { httpGetNotifier, notify } from '../lib/backup/notify.js';
-import { backupsSettings } from '../lib/export/backups-settings.js';
+import { backupsSettings } from '../lib/catalog/settings.js';
 import { findLatestSucceededBackup } from '../lib/export/latest.js';
 import { readManifest } from '../lib/export/s3-export.js';
 import { encryptionSettings } from '../lib/crypto/index.js';

@@ -10,7 +10,7 @@ import {
   pathOfFromDiscovery,
   reportDiscovery,
 } from '../export/index.js';
-import type { RehearsalVerification } from '../export/verify.js';
+import type { RehearsalVerification } from './integrity.js';
 import { KubeApiError, type KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import { loadConfig } from '../config/index.js';

@@ -1,4 +1,4 @@
-// One `nsbackup verify` of a backup: the integrity level (lib/export/verify.ts) and, at level restore, the restore
+// One `nsbackup verify` of a backup: the integrity level (lib/verify/integrity.ts) and, at level restore, the restore
 // check of every dump that passed it, in a scratch Job; the record stored beside the backup as verification.json.
 import type { Readable } from 'node:stream';
 import { createDecryptStream, type EncryptionKey } from '../crypto/index.js';
@@ -11,7 +11,7 @@ import {
   type RestoreVerification,
   type Verification,
   type VolumesVerification,
-} from '../export/verify.js';
+} from './integrity.js';
 import type { BackupManifest } from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
 import type { Assertion } from './assertions.js';

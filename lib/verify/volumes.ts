@@ -4,7 +4,7 @@
 // repository's data, as `nsbackup volume-check` does, through the same Repository.check. The decisions are pure; the
 // restic calls are the Repository's.
 import type { ManifestVolume } from '../resources/index.js';
-import type { VolumeSnapshotCheck, VolumesVerification } from '../export/verify.js';
+import type { VolumeSnapshotCheck, VolumesVerification } from './integrity.js';
 import { JobError } from '../exit.js';
 import { openLocalRepository, sliceOfDay, type LocalRepositoryInput } from '../volumes/local-repo.js';
 import type { Repository } from '../volumes/repo-ops.js';

@@ -2,7 +2,7 @@
 import { oneOf, str } from '../config/index.js';
 import { kubeSettings } from '../kube/index.js';
 import { s3Settings } from '../s3/index.js';
-import { clusterNameSetting } from './settings.js';
+import { clusterNameSetting } from '../export/settings.js';
 
 export const backupsSettings = {
   namespace: str({

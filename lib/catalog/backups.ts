@@ -6,9 +6,9 @@ import { forEachLimited } from '../concurrency.js';
 import { columns } from '../table.js';
 import { backupFolderKey, type BackupManifest } from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
-import { listBackupCandidates, type BackupCandidate } from './latest.js';
-import { readManifest } from './s3-export.js';
-import { readVerification, type Verification } from './verify.js';
+import { listBackupCandidates, type BackupCandidate } from '../export/latest.js';
+import { readManifest } from '../export/s3-export.js';
+import { readVerification, type Verification } from '../verify/integrity.js';
 
 /** succeeded / failed from the outcome record; interrupted: a folder without one (the run never finished). */
 export type BackupState = 'succeeded' | 'failed' | 'interrupted';

@@ -8,9 +8,9 @@ import { pipeline } from 'node:stream/promises';
 import { createDecryptStream, createMeterStream, type EncryptionKey } from '../crypto/index.js';
 import type { BackupManifest } from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
-import type { AssertionResult } from '../verify/assertions.js';
-import type { DumpLoad } from '../verify/restore-check.js';
-import type { RehearsalDifference } from '../verify/rehearsal-plan.js';
+import type { AssertionResult } from './assertions.js';
+import type { DumpLoad } from './restore-check.js';
+import type { RehearsalDifference } from './rehearsal-plan.js';
 
 export const VERIFICATION_FILE = 'verification.json';
 
