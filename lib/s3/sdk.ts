@@ -14,6 +14,14 @@ export interface S3Connection {
 
 let loading: Promise<S3Sdk> | undefined;
 
+/**
+ * The package is CommonJS: in the bundle its chunk has only a default export (module.exports); Node's own loader
+ * also guesses the named ones. The default when it holds the client, else the namespace.
+ */
 export function loadS3Sdk(): Promise<S3Sdk> {
-  return (loading ??= import('@aws-sdk/client-s3'));
+  loading ??= import('@aws-sdk/client-s3').then((m) => {
+    const exports = (m as unknown as { default?: S3Sdk }).default;
+    return exports?.S3Client ? exports : m;
+  });
+  return loading;
 }
