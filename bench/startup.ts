@@ -4,11 +4,14 @@
 // Each command runs as a whole process, timed with /usr/bin/time, the runs of all commands interleaved so that
 // they see the same machine load; the median is reported. `list` lists the VolumeSnapshots of an emulator
 // namespace (in this process), as `kubectl get volumesnapshots` does. nsbackup runs twice over: with the V8
-// compile cache warm, as the image ships it (NODE_COMPILE_CACHE, Dockerfile), and with it disabled.
-import { mkdtempSync, rmSync } from 'node:fs';
+// compile cache warm, as the image ships it (NODE_COMPILE_CACHE, Dockerfile), and with it disabled; and the
+// single-file executable of `npm run package` (tools/package.ts, with its code cache built in) runs beside them.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { packageNsbackup } from '../tools/package.js';
 import { NAMESPACE, timed, compiledNsbackup } from './objects.js';
 
 const { values } = parseArgs({
@@ -20,6 +23,8 @@ const { values } = parseArgs({
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const nsbackup = await compiledNsbackup('bench-dist', values['no-build']);
+const seaPath = fileURLToPath(new URL('../.tmp/bench-sea/nsbackup', import.meta.url));
+const sea = values['no-build'] && existsSync(seaPath) ? seaPath : await packageNsbackup(dirname(seaPath));
 const { startCluster } = await import('../test/cluster/index.js');
 const cluster = await startCluster();
 const scratch = mkdtempSync(join(tmpdir(), 'nsbackup-bench-startup-'));
@@ -49,6 +54,8 @@ try {
       timed(process.execPath, [nsbackup, 'list', '-n', NAMESPACE], listEnv(warm)),
     'nsbackup list (no cache)': () =>
       timed(process.execPath, [nsbackup, 'list', '-n', NAMESPACE], listEnv(cold)),
+    'nsbackup --version (executable)': () => timed(sea, ['--version'], cold),
+    'nsbackup list (executable)': () => timed(sea, ['list', '-n', NAMESPACE], listEnv(cold)),
   };
   // One untimed round: kubectl's discovery cache and the compile cache filled, as on a node that ran it before.
   for (const run of Object.values(commands)) await run();
@@ -65,6 +72,7 @@ try {
   }
   const base = median(ms['kubectl version --client']);
   console.log(`runs: ${values.runs} each, interleaved; load average ${loadavg()[0].toFixed(2)}`);
+  console.log('goal: --version and list within 2x of kubectl version --client');
   console.log('| command | wall (median) | CPU (median) | peak RSS | x kubectl version --client |');
   console.log('| --- | --- | --- | --- | --- |');
   for (const name of Object.keys(commands)) {
