@@ -432,6 +432,16 @@ export function urlSecretParts(value: string): string[] {
 }
 
 /**
+ * The process's own time zone, the default of the TZ settings: Temporal's answer costs 0.4 ms where
+ * Intl.DateTimeFormat's costs 15 ms of ICU set-up, which a command that never formats a date in it (list -o json,
+ * an empty list) need not pay. Both read the host's zone the same way; Intl where Temporal is missing.
+ */
+export function processTimeZone(): string {
+  const temporal = (globalThis as { Temporal?: { Now?: { timeZoneId?: () => string } } }).Temporal;
+  return temporal?.Now?.timeZoneId?.() || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/**
  * The standard TZ variable as an IANA zone name. The C library's `:Europe/Berlin` form is accepted; an unknown zone is
  * refused here, because label dates computed in a zone luxon does not know would silently be wrong.
  */
