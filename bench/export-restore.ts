@@ -3,12 +3,11 @@
 // kubectl, warm --cache-dir).
 //   npx tsx bench/export-restore.ts [--objects 5000] [--runs 3] [--no-build]
 // The emulator and s3rver run in this process. Both tools run as child processes and are timed as whole
-// processes (start-up and discovery included), peak RSS read with /usr/bin/time. The export is compiled with
-// tsc into .tmp/bench-dist first (--no-build reuses it), so that RSS is the product's, not a TS loader's.
-// Goals: export no slower than 1.5x kubectl's listing (issue 6), 1.2x start-up included (issue 15); export peak
-// RSS < 250 MB. Also reported: CPU
-// time of both processes and the export command's own time (its summary line: after start-up and imports),
-// because wall times swing with the machine's load (printed too).
+// processes (start-up and discovery included), peak RSS read with /usr/bin/time. The export is bundled as shipped
+// (tools/bundle.ts) into .tmp/bench-dist first (--no-build reuses it), so that RSS is the product's, not a TS
+// loader's. Goals: export no slower than 1.5x kubectl's listing (issue 6), 1.2x start-up included (issue 15);
+// export peak RSS < 250 MB. Also reported: CPU time of both processes and the export command's own time (its
+// summary line: after start-up and imports), because wall times swing with the machine's load (printed too).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
