@@ -11,6 +11,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Labels } from '../lib/labels.js';
 import { packageNsbackup } from '../tools/package.js';
 import { NAMESPACE, timed, compiledNsbackup } from './objects.js';
 
@@ -20,16 +21,34 @@ const { values } = parseArgs({
     'no-build': { type: 'boolean', default: false },
   },
 });
+/** The namespace of 20 snapshots (NAMESPACE has none). */
+const FULL = 'bench-full';
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const nsbackup = await compiledNsbackup('bench-dist', values['no-build']);
 const seaPath = fileURLToPath(new URL('../.tmp/bench-sea/nsbackup', import.meta.url));
 const sea = values['no-build'] && existsSync(seaPath) ? seaPath : await packageNsbackup(dirname(seaPath));
 const { startCluster } = await import('../test/cluster/index.js');
+const { seedSnapshots } = await import('../test/prune/fixtures.js');
 const cluster = await startCluster();
 const scratch = mkdtempSync(join(tmpdir(), 'nsbackup-bench-startup-'));
 try {
   cluster.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
+  // A namespace with snapshots too: its table formats dates in the time zone, which an empty list never does.
+  cluster.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: FULL } });
+  seedSnapshots(
+    cluster,
+    Array.from({ length: 20 }, (_, i) => {
+      const day = `2026-11-${String(i + 1).padStart(2, '0')}`;
+      return {
+        namespace: FULL,
+        name: `data-${day.replaceAll('-', '')}-020000-bench${String(i).padStart(2, '0')}`,
+        pvc: 'data',
+        createdAt: `${day}T02:00:00Z`,
+        labels: { [Labels.retain]: 'gfs', [Labels.daily]: day },
+      };
+    }),
+  );
   const kubeconfig = cluster.kubeconfigPath;
   const cacheDir = join(scratch, 'kubectl-cache');
   const warm = { ...process.env, NODE_COMPILE_CACHE: join(scratch, 'compile-cache') };
@@ -48,12 +67,25 @@ try {
         '--cache-dir',
         cacheDir,
       ]),
+    'kubectl get volumesnapshots (20)': () =>
+      timed('kubectl', [
+        'get',
+        'volumesnapshots',
+        '-n',
+        FULL,
+        '--kubeconfig',
+        kubeconfig,
+        '--cache-dir',
+        cacheDir,
+      ]),
     'nsbackup --version (warm cache)': () => timed(process.execPath, [nsbackup, '--version'], warm),
     'nsbackup --version (no cache)': () => timed(process.execPath, [nsbackup, '--version'], cold),
     'nsbackup list (warm cache)': () =>
       timed(process.execPath, [nsbackup, 'list', '-n', NAMESPACE], listEnv(warm)),
     'nsbackup list (no cache)': () =>
       timed(process.execPath, [nsbackup, 'list', '-n', NAMESPACE], listEnv(cold)),
+    'nsbackup list, 20 snapshots (warm cache)': () =>
+      timed(process.execPath, [nsbackup, 'list', '-n', FULL], listEnv(warm)),
     'nsbackup --version (executable)': () => timed(sea, ['--version'], cold),
     'nsbackup list (executable)': () => timed(sea, ['list', '-n', NAMESPACE], listEnv(cold)),
   };
