@@ -21,8 +21,7 @@ export const builtinsViaRequire: Plugin = {
       if (!BUILTIN.has(name) && !BUILTIN.has(args.path)) return undefined;
       // The stub's own require stays a require of the builtin.
       if (args.namespace === 'builtin-via-require') return { path: args.path, external: true };
-      // Kept as imports: node:sea and node:module in ESM entry code are cheap and need no facade tricks; only
-      // `import` statements are redirected, a CommonJS require of a builtin already is one.
+      // Only `import` statements: a dynamic import stays one, and a CommonJS require of a builtin already is one.
       if (args.kind !== 'import-statement') return undefined;
       return { path: `node:${name}`, namespace: 'builtin-via-require' };
     });
@@ -58,7 +57,7 @@ export const clientNodeWithoutSideEffects: Plugin = {
   },
 };
 
-/** A stub export: a class whose `new` makes the real one, or a function that calls it. */
+/** A stub export: a class whose `new` makes the real one, a function that calls it, or an object of such. */
 type LazyExport = { name: string; as: 'class' | 'function' | 'static-methods'; methods?: string[] };
 
 /**
