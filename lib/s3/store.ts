@@ -38,7 +38,11 @@ export class S3Store {
 
   /** The client, made on first use with the SDK loaded then (lib/s3/sdk.ts: start-up of commands without S3). */
   connect(): Promise<S3Connection> {
-    this.connection ??= loadS3Sdk().then((sdk) => ({ sdk, client: this.makeClient(sdk) }));
+    if (!this.connection) {
+      this.connection = loadS3Sdk().then((sdk) => ({ sdk, client: this.makeClient(sdk) }));
+      // Every use awaits it and sees a failure; an upload whose body failed first may never get to.
+      this.connection.catch(() => undefined);
+    }
     return this.connection;
   }
 
