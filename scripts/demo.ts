@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DateTime } from 'luxon';
+import { DateTime } from '../lib/luxon.js';
 import { runCommand } from '../lib/command.js';
 import type { Command } from '../lib/command.js';
 import { Labels } from '../lib/labels.js';

@@ -2,7 +2,7 @@
 // so the three never drift. Every setting comes from an environment variable; some also from a command-line flag.
 
 import { readFileSync } from 'node:fs';
-import { Duration, IANAZone } from 'luxon';
+import { Duration, IANAZone } from '../luxon.js';
 import YAML from 'yaml';
 
 export interface Setting<T> {

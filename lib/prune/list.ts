@@ -1,5 +1,5 @@
 // `nsbackup list`: the snapshots of each PVC with what retention sees in them. Pure formatting.
-import { DateTime } from 'luxon';
+import { DateTime } from '../luxon.js';
 import { Labels } from '../labels.js';
 import { columns } from '../table.js';
 import { runOutcomeOf, type RunOutcome } from '../retention/index.js';
