@@ -143,8 +143,10 @@ describe('verify --level restore: a scratch Job of the database image on a real 
     expect(r.out).toMatch(/ok {6}load dump-shop\.sql\.gz into shop \(.*roles created: app\)/);
     expect(r.out).toMatch(/ok {6}assertion order-count\.sql = 2000 \(\d+ ms\)/);
     expect(r.out).toMatch(/ok {6}assertion orders-exist\.sql = t \(\d+ ms\)/);
+    // Three files: the resources, the dump and the PostgreSQL globals (whose roles the load created).
+    expect(r.out).toMatch(/ok {6}globals\.sql\.gz \(\d+ bytes read back\)/);
     expect(r.out).toMatch(
-      /verified \(level restore\): 2 files, \d+ bytes read back; 1\/1 dumps loaded, 2\/2 assertions held, in/,
+      /verified \(level restore\): 3 files, \d+ bytes read back; 1\/1 dumps loaded, 2\/2 assertions held, in/,
     );
     expect(r.summary).toMatchObject({ level: 'restore', dumpsLoaded: 1, failedAssertions: 0 });
     // The scratch pod ran the production container's image, as the user its pod runs as.
