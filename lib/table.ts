@@ -1,7 +1,7 @@
 // The tables commands print for people (list, backups, status, list --etcd): columns padded to their widest cell,
 // three spaces apart, no trailing blanks; times in the user's zone.
 
-import { DateTime } from 'luxon';
+import { DateTime } from './luxon.js';
 
 /** `table[0]` is the header; every row has its cells. */
 export function columns(table: string[][]): string {

@@ -5,9 +5,9 @@
 
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { constants as osConstants, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DateTime } from 'luxon';
+import { DateTime } from '../lib/luxon.js';
 import { runCommand } from '../lib/command.js';
 import type { Command } from '../lib/command.js';
 import { Labels } from '../lib/labels.js';
@@ -21,47 +21,13 @@ import { startS3 } from '../test/helpers/s3.js';
 import { seedSnapshots } from '../test/prune/fixtures.js';
 import { generateEncryptionKey } from '../lib/crypto/index.js';
 import { commands } from './commands.js';
+import { cleanUpOnSignals, cleanup, onCleanup, say, starting } from './demo/lifecycle.js';
 import { createMarkAndDeleteCommand } from './mark-and-delete.js';
 
 const NS = 'shop';
 const RESTORED = 'shop-restored';
 const ZONE = 'UTC';
-const cleanups: Array<() => Promise<unknown>> = [];
-/** Set by the first SIGINT/SIGTERM/SIGHUP: the steps still running print nothing more. */
-let stopping = false;
-
-const say = (text: string) => void (stopping || process.stdout.write(text + '\n'));
-
-let cleaning: Promise<void> | undefined;
-/** Stops what was started, newest first; once, however many callers (the end of main, a signal) ask. */
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    while (cleanups.length) await cleanups.pop()!().catch(() => {});
-  })();
-  return cleaning;
-}
-
-/**
- * Registers the stop of a service before it has started: a signal during its start (PostgreSQL's initdb and
- * start-up take seconds) waits for the start to finish, then stops it, so nothing is left running.
- */
-function starting<T>(start: Promise<T>, stop: (service: T) => Promise<unknown>): Promise<T> {
-  cleanups.push(() => start.then(stop, () => undefined));
-  return start;
-}
-
-function onSignal(signal: NodeJS.Signals): void {
-  const code = 128 + (osConstants.signals[signal] ?? 0);
-  if (stopping) {
-    // A second signal: leave now. PostgreSQL servers are killed by the test helper's exit hook.
-    process.stdout.write(`${signal} again: exiting without waiting for the cleanup\n`);
-    process.exit(code);
-  }
-  stopping = true;
-  process.stdout.write(`\n${signal}: cleaning up (stopping what was started, also what is still starting)\n`);
-  void cleanup().finally(() => process.exit(code));
-}
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+cleanUpOnSignals();
 
 /** Runs one nsbackup command in this process; returns its exit code, summary line and stdout. */
 async function nsbackup(name: string | Command<any>, argv: string[], env: Record<string, string>) {
@@ -223,16 +189,23 @@ function seedHistory(cluster: Awaited<ReturnType<typeof startCluster>>): void {
 
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'nsbackup-demo-'));
-  cleanups.push(() => rm(work, { recursive: true, force: true }));
+  onCleanup(() => rm(work, { recursive: true, force: true }));
   say('nsbackup demo: emulated Kubernetes API, local S3, a real PostgreSQL when installed\n');
 
-  const cluster = await starting(startCluster({ snapshotReadyDelayMs: 300, clusterName: 'demo' }), (c) =>
-    c.close(),
+  const cluster = await starting(
+    () => startCluster({ snapshotReadyDelayMs: 300, clusterName: 'demo' }),
+    (c) => c.close(),
   );
-  const s3 = await starting(startS3(), (s) => s.close());
+  const s3 = await starting(
+    () => startS3(),
+    (s) => s.close(),
+  );
   let pg: LocalPostgres | undefined;
   if (existsSync(join(PG_BIN, 'pg_ctl'))) {
-    pg = await starting(startPostgres(), (p) => p.stop());
+    pg = await starting(
+      () => startPostgres(),
+      (p) => p.stop(),
+    );
     await pg.psql('CREATE DATABASE shop');
     await pg.psql(
       `CREATE TABLE orders (id serial PRIMARY KEY, item text, placed timestamptz DEFAULT now());

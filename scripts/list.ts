@@ -2,7 +2,6 @@
 // cluster's etcd backups in S3 instead.
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { bool, ConfigError, oneOf, str } from '../lib/config/index.js';
-import { formatEtcdTable, listEtcdBackups } from '../lib/etcd/list.js';
 import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { formatCalendars } from '../lib/prune/calendar-view.js';
 import { formatTables, snapshotRows } from '../lib/prune/list.js';
@@ -65,6 +64,8 @@ export function createListCommand(deps: { now?: () => Date } = {}) {
           throw new ConfigError(['NSBACKUP_S3_BUCKET is required with --etcd: etcd backups are in S3']);
         // Only without a name is the kubeconfig needed: the etcd backups are in S3, not in the cluster.
         const cluster = config.clusterName || clusterNameOf('', connectOrConfigError(config, env));
+        // Imported here: the etcd code (manifests, archives, zlib) is most of what `list` would load otherwise.
+        const { formatEtcdTable, listEtcdBackups } = await import('../lib/etcd/list.js');
         const rows = await listEtcdBackups(store, cluster);
         out(
           config.output === 'json'

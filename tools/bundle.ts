@@ -8,6 +8,7 @@ import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { startUpPlugins } from './start-up-plugins.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -41,6 +42,7 @@ export async function bundleNsbackup(root: string): Promise<string> {
     format: 'esm',
     target: NODE_TARGET,
     logLevel: 'error',
+    plugins: startUpPlugins,
     // CommonJS dependencies call require() for Node's own modules.
     banner: {
       js: "import { createRequire as __nsbackupRequire } from 'node:module'; const require = __nsbackupRequire(import.meta.url);",

@@ -10,6 +10,7 @@ import {
   int,
   list,
   oneOf,
+  processTimeZone,
   str,
   timeZone,
   url,
@@ -152,7 +153,7 @@ export const backupSettings = {
   }),
   timeZone: timeZone({
     env: 'TZ',
-    default: () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+    default: processTimeZone,
     defaultText: "the process's time zone",
     description:
       'IANA time zone of the label dates on the snapshots (day, ISO week, month, year); the pruner must use the same.',

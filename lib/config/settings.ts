@@ -2,7 +2,7 @@
 // so the three never drift. Every setting comes from an environment variable; some also from a command-line flag.
 
 import { readFileSync } from 'node:fs';
-import { Duration, IANAZone } from 'luxon';
+import { Duration, IANAZone } from '../luxon.js';
 import YAML from 'yaml';
 
 export interface Setting<T> {
@@ -429,6 +429,16 @@ export function urlSecretParts(value: string): string[] {
     // Not a URL: the value alone.
   }
   return parts;
+}
+
+/**
+ * The process's own time zone, the default of the TZ settings: Temporal's answer costs 0.4 ms where
+ * Intl.DateTimeFormat's costs 15 ms of ICU set-up, which a command that never formats a date in it (list -o json,
+ * an empty list) need not pay. Both read the host's zone the same way; Intl where Temporal is missing.
+ */
+export function processTimeZone(): string {
+  const temporal = (globalThis as { Temporal?: { Now?: { timeZoneId?: () => string } } }).Temporal;
+  return temporal?.Now?.timeZoneId?.() || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
 
 /**

@@ -3,7 +3,6 @@
 // - uploadDumpFile: the verified dump file the backup just wrote (`cat` over exec), so the S3 copy is byte for
 //   byte the dump the volume snapshot holds, and the database is dumped once per run;
 // - streamDumpToS3: a fresh dump that is never written in the container (`stream`; the benchmark measures it).
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { createEncryptStream } from '../crypto/index.js';
 import { createMeterStream, type FileDigest } from '../crypto/index.js';
 import type { EncryptionKey } from '../crypto/index.js';
@@ -164,7 +163,10 @@ async function uploadScriptOutput(
 // Multipart parts are aborted by the writer; this removes an object completed by a race, an earlier run, or one
 // whose bytes were refused.
 async function removeObject(store: S3Store, key: string): Promise<void> {
-  await store.client
-    .send(new DeleteObjectCommand({ Bucket: store.location.bucket, Key: key }))
+  await store
+    .connect()
+    .then(({ client, sdk }) =>
+      client.send(new sdk.DeleteObjectCommand({ Bucket: store.location.bucket, Key: key })),
+    )
     .catch(() => undefined);
 }

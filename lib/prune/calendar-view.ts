@@ -1,7 +1,7 @@
 // `nsbackup list --calendar`: retention at a glance. Per PVC, the last weeks as a calendar (a row per ISO week,
 // Monday first), each day showing what its snapshots hold, then which months and years are held by which
 // snapshot, and what is marked and when it goes. Pure: rows and "today" in, text out.
-import { DateTime } from 'luxon';
+import { DateTime } from '../luxon.js';
 import type { SnapshotRow } from './list.js';
 
 /** The mark of a day: the strongest reason among its snapshots. */

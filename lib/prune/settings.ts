@@ -1,5 +1,5 @@
 // Settings shared by retain, mark-and-delete and list. The names are the chart's: do not rename them.
-import { bool, duration, int, num, str, timeZone } from '../config/index.js';
+import { bool, duration, int, num, processTimeZone, str, timeZone } from '../config/index.js';
 
 export const scopeSettings = {
   namespace: str({
@@ -23,7 +23,7 @@ export const scopeAliases = { '-n': '--namespace', '-A': '--all-namespaces' };
 export const timeZoneSetting = {
   timeZone: timeZone({
     env: 'TZ',
-    default: () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+    default: processTimeZone,
     defaultText: "the process's time zone",
     description: 'IANA time zone that defines days, weeks and months for labels and delete-after dates.',
   }),

@@ -1,6 +1,6 @@
 // Calendar arithmetic in an IANA time zone. Every label and every "today" is a local date in the
 // configured zone, so a backup at 23:30 on Dec 31 in Berlin is a 2026 backup although it is 22:30 UTC.
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime, IANAZone } from '../luxon.js';
 import type { GfsKey } from './types.js';
 
 const LOCAL_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;

@@ -1,7 +1,7 @@
 // The `deltas` policy: ISO 8601 generations as in k8s-snapshots/tarsnapper ("PT1H P1D P7D": keep
 // hourly backups for a day, daily ones for a week, nothing older). The first delta is the backup
 // interval, each later one ends a generation; the newest backup is always kept.
-import { Duration } from 'luxon';
+import { Duration } from '../luxon.js';
 import { Labels } from '../labels.js';
 
 /** Label that records a snapshot's deltas. */

@@ -6,14 +6,8 @@
 // destroyed never completes an object. A multipart upload is completed only after the body ended, and aborted
 // (parts discarded) on any failure.
 import { Writable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
-import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
+import type { CompletedPart } from '@aws-sdk/client-s3';
+import type { S3Connection } from './sdk.js';
 
 /** S3's limits: every part but the last at least 5 MiB, at most 10,000 parts. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -33,7 +27,11 @@ export function partSizeFor(partNumber: number, baseSize: number): number {
 }
 
 export interface MultipartTarget {
-  client: S3Client;
+  /**
+   * The client and the SDK of its commands, loaded by the store (lib/s3/sdk.ts), not imported here. A promise, so
+   * that the writer is piped to at once: a body that fails while the SDK loads still finds its consumer.
+   */
+  connection: Promise<S3Connection>;
   bucket: string;
   key: string;
   contentType: string;
@@ -124,8 +122,9 @@ export class MultipartWriter extends Writable {
   }
 
   private async sendPart(uploadId: string, partNumber: number, body: Buffer): Promise<void> {
-    const res = await this.target.client.send(
-      new UploadPartCommand({
+    const { client, sdk } = await this.target.connection;
+    const res = await client.send(
+      new sdk.UploadPartCommand({
         Bucket: this.target.bucket,
         Key: this.target.key,
         UploadId: uploadId,
@@ -138,13 +137,15 @@ export class MultipartWriter extends Writable {
   }
 
   private ensureMultipart(): Promise<string> {
-    this.creating ??= this.target.client
-      .send(
-        new CreateMultipartUploadCommand({
-          Bucket: this.target.bucket,
-          Key: this.target.key,
-          ContentType: this.target.contentType,
-        }),
+    this.creating ??= this.target.connection
+      .then(({ client, sdk }) =>
+        client.send(
+          new sdk.CreateMultipartUploadCommand({
+            Bucket: this.target.bucket,
+            Key: this.target.key,
+            ContentType: this.target.contentType,
+          }),
+        ),
       )
       .then((res) => {
         if (!res.UploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
@@ -157,8 +158,9 @@ export class MultipartWriter extends Writable {
   private async finish(): Promise<void> {
     if (!this.creating) {
       // Shorter than one part: a single PutObject, sent only now that the body has ended.
-      await this.target.client.send(
-        new PutObjectCommand({
+      const { client, sdk } = await this.target.connection;
+      await client.send(
+        new sdk.PutObjectCommand({
           Bucket: this.target.bucket,
           Key: this.target.key,
           Body: this.filling.subarray(0, this.filled),
@@ -174,8 +176,9 @@ export class MultipartWriter extends Writable {
     if (this.filled > 0 || this.parts.length === 0) {
       await this.sendPart(uploadId, this.partNumber++, this.filling.subarray(0, this.filled));
     }
-    await this.target.client.send(
-      new CompleteMultipartUploadCommand({
+    const { client, sdk } = await this.target.connection;
+    await client.send(
+      new sdk.CompleteMultipartUploadCommand({
         Bucket: this.target.bucket,
         Key: this.target.key,
         UploadId: uploadId,
@@ -193,13 +196,15 @@ export class MultipartWriter extends Writable {
     const uploadId = this.uploadId;
     if (!uploadId) return;
     this.uploadId = undefined;
-    await this.target.client
-      .send(
-        new AbortMultipartUploadCommand({
-          Bucket: this.target.bucket,
-          Key: this.target.key,
-          UploadId: uploadId,
-        }),
+    await this.target.connection
+      .then(({ client, sdk }) =>
+        client.send(
+          new sdk.AbortMultipartUploadCommand({
+            Bucket: this.target.bucket,
+            Key: this.target.key,
+            UploadId: uploadId,
+          }),
+        ),
       )
       .catch(() => undefined);
   }

@@ -1,7 +1,6 @@
 // Checks an S3 store before a run writes anything anywhere: a wrong bucket, region, endpoint or key found only
 // after the snapshots were taken costs a night's backup and leaves snapshots whose backup failed.
 
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { ExitCode, JobError } from '../exit.js';
 import type { S3Store } from './store.js';
 
@@ -24,7 +23,8 @@ export async function probeStore(
   const { bucket } = store.location;
   let step = `reaching bucket ${bucket}`;
   try {
-    await store.client.send(new HeadBucketCommand({ Bucket: bucket }), {
+    const { client, sdk } = await store.connect();
+    await client.send(new sdk.HeadBucketCommand({ Bucket: bucket }), {
       abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
     });
     if (opts.write) {

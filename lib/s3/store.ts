@@ -5,14 +5,8 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
 import { MultipartWriter } from './multipart.js';
+import { loadS3Sdk, type S3Connection } from './sdk.js';
 import type { S3Location } from './settings.js';
 
 /** 8 MiB parts: two of them are the upload's memory; 10,000 parts reach 273 GiB (parts grow after 39 GiB). */
@@ -30,14 +24,31 @@ export interface StoredObject {
 }
 
 export class S3Store {
-  readonly client: S3Client;
+  private connection: Promise<S3Connection> | undefined;
+  /** Read when the store is made, so that an unreadable CA file fails the run's configuration, not its upload. */
+  private readonly ca: Buffer | undefined;
 
   constructor(
     readonly location: S3Location,
-    credentials?: { accessKeyId: string; secretAccessKey: string },
+    private readonly credentials?: { accessKeyId: string; secretAccessKey: string },
     private readonly options: S3StoreOptions = {},
   ) {
-    this.client = new S3Client({
+    this.ca = location.caFile ? readFileSync(location.caFile) : undefined;
+  }
+
+  /** The client, made on first use with the SDK loaded then (lib/s3/sdk.ts: start-up of commands without S3). */
+  connect(): Promise<S3Connection> {
+    if (!this.connection) {
+      this.connection = loadS3Sdk().then((sdk) => ({ sdk, client: this.makeClient(sdk) }));
+      // Every use awaits it and sees a failure; an upload whose body failed first may never get to.
+      this.connection.catch(() => undefined);
+    }
+    return this.connection;
+  }
+
+  private makeClient(sdk: S3Connection['sdk']): S3Connection['client'] {
+    const { location, credentials, ca } = this;
+    return new sdk.S3Client({
       region: location.region,
       endpoint: location.endpoint,
       forcePathStyle: location.forcePathStyle,
@@ -47,13 +58,7 @@ export class S3Store {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 5,
-      ...(location.caFile
-        ? {
-            requestHandler: {
-              httpsAgent: new https.Agent({ ca: readFileSync(location.caFile), keepAlive: true }),
-            },
-          }
-        : {}),
+      ...(ca ? { requestHandler: { httpsAgent: new https.Agent({ ca, keepAlive: true }) } } : {}),
     });
   }
 
@@ -78,7 +83,7 @@ export class S3Store {
     contentType = 'application/octet-stream',
   ): Promise<void> {
     const writer = new MultipartWriter({
-      client: this.client,
+      connection: this.connect(),
       bucket: this.location.bucket,
       key,
       contentType,
@@ -96,7 +101,8 @@ export class S3Store {
   }
 
   async download(key: string): Promise<Readable> {
-    const res = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: key }));
+    const { client, sdk } = await this.connect();
+    const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.location.bucket, Key: key }));
     return res.Body as Readable;
   }
 
@@ -107,8 +113,9 @@ export class S3Store {
   }
 
   async exists(key: string): Promise<boolean> {
+    const { client, sdk } = await this.connect();
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key: key }));
+      await client.send(new sdk.HeadObjectCommand({ Bucket: this.location.bucket, Key: key }));
       return true;
     } catch (e: any) {
       if (e?.$metadata?.httpStatusCode === 404 || e?.name === 'NotFound' || e?.name === 'NoSuchKey')
@@ -118,10 +125,15 @@ export class S3Store {
   }
 
   async *list(prefix: string): AsyncGenerator<StoredObject> {
+    const { client, sdk } = await this.connect();
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: prefix, ContinuationToken: token }),
+      const page = await client.send(
+        new sdk.ListObjectsV2Command({
+          Bucket: this.location.bucket,
+          Prefix: prefix,
+          ContinuationToken: token,
+        }),
       );
       for (const o of page.Contents ?? []) {
         if (o.Key) yield { key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified };
@@ -135,10 +147,11 @@ export class S3Store {
     if (!prefix.endsWith('/')) throw new Error(`refusing to delete a prefix that is not a folder: ${prefix}`);
     let deleted = 0;
     let batch: string[] = [];
+    const { client, sdk } = await this.connect();
     const flush = async () => {
       if (!batch.length) return;
-      const res = await this.client.send(
-        new DeleteObjectsCommand({
+      const res = await client.send(
+        new sdk.DeleteObjectsCommand({
           Bucket: this.location.bucket,
           Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
         }),

@@ -11,17 +11,23 @@ import { packageNsbackup } from '../../tools/package.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { REPO_ROOT } from '../helpers/helm.js';
 import { seedSnapshots } from '../prune/fixtures.js';
+import { startS3, type LocalS3 } from '../helpers/s3.js';
 
 let work: string;
 let executable: string;
 let cluster: Cluster;
+let s3: LocalS3;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'nsbackup-package-'));
-  [executable, cluster] = await Promise.all([packageNsbackup(join(work, 'bin')), startCluster()]);
+  [executable, cluster, s3] = await Promise.all([
+    packageNsbackup(join(work, 'bin')),
+    startCluster(),
+    startS3('package'),
+  ]);
 }, 120_000);
 afterAll(async () => {
-  await cluster?.close();
+  await Promise.all([cluster?.close(), s3?.close()]);
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -60,6 +66,17 @@ describe('the single-file nsbackup executable', () => {
     expect(JSON.parse(listed.stdout).map((row: any) => row.snapshot)).toEqual([
       'data-20261207-020000-abcdef',
     ]);
+  });
+
+  it('reaches S3: the AWS SDK, loaded only by the commands that use it, is inside the executable', async () => {
+    const listed = await run(['backups', '-n', 'shop', '-o', 'json'], {
+      ...s3.env,
+      NSBACKUP_S3_FORCE_PATH_STYLE: 'true',
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+      NSBACKUP_CLUSTER_NAME: 'package',
+    });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual([]);
   });
 
   it('refuses bad configuration as the image does (exit 2, the variable named)', async () => {

@@ -144,7 +144,8 @@ describe('verify --level restore: a scratch Job of the database image on a real 
     expect(r.out).toMatch(/ok {6}load dump-shop\.sql\.gz into shop \(.*roles created: app\)/);
     expect(r.out).toMatch(/ok {6}assertion order-count\.sql = 2000 \(\d+ ms\)/);
     expect(r.out).toMatch(/ok {6}assertion orders-exist\.sql = t \(\d+ ms\)/);
-    // Three files: the resources, the dump and the PostgreSQL roles (globals), all read back.
+    // Three files: the resources, the dump and the PostgreSQL globals, all read back.
+    expect(r.out).toMatch(/ok {6}globals\.sql\.gz \(\d+ bytes read back\)/);
     expect(r.out).toMatch(
       /verified \(level restore\): 3 files, \d+ bytes read back; 1\/1 dumps loaded, 2\/2 assertions held, in/,
     );

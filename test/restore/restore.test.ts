@@ -314,10 +314,14 @@ describe('keys, damage and dry run: nothing is written unless the backup is whol
     const folder = `nsbackup/prod/shop/${PLAIN}/`;
     const damaged = `nsbackup/prod/shop/20261121-090000-cccccc/`;
     for (const name of ['manifest.json', 'resources.ndjson.gz']) {
-      const res = await store.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: folder + name }));
+      const res = await (
+        await store.connect()
+      ).client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: folder + name }));
       const body = Buffer.from(await res.Body!.transformToByteArray());
       if (name !== 'manifest.json') body[body.length - 20] ^= 0x01;
-      await store.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: damaged + name, Body: body }));
+      await (
+        await store.connect()
+      ).client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: damaged + name, Body: body }));
     }
     source.clearRequests();
     const { code, text, report } = await restore(source, [
