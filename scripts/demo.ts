@@ -1,6 +1,6 @@
 // `npm run demo`: the whole backup-to-restore cycle on the embedded default: the Kubernetes API emulator, a local
 // S3 (s3rver), and, when PostgreSQL 15 is installed, a throwaway PostgreSQL behind a database pod. It runs the real
-// commands in order (backup, list, retain, mark-and-delete, restore into a new namespace, restore-db, diff) and prints
+// commands in order (backup, verify, list, retain, mark-and-delete, restore into a new namespace, restore-db, diff) and prints
 // what each did. Everything it started is stopped again, also on Ctrl-C.
 
 import { existsSync } from 'node:fs';
@@ -261,6 +261,15 @@ async function main(): Promise<void> {
     backup,
     `backup ${backupId}: ${backup.summary.dumpBytes ? `dump ${backup.summary.dumpBytes} bytes, ` : ''}` +
       `snapshot ${(backup.summary.snapshots ?? []).join(', ')}; resources and dump in S3`,
+  );
+
+  // The backup read back from S3: every file against its manifest, decrypted and decompressed to the end.
+  const verify = await nsbackup('verify', [backupId, '-n', NS], env);
+  report(
+    'verify',
+    verify,
+    `backup ${backupId}: ${verify.summary.files ?? '?'} files, ${verify.summary.bytesReadBack ?? '?'} bytes ` +
+      'read back and checked against the manifest',
   );
 
   const list = await nsbackup('list', ['-n', NS], env);
