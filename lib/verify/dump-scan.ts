@@ -1,7 +1,8 @@
 // What the verifier learns from a dump's plain SQL on its way through the integrity check, before the dump is
 // loaded: whether it ends as the dump tool ends a finished dump (a dump cut short is found even when every
 // statement in it parses), and, for PostgreSQL, the roles it names (a pg_dump of one database does not create
-// them; the scratch server must have them for OWNER TO and GRANT to load). Pure, fed chunk by chunk.
+// them; the scratch server must have them for OWNER TO and GRANT to load), for MySQL the databases it switches to
+// (the manifest names a MySQL dump only `databases` or `all-databases`). Pure, fed chunk by chunk.
 import { StringDecoder } from 'node:string_decoder';
 import type { SqlDbKind } from '../dump/index.js';
 
@@ -10,6 +11,12 @@ export interface DumpScan {
   complete: boolean;
   /** PostgreSQL: roles named by OWNER TO / GRANT ... TO / REVOKE ... FROM / FOR ROLE, sorted. */
   roles: string[];
+  /**
+   * MySQL: the databases the dump loads into, in dump order, from its `USE \`name\`;` lines (mysqldump
+   * --databases / --all-databases writes one per database). The manifest records only `databases` for a list, so
+   * this is where the verifier learns which database a query without `-- database:` runs in. PostgreSQL: [].
+   */
+  databases: string[];
 }
 
 /** pg_dump's last line is `-- PostgreSQL database dump complete`; mysqldump's `-- Dump completed on <date>`. */
@@ -23,6 +30,8 @@ const ROLE_CLAUSE =
 const IDENTIFIER = /"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)/g;
 /** Roles every server has, and keywords that follow TO/FROM in a GRANT. */
 const NOT_A_ROLE = new Set(['public', 'current_user', 'session_user', 'current_role', 'postgres', 'group']);
+
+const USE_LINE = /^USE `((?:[^`]|``)+)`;\s*$/;
 
 export function scanRoles(line: string): string[] {
   if (!/^(ALTER|GRANT|REVOKE)\b/.test(line)) return [];
@@ -43,6 +52,14 @@ export function scanRoles(line: string): string[] {
 /** Feeds decompressed dump bytes in; `result()` at the end. */
 export function createDumpScanner(kind: SqlDbKind): { push(chunk: Buffer): void; result(): DumpScan } {
   const roles = new Set<string>();
+  const databases = new Set<string>();
+  const scanLine = (line: string) => {
+    if (kind === 'postgres') for (const r of scanRoles(line)) roles.add(r);
+    else if (line.startsWith('USE `')) {
+      const m = USE_LINE.exec(line);
+      if (m) databases.add(m[1].replace(/``/g, '`'));
+    }
+  };
   const decoder = new StringDecoder('utf8');
   let partial = '';
   let tail = '';
@@ -53,11 +70,11 @@ export function createDumpScanner(kind: SqlDbKind): { push(chunk: Buffer): void;
       tail = (tail + decoded).slice(-512);
       const lines = text.split('\n');
       partial = lines.pop()!.slice(-64 * 1024); // a huge COPY line is data, not a role clause
-      if (kind === 'postgres') for (const line of lines) for (const r of scanRoles(line)) roles.add(r);
+      for (const line of lines) scanLine(line);
     },
     result() {
-      if (kind === 'postgres') for (const r of scanRoles(partial)) roles.add(r);
-      return { complete: COMPLETION[kind].test(tail), roles: [...roles].sort() };
+      scanLine(partial);
+      return { complete: COMPLETION[kind].test(tail), roles: [...roles].sort(), databases: [...databases] };
     },
   };
 }

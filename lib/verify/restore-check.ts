@@ -111,9 +111,10 @@ export async function scanDump(kind: SqlDbKind, stream: Readable, signal?: Abort
 /** Loads one dump into the scratch server: database and roles first (PostgreSQL), then the SQL over stdin. */
 export async function loadDump(s: ScratchDatabase, dump: DumpToLoad): Promise<DumpLoad> {
   const started = performance.now();
+  let database = dump.database;
   const done = (rest: Partial<DumpLoad> & { ok: boolean }): DumpLoad => ({
     name: dump.name,
-    database: dump.database,
+    database,
     durationMs: Math.round(performance.now() - started),
     ...rest,
   });
@@ -125,6 +126,9 @@ export async function loadDump(s: ScratchDatabase, dump: DumpToLoad): Promise<Du
       return done({ ok: false, problem: `the dump cannot be read to its end: ${(e as Error).message}` });
     }
   }
+  // A MySQL backup's manifest says only `databases` (or `all-databases`): the names are those the dump switches
+  // to. Without this a query lacking `-- database:` ran in a database called "databases" (ERROR 1049).
+  if (s.kind === 'mysql' && scan.databases.length) database = scan.databases.join(' ');
   const roles = s.kind === 'postgres' ? scan.roles : undefined;
   if (s.kind === 'postgres') {
     const prepared = await runScratch(s, 'prepare', [dump.database, ...scan.roles]);
@@ -231,9 +235,10 @@ export async function checkRestore(
   const loaded = loads.every((l) => l.ok);
   const assertions: AssertionResult[] = [];
   if (loaded) {
+    // What each load found in its dump (MySQL), not the manifest's placeholder.
     const fallback = defaultDatabase(
       s.kind,
-      input.dumps.map((d) => d.database),
+      loads.map((l) => l.database),
     );
     for (const a of input.assertions) assertions.push(await runAssertion(s, a, a.database ?? fallback));
   }

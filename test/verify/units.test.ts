@@ -87,7 +87,15 @@ describe('dump scan', () => {
     expect(cut.result().complete).toBe(false);
     const my = createDumpScanner('mysql');
     my.push(Buffer.from('INSERT INTO t VALUES (1);\n-- Dump completed on 2026-12-07 19:00:00\n'));
-    expect(my.result()).toEqual({ complete: true, roles: [] });
+    expect(my.result()).toEqual({ complete: true, roles: [], databases: [] });
+  });
+
+  it('a MySQL dump names its databases by its USE lines (the manifest says only "databases")', () => {
+    const my = createDumpScanner('mysql');
+    my.push(Buffer.from('CREATE DATABASE /*!32312 IF NOT EXISTS*/ `shop`;\n\nUSE `sh'));
+    my.push(Buffer.from("op`;\nINSERT INTO t VALUES ('USE `x`;');\nUSE `odd``name`;\nUSE `shop`;\n"));
+    expect(my.result().databases).toEqual(['shop', 'odd`name']);
+    expect(createDumpScanner('postgres').result().databases).toEqual([]);
   });
 });
 
