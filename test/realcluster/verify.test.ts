@@ -4,6 +4,8 @@
 // verifier and piped into it over pods/exec, the assertions of a ConfigMap run there. The Job and its pod are gone
 // afterwards, production is not touched, and a dump cut short (or a truncated object) fails with exit 1. The same
 // backup rehearsed: restored into a scratch namespace (nothing running), compared, the namespace deleted for real.
+// The same for a mariadb:11 container in its own namespace of the same cluster: the local MariaDB binaries serve
+// the scratch Job (mariadb-install-db, mariadbd as the pod's user, the socket in the emptyDir).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -11,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command as backupCommand } from '../../scripts/backup.js';
 import { command as backupsCommand } from '../../scripts/backups.js';
 import { command as verifyCommand } from '../../scripts/verify.js';
+import { startMariaDb, type LocalMariaDb } from '../helpers/mariadb.js';
 import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
 import { startRealCluster, type RealCluster } from './index.js';
@@ -44,12 +47,12 @@ const verifyRestore = (more: Record<string, string> = {}) =>
   ]);
 
 /** The verify scratch Jobs and pods left in the namespace (none, once verify returned). */
-const scratchLeft = async () => {
+const scratchLeft = async (ns = 'shop') => {
   const jobs = JSON.parse(
-    await cluster.kubectlAsync(['-n', 'shop', 'get', 'jobs', '-l', 'nsbackup.io/verify', '-o', 'json']),
+    await cluster.kubectlAsync(['-n', ns, 'get', 'jobs', '-l', 'nsbackup.io/verify', '-o', 'json']),
   );
   const pods = JSON.parse(
-    await cluster.kubectlAsync(['-n', 'shop', 'get', 'pods', '-l', 'nsbackup.io/verify', '-o', 'json']),
+    await cluster.kubectlAsync(['-n', ns, 'get', 'pods', '-l', 'nsbackup.io/verify', '-o', 'json']),
   );
   return [...jobs.items, ...pods.items].map((o: any) => `${o.kind}/${o.metadata.name}`);
 };
@@ -250,5 +253,145 @@ describe('verify --level restore: a scratch Job of the database image on a real 
     const r2 = await verifyRestore();
     expect(r2.code).toBe(1);
     expect(r2.out).toMatch(/FAILED {2}load dump-shop\.sql\.gz: not loaded: the integrity check failed/);
+  }, 120_000);
+});
+
+describe('verify --level restore of a MariaDB dump: a scratch Job of mariadb:11 on the same control plane', () => {
+  let maria: LocalMariaDb;
+  let mariaBackupId: string;
+  // Everything a load into production by mistake would change: the databases, the accounts, the rows.
+  const MARIA_STATE = `SELECT CONCAT_WS(';',
+    (SELECT GROUP_CONCAT(schema_name ORDER BY schema_name) FROM information_schema.schemata),
+    (SELECT GROUP_CONCAT(CONCAT(user, '@', host) ORDER BY user, host) FROM mysql.user),
+    (SELECT CONCAT(count(*), ',', SUM(CRC32(item))) FROM shop.orders))`;
+  const mariaEnv = () => ({
+    NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+    NSBACKUP_CLUSTER_NAME: 'prod',
+    NSBACKUP_NAMESPACE: 'books',
+    NSBACKUP_DB: 'mysql',
+    NSBACKUP_DB_TARGET: 'deployment/db',
+    ...s3.env,
+  });
+
+  beforeAll(async () => {
+    maria = await startMariaDb();
+    await maria.sql('CREATE DATABASE shop');
+    await maria.sql(
+      `CREATE TABLE orders (id INT PRIMARY KEY, item VARCHAR(64));
+       INSERT INTO orders SELECT seq, CONCAT('item ', seq) FROM seq_1_to_2000`,
+      'shop',
+    );
+    // The image's user is mysql; here the local one (the scratch server must not run as root).
+    const mysqlUid =
+      process.getuid!() === 0 ? Number(execFileSync('id', ['-u', 'mysql'])) : process.getuid!();
+    const manifests = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'books' } },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'maria-root', namespace: 'books' },
+        data: { password: b64(maria.password) },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'verify-assertions', namespace: 'books' },
+        data: {
+          'orders-exist.sql': 'select count(*) > 0 from shop.orders',
+          'order-count.sql': '-- database: shop\nselect count(*) from orders',
+        },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'db', namespace: 'books' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'db' } },
+          template: {
+            metadata: { labels: { app: 'db' } },
+            spec: {
+              securityContext: { runAsUser: mysqlUid },
+              containers: [
+                {
+                  name: 'mariadb',
+                  image: 'mariadb:11',
+                  // The image's PATH: the server (mariadbd) is in /usr/sbin, the clients in /usr/bin.
+                  env: [
+                    { name: 'PATH', value: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+                    {
+                      name: 'MARIADB_ROOT_PASSWORD',
+                      valueFrom: { secretKeyRef: { name: 'maria-root', key: 'password' } },
+                    },
+                  ],
+                  volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }],
+                },
+              ],
+              volumes: [{ name: 'data', emptyDir: {} }],
+            },
+          },
+        },
+      },
+    ];
+    cluster.kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }),
+    );
+    await cluster.kubectlAsync(['-n', 'books', 'rollout', 'status', 'deployment/db', '--timeout=60s']);
+    // The server runs beside the node, not in the container: the dump is told where.
+    const r = await runNsbackup(backupCommand, {
+      ...mariaEnv(),
+      NSBACKUP_DB_NAMES: 'shop',
+      NSBACKUP_DB_PASSWORD_ENV: 'MARIADB_ROOT_PASSWORD',
+      NSBACKUP_DB_HOST: maria.host,
+      NSBACKUP_DB_PORT: String(maria.port),
+      NSBACKUP_DUMP_DIR: '/var/lib/mysql/nsbackup',
+      NSBACKUP_S3_DUMP: 'true',
+      NSBACKUP_LOCK: 'false',
+    });
+    expect(r.code, r.text).toBe(0);
+    mariaBackupId = r.summary!.backupId;
+  }, 180_000);
+
+  afterAll(async () => {
+    await maria?.stop();
+  });
+
+  it('loads the dump into a scratch mariadbd, runs the assertions, deletes the Job; production untouched', async () => {
+    const before = await maria.sql(MARIA_STATE);
+    const started = Date.now();
+    const r = await runNsbackup(verifyCommand, { ...mariaEnv(), NSBACKUP_VERIFY_START_TIMEOUT: '60s' }, [
+      'latest',
+      '--level',
+      'restore',
+      '--assertions-configmap',
+      'verify-assertions',
+    ]);
+    const seconds = (Date.now() - started) / 1000;
+    expect(r.code, r.text + r.out).toBe(0);
+    // The manifest names the file `databases`; the output names the database the dump loaded.
+    expect(r.out).toMatch(/ok {6}load dump-databases\.sql\.gz into shop \(/);
+    expect(r.out).toMatch(/ok {6}assertion order-count\.sql = 2000 \(\d+ ms\)/);
+    expect(r.out).toMatch(/ok {6}assertion orders-exist\.sql = 1 \(\d+ ms\)/);
+    expect(r.out).toMatch(/verified \(level restore\): .*1\/1 dumps loaded, 2\/2 assertions held, in/);
+    expect(r.summary).toMatchObject({ level: 'restore', dumpsLoaded: 1, failedAssertions: 0 });
+    expect(r.logs.find((l) => l.msg === 'scratch database for the restore check')).toMatchObject({
+      image: 'mariadb:11',
+    });
+    expect(r.logs.some((l) => l.msg === 'verify scratch job deleted')).toBe(true);
+    await until(
+      'the scratch Job and its pod gone',
+      async () => (await scratchLeft('books')).length === 0 || undefined,
+      60_000,
+    ).catch(async () => {
+      throw new Error(`left behind: ${(await scratchLeft('books')).join(', ')}`);
+    });
+    expect(await maria.sql(MARIA_STATE)).toBe(before);
+    const list = await runNsbackup(backupsCommand, mariaEnv(), ['-o', 'json']);
+    const row = JSON.parse(list.out).find((b: any) => b.backupId === mariaBackupId);
+    expect(row.restorable).toMatchObject({ ok: true });
+    console.log(
+      `verify --level restore of a MariaDB dump on the real control plane: ${seconds.toFixed(1)} s`,
+    );
   }, 120_000);
 });
