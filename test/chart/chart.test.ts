@@ -1005,6 +1005,9 @@ describe('NOTES.txt', () => {
     expect(notes).toContain(
       'kubectl -n shop create job --from=cronjob/shop-restore shop-restore-$(date +%s)',
     );
+    // The status ConfigMap (on by default) and how to read it.
+    expect(notes).toContain('kubectl -n shop get configmap nsbackup-status -o yaml');
+    expect(notes).toContain('nsbackup status -n shop --max-age 26h');
   });
 });
 
