@@ -1,6 +1,8 @@
 // Pre and post hooks: commands run in a container before and after the snapshots (e.g. a flush, a freeze).
 // The file is validated when the configuration loads, so a typo fails the run before anything happens.
 
+import { TARGET_PATTERN } from '../exec/target.js';
+
 export interface Hook {
   /** For log lines; defaults to the command. */
   name: string;
@@ -17,8 +19,6 @@ export interface HooksFile {
   pre: Hook[];
   post: Hook[];
 }
-
-const TARGET = /^(deployment|deploy|statefulset|sts|pod|po)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** Validates a parsed hooks YAML document; every problem names its place (`pre[0].command`). */
 export function parseHooksFile(doc: unknown): HooksFile {
@@ -59,7 +59,7 @@ function parseHook(item: unknown, where: string, problems: string[]): Hook | und
   if (!Array.isArray(command) || command.length === 0 || !command.every((c) => typeof c === 'string')) {
     problems.push(`${where}.command must be a non-empty list of strings (argv)`);
   }
-  if (h.target !== undefined && (typeof h.target !== 'string' || !TARGET.test(h.target))) {
+  if (h.target !== undefined && (typeof h.target !== 'string' || !TARGET_PATTERN.test(h.target))) {
     problems.push(`${where}.target must be deployment/NAME, statefulset/NAME or pod/NAME`);
   }
   if (h.container !== undefined && typeof h.container !== 'string')

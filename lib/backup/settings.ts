@@ -1,10 +1,9 @@
 // The settings of `nsbackup backup`. The names are fixed: the chart, the docs and the checks use them.
 
-import { dbConnectionSettings } from '../dump/connection-settings.js';
+import { dbConnectionSettings, dbTargetSettings } from '../dump/connection-settings.js';
 import {
   argv,
   bool,
-  DNS_LABEL,
   DNS_SUBDOMAIN,
   duration,
   int,
@@ -77,21 +76,9 @@ export const backupSettings = {
       'array (e.g. ["redis-cli","--rdb","-"], ["sqlite3","/data/app.db",".dump"]). Each element is one argument; ' +
       'no shell is involved unless the command is one. A password goes through NSBACKUP_DB_COMMAND_PASSWORD_ENV.',
   }),
-  dbTarget: str({
-    env: 'NSBACKUP_DB_TARGET',
-    flag: '--db-target',
-    pattern: /^(deployment|deploy|statefulset|sts|pod|po)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
-    patternText: 'deployment/NAME, statefulset/NAME or pod/NAME',
-    description: 'Where the dump runs: a Running and Ready pod of this workload.',
-  }),
-  dbContainer: str({
-    env: 'NSBACKUP_DB_CONTAINER',
-    pattern: DNS_LABEL,
-    patternText: 'a container name',
-    maxLength: 63,
-    flag: '--db-container',
-    defaultText: "the pod's only container",
-    description: 'Container the database runs in (the dump runs there, so client and server versions match).',
+  ...dbTargetSettings({
+    target: 'Where the dump runs: a Running and Ready pod of this workload.',
+    container: 'Container the database runs in (the dump runs there, so client and server versions match).',
   }),
   dbNames: list({
     env: 'NSBACKUP_DB_NAMES',

@@ -1,7 +1,34 @@
 // How to reach the database from inside its container: user, host, port and password (a value the Job holds, or
 // the name of the container's own variable). The same settings for backup (the dump) and restore-db (feeding it
 // back), so a database that needs a host or a password to be dumped is restored with the same settings.
-import { int, secret, str } from '../config/index.js';
+import { DNS_LABEL, int, secret, str } from '../config/index.js';
+import { TARGET_PATTERN } from '../exec/target.js';
+
+/**
+ * NSBACKUP_DB_TARGET and NSBACKUP_DB_CONTAINER: the database's pod, named alike (and validated alike) by every
+ * command that reaches it; each says what it does there.
+ */
+export function dbTargetSettings(opts: { required?: boolean; target: string; container: string }) {
+  return {
+    dbTarget: str({
+      env: 'NSBACKUP_DB_TARGET',
+      flag: '--db-target',
+      required: opts.required,
+      pattern: TARGET_PATTERN,
+      patternText: 'deployment/NAME, statefulset/NAME or pod/NAME',
+      description: opts.target,
+    }),
+    dbContainer: str({
+      env: 'NSBACKUP_DB_CONTAINER',
+      flag: '--db-container',
+      pattern: DNS_LABEL,
+      patternText: 'a container name',
+      maxLength: 63,
+      defaultText: "the pod's only container",
+      description: opts.container,
+    }),
+  };
+}
 
 export const dbConnectionSettings = {
   dbUser: str({

@@ -30,6 +30,9 @@ const KINDS: Record<string, TargetKind> = {
   po: 'pod',
 };
 
+/** What `parseTarget` accepts, for settings and hook files to refuse anything else at load. */
+export const TARGET_PATTERN = /^(deployment|deploy|statefulset|sts|pod|po)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
 export function parseTarget(text: string): TargetRef {
   const [kind, name, ...rest] = text.split('/');
   if (!KINDS[kind] || !name || rest.length) {

@@ -2,7 +2,7 @@
 // laptop run read the same names.
 
 import { argv, bool, duration, int, list, oneOf, str, yamlFile } from '../config/index.js';
-import { dbConnectionSettings } from '../dump/connection-settings.js';
+import { dbConnectionSettings, dbTargetSettings } from '../dump/connection-settings.js';
 import { encryptionSettings } from '../crypto/index.js';
 import { kubeSettings } from '../kube/index.js';
 import { validatePreferences, type RestorePreferences } from '../resources/index.js';
@@ -165,19 +165,10 @@ export const restoreDbSettings = {
       'Check without restoring: the backup and its dump (S3: the manifest), the client or restore command in the ' +
       'container, the server (not for a command), a dump file in the container readable.',
   }),
-  dbTarget: str({
-    env: 'NSBACKUP_DB_TARGET',
-    flag: '--db-target',
+  ...dbTargetSettings({
     required: true,
-    pattern: /^(deployment|deploy|statefulset|sts|pod|po)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
-    patternText: 'deployment/NAME, statefulset/NAME or pod/NAME',
-    description: 'Where the database runs: a Running and Ready pod of this workload.',
-  }),
-  dbContainer: str({
-    env: 'NSBACKUP_DB_CONTAINER',
-    flag: '--db-container',
-    defaultText: "the pod's only container",
-    description: 'Container the database runs in.',
+    target: 'Where the database runs: a Running and Ready pod of this workload.',
+    container: 'Container the database runs in.',
   }),
   database: str({
     env: 'NSBACKUP_RESTORE_DATABASE',

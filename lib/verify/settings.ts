@@ -3,6 +3,7 @@
 // only read, for its image.
 import { DNS_LABEL, duration, int, oneOf, str } from '../config/index.js';
 import { resticSecretSetting } from '../volumes/settings.js';
+import { dbTargetSettings } from '../dump/connection-settings.js';
 
 export const verifyLevelSettings = {
   level: oneOf(['integrity', 'restore', 'rehearsal'] as const, {
@@ -54,22 +55,10 @@ export const verifyLevelSettings = {
     description:
       'Restore level: the kind of database the dumps are of, postgres or mysql (MySQL and MariaDB).',
   }),
-  dbTarget: str({
-    env: 'NSBACKUP_DB_TARGET',
-    flag: '--db-target',
-    pattern: /^(deployment|deploy|statefulset|sts|pod|po)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
-    patternText: 'deployment/NAME, statefulset/NAME or pod/NAME',
-    description:
+  ...dbTargetSettings({
+    target:
       "Restore level: the production database's workload, whose pod's image (and user) the scratch Job runs. Only read.",
-  }),
-  dbContainer: str({
-    env: 'NSBACKUP_DB_CONTAINER',
-    pattern: DNS_LABEL,
-    patternText: 'a container name',
-    maxLength: 63,
-    flag: '--db-container',
-    defaultText: "the pod's only container",
-    description: 'Restore level: the container of the database pod whose image is used.',
+    container: 'Restore level: the container of the database pod whose image is used.',
   }),
   dataSubset: str({
     env: 'NSBACKUP_VERIFY_DATA_SUBSET',
