@@ -10,6 +10,7 @@ import type { RetainSpec } from './snapshot-labels.js';
 import { parseTarget } from '../exec/target.js';
 import { dumpFileName } from '../dump/argv.js';
 import type { GlobalsMode } from '../dump/globals.js';
+import { commandConnectionProblems } from '../dump/connection-settings.js';
 import type { LockRequest } from '../lock/index.js';
 import { lockRequestOf } from '../lock/settings.js';
 
@@ -283,14 +284,7 @@ export function commandProblems(config: BackupConfig): string[] {
       `NSBACKUP_DB_NAMES: "${config.dbNames[0].slice(0, 80)}" cannot name a dump file (letters, digits, . _ -; at most 63)`,
     );
   }
-  for (const [variable, value] of [
-    ['NSBACKUP_DB_USER', config.dbUser],
-    ['NSBACKUP_DB_HOST', config.dbHost],
-    ['NSBACKUP_DB_PORT', config.dbPort],
-  ] as const) {
-    if (value)
-      problems.push(`${variable} does not apply to NSBACKUP_DB=command: put it in the command's arguments`);
-  }
+  problems.push(...commandConnectionProblems(config, 'NSBACKUP_DB=command'));
   if ((config.dbPassword || config.dbPasswordEnv) && !config.dbCommandPasswordEnv) {
     problems.push(
       'NSBACKUP_DB=command with a password needs NSBACKUP_DB_COMMAND_PASSWORD_ENV, the variable the command reads ' +

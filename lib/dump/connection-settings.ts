@@ -30,6 +30,21 @@ export function dbTargetSettings(opts: { required?: boolean; target: string; con
   };
 }
 
+/** A dump command takes its user, host and port in its own argv: these settings would be silently ignored. */
+export function commandConnectionProblems(
+  config: { dbUser: string; dbHost: string; dbPort: number },
+  kindSetting: string,
+): string[] {
+  const set = [
+    ['NSBACKUP_DB_USER', config.dbUser],
+    ['NSBACKUP_DB_HOST', config.dbHost],
+    ['NSBACKUP_DB_PORT', config.dbPort],
+  ] as const;
+  return set
+    .filter(([, value]) => value)
+    .map(([variable]) => `${variable} does not apply to ${kindSetting}: put it in the command's arguments`);
+}
+
 export const dbConnectionSettings = {
   dbUser: str({
     env: 'NSBACKUP_DB_USER',

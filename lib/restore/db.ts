@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { resolveTarget, type PodTarget } from '../exec/target.js';
 import { checkRestore, readGlobalsBeside, restoreDump, type DbConnection } from '../dump/index.js';
+import { commandConnectionProblems } from '../dump/connection-settings.js';
 import { ConfigError } from '../config/index.js';
 import type { ExecFn } from '../exec/index.js';
 import { JobError } from '../exit.js';
@@ -66,14 +67,7 @@ export function restoreDbConnection(config: RestoreDbConnectionConfig): DbConnec
         '--db command with a password needs NSBACKUP_DB_COMMAND_PASSWORD_ENV, the variable the command reads it from',
       );
     }
-    for (const [variable, value] of [
-      ['NSBACKUP_DB_USER', config.dbUser],
-      ['NSBACKUP_DB_HOST', config.dbHost],
-      ['NSBACKUP_DB_PORT', config.dbPort],
-    ] as const) {
-      if (value)
-        problems.push(`${variable} does not apply to --db command: put it in the command's arguments`);
-    }
+    problems.push(...commandConnectionProblems(config, '--db command'));
   } else {
     if (config.restoreCommand.length) {
       problems.push(`NSBACKUP_DB_RESTORE_COMMAND is set but --db is ${config.db}, not command`);
