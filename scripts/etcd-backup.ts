@@ -9,14 +9,11 @@ import { ExitCode } from '../lib/exit.js';
 import { checkOwnSnapshots, detectDistribution, isDirectory } from '../lib/etcd/distribution.js';
 import { keyFrom } from '../lib/crypto/index.js';
 import { runEtcdBackup } from '../lib/etcd/backup.js';
-import { pkiPaths, unreadableFiles } from '../lib/etcd/inputs.js';
+import { ETCD_KEY_NAMESPACE, pkiPaths, unreadableFiles } from '../lib/etcd/inputs.js';
 import { etcdBackupSettings } from '../lib/etcd/settings.js';
 import { storeFrom } from '../lib/s3/index.js';
 
 type Settings = typeof etcdBackupSettings;
-
-/** The namespace whose key a key file's map gives the etcd backup: where the chart runs it. */
-export const ETCD_KEY_NAMESPACE = 'kube-system';
 
 export interface EtcdBackupOverrides {
   notifier?: Notifier;

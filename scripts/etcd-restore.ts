@@ -2,12 +2,9 @@
 // runbook that puts it into service. It never touches a running etcd. The flow is lib/etcd/restore.ts.
 
 import { defineCommand, runIfMain } from '../lib/command.js';
-import { ConfigError } from '../lib/config/index.js';
-import { keyFrom } from '../lib/crypto/index.js';
 import { runEtcdRestore } from '../lib/etcd/restore.js';
 import { etcdRestoreSettings } from '../lib/etcd/settings.js';
-import { storeFrom } from '../lib/s3/index.js';
-import { ETCD_KEY_NAMESPACE } from './etcd-backup.js';
+import { etcdStoreAndKey } from '../lib/etcd/inputs.js';
 
 export const command = defineCommand({
   name: 'etcd-restore',
@@ -16,21 +13,13 @@ export const command = defineCommand({
   usage: 'nsbackup etcd-restore --cluster NAME [--backup ID|latest] --dir DIR',
   schema: etcdRestoreSettings,
   async run({ config, log, env, signal, out }) {
-    const store = storeFrom(config, env, log);
-    const encryptionKey = keyFrom(config, ETCD_KEY_NAMESPACE, log);
-    const problems: string[] = [];
-    if (!store) problems.push('NSBACKUP_S3_BUCKET is required: etcd backups are read from S3');
-    if (!encryptionKey)
-      problems.push(
-        'NSBACKUP_ENCRYPTION_KEY or NSBACKUP_ENCRYPTION_KEY_FILE is required: etcd backups are encrypted',
-      );
-    if (problems.length) throw new ConfigError(problems);
+    const { store, encryptionKey } = etcdStoreAndKey(config, env, log);
     const result = await runEtcdRestore({
-      store: store!,
+      store,
       cluster: config.clusterName,
       backup: config.backup,
       dir: config.dir,
-      encryptionKey: encryptionKey!,
+      encryptionKey,
       tools: { etcdctl: config.etcdctl, etcdutl: config.etcdutl, env, signal },
       member: {
         name: config.memberName,

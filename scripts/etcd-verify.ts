@@ -4,13 +4,10 @@
 
 import { httpGetNotifier, notify } from '../lib/backup/notify.js';
 import { defineCommand, runIfMain } from '../lib/command.js';
-import { ConfigError } from '../lib/config/index.js';
-import { keyFrom } from '../lib/crypto/index.js';
 import { etcdVerifySettings } from '../lib/etcd/settings.js';
 import { verifyStoredEtcdBackup } from '../lib/etcd/verify-stored.js';
 import { ExitCode } from '../lib/exit.js';
-import { storeFrom } from '../lib/s3/index.js';
-import { ETCD_KEY_NAMESPACE } from './etcd-backup.js';
+import { etcdStoreAndKey } from '../lib/etcd/inputs.js';
 
 export const command = defineCommand({
   name: 'etcd-verify',
@@ -19,20 +16,12 @@ export const command = defineCommand({
   usage: 'nsbackup etcd-verify --cluster NAME [--backup ID|latest]',
   schema: etcdVerifySettings,
   async run({ config, log, env, signal, out }) {
-    const store = storeFrom(config, env, log);
-    const encryptionKey = keyFrom(config, ETCD_KEY_NAMESPACE, log);
-    const problems: string[] = [];
-    if (!store) problems.push('NSBACKUP_S3_BUCKET is required: etcd backups are read from S3');
-    if (!encryptionKey)
-      problems.push(
-        'NSBACKUP_ENCRYPTION_KEY or NSBACKUP_ENCRYPTION_KEY_FILE is required: etcd backups are encrypted',
-      );
-    if (problems.length) throw new ConfigError(problems);
+    const { store, encryptionKey } = etcdStoreAndKey(config, env, log);
     const result = await verifyStoredEtcdBackup({
-      store: store!,
+      store,
       cluster: config.clusterName,
       backup: config.backup,
-      encryptionKey: encryptionKey!,
+      encryptionKey,
       tools: { etcdctl: config.etcdctl, etcdutl: config.etcdutl, env, signal },
       workDir: config.workDir || undefined,
       log,

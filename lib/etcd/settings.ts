@@ -144,15 +144,22 @@ export const etcdBackupSettings = {
   ...s3Settings,
 };
 
+/** NSBACKUP_ETCD_BACKUP: which stored etcd backup a command reads. */
+function etcdBackupRefSetting(what: string) {
+  return {
+    backup: str({
+      env: 'NSBACKUP_ETCD_BACKUP',
+      flag: '--backup',
+      default: 'latest',
+      pattern: /^[A-Za-z0-9._-]+$/,
+      patternText: 'a backup id or latest',
+      description: `${what}: its id, or latest (the newest with a manifest).`,
+    }),
+  };
+}
+
 export const etcdRestoreSettings = {
-  backup: str({
-    env: 'NSBACKUP_ETCD_BACKUP',
-    flag: '--backup',
-    default: 'latest',
-    pattern: /^[A-Za-z0-9._-]+$/,
-    patternText: 'a backup id or latest',
-    description: 'The etcd backup to restore: its id, or latest (the newest with a manifest).',
-  }),
+  ...etcdBackupRefSetting('The etcd backup to restore'),
   dir: str({
     env: 'NSBACKUP_ETCD_RESTORE_DIR',
     flag: '--dir',
@@ -187,14 +194,7 @@ export const etcdRestoreSettings = {
 };
 
 export const etcdVerifySettings = {
-  backup: str({
-    env: 'NSBACKUP_ETCD_BACKUP',
-    flag: '--backup',
-    default: 'latest',
-    pattern: /^[A-Za-z0-9._-]+$/,
-    patternText: 'a backup id or latest',
-    description: 'The etcd backup to verify: its id, or latest (the newest with a manifest).',
-  }),
+  ...etcdBackupRefSetting('The etcd backup to verify'),
   notifyFailureUrl: url({
     env: 'NSBACKUP_NOTIFY_FAILURE_URL',
     secret: true,
