@@ -7,13 +7,27 @@
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { startUpPlugins } from './start-up-plugins.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The Node line the image runs and the tests run on (package.json engines, Dockerfile, the `node` devDependency). */
 export const NODE_TARGET = 'node26';
+
+/** How every nsbackup bundle is built, the image's and the single executable's alike. */
+export const BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: NODE_TARGET,
+  logLevel: 'error',
+  plugins: startUpPlugins,
+  // CommonJS dependencies call require() for Node's own modules.
+  banner: {
+    js: "import { createRequire as __nsbackupRequire } from 'node:module'; const require = __nsbackupRequire(import.meta.url);",
+  },
+} satisfies BuildOptions;
 
 /** Entrypoints: every script but the demo, which runs the emulator from test/ and never ships. */
 export function entrypoints(): string[] {
@@ -34,19 +48,10 @@ export async function bundleNsbackup(root: string): Promise<string> {
     entryPoints: entrypoints(),
     outdir,
     outbase: REPO,
-    bundle: true,
+    ...BUNDLE_OPTIONS,
     // One output file per script, as each runs only when it is the main module; shared code in chunks, and each
     // command's own imports in its own chunk, so `nsbackup list` never loads the AWS SDK.
     splitting: true,
-    platform: 'node',
-    format: 'esm',
-    target: NODE_TARGET,
-    logLevel: 'error',
-    plugins: startUpPlugins,
-    // CommonJS dependencies call require() for Node's own modules.
-    banner: {
-      js: "import { createRequire as __nsbackupRequire } from 'node:module'; const require = __nsbackupRequire(import.meta.url);",
-    },
   });
   if (resolve(root) !== REPO) copyFileSync(join(REPO, 'package.json'), join(root, 'package.json'));
   const frontDoor = join(outdir, 'scripts', 'nsbackup.js');

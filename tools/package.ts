@@ -7,9 +7,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { startUpPlugins } from './start-up-plugins.js';
 import { $ } from 'zx';
-import { NODE_TARGET } from './bundle.js';
+import { BUNDLE_OPTIONS } from './bundle.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -23,15 +22,7 @@ export async function packageNsbackup(outDir = join(REPO, 'dist', 'bin')): Promi
   await build({
     entryPoints: [join(REPO, 'scripts', 'nsbackup.ts')],
     outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: NODE_TARGET,
-    logLevel: 'error',
-    plugins: startUpPlugins,
-    banner: {
-      js: "import { createRequire as __nsbackupRequire } from 'node:module'; const require = __nsbackupRequire(import.meta.url);",
-    },
+    ...BUNDLE_OPTIONS,
     // lib/version.ts reads package.json beside the code; the executable has none, so the version is built in.
     define: { __NSBACKUP_VERSION__: JSON.stringify(version()) },
   });
