@@ -14,7 +14,11 @@ export const STEP_BY_EXIT_CODE: Record<number, DumpStep> = {
   14: 'dump',
   15: 'verify',
   16: 'restore',
+  17: 'verify',
 };
+
+/** DB_SCRIPT's exit code for a file that is not there (cat): distinct from one that cannot be read. */
+export const EXIT_FILE_MISSING = 17;
 
 export class DumpError extends Error {
   constructor(

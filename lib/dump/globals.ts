@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { DumpError, scriptFailure } from './errors.js';
+import { DumpError, EXIT_FILE_MISSING, scriptFailure } from './errors.js';
 import { globalsScript, membershipKey, planGlobals, type GlobalsPlan } from './globals-plan.js';
 import { runReportingScript, runStreamingScript } from './run.js';
 import { DEFAULT_DISK_THRESHOLD_PERCENT, type DumpContext, type DumpFile } from './types.js';
@@ -63,7 +63,8 @@ export async function readGlobalsBeside(ctx: DumpContext, dumpPath: string): Pro
     { stdout: sink },
     'restore',
   );
-  if (result.exitCode === 15) return undefined; // the file is missing
+  // Absent: a backup made without globals. Present but unreadable fails below like any other cat.
+  if (result.exitCode === EXIT_FILE_MISSING) return undefined;
   if (result.exitCode !== 0) throw scriptFailure('cat', result, 'restore');
   try {
     return gunzipSync(Buffer.concat(chunks)).toString('utf8');

@@ -401,7 +401,10 @@ const CAT: Action = {
       "$NSB_DIR"/?*) ;;
       *) fail 2 "not a dump file in $NSB_DIR: $1" ;;
     esac
-    { [ -f "$1" ] && [ -r "$1" ]; } || fail 15 "the dump file $1 is missing or unreadable"
+    # A file that is not there (17) is told apart from one that cannot be read (15): an optional file (the globals
+    # beside a dump) may be absent, never unreadable.
+    [ -e "$1" ] || fail 17 "the dump file $1 is missing"
+    { [ -f "$1" ] && [ -r "$1" ]; } || fail 15 "the dump file $1 is not a readable file"
     exec cat -- "$1"
     ;;
 `,

@@ -1,7 +1,7 @@
 // PostgreSQL globals on the real PostgreSQL 15: a database owned by a non-superuser role, with grants, does not
 // restore into a fresh server from its pg_dump alone; with the globals dumped beside it and applied first, it
 // does, and the new server's own roles keep their passwords.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -12,6 +12,7 @@ import {
   GLOBALS_DUMP_FILE,
   dumpDatabase,
   dumpGlobals,
+  readGlobalsBeside,
   restoreDump,
   restoreGlobals,
 } from '../../lib/dump/index.js';
@@ -168,4 +169,14 @@ describe('PostgreSQL globals', () => {
       await target.stop();
     }
   }, 60_000);
+
+  it('beside a dump in the container: absent is no globals, but one that cannot be read fails', async () => {
+    const dir = mkdtempSync(join(work, 'beside-'));
+    const dump = join(dir, 'shop.sql.gz');
+    expect(await readGlobalsBeside(ctx(source), dump)).toBeUndefined();
+    mkdirSync(join(dir, GLOBALS_DUMP_FILE)); // there, but no file to read
+    const failure = await readGlobalsBeside(ctx(source), dump).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(DumpError);
+    expect((failure as DumpError).message).toMatch(/is not a readable file/);
+  });
 });
