@@ -119,6 +119,20 @@ function aadOf(header: Buffer, index: number, last: boolean): Buffer {
   return aad;
 }
 
+/**
+ * Hands every whole segment of `size` bytes at the start of `pending` to `each`, except the last one: a segment is
+ * sealed (or opened) only once more data follows it, because the last one carries the last flag. Returns the rest,
+ * copied out when segments were taken, so the buffer behind them can go.
+ */
+function takeSegments(pending: Buffer, size: number, each: (segment: Buffer) => void): Buffer {
+  let offset = 0;
+  while (pending.length - offset > size) {
+    each(pending.subarray(offset, offset + size));
+    offset += size;
+  }
+  return offset ? Buffer.from(pending.subarray(offset)) : pending;
+}
+
 /** A Transform that encrypts what is written into it (see the layout above). */
 export function createEncryptStream(key: EncryptionKey, options: { segmentSize?: number } = {}): Transform {
   const segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
@@ -151,13 +165,7 @@ export function createEncryptStream(key: EncryptionKey, options: { segmentSize?:
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       try {
         pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        let offset = 0;
-        // A full segment is sealed only once more data follows it: the last one must carry the last flag.
-        while (pending.length - offset > segmentSize) {
-          this.push(seal(pending.subarray(offset, offset + segmentSize), false));
-          offset += segmentSize;
-        }
-        pending = offset ? Buffer.from(pending.subarray(offset)) : pending;
+        pending = takeSegments(pending, segmentSize, (plain) => this.push(seal(plain, false)));
         callback();
       } catch (error) {
         callback(error as Error);
@@ -224,13 +232,7 @@ export function createDecryptStream(key: EncryptionKey): Transform {
           segmentSize = parsed.segmentSize;
           pending = pending.subarray(HEADER_SIZE);
         }
-        const sealedSize = segmentSize + TAG_SIZE;
-        let offset = 0;
-        while (pending.length - offset > sealedSize) {
-          this.push(open(pending.subarray(offset, offset + sealedSize), false));
-          offset += sealedSize;
-        }
-        pending = offset ? Buffer.from(pending.subarray(offset)) : pending;
+        pending = takeSegments(pending, segmentSize + TAG_SIZE, (sealed) => this.push(open(sealed, false)));
         callback();
       } catch (error) {
         callback(error as Error);
