@@ -21,7 +21,7 @@ import { VERSION } from '../version.js';
 import { detectBackupType } from './backup-type.js';
 import type { TypeInputs } from './backup-type.js';
 import { checkNamespace, checkPvcs, unmountedPvcs } from './checks.js';
-import { backupIdFor, snapshotNameFor } from './naming.js';
+import { backupIdFor, snapshotNameFor } from '../naming.js';
 import { notify } from './notify.js';
 import type { Notifier } from './notify.js';
 import { backupOutcomeOf } from './outcome.js';
@@ -49,7 +49,7 @@ import {
   listSnapshotRecords,
   settleSnapshots,
   waitForSnapshots,
-} from './snapshots.js';
+} from '../snapshots/lifecycle.js';
 import { resolveTarget } from '../exec/target.js';
 import type { PodTarget } from '../exec/target.js';
 

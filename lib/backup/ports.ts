@@ -8,7 +8,8 @@ import type { PodTarget } from '../exec/target.js';
 import type { VolumeRecord } from '../volumes/backup-step.js';
 import type { StoredDumpRecord } from '../resources/manifest.js';
 
-export type { VolumeRecord };
+// The volume data step is lib/volumes' own (backup-step.ts); the flow takes it as this port.
+export type { BackupVolumes, VolumeRecord } from '../volumes/backup-step.js';
 
 export type { ExecFn, ExecOptions, ExecResult } from '../exec/index.js';
 
@@ -67,14 +68,3 @@ export type ExportResources = (input: {
   volumes?: VolumeRecord[];
   signal?: AbortSignal;
 }) => Promise<{ location: string; unreadable: string[] }>;
-
-/** The volume data step (lib/volumes/backup-step.ts): this run's snapshots of these PVCs copied with restic. */
-export type BackupVolumes = (input: {
-  namespace: string;
-  backupId: string;
-  pvcs: string[];
-  snapshots: { pvc: string; name: string }[];
-  /** When this run's snapshots must be ready by (NSBACKUP_SNAPSHOT_TIMEOUT from the first create). */
-  deadline: number;
-  signal?: AbortSignal;
-}) => Promise<{ volumes: VolumeRecord[]; failures: string[] }>;

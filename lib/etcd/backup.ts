@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backupIdFor } from '../backup/naming.js';
+import { backupIdFor } from '../naming.js';
 import { JobError } from '../exit.js';
 import type { Logger } from '../log.js';
 import { ENCRYPTION_ALGORITHM, type EncryptionKey } from '../crypto/index.js';

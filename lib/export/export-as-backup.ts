@@ -1,6 +1,6 @@
 // `nsbackup export` to S3 is a backup run of its own: the export under a backup id, then its outcome beside the
 // manifest (failed when types could not be read), so that `latest` never picks an export that is missing something.
-import { backupIdFor } from '../backup/naming.js';
+import { backupIdFor } from '../naming.js';
 import { writeOutcome } from '../resources/outcome.js';
 import { exportNamespaceToS3, type ExportToS3Input, type ExportToS3Result } from './s3-export.js';
 

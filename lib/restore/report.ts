@@ -1,6 +1,8 @@
 // The restore report (k8s-snap's shape): what was created, updated, found already there, left out (with the
 // reason) and what failed (with the error, cut to 300 characters), with counts.
 
+import type { VolumeOutcome } from '../volumes/restore-step.js';
+
 export interface ReportEntry {
   /** API path in the target cluster (in the backup, for excluded objects). */
   path: string;
@@ -47,13 +49,7 @@ export interface RestoreReport {
   /** Things a user should know that are not failures (a PVC that could not get its snapshot). */
   warnings: string[];
   /** --pvcs-from-s3: each volume of the backup, restored (or, dry run, would be) or skipped (claim not created). */
-  volumes?: {
-    pvc: string;
-    namespace: string;
-    outcome: 'restored' | 'would restore' | 'skipped';
-    files?: number;
-    bytes?: number;
-  }[];
+  volumes?: VolumeOutcome[];
   counts: {
     created: number;
     updated: number;

@@ -8,14 +8,28 @@ import type { Logger } from '../log.js';
 import { volumeSnapshotPath } from '../kube/paths.js';
 import { parseQuantity } from '../resources/quantity.js';
 import type { ManifestVolume } from '../resources/manifest.js';
-import { waitForSnapshots } from '../backup/snapshots.js';
-import type { WaitOptions } from '../backup/snapshots.js';
+import { waitForSnapshots } from '../snapshots/lifecycle.js';
+import type { WaitOptions } from '../snapshots/lifecycle.js';
 import { clonePvcManifest, moverJobManifest, moverName } from './mover-manifests.js';
 import type { MoverSettings } from './mover-manifests.js';
 import { runMoverJob } from './mover-job.js';
 
 /** One volume's copy, as the manifest and the outcome record it. */
 export type VolumeRecord = ManifestVolume;
+
+/**
+ * The volume data step, as the backup flow (lib/backup/flow.ts) takes it: this run's snapshots of these PVCs copied
+ * with restic.
+ */
+export type BackupVolumes = (input: {
+  namespace: string;
+  backupId: string;
+  pvcs: string[];
+  snapshots: { pvc: string; name: string }[];
+  /** When this run's snapshots must be ready by (NSBACKUP_SNAPSHOT_TIMEOUT from the first create). */
+  deadline: number;
+  signal?: AbortSignal;
+}) => Promise<{ volumes: VolumeRecord[]; failures: string[] }>;
 
 export interface VolumeStepInput {
   kube: KubeClient;

@@ -7,18 +7,37 @@ import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import type { ManifestVolume } from '../resources/manifest.js';
 import type { S3Location } from '../s3/index.js';
-import type { RestoreReport } from '../restore/report.js';
 import { openLocalRepository } from './local-repo.js';
 import type { MoverSettings } from './mover-manifests.js';
 import { repositoryUrl } from './repository.js';
 import { restoreInto } from './restore-volume.js';
+
+/** What happened to one volume of the backup: restored (or, dry run, would be) or skipped (claim not created). */
+export interface VolumeOutcome {
+  pvc: string;
+  namespace: string;
+  outcome: 'restored' | 'would restore' | 'skipped';
+  files?: number;
+  bytes?: number;
+}
+
+/**
+ * The parts of the restore's report (lib/restore/report.ts) this step reads and writes: the claims the restore
+ * created, and the step's warnings, failures and per-volume outcomes.
+ */
+export interface VolumeStepReport {
+  created: { path: string }[];
+  warnings: string[];
+  failed: { path: string; kind: string; namespace?: string; name: string; error?: string }[];
+  volumes?: VolumeOutcome[];
+}
 
 export interface VolumeRestoreContext {
   backupId: string;
   sourceNamespace: string;
   volumes: ManifestVolume[] | undefined;
   mapping: Record<string, string>;
-  report: RestoreReport;
+  report: VolumeStepReport;
   dryRun: boolean;
 }
 

@@ -1,7 +1,7 @@
 // The pure decisions of a backup run: names, labels, targets, hooks, backup type, cross-field settings.
 import { describe, expect, it } from 'vitest';
 import { parseHooksFile } from '../../lib/backup/hooks.js';
-import { backupIdFor, snapshotNameFor, stamp } from '../../lib/backup/naming.js';
+import { backupIdFor, snapshotNameFor, stamp } from '../../lib/naming.js';
 import { planBackup } from '../../lib/backup/plan.js';
 import { backupSettings } from '../../lib/backup/settings.js';
 import { snapshotAnnotations, snapshotLabels } from '../../lib/backup/snapshot-labels.js';

@@ -1,7 +1,7 @@
 // Retention of etcd backups in S3: the same GFS and days policies as the VolumeSnapshots, derived from the backup
 // times each run, behind the same safety valve.
 import { describe, expect, it } from 'vitest';
-import { backupIdFor } from '../../lib/backup/naming.js';
+import { backupIdFor } from '../../lib/naming.js';
 import { createdAtOfId, planEtcdRetention, type EtcdRetentionOptions } from '../../lib/etcd/retention.js';
 import { DEFAULT_GFS_KEEP, gfsValues } from '../../lib/retention/index.js';
 

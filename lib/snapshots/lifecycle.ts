@@ -8,7 +8,7 @@ import type { RunLabel } from '../labels.js';
 import type { Logger } from '../log.js';
 import { GFS_KEYS } from '../retention/index.js';
 import type { SnapshotRecord } from '../retention/index.js';
-import { listSnapshots } from '../snapshots/list.js';
+import { listSnapshots } from './list.js';
 
 /**
  * The namespace's VolumeSnapshots as the retention core reads them (the same mapping as prune). One being
