@@ -60,7 +60,7 @@ const CONTAINER = 'postgres';
 // ---- child roles -------------------------------------------------------------------------------------
 async function serveEmulator(dir: string): Promise<void> {
   const { startCluster } = await import('../test/cluster/index.js');
-  const { localProcessHandler } = await import('../test/cluster/exec.js');
+  const { localProcessHandler } = await import('../test/cluster/index.js');
   const cluster = await startCluster({ kubeconfigPath: join(dir, 'kubeconfig') });
   cluster.seed({
     apiVersion: 'v1',
@@ -81,7 +81,7 @@ async function serveEmulator(dir: string): Promise<void> {
 }
 
 async function serveS3(dir: string): Promise<void> {
-  const { startS3 } = await import('../test/helpers/s3.js');
+  const { startS3 } = await import('../test/kit/index.js');
   const s3 = await startS3();
   console.log(JSON.stringify({ endpoint: s3.endpoint, bucket: s3.bucket }));
   void dir;

@@ -16,10 +16,8 @@ import { runCommand } from '../lib/command.js';
 import { generateEncryptionKey } from '../lib/crypto/index.js';
 import { S3Store } from '../lib/s3/index.js';
 import { command as etcdBackup } from '../scripts/etcd-backup.js';
-import { startEtcd } from '../test/etcd/etcd-server.js';
-import { makeKubeadmPki } from '../test/etcd/kubeadm-pki.js';
-import { startS3, TEST_S3_CREDENTIALS } from '../test/helpers/s3.js';
-import { ensureBuilt } from '../test/realcluster/build.js';
+import { startEtcd, makeKubeadmPki, startS3, TEST_S3_CREDENTIALS } from '../test/kit/index.js';
+import { ensureBuilt } from '../test/realcluster/index.js';
 
 const { values } = parseArgs({
   options: { size: { type: 'string', default: '256MiB' }, role: { type: 'string' } },

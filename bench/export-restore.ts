@@ -38,7 +38,7 @@ await parent();
 async function parent(): Promise<void> {
   const nsbackup = await compiledNsbackup('bench-dist', values['no-build']);
   const { startCluster } = await import('../test/cluster/index.js');
-  const { startS3 } = await import('../test/helpers/s3.js');
+  const { startS3 } = await import('../test/kit/index.js');
   const total = Number(values.objects);
   const runs = Number(values.runs);
   const [cluster, s3] = await Promise.all([startCluster(), startS3('bench')]);

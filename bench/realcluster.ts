@@ -110,7 +110,7 @@ async function rawCreate(
 async function main(): Promise<void> {
   const nsbackup = await compiledNsbackup('bench-restore-dist', values['no-build']);
   const { startRealCluster } = await import('../test/realcluster/index.js');
-  const { startS3 } = await import('../test/helpers/s3.js');
+  const { startS3 } = await import('../test/kit/index.js');
   const [cluster, s3] = await Promise.all([startRealCluster(), startS3('bench')]);
   const work = mkdtempSync(join(tmpdir(), 'nsbackup-bench-real-'));
   const cacheDir = join(work, 'kubectl-cache');

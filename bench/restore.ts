@@ -44,7 +44,7 @@ let nsbackup: string;
 async function main(): Promise<void> {
   nsbackup = await compiledNsbackup('bench-restore-dist', values['no-build']);
   const { startCluster } = await import('../test/cluster/index.js');
-  const { startS3 } = await import('../test/helpers/s3.js');
+  const { startS3 } = await import('../test/kit/index.js');
   const total = Number(values.objects);
   const runs = Number(values.runs);
   const reports = [];
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
 
 async function scenario(
   startCluster: typeof import('../test/cluster/index.js').startCluster,
-  startS3: typeof import('../test/helpers/s3.js').startS3,
+  startS3: typeof import('../test/kit/index.js').startS3,
   total: number,
   runs: number,
   latencyMs: number,

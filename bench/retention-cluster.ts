@@ -27,7 +27,7 @@ import {
 import { createMarkAndDeleteCommand } from '../scripts/mark-and-delete.js';
 import { createRetainCommand } from '../scripts/retain.js';
 import { startCluster, type Cluster } from '../test/cluster/index.js';
-import { pruneNight, snapshotObjects } from '../test/prune/fixtures.js';
+import { pruneNight, snapshotObjects } from '../test/kit/index.js';
 
 const { values } = parseArgs({
   args: process.argv[2] === '--child' ? [] : process.argv.slice(2),

@@ -29,7 +29,7 @@ const nsbackup = await compiledNsbackup('bench-dist', values['no-build']);
 const seaPath = fileURLToPath(new URL('../.tmp/bench-sea/nsbackup', import.meta.url));
 const sea = values['no-build'] && existsSync(seaPath) ? seaPath : await packageNsbackup(dirname(seaPath));
 const { startCluster } = await import('../test/cluster/index.js');
-const { seedSnapshots } = await import('../test/prune/fixtures.js');
+const { seedSnapshots } = await import('../test/kit/index.js');
 const cluster = await startCluster();
 const scratch = mkdtempSync(join(tmpdir(), 'nsbackup-bench-startup-'));
 try {

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startCluster, type JobRunner } from '../test/cluster/index.js';
-import { startS3 } from '../test/helpers/s3.js';
-import { buildNsbackupImage } from '../test/realcluster/image.js';
+import { startS3 } from '../test/kit/index.js';
+import { buildNsbackupImage } from '../test/realcluster/index.js';
 
 const { values } = parseArgs({
   options: {

@@ -29,10 +29,10 @@ export const BUNDLE_OPTIONS = {
   },
 } satisfies BuildOptions;
 
-/** Entrypoints: every script but the demo, which runs the emulator from test/ and never ships. */
+/** Entrypoints: every script (the demo lives in demo/, beside the emulator it runs, and never ships). */
 export function entrypoints(): string[] {
   return readdirSync(join(REPO, 'scripts'))
-    .filter((f) => f.endsWith('.ts') && f !== 'demo.ts')
+    .filter((f) => f.endsWith('.ts'))
     .map((f) => join(REPO, 'scripts', f));
 }
 

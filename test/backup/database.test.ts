@@ -11,17 +11,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
 import { createBackupCommand } from '../../scripts/backup.js';
 import { createRestoreDbCommand } from '../../scripts/restore-db.js';
-import { localProcessHandler } from '../cluster/exec.js';
-import { startCluster } from '../cluster/index.js';
-import type { Cluster } from '../cluster/index.js';
-import { startMariaDb } from '../helpers/mariadb.js';
-import type { LocalMariaDb } from '../helpers/mariadb.js';
-import { PG_BIN, startPostgres } from '../helpers/postgres.js';
-import type { LocalPostgres } from '../helpers/postgres.js';
-import { startRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
-import { startS3 } from '../helpers/s3.js';
-import type { LocalS3 } from '../helpers/s3.js';
+import { localProcessHandler, startCluster, type Cluster } from '../cluster/index.js';
+import {
+  startMariaDb,
+  type LocalMariaDb,
+  PG_BIN,
+  startPostgres,
+  type LocalPostgres,
+  startRedis,
+  type LocalRedis,
+  startS3,
+  type LocalS3,
+} from '../kit/index.js';
 
 const sh = promisify(execFile);
 const NS = 'shop';

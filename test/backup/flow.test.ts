@@ -15,9 +15,7 @@ import { createBackupCommand } from '../../scripts/backup.js';
 import { createListCommand } from '../../scripts/list.js';
 import { createMarkAndDeleteCommand } from '../../scripts/mark-and-delete.js';
 import type { BackupOverrides } from '../../scripts/backup.js';
-import { localProcessHandler } from '../cluster/exec.js';
-import { startCluster } from '../cluster/index.js';
-import type { Cluster } from '../cluster/index.js';
+import { localProcessHandler, startCluster, type Cluster } from '../cluster/index.js';
 
 const run = promisify(execFile);
 let cluster: Cluster;

@@ -13,7 +13,7 @@ import { ExitCode, JobError } from '../../lib/exit.js';
 import { connect, type KubeClient } from '../../lib/kube/index.js';
 import { acquireLeaseLock, leaseApi, leaseName, microTime, type LeaseApi } from '../../lib/lock/index.js';
 import { createBackupCommand } from '../../scripts/backup.js';
-import { REPO_ROOT } from '../helpers/helm.js';
+import { REPO_ROOT } from '../kit/index.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 
 const LOCKS = 'nsbackup-locks';

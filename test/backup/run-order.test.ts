@@ -19,9 +19,7 @@ import { KubeApiError, connect, corePath, volumeSnapshotPath } from '../../lib/k
 import type { KubeClient } from '../../lib/kube/index.js';
 import { acquireNodeLock } from '../../lib/lock/index.js';
 import { Logger } from '../../lib/log.js';
-import { localProcessHandler } from '../cluster/exec.js';
-import { startCluster } from '../cluster/index.js';
-import type { Cluster } from '../cluster/index.js';
+import { localProcessHandler, startCluster, type Cluster } from '../cluster/index.js';
 
 let cluster: Cluster;
 let dir: string;

@@ -13,7 +13,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import YAML from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CHART_DIR, helm, helmTemplate, helmTemplateError, type RenderedObject } from '../helpers/helm.js';
+import { CHART_DIR, helm, helmTemplate, helmTemplateError, type RenderedObject } from '../kit/index.js';
 import {
   container,
   containersOf,

@@ -13,11 +13,17 @@ import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
 import { commands } from '../../scripts/commands.js';
-import { localProcessHandler } from '../cluster/exec.js';
-import { startCluster, type Cluster } from '../cluster/index.js';
-import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
-import { CHART_DIR, helmTemplate, type RenderedObject } from '../helpers/helm.js';
-import { startS3, TEST_S3_CREDENTIALS, type LocalS3 } from '../helpers/s3.js';
+import { localProcessHandler, startCluster, type Cluster } from '../cluster/index.js';
+import {
+  startPostgres,
+  type LocalPostgres,
+  CHART_DIR,
+  helmTemplate,
+  type RenderedObject,
+  startS3,
+  TEST_S3_CREDENTIALS,
+  type LocalS3,
+} from '../kit/index.js';
 import { localContainer, podForJob, type LocalContainer } from './job-env.js';
 import { allowedBy, requestAttributes, valuesFile, type RequestAttributes } from './rendered.js';
 

@@ -9,7 +9,7 @@ import { join, relative, resolve } from 'node:path';
 import { validate } from 'dockerfile-utils';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { CHART_DIR, REPO_ROOT } from '../helpers/helm.js';
+import { CHART_DIR, REPO_ROOT } from '../kit/index.js';
 
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
@@ -164,7 +164,6 @@ describe('Dockerfile', () => {
 });
 
 describe('what the runtime stage leaves out is not needed', () => {
-  const excluded = new Set(['scripts/demo.ts']); // tools/bundle.ts leaves it out
   const files = (dir: string): string[] =>
     readdirSync(join(REPO_ROOT, dir), { withFileTypes: true }).flatMap((e) =>
       e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
@@ -174,7 +173,7 @@ describe('what the runtime stage leaves out is not needed', () => {
     const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
     const problems: string[] = [];
     const imported = new Set<string>();
-    for (const file of [...files('lib'), ...files('scripts')].filter((f) => !excluded.has(f))) {
+    for (const file of [...files('lib'), ...files('scripts')]) {
       const source = readFileSync(join(REPO_ROOT, file), 'utf8');
       const specifiers = [
         ...source.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm),

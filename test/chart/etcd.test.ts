@@ -5,7 +5,7 @@ import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import { runCommand } from '../../lib/command.js';
 import { command as etcdBackup } from '../../scripts/etcd-backup.js';
 import { command as etcdVerify } from '../../scripts/etcd-verify.js';
-import { helmTemplate, helmTemplateError } from '../helpers/helm.js';
+import { helmTemplate, helmTemplateError } from '../kit/index.js';
 import { container, envOf, podSpecOf } from './rendered.js';
 
 const etcdValues = {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { helmTemplate } from '../helpers/helm.js';
+import { helmTemplate } from '../kit/index.js';
 import { valuesFile } from './rendered.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbackup-promrule-'));

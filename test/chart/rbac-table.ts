@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import { CHART_DIR } from '../helpers/helm.js';
+import { CHART_DIR } from '../kit/index.js';
 
 interface Row {
   who: 'backup' | 'prune' | 'restore' | 'verify';

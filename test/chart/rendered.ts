@@ -1,6 +1,6 @@
 // Looking into rendered chart objects: find them, walk their pod templates, flatten their RBAC rules.
 
-import type { RenderedObject } from '../helpers/helm.js';
+import type { RenderedObject } from '../kit/index.js';
 
 /** The chart's CI values files (charts/nsbackup/ci/<name>-values.yaml, where chart-testing looks for them). */
 export const VALUES_DIR = new URL('../../charts/nsbackup/ci/', import.meta.url).pathname;

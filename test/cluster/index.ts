@@ -14,6 +14,8 @@ import { ApiServer, type RequestRecord } from './server.js';
 import { Store } from './store.js';
 
 export type { ExecHandler, ExecRequest, ExecIO } from './exec.js';
+// Who runs pods/exec: real local processes, or (for a stand-alone exec server) the protocol alone.
+export { acceptExec, localProcessHandler } from './exec.js';
 export type { FaultRule } from './faults.js';
 export type { RequestRecord } from './server.js';
 export type { Controllers } from './controllers.js';

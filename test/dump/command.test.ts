@@ -12,8 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localExec } from '../../lib/exec/index.js';
 import { DumpError, checkDatabase, checkRestore, dumpDatabase, restoreDump } from '../../lib/dump/index.js';
 import type { DbConnection, DumpContext, PasswordSource } from '../../lib/dump/index.js';
-import { startRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
+import { startRedis, type LocalRedis } from '../kit/index.js';
 
 let redis: LocalRedis;
 let work: string;

@@ -9,15 +9,16 @@ import { podExec } from '../../lib/exec/index.js';
 import { connect } from '../../lib/kube/index.js';
 import { DumpError, checkDatabase, dumpDatabase, restoreDump, streamDumpToS3 } from '../../lib/dump/index.js';
 import type { DbConnection, DumpContext } from '../../lib/dump/index.js';
-import { startCluster } from '../cluster/index.js';
-import type { Cluster } from '../cluster/index.js';
-import { localProcessHandler } from '../cluster/exec.js';
-import { PG_BIN, startPostgres } from '../helpers/postgres.js';
-import type { LocalPostgres } from '../helpers/postgres.js';
-import { startMariaDb } from '../helpers/mariadb.js';
-import type { LocalMariaDb } from '../helpers/mariadb.js';
-import { startS3 } from '../helpers/s3.js';
-import type { LocalS3 } from '../helpers/s3.js';
+import { startCluster, type Cluster, localProcessHandler } from '../cluster/index.js';
+import {
+  PG_BIN,
+  startPostgres,
+  type LocalPostgres,
+  startMariaDb,
+  type LocalMariaDb,
+  startS3,
+  type LocalS3,
+} from '../kit/index.js';
 
 let cluster: Cluster;
 let pg: LocalPostgres;

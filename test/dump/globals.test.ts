@@ -17,8 +17,7 @@ import {
   restoreGlobals,
 } from '../../lib/dump/index.js';
 import type { DumpContext } from '../../lib/dump/index.js';
-import { PG_BIN, startPostgres } from '../helpers/postgres.js';
-import type { LocalPostgres } from '../helpers/postgres.js';
+import { PG_BIN, startPostgres, type LocalPostgres } from '../kit/index.js';
 
 let source: LocalPostgres;
 let work: string;

@@ -9,10 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localExec } from '../../lib/exec/index.js';
 import { DumpError, checkDatabase, dumpDatabase, restoreDump, streamDumpToS3 } from '../../lib/dump/index.js';
 import type { DbConnection, DumpContext } from '../../lib/dump/index.js';
-import { startMariaDb } from '../helpers/mariadb.js';
-import type { LocalMariaDb } from '../helpers/mariadb.js';
-import { startS3 } from '../helpers/s3.js';
-import type { LocalS3 } from '../helpers/s3.js';
+import { startMariaDb, type LocalMariaDb, startS3, type LocalS3 } from '../kit/index.js';
 
 const SCHEMA = `
 CREATE DATABASE shop; USE shop;

@@ -32,10 +32,14 @@ import {
   uploadDumpFile,
 } from '../../lib/dump/index.js';
 import type { DbConnection, DumpContext } from '../../lib/dump/index.js';
-import { PG_BIN, startPostgres } from '../helpers/postgres.js';
-import type { LocalPostgres } from '../helpers/postgres.js';
-import { TEST_S3_CREDENTIALS, startS3 } from '../helpers/s3.js';
-import type { LocalS3 } from '../helpers/s3.js';
+import {
+  PG_BIN,
+  startPostgres,
+  type LocalPostgres,
+  TEST_S3_CREDENTIALS,
+  startS3,
+  type LocalS3,
+} from '../kit/index.js';
 
 const SCHEMA = `
 CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL);

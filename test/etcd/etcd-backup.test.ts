@@ -21,10 +21,8 @@ import { createEtcdBackupCommand } from '../../scripts/etcd-backup.js';
 import { command as etcdRestore } from '../../scripts/etcd-restore.js';
 import { command as etcdVerify } from '../../scripts/etcd-verify.js';
 import { command as list } from '../../scripts/list.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
-import { ensureBuilt } from '../realcluster/build.js';
-import { startEtcd, freePort, type EtcdServer } from './etcd-server.js';
-import { makeKubeadmPki } from './kubeadm-pki.js';
+import { startS3, type LocalS3, startEtcd, freePort, type EtcdServer, makeKubeadmPki } from '../kit/index.js';
+import { ensureBuilt } from '../realcluster/index.js';
 
 const CLUSTER = 'prod-eu';
 let bin: string;

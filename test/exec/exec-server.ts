@@ -4,8 +4,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { acceptExec, localProcessHandler } from '../cluster/exec.js';
-import type { ExecHandler, ExecRequest } from '../cluster/exec.js';
+import { acceptExec, localProcessHandler, type ExecHandler, type ExecRequest } from '../cluster/index.js';
 
 export interface ExecServer {
   url: string;

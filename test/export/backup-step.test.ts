@@ -8,7 +8,7 @@ import { readBackupObjects, readManifest } from '../../lib/export/index.js';
 import { generateEncryptionKey, parseEncryptionKey } from '../../lib/crypto/index.js';
 import { createBackupCommand } from '../../scripts/backup.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { startS3, type LocalS3 } from '../kit/index.js';
 import { SHOP_EXPORT_PATHS, shopObjects } from './shop.js';
 
 let cluster: Cluster;

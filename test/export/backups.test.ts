@@ -8,7 +8,7 @@ import { command as exportCommand } from '../../scripts/export.js';
 import { command as verifyCommand } from '../../scripts/verify.js';
 import { generateEncryptionKey } from '../../lib/crypto/index.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { startS3, type LocalS3 } from '../kit/index.js';
 import { shopObjects } from './shop.js';
 
 let cluster: Cluster;

@@ -12,7 +12,7 @@ import { generateEncryptionKey } from '../../lib/crypto/index.js';
 import { command as diffCommand } from '../../scripts/diff.js';
 import { command as exportCommand } from '../../scripts/export.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { startS3, type LocalS3 } from '../kit/index.js';
 import { SHOP_EXPORT_PATHS, shopObjects } from './shop.js';
 
 let cluster: Cluster;

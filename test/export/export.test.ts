@@ -18,7 +18,7 @@ import {
 } from '../../lib/crypto/index.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { S3Store } from '../../lib/s3/index.js';
-import { TEST_S3_CREDENTIALS, startS3, type LocalS3 } from '../helpers/s3.js';
+import { TEST_S3_CREDENTIALS, startS3, type LocalS3 } from '../kit/index.js';
 import { SHOP_EXPORT_PATHS, shopObjects } from './shop.js';
 
 let cluster: Cluster;

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleNsbackup } from '../../tools/bundle.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { startS3, type LocalS3 } from '../kit/index.js';
 
 let work: string;
 let frontDoor: string;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completionScript } from '../../lib/completion.js';
-import { REPO_ROOT } from '../helpers/helm.js';
+import { REPO_ROOT } from '../kit/index.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'nsbackup-completion-'));

@@ -1,12 +1,12 @@
 // A stand-in for the demo's start-up, run by demo-signals.test.ts: the demo's own lifecycle
-// (scripts/demo/lifecycle.ts) with a work folder and a server that takes a while to start, as PostgreSQL does in
+// (demo/lifecycle.ts) with a work folder and a server that takes a while to start, as PostgreSQL does in
 // initdb, but without the demo's emulator, S3 and PostgreSQL, so that a signal test costs a process, not a cycle.
 // Prints `server <pid> starting` once the server process runs; exits only on a signal.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanUpOnSignals, onCleanup, say, starting } from '../../scripts/demo/lifecycle.js';
+import { cleanUpOnSignals, onCleanup, say, starting } from '../../demo/lifecycle.js';
 
 cleanUpOnSignals();
 const work = await mkdtemp(join(tmpdir(), 'nsbackup-demo-'));

@@ -2,14 +2,14 @@
 // number, saying so, and leaves no server running and no temporary folder behind. Cheap on purpose (these tests
 // were a sixth of the suite's time): the demo itself is signalled as soon as it starts its services, not during its
 // PostgreSQL's initdb; the case of a server still starting when the signal comes, both signals, runs the demo's
-// lifecycle (scripts/demo/lifecycle.ts) through a small entry whose server is a plain process.
+// lifecycle (demo/lifecycle.ts) through a small entry whose server is a plain process.
 
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/helm.js';
+import { REPO_ROOT } from '../kit/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,7 +63,7 @@ const EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 describe('the demo, stopped by a signal', () => {
   it('SIGINT (Ctrl-C) while it starts its services: exits 130, saying so, and removes its folders', async () => {
-    const { code, output, leftBehind } = await signalled('scripts/demo.ts', /nsbackup demo:/, 'SIGINT');
+    const { code, output, leftBehind } = await signalled('demo/demo.ts', /nsbackup demo:/, 'SIGINT');
     expect(code, output).toBe(130);
     expect(output).toContain('SIGINT: cleaning up');
     expect(leftBehind, output).toEqual([]);

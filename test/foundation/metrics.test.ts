@@ -1,7 +1,6 @@
 // Watching backups without a long-running process: every command pushes its run to a real Prometheus Pushgateway
 // (Debian's prometheus-pushgateway), and `nsbackup status` is a dead man's switch over the snapshots.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
 import { Labels } from '../../lib/labels.js';
@@ -9,21 +8,11 @@ import { command as listCommand } from '../../scripts/list.js';
 import { command as retainCommand } from '../../scripts/retain.js';
 import { createStatusCommand } from '../../scripts/status.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
-import { seedSnapshots } from '../prune/fixtures.js';
+import { freePort, seedSnapshots } from '../kit/index.js';
 
 let cluster: Cluster;
 let gateway: ChildProcess;
 let gatewayUrl: string;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   const port = await freePort();

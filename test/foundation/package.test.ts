@@ -9,9 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Labels } from '../../lib/labels.js';
 import { packageNsbackup } from '../../tools/package.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
-import { REPO_ROOT } from '../helpers/helm.js';
-import { seedSnapshots } from '../prune/fixtures.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { REPO_ROOT, seedSnapshots, startS3, type LocalS3 } from '../kit/index.js';
 
 let work: string;
 let executable: string;

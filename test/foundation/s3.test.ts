@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIN_PART_SIZE, partSizeFor } from '../../lib/s3/multipart.js';
 import { S3Store } from '../../lib/s3/store.js';
-import { startS3, TEST_S3_CREDENTIALS, type LocalS3 } from '../helpers/s3.js';
+import { startS3, TEST_S3_CREDENTIALS, type LocalS3 } from '../kit/index.js';
 
 let s3: LocalS3;
 beforeAll(async () => {

@@ -4,7 +4,7 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './ports.js';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,18 +30,6 @@ export interface LocalPostgres {
   /** Runs SQL with psql (ON_ERROR_STOP) and returns its stdout (unaligned, tuples only). */
   psql(sql: string, db?: string): Promise<string>;
   stop(): Promise<void>;
-}
-
-/** A TCP port that was free a moment ago (the server binds it right after). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** initdb and postgres refuse to run as root: when we are root, run them as the `postgres` system user. */

@@ -7,18 +7,16 @@ import { command as listCommand } from '../../scripts/list.js';
 import { createMarkAndDeleteCommand } from '../../scripts/mark-and-delete.js';
 import { createRetainCommand } from '../../scripts/retain.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
 import {
-  capture,
+  startS3,
+  type LocalS3,
   labelsByName,
-  s3Proxy,
   SNAP_API,
   seedSnapshots,
   snapshotNames,
   snapshotObjects,
-  until,
-  writes,
-} from './fixtures.js';
+} from '../kit/index.js';
+import { capture, s3Proxy, until, writes } from './fixtures.js';
 import { dailyBackups } from './history.js';
 
 let cluster: Cluster;

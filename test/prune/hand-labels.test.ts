@@ -5,7 +5,7 @@ import { runCommand } from '../../lib/command.js';
 import { Labels } from '../../lib/labels.js';
 import { createHandLabelCommand } from '../../scripts/hand-labels.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
-import { seedSnapshots } from './fixtures.js';
+import { seedSnapshots } from '../kit/index.js';
 
 let cluster: Cluster;
 const now = new Date('2026-12-07T12:00:00Z');

@@ -1,7 +1,7 @@
 // Daily backup histories labelled by backup's own labelling (snapshotLabels over the same PVC's snapshots).
 import { snapshotLabels } from '../../lib/backup/snapshot-labels.js';
 import type { SnapshotRecord } from '../../lib/retention/index.js';
-import type { SnapshotSpec } from './fixtures.js';
+import type { SnapshotSpec } from '../kit/index.js';
 
 const DAY = 86_400_000;
 

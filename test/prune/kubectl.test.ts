@@ -9,7 +9,8 @@ import { runCommand } from '../../lib/command.js';
 import { Labels } from '../../lib/labels.js';
 import { createMarkAndDeleteCommand } from '../../scripts/mark-and-delete.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
-import { capture, labelsByName, seedSnapshots, snapshotNames } from './fixtures.js';
+import { capture } from './fixtures.js';
+import { labelsByName, seedSnapshots, snapshotNames } from '../kit/index.js';
 
 const run = promisify(execFile);
 let cluster: Cluster;

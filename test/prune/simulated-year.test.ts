@@ -7,7 +7,7 @@ import { Labels } from '../../lib/labels.js';
 import { toSnapshotInfo } from '../../lib/snapshots/list.js';
 import { snapshotLabels } from '../../lib/backup/snapshot-labels.js';
 import { startCluster } from '../cluster/index.js';
-import { SNAP_API, pruneNight, seedSnapshots, snapshotNames } from './fixtures.js';
+import { SNAP_API, pruneNight, seedSnapshots, snapshotNames } from '../kit/index.js';
 
 const ZONE = 'Europe/Berlin';
 const FIRST_DAY = DateTime.fromISO('2025-01-01T02:30', { zone: ZONE }); // spans both DST changes and a new year

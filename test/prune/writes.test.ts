@@ -6,7 +6,8 @@ import { Labels } from '../../lib/labels.js';
 import { S3_CLEANUP_FINALIZER, toSnapshotInfo } from '../../lib/snapshots/list.js';
 import { addCleanupFinalizer, deleteSnapshot } from '../../lib/prune/writes.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
-import { SNAP_API, snapshotObjects, writes } from './fixtures.js';
+import { writes } from './fixtures.js';
+import { SNAP_API, snapshotObjects } from '../kit/index.js';
 
 let cluster: Cluster;
 let kube: KubeClient;

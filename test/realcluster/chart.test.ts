@@ -10,13 +10,19 @@ import { command as diffCommand } from '../../scripts/diff.js';
 import { command as listCommand } from '../../scripts/list.js';
 import { command as restoreDbCommand } from '../../scripts/restore-db.js';
 import { command as verifyCommand } from '../../scripts/verify.js';
-import { CHART_DIR, helm } from '../helpers/helm.js';
-import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
-import { startS3, TEST_S3_CREDENTIALS, type LocalS3 } from '../helpers/s3.js';
+import {
+  CHART_DIR,
+  helm,
+  startPostgres,
+  type LocalPostgres,
+  startS3,
+  TEST_S3_CREDENTIALS,
+  type LocalS3,
+  runNsbackup,
+} from '../kit/index.js';
 import { valuesFile } from '../chart/rendered.js';
 import { buildNsbackupImage, NSBACKUP_IMAGE, type NsbackupImage } from './image.js';
 import { SNAPSHOT_CLASS, startRealCluster, type RealCluster } from './index.js';
-import { runNsbackup } from './run.js';
 import { claim } from './shop.js';
 
 const NS = 'pgshop';

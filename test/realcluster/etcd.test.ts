@@ -11,8 +11,7 @@ import { runCommand } from '../../lib/command.js';
 import { generateEncryptionKey } from '../../lib/crypto/index.js';
 import { createEtcdBackupCommand } from '../../scripts/etcd-backup.js';
 import { command as etcdRestore } from '../../scripts/etcd-restore.js';
-import { freePort, startEtcd, type EtcdServer } from '../etcd/etcd-server.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { freePort, startEtcd, type EtcdServer, startS3, type LocalS3 } from '../kit/index.js';
 import { ensureBuilt } from './build.js';
 import { apiserverArgs, startRealCluster, type RealCluster } from './index.js';
 

@@ -16,13 +16,16 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:https';
 import YAML from 'yaml';
-import { makeKubeadmPki } from '../etcd/kubeadm-pki.js';
+import { freePort, makeKubeadmPki } from '../kit/index.js';
 import { ensureBuilt } from './build.js';
+
+// The build (its etcd serves the etcd tests too) and the nsbackup image its node runs.
+export { ensureBuilt, KUBERNETES_RELEASE } from './build.js';
+export { buildNsbackupImage, NSBACKUP_IMAGE, type NsbackupImage } from './image.js';
 
 export const DRIVER = 'hostpath.csi.nsbackup.test';
 export const STORAGE_CLASS = 'standard';
@@ -79,18 +82,6 @@ export interface RealCluster {
   /** A kubeconfig for another user (e.g. a ServiceAccount token), written next to the admin one. */
   kubeconfigFor(name: string, token: string, namespace?: string): string;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as any).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function kubeconfigYaml(

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../lib/exit.js';
 import { connect, type KubeClient } from '../../lib/kube/index.js';
 import { acquireLeaseLock, leaseApi, leaseName, microTime, type LeaseApi } from '../../lib/lock/index.js';
-import { helmTemplate } from '../helpers/helm.js';
+import { helmTemplate } from '../kit/index.js';
 import { valuesFile } from '../chart/rendered.js';
 import { startRealCluster, type RealCluster } from './index.js';
 

@@ -8,7 +8,7 @@ import { createBackupCommand } from '../../scripts/backup.js';
 import { createMarkAndDeleteCommand } from '../../scripts/mark-and-delete.js';
 import { createRetainCommand } from '../../scripts/retain.js';
 import { DRIVER, startRealCluster, type RealCluster } from './index.js';
-import { runNsbackup, until } from './run.js';
+import { runNsbackup, until } from '../kit/index.js';
 import { claim } from './shop.js';
 
 const NS = 'ledger';

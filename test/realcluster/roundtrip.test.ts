@@ -11,11 +11,17 @@ import { command as backupCommand } from '../../scripts/backup.js';
 import { command as restoreCommand } from '../../scripts/restore.js';
 import { command as restoreDbCommand } from '../../scripts/restore-db.js';
 import { command as exportCommand } from '../../scripts/export.js';
-import { startMariaDb, type LocalMariaDb } from '../helpers/mariadb.js';
-import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
+import {
+  startMariaDb,
+  type LocalMariaDb,
+  startPostgres,
+  type LocalPostgres,
+  startS3,
+  type LocalS3,
+  runNsbackup,
+  until,
+} from '../kit/index.js';
 import { startRealCluster, type RealCluster } from './index.js';
-import { runNsbackup, until } from './run.js';
 import { claim, shopManifests, WIDGET_CRD } from './shop.js';
 
 let cluster: RealCluster;

@@ -1,7 +1,7 @@
 // A tenant namespace as a user would write it, for the real control plane: nothing here is in the form the
 // server stores (no status, no defaults), so what the server adds (defaulting, allocation, the namespace's own
 // ServiceAccount, CRD pruning and defaults) is the server's doing, as on any cluster.
-import type { LocalPostgres } from '../helpers/postgres.js';
+import type { LocalPostgres } from '../kit/index.js';
 
 /** A 1Gi ReadWriteOnce claim, of the default StorageClass unless one is named. */
 export function claim(namespace: string, name: string, storageClassName?: string): object {

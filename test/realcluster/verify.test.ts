@@ -13,11 +13,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command as backupCommand } from '../../scripts/backup.js';
 import { command as backupsCommand } from '../../scripts/backups.js';
 import { command as verifyCommand } from '../../scripts/verify.js';
-import { startMariaDb, type LocalMariaDb } from '../helpers/mariadb.js';
-import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
+import {
+  startMariaDb,
+  type LocalMariaDb,
+  startPostgres,
+  type LocalPostgres,
+  startS3,
+  type LocalS3,
+  runNsbackup,
+  until,
+} from '../kit/index.js';
 import { startRealCluster, type RealCluster } from './index.js';
-import { runNsbackup, until } from './run.js';
 
 let cluster: RealCluster;
 let pg: LocalPostgres;

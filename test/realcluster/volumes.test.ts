@@ -17,11 +17,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command as backupCommand } from '../../scripts/backup.js';
 import { command as restorePvcCommand } from '../../scripts/restore-pvc.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { startS3, type LocalS3, runNsbackup, until } from '../kit/index.js';
 import { describeTree } from '../volumes/tree.js';
 import { buildNsbackupImage, NSBACKUP_IMAGE, type NsbackupImage } from './image.js';
 import { startRealCluster, type RealCluster } from './index.js';
-import { runNsbackup, until } from './run.js';
 import { claim } from './shop.js';
 
 const PASSWORD = 'the restic password of the files namespace';

@@ -15,10 +15,8 @@ import {
   writeOutcome,
 } from '../../lib/resources/index.js';
 import { createRestoreDbCommand, type RestoreDbOverrides } from '../../scripts/restore-db.js';
-import { localProcessHandler } from '../cluster/exec.js';
-import { startCluster, type Cluster } from '../cluster/index.js';
-import { PG_BIN, startPostgres, type LocalPostgres } from '../helpers/postgres.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { localProcessHandler, startCluster, type Cluster } from '../cluster/index.js';
+import { PG_BIN, startPostgres, type LocalPostgres, startS3, type LocalS3 } from '../kit/index.js';
 
 const BACKUP = '20261121-130000-dbdbdb';
 const FINGERPRINT = "SELECT count(*) || ',' || coalesce(sum(amount), 0) FROM orders";

@@ -12,7 +12,7 @@ import { pvcFromSnapshot, replacedVolumes } from '../../lib/restore/pvc.js';
 import { command as restorePvcCommand } from '../../scripts/restore-pvc.js';
 import { command as restoreCommand } from '../../scripts/restore.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { startS3, type LocalS3 } from '../kit/index.js';
 
 const BACKUP = '20261121-120000-pvcpvc';
 const SNAP_API = 'snapshot.storage.k8s.io/v1';

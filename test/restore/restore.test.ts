@@ -17,7 +17,7 @@ import { generateEncryptionKey, parseEncryptionKey } from '../../lib/crypto/inde
 import { command as restoreCommand } from '../../scripts/restore.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
 import { shopObjects } from '../export/shop.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
+import { startS3, type LocalS3 } from '../kit/index.js';
 
 let source: Cluster;
 let target: Cluster;

@@ -11,8 +11,7 @@ import { Logger } from '../../lib/log.js';
 import { command as verifyCommand } from '../../scripts/verify.js';
 import { command as describeCommand } from '../../scripts/describe.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
-import { runNsbackup } from '../realcluster/run.js';
+import { startS3, type LocalS3, runNsbackup } from '../kit/index.js';
 
 let cluster: Cluster;
 let s3: LocalS3;

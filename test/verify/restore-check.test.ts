@@ -12,8 +12,7 @@ import { dumpDatabase } from '../../lib/dump/index.js';
 import { execCapture, localExec } from '../../lib/exec/index.js';
 import { assertionsFromConfigMap } from '../../lib/verify/assertions.js';
 import { checkRestore, loadDump, type DumpToLoad } from '../../lib/verify/restore-check.js';
-import { startMariaDb, type LocalMariaDb } from '../helpers/mariadb.js';
-import { startPostgres, type LocalPostgres } from '../helpers/postgres.js';
+import { startMariaDb, type LocalMariaDb, startPostgres, type LocalPostgres } from '../kit/index.js';
 import { startScratch, type LocalScratch } from './scratch.js';
 
 const SCRATCH_STATE =

@@ -10,7 +10,7 @@ import { localExec } from '../../lib/exec/index.js';
 import type { SqlDbKind } from '../../lib/dump/index.js';
 import { SCRATCH_SCRIPT } from '../../lib/verify/scratch-script.js';
 import type { ScratchDatabase } from '../../lib/verify/restore-check.js';
-import { PG_BIN } from '../helpers/postgres.js';
+import { PG_BIN } from '../kit/index.js';
 
 export interface LocalScratch extends ScratchDatabase {
   /** The server's process, for checks that it is a process of its own. */

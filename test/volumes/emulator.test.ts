@@ -21,8 +21,7 @@ import { resticRunner } from '../../lib/volumes/restic.js';
 import { repositoryUrl } from '../../lib/volumes/repository.js';
 import { MOVER_LABEL } from '../../lib/volumes/mover-manifests.js';
 import { startCluster, type Cluster, type JobRunner } from '../cluster/index.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
-import { runNsbackup } from '../realcluster/run.js';
+import { startS3, type LocalS3, runNsbackup } from '../kit/index.js';
 import { describeTree, makeKindTree } from './tree.js';
 
 const PASSWORD = 'a restic password nobody logs';

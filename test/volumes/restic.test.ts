@@ -13,8 +13,7 @@ import { Repository } from '../../lib/volumes/repo-ops.js';
 import { resticRunner } from '../../lib/volumes/restic.js';
 import { repositoryUrl, snapshotHost, snapshotTags } from '../../lib/volumes/repository.js';
 import { backupArgs } from '../../lib/volumes/restic-args.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
-import { runNsbackup } from '../realcluster/run.js';
+import { startS3, type LocalS3, runNsbackup } from '../kit/index.js';
 import { describeTree, makeKindTree } from './tree.js';
 
 const PASSWORD = 'correct horse battery staple';
