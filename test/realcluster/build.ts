@@ -2,7 +2,6 @@
 // and a hash of this folder's Go sources; a second call finds them and returns at once.
 //   npx tsx test/realcluster/build.ts         build if missing, print the folder
 // REALCLUSTER_CACHE overrides the cache root (default ~/.cache/nsbackup-realcluster).
-import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
@@ -18,6 +17,7 @@ import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lockfile from 'proper-lockfile';
+import { $ } from 'zx';
 
 export const KUBERNETES_RELEASE = 'v1.37.2';
 const SNAPSHOTTER = 'v8.7.0';
@@ -96,38 +96,26 @@ export async function ensureBuilt(
     mkdirSync(join(partial, 'bin'), { recursive: true });
     const started = Date.now();
     log(`realcluster: building Kubernetes ${KUBERNETES_RELEASE} control plane into ${dir} (first time only)`);
-    const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' };
-    const go = spawnSync(
-      'go',
-      [
-        'build',
-        '-trimpath',
-        `-ldflags=-s -w ${versionFlags()}`,
-        '-o',
-        join(partial, 'bin') + '/',
-        ...Object.values(PROGRAMS),
-      ],
-      { cwd: moduleDir, env, stdio: ['ignore', 'inherit', 'inherit'] },
-    );
-    if (go.status !== 0) throw new Error(`realcluster: go build failed (exit ${go.status ?? go.signal})`);
+    // Go's own output goes to our stderr as it comes (the first build takes minutes); zx throws on a failure.
+    const go = $({
+      cwd: moduleDir,
+      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    await go`go build -trimpath ${`-ldflags=-s -w ${versionFlags()}`} -o ${join(partial, 'bin') + '/'} ${Object.values(PROGRAMS)}`;
     for (const name of Object.keys(PROGRAMS)) {
       const built = join(partial, 'bin', builtName(PROGRAMS[name]));
       if (built !== join(partial, 'bin', name)) renameSync(built, join(partial, 'bin', name));
     }
     // The VolumeSnapshot CRDs ship in the snapshotter's client module: take them from the module cache.
-    const modCache = execFileSync('go', ['env', 'GOMODCACHE'], { cwd: moduleDir, env }).toString().trim();
+    const modCache = (await go({ stdio: 'pipe', quiet: true })`go env GOMODCACHE`).stdout.trim();
     const crdSource = join(
       modCache,
       'github.com/kubernetes-csi/external-snapshotter/client/v8@' + SNAPSHOTTER,
       'config/crd',
     );
-    if (!existsSync(crdSource)) {
-      spawnSync('go', ['mod', 'download', 'github.com/kubernetes-csi/external-snapshotter/client/v8'], {
-        cwd: moduleDir,
-        env,
-        stdio: 'inherit',
-      });
-    }
+    if (!existsSync(crdSource))
+      await go`go mod download github.com/kubernetes-csi/external-snapshotter/client/v8`;
     mkdirSync(join(partial, 'crds'));
     for (const f of readdirSync(crdSource).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')) {
       copyFileSync(join(crdSource, f), join(partial, 'crds', f));
