@@ -12,7 +12,7 @@ import { openLocalRepository } from '../lib/volumes/local-repo.js';
 import { repositoryUrl } from '../lib/volumes/repository.js';
 import { restorePvcFromS3 } from '../lib/volumes/restore-volume.js';
 import { restoreMoverSettingsOf } from '../lib/volumes/backup-wiring.js';
-import { resticSecretSetting, volumeBackupSettings } from '../lib/volumes/settings.js';
+import { volumeRestoreSettings } from '../lib/volumes/settings.js';
 import { connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
 import { restorePvc } from '../lib/restore/pvc.js';
 
@@ -72,14 +72,7 @@ export const restorePvcSettings = {
     defaultText: "the kubeconfig's cluster name",
     description: '--from s3: the cluster name the backup wrote under (<prefix>/<cluster>/...).',
   }),
-  ...resticSecretSetting,
-  s3Secret: volumeBackupSettings.s3Secret,
-  s3SecretKeys: volumeBackupSettings.s3SecretKeys,
-  moverImage: volumeBackupSettings.moverImage,
-  moverPullPolicy: volumeBackupSettings.moverPullPolicy,
-  moverTimeout: volumeBackupSettings.moverTimeout,
-  moverMemory: volumeBackupSettings.moverMemory,
-  moverStartTimeout: volumeBackupSettings.moverStartTimeout,
+  ...volumeRestoreSettings,
   ...s3Settings,
   as: str({
     env: 'NSBACKUP_RESTORE_PVC',

@@ -7,7 +7,7 @@ import { encryptionSettings } from '../crypto/index.js';
 import { kubeSettings } from '../kube/index.js';
 import { validatePreferences, type RestorePreferences } from '../resources/index.js';
 import { s3Settings } from '../s3/index.js';
-import { resticSecretSetting, volumeBackupSettings } from '../volumes/settings.js';
+import { volumeRestoreSettings } from '../volumes/settings.js';
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const MAPPING_ITEM = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?=[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -112,14 +112,7 @@ export const restoreSettings = {
       'mover Job each, before the workloads start; works in any cluster. Never into a claim that already existed. ' +
       'Wins over --pvcs-from-snapshots.',
   }),
-  ...resticSecretSetting,
-  s3Secret: volumeBackupSettings.s3Secret,
-  s3SecretKeys: volumeBackupSettings.s3SecretKeys,
-  moverImage: volumeBackupSettings.moverImage,
-  moverPullPolicy: volumeBackupSettings.moverPullPolicy,
-  moverTimeout: volumeBackupSettings.moverTimeout,
-  moverMemory: volumeBackupSettings.moverMemory,
-  moverStartTimeout: volumeBackupSettings.moverStartTimeout,
+  ...volumeRestoreSettings,
   crdTimeout: duration({
     env: 'NSBACKUP_RESTORE_CRD_TIMEOUT',
     default: 60_000,

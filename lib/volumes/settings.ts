@@ -92,6 +92,18 @@ export const volumeBackupSettings = {
   }),
 };
 
+/** What a restore of volume data from S3 needs (`restore --pvcs-from-s3`, `restore-pvc --from s3`): the mover Job. */
+export const volumeRestoreSettings = {
+  ...resticSecretSetting,
+  s3Secret: volumeBackupSettings.s3Secret,
+  s3SecretKeys: volumeBackupSettings.s3SecretKeys,
+  moverImage: volumeBackupSettings.moverImage,
+  moverPullPolicy: volumeBackupSettings.moverPullPolicy,
+  moverTimeout: volumeBackupSettings.moverTimeout,
+  moverMemory: volumeBackupSettings.moverMemory,
+  moverStartTimeout: volumeBackupSettings.moverStartTimeout,
+};
+
 /** Volume data in the pruner's run (mark-and-delete). */
 export const volumePruneSettings = {
   ...resticSecretSetting,
