@@ -27,6 +27,9 @@ export async function packageNsbackup(outDir = join(REPO, 'dist', 'bin')): Promi
     ...BUNDLE_OPTIONS,
     plugins: [loadedAtRunTime, ...BUNDLE_OPTIONS.plugins],
     format: 'cjs',
+    // The source is in the snapshot too, and every start deserializes it: without comments and indentation it is
+    // 4 MB instead of 6, and a start about 7 ms shorter. Names are kept (error messages, stack traces).
+    minifyWhitespace: true,
     // The image's banner makes a require for ESM; a CommonJS script has its own.
     banner: {},
     define: {
