@@ -2,6 +2,11 @@
 // who run nsbackup from a laptop or a CI job without a checkout: the bundle of every command (no node_modules),
 // embedded into a copy of the Node 26 binary the project runs on. Writes dist/bin/nsbackup (linux-x64 here: an
 // executable runs where the node binary it was built from runs; build it on each platform you ship).
+//
+// It starts from a V8 startup snapshot (tools/sea-entry.ts): with only a code cache of the bundle, `list` took 120 ms,
+// 2.2x `kubectl version --client` (54 ms); from the snapshot 87 ms, 1.6x, and `backups` from S3 100 ms instead of
+// 185. `--version` stays at about 66 ms, most of it deserializing the snapshot (medians of 21 interleaved runs;
+// README, Development).
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
