@@ -5,7 +5,8 @@
 // they see the same machine load; the median is reported. `list` lists the VolumeSnapshots of an emulator
 // namespace (in this process), as `kubectl get volumesnapshots` does. nsbackup runs twice over: with the V8
 // compile cache warm, as the image ships it (NODE_COMPILE_CACHE, Dockerfile), and with it disabled; and the
-// single-file executable of `npm run package` (tools/package.ts, with its code cache built in) runs beside them.
+// single-file executable of `npm run package` (tools/package.ts, started from its V8 startup snapshot) runs beside
+// them.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';

@@ -1,7 +1,6 @@
 // What every entrypoint shares: read config (flags and environment), set up the logger, run, map the outcome to an
 // exit code, print one summary line. An entrypoint module defines a Command and nothing more.
 
-import { isSea } from 'node:sea';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -276,10 +275,10 @@ async function recordStatus(
 }
 
 /** True when the module at `moduleUrl` is the script node was started with. */
-export function isMain(moduleUrl: string): boolean {
-  // In the single-file executable every module shares one URL: only the front door runs there (its own isSea check).
-  if (isSea()) return false;
-  if (!process.argv[1]) return false;
+export function isMain(moduleUrl: string | undefined): boolean {
+  // The single-file executable's bundle has no module URLs (tools/package.ts): no module there is a script of its
+  // own, the front door runs from the startup snapshot (tools/sea-entry.ts).
+  if (!moduleUrl || !process.argv[1]) return false;
   try {
     return realpathSync(fileURLToPath(moduleUrl)) === realpathSync(process.argv[1]);
   } catch {

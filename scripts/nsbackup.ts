@@ -2,7 +2,6 @@
 // The front door: `nsbackup <command> [options]`. Each command is also runnable as `node dist/scripts/<name>.js`.
 
 import { enableCompileCache } from 'node:module';
-import { isSea } from 'node:sea';
 import { runCommand, isMain } from '../lib/command.js';
 import { ExitCode } from '../lib/exit.js';
 import { completionScript, SHELLS, type Shell } from '../lib/completion.js';
@@ -62,17 +61,22 @@ export async function main(argv: string[]): Promise<number> {
   return runCommand(await entry.load(), { argv: rest });
 }
 
-// Run as a script (`node dist/scripts/nsbackup.js`), or as the single-file executable (`npm run package`), whose
-// argv is [executable, executable, ...arguments].
-if (isMain(import.meta.url) || isSea()) {
-  // V8's code cache for the command's modules, loaded below: it halves the start-up of every run after the first
-  // (README, Development). The image ships the cache warm (NODE_COMPILE_CACHE, Dockerfile).
-  enableCompileCache();
-  main(process.argv.slice(2)).then(
+/** Runs the front door with a process's arguments and exits with its code. */
+export function start(argv: string[]): void {
+  main(argv).then(
     (code) => process.exit(code),
     (e) => {
       process.stderr.write(`nsbackup: unexpected error: ${e instanceof Error ? e.message : e}\n`);
       process.exit(ExitCode.failed);
     },
   );
+}
+
+// Run as a script (`node dist/scripts/nsbackup.js`). The single-file executable (`npm run package`) starts from
+// its startup snapshot instead, which calls start (tools/sea-entry.ts).
+if (isMain(import.meta.url)) {
+  // V8's code cache for the command's modules, loaded below: it halves the start-up of every run after the first
+  // (README, Development). The image ships the cache warm (NODE_COMPILE_CACHE, Dockerfile).
+  enableCompileCache();
+  start(process.argv.slice(2));
 }

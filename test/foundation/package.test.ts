@@ -2,7 +2,7 @@
 // PATH and no node_modules anywhere near, it must still be nsbackup: its version, and a real command against a
 // cluster (the emulator).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,20 @@ describe('the single-file nsbackup executable', () => {
     expect(JSON.parse(listed.stdout).map((row: any) => row.snapshot)).toEqual([
       'data-20261207-020000-abcdef',
     ]);
+  });
+
+  it('runs in the time zone and the folder it is started in, not those of its build (the startup snapshot)', async () => {
+    const listed = await run(['list', '-n', 'shop'], {
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+      TZ: 'Asia/Tokyo',
+    });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain('2026-12-07 11:00');
+    const exported = await run(['export', '-n', 'shop', '--dir', 'exported'], {
+      NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+    });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(readdirSync(join(work, 'exported')).length).toBeGreaterThan(0);
   });
 
   it('reaches S3: the AWS SDK, loaded only by the commands that use it, is inside the executable', async () => {
