@@ -647,6 +647,8 @@ describe('volume data from the live claim (NSBACKUP_PVC_DATA_DIRECT)', () => {
       [],
     );
     expect(cluster.list('batch/v1', 'Job', 'files')).toEqual([]);
+    for (const job of jobs) expect(JSON.stringify(job)).not.toContain(PASSWORD);
+    expect(r.text).not.toContain(PASSWORD);
 
     const described = await runNsbackup(describeCommand, readEnv(), [backupId]);
     expect(described.code, described.text).toBe(0);
