@@ -1,8 +1,11 @@
 // Where the mover of a live claim (NSBACKUP_PVC_DATA_DIRECT) may run, from the claim's access modes and the pods
 // that mount it: anywhere, pinned to one node (with the affinity the scheduler honours), or refused with a message
-// that names the PVC and says what to do.
+// that names the PVC and says what to do. And how `describe` shows a copy's method, for old manifests too.
 import { describe, expect, it } from 'vitest';
 import { claimsOf, moverPlacement, placementSpec } from '../../lib/volumes/placement.js';
+import { backupRow, describeBackup, formatDescription } from '../../lib/catalog/backups.js';
+import type { BackupCandidate } from '../../lib/export/latest.js';
+import type { BackupManifest } from '../../lib/resources/index.js';
 
 const claim = (modes: string[], phase = 'Bound') => ({
   apiVersion: 'v1',
@@ -127,5 +130,34 @@ describe('moverPlacement', () => {
     };
     expect(claimsOf(p)).toEqual(['web-1-scratch']);
     expect(moverPlacement('web-1-scratch', claim(['ReadWriteOnce']), [p])).toMatchObject({ node: 'node-a' });
+  });
+});
+
+describe('how describe shows a volume copy', () => {
+  it('direct copies as not point-in-time; a manifest entry without copyMethod (older nsbackup) as a snapshot copy', () => {
+    const row = backupRow('shop', 'prod', { backupId: 'b1', hasManifest: true } as BackupCandidate);
+    const volume = {
+      pvc: 'data',
+      volumeSnapshot: 'data-20260101-020000-abcde',
+      repository: 's3://backups/nsbackup/prod/shop.restic/',
+      resticSnapshotId: 'a'.repeat(64),
+      files: 12,
+      bytesProcessed: 2048,
+      bytesAdded: 2048,
+      durationSeconds: 1,
+    };
+    const manifest = {
+      counts: {},
+      files: [],
+      volumes: [
+        volume,
+        { ...volume, pvc: 'shared', volumeSnapshot: undefined, copyMethod: 'direct' as const },
+      ],
+    } as unknown as BackupManifest;
+    const text = formatDescription(describeBackup(row, manifest, []));
+    expect(text).toMatch(/^ {2}PVC data +aaaaaaaa +12 files +2\.0 KiB {2}snapshot: point-in-time$/m);
+    expect(text).toMatch(
+      /^ {2}PVC shared +aaaaaaaa +12 files +2\.0 KiB {2}direct: live claim, not point-in-time$/m,
+    );
   });
 });
