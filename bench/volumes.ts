@@ -2,7 +2,8 @@
 // clone, mover Job, the mover's own process running restic, its log read back) against `restic backup` run directly
 // on the same tree; the second (incremental) run of both; `restore-pvc --from s3` against `restic restore`; the
 // peak RSS of our processes (the backup and restore-pvc commands, and the mover's node process without restic).
-//   npx tsx bench/volumes.ts [--size 1GiB] [--small-files 20000] [--big-files 8] [--rounds 2]
+//   npx tsx bench/volumes.ts [--size 1GiB] [--small-files 20000] [--big-files 8] [--rounds 2] [--copy-method direct]
+// (--copy-method direct: the PVC in NSBACKUP_PVC_DATA_DIRECT, read from the live claim: no snapshot, no clone)
 // (the issue's big cases: --size 2GiB --big-files 1 --small-files 0, and --size 1GiB --small-files 100000)
 //
 // Processes as in a cluster: this one runs s3rver (HTTPS) and the emulator, whose Job runner starts the mover as
@@ -25,8 +26,12 @@ const { values } = parseArgs({
     'small-files': { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '2' },
     'big-files': { type: 'string', default: '8' },
+    'copy-method': { type: 'string', default: 'snapshot' },
   },
 });
+const copyDirect = values['copy-method'] === 'direct';
+if (!['snapshot', 'direct'].includes(values['copy-method']!))
+  throw new Error(`--copy-method: snapshot or direct, got ${values['copy-method']}`);
 const size = parseSize(values.size!);
 
 function parseSize(text: string): number {
@@ -110,7 +115,8 @@ async function main(): Promise<void> {
     const claim = spec.volumes.find((v: any) => v.name === 'data').persistentVolumeClaim.claimName;
     const pvc = cluster.get('v1', 'PersistentVolumeClaim', ns, claim);
     let folder = source;
-    if (!pvc?.spec?.dataSource) {
+    // The source claim itself (a direct copy) or its clone hold the tree; any other claim is a restore's.
+    if (claim !== 'data' && !pvc?.spec?.dataSource) {
       folder = join(tmp, 'restored-' + claim);
       mkdirSync(folder, { recursive: true });
       restoreDirs.set(claim, folder);
@@ -182,8 +188,9 @@ async function main(): Promise<void> {
       NSBACKUP_CLUSTER_NAME: `bench-${round}`,
       NSBACKUP_NAMESPACE: 'bench',
       NSBACKUP_DB: 'none',
-      NSBACKUP_PVC: 'data',
-      NSBACKUP_PVC_DATA: 'data',
+      NSBACKUP_PVC: copyDirect ? '' : 'data',
+      NSBACKUP_PVC_DATA: copyDirect ? '' : 'data',
+      NSBACKUP_PVC_DATA_DIRECT: copyDirect ? 'data' : '',
       NSBACKUP_RESTIC_SECRET: 'restic',
       NSBACKUP_MOVER_IMAGE: 'nsbackup:bench',
       NSBACKUP_LOCK: 'false',
@@ -215,6 +222,7 @@ async function main(): Promise<void> {
           ...backupEnv,
           NSBACKUP_PVC: '',
           NSBACKUP_PVC_DATA: '',
+          NSBACKUP_PVC_DATA_DIRECT: '',
           NSBACKUP_DB: '',
           NSBACKUP_NAMESPACE: '',
         },
@@ -251,6 +259,7 @@ async function main(): Promise<void> {
   const rate = (t: Timed) => Math.round((mib / t.seconds) * 10) / 10;
   const figures = {
     tree: { bytes: size, smallFiles, bigFiles },
+    copyMethod: copyDirect ? 'direct' : 'snapshot',
     rounds,
     allRunsSeconds: {
       resticBackup: all('d1'),

@@ -167,7 +167,8 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     report,
     log: deps.log.child({ namespace, backupId: report.backupId }),
     folder:
-      deps.s3Folder && (deps.exportResources || plan.s3Dump || plan.volumeData.length)
+      deps.s3Folder &&
+      (deps.exportResources || plan.s3Dump || plan.volumeData.length || plan.volumeDirect.length)
         ? deps.s3Folder(namespace, report.backupId)
         : undefined,
   };
@@ -359,8 +360,10 @@ async function capture(run: Run, targets: Targets, type: BackupType): Promise<vo
   // Only snapshots that exist are reported; those created before a failure still get their verdict.
   report.snapshots = report.snapshots.filter((s) => created.includes(s.name));
 
-  // Volume data before the export, so that the manifest lists it; from the snapshots, once each is ready.
-  if (!stepError && plan.volumeData.length) await storeVolumeData(run, deadline);
+  // Volume data before the export, so that the manifest lists it; from the snapshots, once each is ready, then
+  // from the live claims (after the post hooks: such a copy is not of the hooks' point in time anyway).
+  if (!stepError && (plan.volumeData.length || plan.volumeDirect.length))
+    await storeVolumeData(run, deadline);
 
   if (!stepError && run.folder) {
     report.s3Folder = run.folder.location;
@@ -435,11 +438,17 @@ async function labelSnapshotsWithOutcome(run: Run): Promise<void> {
   }
 }
 
-/** Each PVC of NSBACKUP_PVC_DATA to the restic repository; every volume that is not stored is a failure naming it. */
+/**
+ * Each PVC of NSBACKUP_PVC_DATA and NSBACKUP_PVC_DATA_DIRECT to the restic repository; every volume that is not
+ * stored is a failure naming it.
+ */
 async function storeVolumeData(run: Run, deadline: number): Promise<void> {
   const { plan, deps, namespace, report } = run;
+  const all = [...plan.volumeData, ...plan.volumeDirect];
   if (!deps.backupVolumes) {
-    report.failures.push(`NSBACKUP_PVC_DATA (${plan.volumeData.join(', ')}): no volume mover is configured`);
+    report.failures.push(
+      `NSBACKUP_PVC_DATA / NSBACKUP_PVC_DATA_DIRECT (${all.join(', ')}): no volume mover is configured`,
+    );
     return;
   }
   try {
@@ -447,6 +456,7 @@ async function storeVolumeData(run: Run, deadline: number): Promise<void> {
       namespace,
       backupId: report.backupId,
       pvcs: plan.volumeData,
+      direct: plan.volumeDirect,
       snapshots: report.snapshots.map((s) => ({ pvc: s.pvc, name: s.name })),
       deadline,
       signal: deps.signal,
@@ -454,7 +464,7 @@ async function storeVolumeData(run: Run, deadline: number): Promise<void> {
     report.volumes.push(...stored.volumes);
     report.failures.push(...stored.failures);
   } catch (e) {
-    report.failures.push(`volume data of ${plan.volumeData.join(', ')} not stored: ${(e as Error).message}`);
+    report.failures.push(`volume data of ${all.join(', ')} not stored: ${(e as Error).message}`);
   }
 }
 
@@ -535,6 +545,10 @@ export function formatPlan(report: BackupReport, plan: BackupPlan): string {
     ...(report.snapshots.length ? [] : ['  no VolumeSnapshot (NSBACKUP_PVC is empty)']),
     ...plan.volumeData.map(
       (pvc) => `  volume data: PVC ${pvc}, from its snapshot, to the namespace's restic repository in S3`,
+    ),
+    ...plan.volumeDirect.map(
+      (pvc) =>
+        `  volume data: PVC ${pvc}, from the live claim mounted read-only (not point-in-time), to the namespace's restic repository in S3`,
     ),
     ...plan.hooks.pre.map((h) => `  pre hook: ${h.name}`),
     ...plan.hooks.post.map((h) => `  post hook: ${h.name}`),

@@ -47,6 +47,8 @@ export interface BackupPlan {
   pvcs: string[];
   /** PVCs whose files go to S3 with restic, from this run's snapshots (NSBACKUP_PVC_DATA). */
   volumeData: string[];
+  /** PVCs whose files go to S3 with restic, from the live claim mounted read-only (NSBACKUP_PVC_DATA_DIRECT). */
+  volumeDirect: string[];
   database?: DatabasePlan;
   retain: RetainSpec;
   /** Days an ad-hoc backup's snapshots are kept at least (0: no floor). */
@@ -161,12 +163,8 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
         `NSBACKUP_PVC_DATA: ${missing.join(', ')} not in NSBACKUP_PVC (the files are read from the run's snapshot of the PVC)`,
       );
     }
-    if (!config.s3Bucket) problems.push('NSBACKUP_PVC_DATA needs NSBACKUP_S3_BUCKET');
-    if (!config.resticSecret)
-      problems.push('NSBACKUP_PVC_DATA needs NSBACKUP_RESTIC_SECRET (the Secret with RESTIC_PASSWORD)');
-    if (!config.moverImage)
-      problems.push("NSBACKUP_PVC_DATA needs NSBACKUP_MOVER_IMAGE (nsbackup's image, which has restic)");
   }
+  problems.push(...volumeDataProblems(config));
   if (!config.pvcs.length && !database && !config.s3Bucket) {
     problems.push(
       'nothing to back up: NSBACKUP_PVC is empty, NSBACKUP_DB=none and NSBACKUP_S3_BUCKET is unset',
@@ -187,6 +185,7 @@ export function planBackup(config: BackupConfig, env: NodeJS.ProcessEnv): Backup
     namespace: config.namespace,
     pvcs: config.pvcs,
     volumeData: config.pvcData,
+    volumeDirect: config.pvcDataDirect,
     database,
     retain,
     adhocKeepDays: config.adhocKeepDays,
@@ -216,6 +215,7 @@ function recordedConfig(
     namespace: config.namespace || undefined,
     pvcs: config.pvcs,
     ...(config.pvcData.length ? { pvcData: config.pvcData } : {}),
+    ...(config.pvcDataDirect.length ? { pvcDataDirect: config.pvcDataDirect } : {}),
     db: config.db,
     ...(database
       ? {
@@ -239,6 +239,37 @@ function recordedConfig(
     s3Bucket: config.s3Bucket || undefined,
     s3Prefix: config.s3Bucket ? config.s3Prefix : undefined,
   };
+}
+
+/**
+ * Both ways of copying volume data need the bucket, the repository's password and the mover's image. A PVC is copied
+ * one way only: two restic snapshots of one PVC in one backup would leave a restore to guess which one is meant.
+ */
+export function volumeDataProblems(config: {
+  pvcData: readonly string[];
+  pvcDataDirect: readonly string[];
+  s3Bucket: string;
+  resticSecret: string;
+  moverImage: string;
+}): string[] {
+  const problems: string[] = [];
+  const both = config.pvcDataDirect.filter((pvc) => config.pvcData.includes(pvc));
+  for (const pvc of both)
+    problems.push(
+      `PVC ${pvc} is in both NSBACKUP_PVC_DATA (from a snapshot) and NSBACKUP_PVC_DATA_DIRECT (from the live claim): choose one`,
+    );
+  for (const [name, list] of [
+    ['NSBACKUP_PVC_DATA', config.pvcData],
+    ['NSBACKUP_PVC_DATA_DIRECT', config.pvcDataDirect],
+  ] as const) {
+    if (!list.length) continue;
+    if (!config.s3Bucket) problems.push(`${name} needs NSBACKUP_S3_BUCKET`);
+    if (!config.resticSecret)
+      problems.push(`${name} needs NSBACKUP_RESTIC_SECRET (the Secret with RESTIC_PASSWORD)`);
+    if (!config.moverImage)
+      problems.push(`${name} needs NSBACKUP_MOVER_IMAGE (nsbackup's image, which has restic)`);
+  }
+  return problems;
 }
 
 /**

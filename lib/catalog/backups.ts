@@ -4,7 +4,12 @@
 
 import { forEachLimited } from '../concurrency.js';
 import { columns } from '../table.js';
-import { backupFolderKey, type BackupManifest } from '../resources/index.js';
+import {
+  backupFolderKey,
+  copyMethodOf,
+  type BackupManifest,
+  type VolumeCopyMethod,
+} from '../resources/index.js';
 import type { S3Store } from '../s3/index.js';
 import { listBackupCandidates, type BackupCandidate } from '../export/latest.js';
 import { readManifest } from '../export/s3-export.js';
@@ -159,6 +164,14 @@ export interface BackupDescription {
   /** Objects by `Kind.group`, most first. */
   kinds: [string, number][];
   files: { name: string; contents: string; database?: string; size: number; sha256: string }[];
+  /** The volume data copied with restic, and how each was read (absent in older manifests: from a snapshot). */
+  volumes: {
+    pvc: string;
+    copyMethod: VolumeCopyMethod;
+    resticSnapshotId: string;
+    files: number;
+    bytes: number;
+  }[];
   /** The VolumeSnapshots of this backup in the cluster (namespace/name: ready or not). */
   snapshots: { name: string; pvc: string; ready: boolean }[];
   /** How to restore it, as commands. */
@@ -183,7 +196,14 @@ export function describeBackup(
               ]
             : []),
         ];
-  return { row, kinds, files: manifest?.files ?? [], snapshots, restore };
+  const volumes = (manifest?.volumes ?? []).map((v) => ({
+    pvc: v.pvc,
+    copyMethod: copyMethodOf(v),
+    resticSnapshotId: v.resticSnapshotId,
+    files: v.files,
+    bytes: v.bytesProcessed,
+  }));
+  return { row, kinds, files: manifest?.files ?? [], volumes, snapshots, restore };
 }
 
 function rehearsedText(r: BackupRow['rehearsed']): string {
@@ -215,6 +235,17 @@ export function formatDescription(d: BackupDescription): string {
     out.push(
       `  ${f.name.padEnd(32)} ${what.padEnd(20)} ${formatBytes(f.size).padStart(10)}  sha256:${f.sha256}`,
     );
+  }
+  if (d.volumes.length) {
+    out.push('', 'Volume data (restic):');
+    for (const v of d.volumes) {
+      const how =
+        v.copyMethod === 'direct' ? 'direct: live claim, not point-in-time' : 'snapshot: point-in-time';
+      out.push(
+        `  PVC ${v.pvc.padEnd(28)} ${v.resticSnapshotId.slice(0, 8)}  ${String(v.files).padStart(7)} files ` +
+          `${formatBytes(v.bytes).padStart(10)}  ${how}`,
+      );
+    }
   }
   out.push('', 'VolumeSnapshots in the cluster:');
   if (!d.snapshots.length) out.push('  none (deleted by retention, or another cluster)');

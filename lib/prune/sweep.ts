@@ -48,7 +48,10 @@ export interface SweepResult {
   failures: SweepFailure[];
   /** The run was stopped (signal) before every deletion was tried. */
   stopped: boolean;
-  /** What was deleted, by namespace, PVC and backup id: its volume data in restic is forgotten too. */
+  /**
+   * What was deleted, by namespace, PVC and backup id: its volume data in restic is forgotten too. With the last
+   * snapshot of a backup, also the PVCs that backup copied from the live claim (no snapshot of their own).
+   */
   deletedBackups: { namespace: string; pvc: string; backupId: string }[];
 }
 
@@ -56,6 +59,8 @@ type Outcome = 'deleted' | 'skipped';
 
 export class Sweeper {
   private readonly refs: FolderReferences;
+  /** Live (not terminating) snapshots per `namespace/backup id`: a backup's last one takes its direct copies along. */
+  private readonly liveOfBackup = new Map<string, number>();
   readonly result: SweepResult = {
     deleted: 0,
     skipped: 0,
@@ -70,6 +75,10 @@ export class Sweeper {
     infos: readonly SnapshotInfo[],
   ) {
     this.refs = new FolderReferences(infos, deps.layout);
+    for (const info of infos) {
+      const key = backupKey(info);
+      if (key && !info.terminating) this.liveOfBackup.set(key, (this.liveOfBackup.get(key) ?? 0) + 1);
+    }
   }
 
   /** Snapshots a killed run left terminating with our finalizer: delete their S3 folder, let them go. */
@@ -113,12 +122,16 @@ export class Sweeper {
         if (outcome === 'deleted') {
           this.result.deleted++;
           const backupId = info.record.labels[Labels.backup];
-          if (backupId)
-            this.result.deletedBackups.push({
-              namespace: info.record.namespace,
-              pvc: info.record.pvc,
-              backupId,
-            });
+          if (backupId) {
+            const { namespace, pvc } = info.record;
+            this.result.deletedBackups.push({ namespace, pvc, backupId });
+            const key = backupKey(info)!;
+            const left = (this.liveOfBackup.get(key) ?? 1) - 1;
+            this.liveOfBackup.set(key, left);
+            if (left === 0)
+              for (const direct of info.directPvcs.filter((p) => p !== pvc))
+                this.result.deletedBackups.push({ namespace, pvc: direct, backupId });
+          }
         } else this.result.skipped++;
       } catch (error) {
         this.fail(info, error);
@@ -296,3 +309,8 @@ function isMissingBucket(error: unknown): boolean {
   const e = error as { name?: string; Code?: string } | undefined;
   return e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket';
 }
+
+const backupKey = (info: SnapshotInfo): string | undefined => {
+  const backupId = info.record.labels[Labels.backup];
+  return backupId ? `${info.record.namespace}/${backupId}` : undefined;
+};

@@ -58,8 +58,14 @@ export interface BackupManifest {
 /** One volume's copy in the restic repository (lib/volumes), as the manifest and the outcome record it. */
 export interface ManifestVolume {
   pvc: string;
-  /** The VolumeSnapshot it was read from. */
-  volumeSnapshot: string;
+  /**
+   * How the files were read: `snapshot`, from a clone of the run's VolumeSnapshot (point in time); `direct`, from
+   * the live claim mounted read-only (files may have changed while they were read). Absent (manifests before it):
+   * snapshot.
+   */
+  copyMethod?: VolumeCopyMethod;
+  /** The VolumeSnapshot it was read from (copyMethod snapshot). */
+  volumeSnapshot?: string;
   /** `s3://bucket/key/` of the repository. */
   repository: string;
   resticSnapshotId: string;
@@ -68,6 +74,12 @@ export interface ManifestVolume {
   bytesAdded: number;
   durationSeconds: number;
 }
+
+export type VolumeCopyMethod = 'snapshot' | 'direct';
+
+/** A volume entry's copy method; manifests written before the field existed copied from snapshots only. */
+export const copyMethodOf = (volume: Pick<ManifestVolume, 'copyMethod'>): VolumeCopyMethod =>
+  volume.copyMethod ?? 'snapshot';
 
 export class ManifestError extends Error {
   constructor(message: string) {

@@ -27,6 +27,26 @@ export interface SnapshotInfo {
   finalizers: string[];
   /** Deletion has started (deletionTimestamp set): retention no longer counts or plans it. */
   terminating: boolean;
+  /**
+   * The PVCs its backup copied from the live claim (NSBACKUP_PVC_DATA_DIRECT, from the run's recorded
+   * configuration): they have no VolumeSnapshot, so their volume data goes with the backup's last snapshot.
+   */
+  directPvcs: string[];
+}
+
+const PVC_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
+
+/** `pvcDataDirect` of the annotation `nsbackup.io/config`; anything but a list of PVC names counts as none. */
+export function directPvcsOf(configAnnotation: string | undefined): string[] {
+  if (!configAnnotation) return [];
+  try {
+    const list = JSON.parse(configAnnotation)?.pvcDataDirect;
+    return Array.isArray(list)
+      ? list.filter((p): p is string => typeof p === 'string' && PVC_NAME.test(p))
+      : [];
+  } catch {
+    return [];
+  }
 }
 
 export function toSnapshotInfo(vs: KubeObject): SnapshotInfo {
@@ -55,6 +75,7 @@ export function toSnapshotInfo(vs: KubeObject): SnapshotInfo {
     s3Location: meta.annotations?.[Annotations.s3Location] || undefined,
     finalizers: meta.finalizers ?? [],
     terminating: Boolean(meta.deletionTimestamp),
+    directPvcs: directPvcsOf(meta.annotations?.[Annotations.config]),
   };
 }
 

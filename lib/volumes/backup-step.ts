@@ -1,6 +1,8 @@
 // The volume data step of `nsbackup backup`: per PVC of NSBACKUP_PVC_DATA, once this run's VolumeSnapshot of it
 // is ready, a claim cloned from it is read by a mover Job into the namespace's restic repository. Point in time
 // (the snapshot the dump and hooks made), no load on the application's volume, no RWO co-location problem.
+// Per PVC of NSBACKUP_PVC_DATA_DIRECT (storage without CSI snapshots), the mover mounts the live claim read-only
+// instead, where placement.ts says it can: not point-in-time, and said so in the log and the manifest.
 // One volume's failure does not stop the next; each failure names its PVC and fails the run.
 
 import type { KubeClient } from '../kube/index.js';
@@ -13,6 +15,9 @@ import type { WaitOptions } from '../snapshots/lifecycle.js';
 import { clonePvcManifest, moverJobManifest, moverName } from './mover-manifests.js';
 import type { MoverSettings } from './mover-manifests.js';
 import { runMoverJob } from './mover-job.js';
+import { livePlacement, NOT_POINT_IN_TIME } from './direct-step.js';
+import { placementSpec } from './placement.js';
+import type { KubeObject } from '../kube/index.js';
 
 /** One volume's copy, as the manifest and the outcome record it. */
 export type VolumeRecord = ManifestVolume;
@@ -25,6 +30,8 @@ export type BackupVolumes = (input: {
   namespace: string;
   backupId: string;
   pvcs: string[];
+  /** PVCs copied from the live claim (NSBACKUP_PVC_DATA_DIRECT). */
+  direct: string[];
   snapshots: { pvc: string; name: string }[];
   /** When this run's snapshots must be ready by (NSBACKUP_SNAPSHOT_TIMEOUT from the first create). */
   deadline: number;
@@ -39,6 +46,8 @@ export interface VolumeStepInput {
   /** PVC -> this run's VolumeSnapshot of it. */
   snapshots: { pvc: string; name: string }[];
   pvcs: string[];
+  /** PVCs read from the live claim, after those of `pvcs`. */
+  direct?: string[];
   /** restic's repository string and its `s3://` location. */
   repository: { url: string; location: string };
   mover: MoverSettings;
@@ -54,11 +63,15 @@ export interface VolumeStepResult {
 
 export async function backupVolumes(input: VolumeStepInput): Promise<VolumeStepResult> {
   const result: VolumeStepResult = { volumes: [], failures: [] };
-  for (const pvc of input.pvcs) {
+  const work = [
+    ...input.pvcs.map((pvc) => ({ pvc, copy: backupOne })),
+    ...(input.direct ?? []).map((pvc) => ({ pvc, copy: backupDirect })),
+  ];
+  for (const { pvc, copy } of work) {
     const log = input.log.child({ pvc });
     try {
       input.signal?.throwIfAborted();
-      const record = await backupOne(input, pvc, log);
+      const record = await copy(input, pvc, log);
       result.volumes.push(record);
       log.info('volume data stored', { ...record });
     } catch (e) {
@@ -82,33 +95,67 @@ async function backupOne(input: VolumeStepInput, pvc: string, log: Logger): Prom
     );
   const vs = await kube.get(volumeSnapshotPath(namespace, snapshot.name));
   const source = await kube.get(`/api/v1/namespaces/${namespace}/persistentvolumeclaims/${pvc}`);
-  const ref = { namespace, pvc, backupId: input.backupId };
-  const suffix = Math.floor(input.random() * 36 ** 5)
-    .toString(36)
-    .padStart(5, '0');
+  const suffix = moverSuffix(input.random);
   const claim = clonePvcManifest({
     name: moverName('nsbackup-clone', pvc, suffix),
     namespace,
     snapshotName: snapshot.name,
     source,
     restoreSize: largerSize(vs.status?.restoreSize, source.spec?.resources?.requests?.storage),
-    ref,
+    ref: { namespace, pvc, backupId: input.backupId },
   });
+  const record = await runBackupMover(input, pvc, log, suffix, {
+    claimName: claim.metadata.name,
+    temporaryClaim: claim,
+  });
+  return { pvc, copyMethod: 'snapshot', volumeSnapshot: snapshot.name, ...record };
+}
+
+/** A PVC of NSBACKUP_PVC_DATA_DIRECT: its live claim, read-only, on a node where it can be mounted. No clone. */
+async function backupDirect(input: VolumeStepInput, pvc: string, log: Logger): Promise<VolumeRecord> {
+  const placement = await livePlacement(input.kube, input.namespace, pvc);
+  if (placement.kind === 'refuse') throw new Error(placement.message);
+  log.warn(NOT_POINT_IN_TIME, {
+    placement:
+      placement.kind === 'node' ? `node ${placement.node} (pods ${placement.pods.join(', ')})` : 'any node',
+  });
+  const record = await runBackupMover(input, pvc, log, moverSuffix(input.random), {
+    claimName: pvc,
+    podPlacement: placementSpec(placement),
+  });
+  return { pvc, copyMethod: 'direct', ...record };
+}
+
+const moverSuffix = (random: () => number): string =>
+  Math.floor(random() * 36 ** 5)
+    .toString(36)
+    .padStart(5, '0');
+
+/** The mover Job over `claimName` (and the temporary claim it brings), to its end; its result as a record. */
+async function runBackupMover(
+  input: VolumeStepInput,
+  pvc: string,
+  log: Logger,
+  suffix: string,
+  over: { claimName: string; temporaryClaim?: KubeObject; podPlacement?: Record<string, unknown> },
+): Promise<Omit<VolumeRecord, 'pvc' | 'copyMethod' | 'volumeSnapshot'>> {
+  const { kube, namespace } = input;
   const job = moverJobManifest({
     name: moverName('nsbackup-mover', pvc, suffix),
     namespace,
     operation: 'backup',
-    claimName: claim.metadata.name,
+    claimName: over.claimName,
     repository: input.repository.url,
-    ref,
+    ref: { namespace, pvc, backupId: input.backupId },
     settings: input.mover,
+    podPlacement: over.podPlacement,
   });
   const result = await runMoverJob({
     kube,
     log,
     namespace,
     job,
-    temporaryClaim: claim,
+    temporaryClaim: over.temporaryClaim,
     // Scheduling and pulling the image come on top of the Job's own deadline.
     timeoutMs: input.mover.timeoutSeconds * 1000 + 5 * 60_000,
     startTimeoutMs: (input.mover.startTimeoutSeconds ?? 600) * 1000,
@@ -120,8 +167,6 @@ async function backupOne(input: VolumeStepInput, pvc: string, log: Logger): Prom
   const b = result.backup;
   if (!b) throw new Error('the mover reported no snapshot');
   return {
-    pvc,
-    volumeSnapshot: snapshot.name,
     repository: input.repository.location,
     resticSnapshotId: b.snapshotId,
     files: b.files,

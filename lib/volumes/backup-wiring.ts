@@ -1,5 +1,6 @@
 // The volume data step as the backup command wires it: the repository of the namespace in the configured bucket,
-// the mover's settings from the backup's. Returns undefined when NSBACKUP_PVC_DATA is empty.
+// the mover's settings from the backup's. Returns undefined when NSBACKUP_PVC_DATA and NSBACKUP_PVC_DATA_DIRECT are
+// empty.
 
 import { readFileSync } from 'node:fs';
 import type { KubeClient } from '../kube/index.js';
@@ -12,6 +13,7 @@ import { repositoryLocation, repositoryUrl } from './repository.js';
 
 export interface VolumeWiringConfig {
   pvcData: string[];
+  pvcDataDirect: string[];
   resticSecret: string;
   s3Secret: string;
   s3SecretKeys: string[];
@@ -85,7 +87,7 @@ export function volumeBackupStep(input: {
 }): BackupVolumes | undefined {
   const { config } = input;
   const location = s3LocationFrom(config);
-  if (!config.pvcData.length || !location) return undefined;
+  if (!(config.pvcData.length || config.pvcDataDirect.length) || !location) return undefined;
   return async (step) => {
     const repository = {
       url: repositoryUrl(location, input.clusterName, step.namespace),
@@ -98,6 +100,7 @@ export function volumeBackupStep(input: {
       backupId: step.backupId,
       snapshots: step.snapshots,
       pvcs: step.pvcs,
+      direct: step.direct,
       repository,
       mover: moverSettingsOf(config),
       wait: {

@@ -58,6 +58,8 @@ export interface MoverJobInput {
   /** restore: the restic snapshot id. */
   snapshotId?: string;
   settings: MoverSettings;
+  /** Pod spec fields that keep the pod where its claim can be mounted (placement.ts), for a live claim. */
+  podPlacement?: Record<string, unknown>;
 }
 
 export function moverLabels(operation: 'backup' | 'restore', ref: SnapshotRef): Record<string, string> {
@@ -114,6 +116,7 @@ export function moverJobManifest(input: MoverJobInput): KubeObject {
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
+          ...input.podPlacement,
           securityContext: restoring
             ? { runAsUser: 0, runAsGroup: 0 }
             : {

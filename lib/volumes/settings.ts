@@ -26,6 +26,17 @@ export const volumeBackupSettings = {
       'cluster and point-in-time). Each must be in NSBACKUP_PVC. Needs NSBACKUP_S3_BUCKET, NSBACKUP_RESTIC_SECRET ' +
       'and NSBACKUP_MOVER_IMAGE.',
   }),
+  pvcDataDirect: list({
+    env: 'NSBACKUP_PVC_DATA_DIRECT',
+    item: /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/,
+    itemText: 'PVC names, none also in NSBACKUP_PVC_DATA',
+    description:
+      'PVCs whose files are copied to S3 with restic from the live claim itself, mounted read-only in the mover ' +
+      'Job: for storage without CSI snapshots (NFS, other ReadWriteMany volumes). Not point-in-time (files may ' +
+      'change while restic reads them). No VolumeSnapshot needed, need not be in NSBACKUP_PVC. A ReadWriteOnce ' +
+      "claim a running pod mounts is read on that pod's node; a ReadWriteOncePod claim in use fails. Needs the " +
+      'same settings as NSBACKUP_PVC_DATA.',
+  }),
   ...resticSecretSetting,
   s3Secret: str({
     env: 'NSBACKUP_S3_SECRET',

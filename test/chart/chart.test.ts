@@ -919,6 +919,21 @@ describe('RBAC: exactly the documented verbs', () => {
     ]);
   });
 
+  it('volumeData.directPvcs adds the mover Jobs and their logs to the backup, no claim rights: as the README says', () => {
+    const set = { 'volumeData.directPvcs[0]': 'shared', 'volumeData.passwordSecret': 'restic' };
+    const added = grantsOf(helmTemplate({ valuesFiles: [valuesFile('postgres')], set }))
+      .filter((g) => !grantsOf(rendered.postgres).includes(g))
+      .filter((g) => g.startsWith('backup|'));
+    expect(added).toEqual([
+      'backup|Role|batch|jobs|create',
+      'backup|Role|batch|jobs|delete',
+      'backup|Role|core|pods/log|get',
+    ]);
+    expect(readmeSwitchGrants('backup (volumeData)', 'Role', 'volumeData.directPvcs')).toEqual(added);
+    // Which node holds a ReadWriteOnce claim: the pods, which every backup Role may list already.
+    expect(grantsOf(rendered.postgres)).toContain('backup|Role|core|pods|list');
+  });
+
   it('every binding binds its own ServiceAccount to a role that exists', () => {
     for (const name of VALUES) {
       const bindings = [
@@ -963,6 +978,35 @@ describe('volume data (volumeData)', () => {
     ])
       for (const name of envOf(c).keys())
         if (name.startsWith('NSBACKUP_')) expect(KNOWN_VARIABLES.has(name), name).toBe(true);
+  });
+
+  it('directPvcs: NSBACKUP_PVC_DATA_DIRECT in the backup, no NSBACKUP_PVC_DATA, the check in the pruner', () => {
+    const objects = helmTemplate({
+      valuesFiles: [valuesFile('postgres')],
+      set: { 'volumeData.directPvcs': '{shared,home}', 'volumeData.passwordSecret': 'restic' },
+    });
+    const backup = envOf(container(podSpecOf(find(objects, 'CronJob', 'shop-backup')), 'backup'));
+    expect(backup.get('NSBACKUP_PVC_DATA_DIRECT')?.value).toBe('shared,home');
+    expect(backup.has('NSBACKUP_PVC_DATA')).toBe(false);
+    expect(backup.get('NSBACKUP_RESTIC_SECRET')?.value).toBe('restic');
+    expect(backup.get('NSBACKUP_MOVER_IMAGE')?.value).toMatch(/^ghcr\.io\/nsbackup\/nsbackup:/);
+    const prune = podSpecOf(find(objects, 'CronJob', 'shop-prune'));
+    expect(prune.initContainers.map((c: Container) => c.name)).toEqual(['volume-check', 'retain']);
+  });
+
+  it('directPvcs: refuses a PVC also in pvcs, or no password Secret', () => {
+    expect(
+      helmTemplateError({
+        valuesFiles: [valuesFile('postgres')],
+        set: { ...set, 'volumeData.directPvcs[0]': 'data' },
+      }),
+    ).toMatch(/volumeData: data is in both pvcs \(from a snapshot\) and directPvcs \(from the live claim\)/);
+    expect(
+      helmTemplateError({
+        valuesFiles: [valuesFile('postgres')],
+        set: { 'volumeData.directPvcs[0]': 'shared' },
+      }),
+    ).toMatch(/volumeData.directPvcs needs volumeData.passwordSecret/);
   });
 
   it('refuses a PVC that is not snapshotted, or no password Secret', () => {

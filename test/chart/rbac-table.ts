@@ -231,12 +231,18 @@ export const DOCUMENTED_GRANTS = {
  * The grants of one row of the README's table of switches (`| backup (lock.backend=lease) | switch | group |
  * resources | verbs | why |`), as `backup|Role|group|resource|verb`.
  */
-export function readmeSwitchGrants(who: string, kind: Row['kind'] = 'Role'): string[] {
+export function readmeSwitchGrants(
+  who: string,
+  kind: Row['kind'] = 'Role',
+  /** Only the rows whose switch cell names this value (`volumeData.directPvcs`). */
+  switchNames?: string,
+): string[] {
   const readme = readFileSync(`${CHART_DIR}/README.md`, 'utf8');
   const rows: Row[] = [];
   for (const line of readme.split('\n')) {
     const cells = line.split('|').map((c) => c.trim().replace(/`/g, ''));
     if (cells.length < 7 || cells[0] !== '' || cells[1] !== who) continue;
+    if (switchNames && !cells[2].split(/,| or /).some((c) => c.trim() === switchNames)) continue;
     const [, , , group, resources, verbs] = cells;
     rows.push({
       who: who.replace(/ \(.*\)$/, '') as Row['who'],

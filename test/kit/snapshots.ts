@@ -21,6 +21,8 @@ export interface SnapshotSpec {
   contentPolicy?: 'Retain' | 'Delete';
   s3Location?: string;
   restoreSize?: string;
+  /** More annotations (the run's recorded configuration, nsbackup.io/config). */
+  annotations?: Record<string, string>;
 }
 
 export function snapshotObjects(spec: SnapshotSpec): [any, any] {
@@ -35,7 +37,10 @@ export function snapshotObjects(spec: SnapshotSpec): [any, any] {
       uid,
       creationTimestamp: spec.createdAt,
       labels: { [Labels.pvc]: spec.pvc, ...spec.labels },
-      annotations: spec.s3Location ? { [Annotations.s3Location]: spec.s3Location } : {},
+      annotations: {
+        ...spec.annotations,
+        ...(spec.s3Location ? { [Annotations.s3Location]: spec.s3Location } : {}),
+      },
       finalizers: ['snapshot.storage.kubernetes.io/volumesnapshot-bound-protection'],
     },
     spec: { source: { persistentVolumeClaimName: spec.pvc }, volumeSnapshotClassName: 'csi' },

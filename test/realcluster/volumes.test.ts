@@ -2,7 +2,9 @@
 // and CSI driver, the real Job controller runs the mover (this image's `volume-mover`, the real restic, as uid 1000
 // with a read-only mount) on the test node, whose folder CSI driver makes the clone a real folder; then
 // restore-pvc --from s3 fills a new claim in another namespace through a root mover Job. A file the mover may not
-// read fails the backup, naming the PVC; nothing of the movers is left behind either way.
+// read fails the backup, naming the PVC; nothing of the movers is left behind either way. A PVC of
+// NSBACKUP_PVC_DATA_DIRECT is read from the live claim that a running pod holds, by a mover the real scheduler puts
+// on that pod's node, and comes back the same.
 import {
   chmodSync,
   chownSync,
@@ -22,6 +24,7 @@ import { describeTree } from '../volumes/tree.js';
 import { buildNsbackupImage, NSBACKUP_IMAGE, type NsbackupImage } from './image.js';
 import { startRealCluster, type RealCluster } from './index.js';
 import { claim } from './shop.js';
+import { placementSpec } from '../../lib/volumes/placement.js';
 
 const PASSWORD = 'the restic password of the files namespace';
 let cluster: RealCluster;
@@ -201,5 +204,96 @@ describe('volume data on a real control plane', () => {
     } finally {
       rmSync(join(source, 'root-only.key'));
     }
+  }, 240_000);
+});
+
+describe('volume data from the live claim on a real control plane (NSBACKUP_PVC_DATA_DIRECT)', () => {
+  const app = (name: string, claimName: string, extra: object = {}) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'files' },
+    spec: {
+      // An image the node has no entry for: the container idles, holding the mount, like an application.
+      containers: [{ name: 'app', image: 'app' }],
+      volumes: [{ name: 'files', persistentVolumeClaim: { claimName } }],
+      ...extra,
+    },
+  });
+
+  it('the real scheduler honours the pin: a pod with it for a node that does not exist stays unscheduled', async () => {
+    const pinned = placementSpec({ kind: 'node', node: 'no-such-node', pods: ['x'], tolerations: [] });
+    cluster.kubectl(['apply', '-f', '-'], JSON.stringify(app('pinned-elsewhere', 'data', pinned)));
+    try {
+      const why = await until('the scheduler to give up on the pod', () => {
+        const pod = json(['-n', 'files', 'get', 'pod', 'pinned-elsewhere']);
+        const c = (pod.status?.conditions ?? []).find((x: any) => x.type === 'PodScheduled');
+        return c?.status === 'False' && c.message;
+      });
+      // 1.37's wording: the NodeAffinity plugin's pre-filter keeps only the named node, and there is none.
+      expect(why).toMatch(
+        /0\/1 nodes are available: 1 node\(s\) didn't satisfy plugin\(s\) \[NodeAffinity\]/,
+      );
+    } finally {
+      cluster.kubectl(['-n', 'files', 'delete', 'pod', 'pinned-elsewhere', '--wait=false']);
+    }
+  }, 120_000);
+
+  it("backs up a claim a running pod holds, on that pod's node, without a snapshot; restore-pvc --from s3 brings the same files back", async () => {
+    cluster.kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [claim('files', 'live'), app('app', 'live')] }),
+    );
+    const live = await volumeDir('files', 'live');
+    writeAppTree(live);
+    const node = await until('the application pod running', () => {
+      const pod = json(['-n', 'files', 'get', 'pod', 'app']);
+      return pod.status?.phase === 'Running' && pod.spec.nodeName;
+    });
+    const r = await runNsbackup(backupCommand, {
+      ...baseEnv(),
+      NSBACKUP_NAMESPACE: 'files',
+      NSBACKUP_DB: 'none',
+      NSBACKUP_PVC: '',
+      NSBACKUP_PVC_DATA_DIRECT: 'live',
+      NSBACKUP_EXPORT: 'true',
+      NSBACKUP_LOCK: 'false',
+    });
+    expect(r.code, r.text).toBe(0);
+    const backupId = r.summary!.backupId;
+    const note = r.logs.find((l) => /not point-in-time/.test(l.msg));
+    expect(note).toMatchObject({ level: 'warn', pvc: 'live', placement: `node ${node} (pods app)` });
+    // The mover's pod ran where the scheduler put it: the Job's events name the node it was bound to.
+    const scheduled = json([
+      '-n',
+      'files',
+      'get',
+      'events',
+      '--field-selector',
+      'reason=Scheduled',
+    ]).items.filter((e: any) => e.involvedObject.name.startsWith('nsbackup-mover-live-'));
+    expect(scheduled.map((e: any) => e.message)).toEqual([expect.stringMatching(new RegExp(`to ${node}$`))]);
+    expect(
+      json(['-n', 'files', 'get', 'volumesnapshots', '-l', `nsbackup.io/backup=${backupId}`]).items,
+    ).toEqual([]);
+    const store = s3.store();
+    const manifest = JSON.parse(
+      await store.downloadText(store.key('prod', 'files', backupId, 'manifest.json')),
+    );
+    expect(manifest.volumes).toEqual([
+      expect.objectContaining({ pvc: 'live', copyMethod: 'direct', files: 4 }),
+    ]);
+    await until('movers gone', () => leftovers('files').length === 0, 60_000);
+    expect(json(['-n', 'files', 'get', 'pvc', 'live']).status.phase).toBe('Bound');
+
+    cluster.kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: secrets('files-copy') }),
+    );
+    const restored = await runNsbackup(restorePvcCommand, baseEnv(), [
+      ...['--from', 's3', '--pvc', 'live', '--source-namespace', 'files', '--backup', backupId],
+      ...['--as', 'live', '-n', 'files-copy'],
+    ]);
+    expect(restored.code, restored.text).toBe(0);
+    expect(describeTree(await volumeDir('files-copy', 'live'))).toEqual(describeTree(live));
   }, 240_000);
 });

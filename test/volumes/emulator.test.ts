@@ -16,6 +16,7 @@ import { command as moverCommand } from '../../scripts/volume-mover.js';
 import { command as checkCommand } from '../../scripts/volume-check.js';
 import { command as verifyCommand } from '../../scripts/verify.js';
 import { command as markAndDeleteCommand } from '../../scripts/mark-and-delete.js';
+import { command as describeCommand } from '../../scripts/describe.js';
 import { Repository } from '../../lib/volumes/repo-ops.js';
 import { resticRunner } from '../../lib/volumes/restic.js';
 import { repositoryUrl } from '../../lib/volumes/repository.js';
@@ -530,5 +531,296 @@ describe('volume data in the backup and back', () => {
     const after = await repo.allSnapshots();
     expect(after.filter((s) => s.backupId === backupId).map((s) => s.pvc)).toEqual(['uploads']);
     expect(after).toHaveLength(before.length - 1);
+  });
+});
+
+// NSBACKUP_PVC_DATA_DIRECT: storage without CSI snapshots. The mover mounts the live claim read-only (no
+// VolumeSnapshot, no clone), on the node of the pod that holds a ReadWriteOnce claim; a ReadWriteOncePod claim in
+// use fails that PVC before anything is created. The copies restore, verify and expire like the others.
+describe('volume data from the live claim (NSBACKUP_PVC_DATA_DIRECT)', () => {
+  const liveClaim = (name: string, modes: string[]) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace: 'files' },
+    spec: { storageClassName: 'nfs', accessModes: modes, resources: { requests: { storage: '1Gi' } } },
+    status: { phase: 'Bound', accessModes: modes, capacity: { storage: '1Gi' } },
+  });
+  const runningPod = (name: string, node: string, claimName: string) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'files' },
+    spec: {
+      nodeName: node,
+      containers: [{ name: 'app', image: 'app' }],
+      volumes: [{ name: 'files', persistentVolumeClaim: { claimName } }],
+    },
+    status: { phase: 'Running' },
+  });
+  const directEnv = (over: Record<string, string> = {}) =>
+    backupEnv({
+      NSBACKUP_NAMESPACE: 'files',
+      NSBACKUP_PVC: '',
+      NSBACKUP_PVC_DATA: '',
+      NSBACKUP_PVC_DATA_DIRECT: 'shared,home',
+      ...over,
+    });
+  const readEnv = () => ({
+    ...s3.env,
+    NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
+    NSBACKUP_CLUSTER_NAME: 'prod',
+    NSBACKUP_NAMESPACE: 'files',
+    NSBACKUP_RESTIC_SECRET: 'restic',
+    NSBACKUP_S3_SECRET: 's3-credentials',
+    NSBACKUP_MOVER_IMAGE: 'nsbackup:test',
+  });
+  const moverJobsOf = (ns: string) =>
+    jobsSeen.filter((j) => j.metadata.namespace === ns && j.metadata.labels[MOVER_LABEL] === 'backup');
+  const writes = () => cluster.requests.filter((q) => !['get', 'list', 'watch'].includes(q.verb));
+  let backupId: string;
+
+  beforeAll(() => {
+    seedNamespace('files');
+    cluster.seed(
+      liveClaim('shared', ['ReadWriteMany']),
+      liveClaim('home', ['ReadWriteOnce']),
+      liveClaim('locked', ['ReadWriteOncePod']),
+      liveClaim('db', ['ReadWriteOnce']),
+      runningPod('app-0', 'node-b', 'home'),
+      runningPod('db-0', 'node-c', 'locked'),
+    );
+    for (const [name, fill] of [
+      ['shared', (dir: string) => makeKindTree(dir)],
+      ['home', (dir: string) => writeFileSync(join(dir, 'notes.txt'), 'written by app-0 on node-b\n')],
+      ['db', (dir: string) => writeFileSync(join(dir, 'PG_VERSION'), '15\n')],
+    ] as const) {
+      const dir = join(tmp, 'live', name);
+      mkdirSync(dir, { recursive: true });
+      fill(dir);
+      volumes.set(`files/${name}`, dir);
+    }
+  });
+
+  it("copies the live claims read-only: no VolumeSnapshot, no clone, the ReadWriteOnce one on its pod's node", async () => {
+    cluster.clearRequests();
+    jobsSeen = [];
+    const r = await runNsbackup(backupCommand, directEnv());
+    expect(r.code, r.text).toBe(0);
+    backupId = r.summary!.backupId;
+    const created = writes()
+      .filter((q) => q.verb === 'create')
+      .map((q) => q.path);
+    expect(created.filter((p) => /volumesnapshots|persistentvolumeclaims/.test(p))).toEqual([]);
+    expect(cluster.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', 'files')).toEqual([]);
+
+    const jobs = moverJobsOf('files');
+    expect(jobs.map((j) => j.metadata.labels['nsbackup.io/pvc'])).toEqual(['shared', 'home']);
+    for (const job of jobs) {
+      const pod = job.spec.template.spec;
+      const pvc = job.metadata.labels['nsbackup.io/pvc'];
+      expect(pod.volumes.find((v: any) => v.name === 'data').persistentVolumeClaim).toEqual({
+        claimName: pvc,
+        readOnly: true,
+      });
+      expect(pod.containers[0].volumeMounts[0]).toMatchObject({ mountPath: '/data', readOnly: true });
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true });
+      expect(pod.nodeName).toBeUndefined();
+    }
+    const [shared, home] = jobs.map((j) => j.spec.template.spec);
+    expect(shared.affinity).toBeUndefined();
+    expect(
+      home.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms,
+    ).toEqual([{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-b'] }] }]);
+
+    // Said once per PVC: this copy is not point-in-time.
+    const notes = r.logs.filter((l) => /not point-in-time/.test(l.msg));
+    expect(notes.map((l) => `${l.level}:${l.pvc}`)).toEqual(['warn:shared', 'warn:home']);
+
+    const manifest = await readJson(`prod/files/${backupId}/manifest.json`);
+    expect(manifest.volumes.map((v: any) => [v.pvc, v.copyMethod, v.volumeSnapshot])).toEqual([
+      ['shared', 'direct', undefined],
+      ['home', 'direct', undefined],
+    ]);
+    // The live claims are the application's: never deleted, nothing of the movers left.
+    expect(cluster.get('v1', 'PersistentVolumeClaim', 'files', 'home')).toBeDefined();
+    expect(cluster.get('v1', 'PersistentVolumeClaim', 'files', 'shared')).toBeDefined();
+    expect(writes().filter((q) => q.verb === 'delete' && q.path.includes('persistentvolumeclaims'))).toEqual(
+      [],
+    );
+    expect(cluster.list('batch/v1', 'Job', 'files')).toEqual([]);
+    for (const job of jobs) expect(JSON.stringify(job)).not.toContain(PASSWORD);
+    expect(r.text).not.toContain(PASSWORD);
+
+    const described = await runNsbackup(describeCommand, readEnv(), [backupId]);
+    expect(described.code, described.text).toBe(0);
+    expect(described.out).toMatch(/^ {2}PVC shared .* direct: live claim, not point-in-time$/m);
+    expect(described.out).toMatch(/^ {2}PVC home .* direct: live claim, not point-in-time$/m);
+  });
+
+  it('a ReadWriteOncePod claim in use, a missing claim: each fails naming the PVC, before any Job; the others are stored', async () => {
+    cluster.clearRequests();
+    jobsSeen = [];
+    const r = await runNsbackup(
+      backupCommand,
+      directEnv({ NSBACKUP_PVC_DATA_DIRECT: 'locked,ghost,shared' }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.summary!.error).toMatch(
+      /volume data of PVC locked not stored: PVC locked is ReadWriteOncePod and pod db-0 uses it: a second mount is refused/,
+    );
+    expect(r.summary!.error).toMatch(/volume data of PVC ghost not stored: PVC ghost does not exist/);
+    expect(moverJobsOf('files').map((j) => j.metadata.labels['nsbackup.io/pvc'])).toEqual(['shared']);
+    const outcome = await readJson(`prod/files/${r.summary!.backupId}/outcome.json`);
+    expect(outcome.outcome).toBe('failed');
+    expect(outcome.volumes.map((v: any) => v.pvc)).toEqual(['shared']);
+  });
+
+  it('dry run: names the live claims and that their copy is not point-in-time', async () => {
+    const r = await runNsbackup(backupCommand, directEnv({ NSBACKUP_DRY_RUN: 'true' }));
+    expect(r.code, r.text).toBe(0);
+    expect(r.out).toMatch(
+      /volume data: PVC home, from the live claim mounted read-only \(not point-in-time\)/,
+    );
+  });
+
+  it('bad settings: a PVC in both lists, a name that is no PVC name, a missing Secret: exit 2, nothing written', async () => {
+    cluster.clearRequests();
+    const r = await runNsbackup(
+      backupCommand,
+      directEnv({ NSBACKUP_PVC: 'db', NSBACKUP_PVC_DATA: 'db', NSBACKUP_PVC_DATA_DIRECT: 'db,shared' }),
+    );
+    expect(r.code).toBe(2);
+    expect(r.text).toMatch(/PVC db is in both NSBACKUP_PVC_DATA .* and NSBACKUP_PVC_DATA_DIRECT/);
+    const bad = await runNsbackup(
+      backupCommand,
+      directEnv({ NSBACKUP_PVC_DATA_DIRECT: 'shared,Not_A_Claim' }),
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.text).toMatch(/NSBACKUP_PVC_DATA_DIRECT.*Not_A_Claim/);
+    const noSecret = await runNsbackup(backupCommand, directEnv({ NSBACKUP_RESTIC_SECRET: '' }));
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.text).toMatch(/NSBACKUP_PVC_DATA_DIRECT needs NSBACKUP_RESTIC_SECRET/);
+    expect(writes()).toEqual([]);
+  });
+
+  it('verify finds the direct copies by their tags; restore-pvc --from s3 brings the files back', async () => {
+    const verified = await runNsbackup(verifyCommand, { ...readEnv(), NSBACKUP_VERIFY_DATA_SUBSET: '1/5' }, [
+      backupId,
+    ]);
+    expect(verified.code, verified.text).toBe(0);
+    expect(verified.out).toMatch(/^ok {6}PVC shared: restic snapshot [0-9a-f]{8} with this backup's tags$/m);
+    expect(verified.out).toMatch(/^ok {6}PVC home: restic snapshot [0-9a-f]{8} with this backup's tags$/m);
+
+    seedNamespace('files-copy');
+    const r = await runNsbackup(restorePvcCommand, readEnv(), [
+      ...['--from', 's3', '--pvc', 'shared', '--source-namespace', 'files', '--backup', backupId],
+      ...['--as', 'shared', '-n', 'files-copy'],
+    ]);
+    expect(r.code, r.text).toBe(0);
+    expect(describeTree(volumes.get('files-copy/shared')!)).toEqual(
+      describeTree(volumes.get('files/shared')!),
+    );
+  });
+
+  it('restore --pvcs-from-s3 fills the claims it creates from the direct copies', async () => {
+    seedNamespace('files-restored');
+    const reportPath = join(tmp, 'direct-restore-report.json');
+    const r = await runNsbackup(restoreCommand, {
+      ...readEnv(),
+      NSBACKUP_RESTORE_BACKUP: backupId,
+      NSBACKUP_NAMESPACE_MAPPING: 'files=files-restored',
+      NSBACKUP_RESTORE_PVCS_FROM_S3: 'true',
+      NSBACKUP_RESTORE_REPORT: reportPath,
+    });
+    expect(r.code, r.text).toBe(0);
+    const report = JSON.parse(readFileSync(reportPath, 'utf8'));
+    expect(report.volumes.map((v: any) => `${v.namespace}/${v.pvc}:${v.outcome}`)).toEqual([
+      'files-restored/shared:restored',
+      'files-restored/home:restored',
+    ]);
+    expect(readFileSync(join(volumes.get('files-restored/home')!, 'notes.txt'), 'utf8')).toBe(
+      'written by app-0 on node-b\n',
+    );
+  });
+
+  it("mark-and-delete: the backup's last snapshot takes its direct copies along (those PVCs and that backup only)", async () => {
+    // A backup of both kinds: db from its snapshot, shared from the live claim.
+    const r = await runNsbackup(
+      backupCommand,
+      directEnv({ NSBACKUP_PVC: 'db', NSBACKUP_PVC_DATA: 'db', NSBACKUP_PVC_DATA_DIRECT: 'shared' }),
+    );
+    expect(r.code, r.text).toBe(0);
+    const mixed = r.summary!.backupId;
+    const manifest = await readJson(`prod/files/${mixed}/manifest.json`);
+    expect(manifest.volumes.map((v: any) => `${v.pvc}:${v.copyMethod}`)).toEqual([
+      'db:snapshot',
+      'shared:direct',
+    ]);
+
+    const repo = new Repository(
+      {
+        repository: repositoryUrl(
+          {
+            bucket: s3.bucket,
+            prefix: 'nsbackup',
+            endpoint: s3.endpoint,
+            region: 'us-east-1',
+            forcePathStyle: true,
+          },
+          'prod',
+          'files',
+        ),
+        cacert: s3.caFile,
+        cacheDir: join(tmp, 'cache'),
+      },
+      resticRunner({ password: PASSWORD, env: { ...process.env, ...s3.env } }),
+    );
+    const before = await repo.allSnapshots();
+    expect(
+      before
+        .filter((s) => s.backupId === mixed)
+        .map((s) => s.pvc)
+        .sort(),
+    ).toEqual(['db', 'shared']);
+
+    const vs = cluster.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', 'files')[0];
+    cluster.seed({
+      ...vs,
+      metadata: {
+        ...vs.metadata,
+        labels: { ...vs.metadata.labels, 'nsbackup.io/delete-after': '2020-01-01' },
+      },
+    });
+    // A newer good snapshot of db (the newest good one is never deleted), of another backup.
+    cluster.seed({
+      ...vs,
+      metadata: {
+        ...vs.metadata,
+        name: `${vs.metadata.name}-later`,
+        uid: `${vs.metadata.uid}-later`,
+        creationTimestamp: new Date(Date.parse(vs.metadata.creationTimestamp) + 3_600_000).toISOString(),
+        labels: { ...vs.metadata.labels, 'nsbackup.io/backup': 'later', 'nsbackup.io/outcome': 'succeeded' },
+      },
+      status: {
+        ...vs.status,
+        creationTime: new Date(Date.parse(vs.status.creationTime) + 3_600_000).toISOString(),
+      },
+    });
+    const pruned = await runNsbackup(markAndDeleteCommand, {
+      ...readEnv(),
+      NSBACKUP_LOCK_DIR: join(tmp, 'locks'),
+      NSBACKUP_DELETE_PAUSE: '0s',
+    });
+    expect(pruned.code, pruned.text).toBe(0);
+    expect(pruned.summary, pruned.text).toMatchObject({ deleted: 1, resticForgotten: 2, resticPruned: 1 });
+    const after = await repo.allSnapshots();
+    expect(after.filter((s) => s.backupId === mixed)).toEqual([]);
+    // The direct-only backup of the first test has no snapshot to expire: its copies stay.
+    expect(
+      after
+        .filter((s) => s.backupId === backupId)
+        .map((s) => s.pvc)
+        .sort(),
+    ).toEqual(['home', 'shared']);
+    expect(after).toHaveLength(before.length - 2);
   });
 });
