@@ -115,7 +115,22 @@ interface Proc {
   exited?: string;
 }
 
+/**
+ * Starts the control plane; when one of its servers finds its port taken (freePort's port was free a moment before,
+ * and the other test files of a run pick ports too), starts it again on new ports, up to three times.
+ */
 export async function startRealCluster(options: RealClusterOptions = {}): Promise<RealCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !/address already in use/.test(String(error))) throw error;
+      options.log?.(`realcluster: a port was taken, starting again (${String(error).split('\n').at(-1)})`);
+    }
+  }
+}
+
+async function startOnce(options: RealClusterOptions): Promise<RealCluster> {
   const log = options.log ?? (() => {});
   const started = Date.now();
   const cache = await ensureBuilt(log);
