@@ -82,7 +82,9 @@ export function planFolderRetention(
   });
   const yesterday = addDays(localDate(options.now, options.timeZone), -1);
   const marked = new Set(
-    planMark(records, { now: options.now, timeZone: options.timeZone, graceDays: 0 }).marks.map((m) => m.name),
+    planMark(records, { now: options.now, timeZone: options.timeZone, graceDays: 0 }).marks.map(
+      (m) => m.name,
+    ),
   );
   records = records.map((r) =>
     marked.has(r.name) ? { ...r, labels: { ...r.labels, [Labels.deleteAfter]: yesterday } } : r,
