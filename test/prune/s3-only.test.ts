@@ -3,6 +3,10 @@
 // every folder it has no usable record of, and those that go with their snapshots.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Labels } from '../../lib/labels.js';
+import { Logger } from '../../lib/log.js';
+import { namespacesInStore, type S3OnlyDeletion } from '../../lib/prune/s3-only.js';
+import { sweepS3Only } from '../../lib/prune/s3-only-sweep.js';
+import type { S3Store } from '../../lib/s3/index.js';
 import { createBackupCommand } from '../../scripts/backup.js';
 import { createMarkAndDeleteCommand } from '../../scripts/mark-and-delete.js';
 import { startCluster, type Cluster } from '../cluster/index.js';
@@ -268,5 +272,86 @@ describe('mark-and-delete and S3-only backups', () => {
     expect(r.summary).toMatchObject({ s3OnlyDeleted: 4, s3OnlyKept: 1 });
     expect(await folders()).toContain(nights['2026-03-12']);
     expect(await folders()).not.toContain(nights['2026-03-11']);
+  });
+});
+
+describe('the S3-only sweep', () => {
+  it('with -A, finds the namespaces under this cluster only: not etcd, not restic repositories, not keys of their own', async () => {
+    const s = store();
+    for (const key of [
+      'prod/_etcd/20260101-000000-aaaaaa/snapshot.db',
+      'prod/web.restic/data/00/abc',
+      'prod/web/.nsbackup-write-check',
+      'prod/stray-key',
+      'prod/api/20260101-000000-aaaaaa/outcome.json',
+      'staging/other/20260101-000000-aaaaaa/outcome.json',
+    ])
+      await s.upload(s.key(key), 'x');
+    expect(await namespacesInStore(s, 'prod')).toEqual(['api', 'web']);
+  });
+
+  const deletion = (id: string, volumePvcs: string[] = []): S3OnlyDeletion => ({
+    id,
+    createdAt: '2026-03-01T01:30:00Z',
+    deleteAfter: '2026-03-02',
+    runFailed: false,
+    namespace: 'web',
+    key: `nsbackup/prod/web/${id}/`,
+    volumePvcs,
+  });
+  const fakeStore = (deleted: string[]) =>
+    ({
+      url: (key: string) => `s3://backups/${key}`,
+      deletePrefix: async (key: string) => {
+        deleted.push(key);
+        return 1;
+      },
+    }) as unknown as S3Store;
+  const log = new Logger({ write: () => {} });
+
+  it('forgets the copies before the folder goes; a forget that fails, or no way to forget, keeps the folder', async () => {
+    const deleted: string[] = [];
+    const forgotten: string[] = [];
+    const result = await sweepS3Only(
+      {
+        store: fakeStore(deleted),
+        log,
+        signal: new AbortController().signal,
+        forget: async (ns, id, pvcs) => {
+          if (id === 'b') throw new Error('repository locked');
+          forgotten.push(`${ns}/${id}:${pvcs.join(',')}:${deleted.length}`);
+        },
+      },
+      [deletion('a', ['files']), deletion('b', ['files']), deletion('c')],
+      0,
+    );
+    // a's copies were forgotten while no folder was deleted yet; b kept (its forget failed); c had no copies.
+    expect(forgotten).toEqual(['web/a:files:0']);
+    expect(deleted).toEqual(['nsbackup/prod/web/a/', 'nsbackup/prod/web/c/']);
+    expect(result).toEqual({
+      deleted: 2,
+      stopped: false,
+      failures: ['S3-only backup web/b: repository locked'],
+    });
+    const none: string[] = [];
+    const noSecret = await sweepS3Only(
+      { store: fakeStore(none), log, signal: new AbortController().signal },
+      [deletion('d', ['files'])],
+      0,
+    );
+    expect(none).toEqual([]);
+    expect(noSecret.failures).toEqual([expect.stringContaining('no NSBACKUP_RESTIC_SECRET is configured')]);
+  });
+
+  it('SIGTERM stops between two deletions', async () => {
+    const deleted: string[] = [];
+    const stop = new AbortController();
+    const result = await sweepS3Only(
+      { store: fakeStore(deleted), log, signal: stop.signal, sleep: async () => stop.abort() },
+      [deletion('a'), deletion('b'), deletion('c')],
+      5000,
+    );
+    expect(deleted).toEqual(['nsbackup/prod/web/a/']);
+    expect(result).toMatchObject({ deleted: 1, stopped: true });
   });
 });
