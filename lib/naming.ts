@@ -32,3 +32,13 @@ export function snapshotNameFor(pvc: string, at: Date, random: () => number = Ma
   const head = pvc.length > room ? pvc.slice(0, room).replace(/[-.]+$/, '') : pvc;
   return `${head}${tail}`;
 }
+
+/** A backup id's time (`yyyyMMdd-HHmmss-xxxxxx`, UTC) as ISO 8601, or undefined for an id nsbackup did not make. */
+export function createdAtOfId(id: string): string | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})-[a-z0-9]+$/.exec(id);
+  if (!m) return undefined;
+  const iso = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`;
+  // Date.parse accepts Feb 30 (it rolls over): a date that does not round-trip is not one backupIdFor wrote.
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) + 'Z' !== iso ? undefined : iso;
+}

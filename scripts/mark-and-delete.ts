@@ -6,6 +6,7 @@ import { combinedSignal, s3StoresFrom, type PruneDeps } from '../lib/prune/deps.
 import { markAndDelete } from '../lib/prune/mark-and-delete.js';
 import {
   dryRunSetting,
+  keepSettings,
   markAndDeleteSettings,
   scopeAliases,
   scopeFrom,
@@ -17,7 +18,7 @@ import { ConfigError } from '../lib/config/index.js';
 import { leaseApi, lockAcquirer } from '../lib/lock/index.js';
 import { lockRequestOf, lockSettings } from '../lib/lock/settings.js';
 import { openIfUsed } from '../lib/volumes/local-repo.js';
-import { forgetAndPrune } from '../lib/volumes/prune-step.js';
+import { forgetDeletedAndPrune, VolumeForgetter } from '../lib/volumes/prune-step.js';
 import { volumePruneSettings } from '../lib/volumes/settings.js';
 
 const schema = {
@@ -25,6 +26,8 @@ const schema = {
   ...volumePruneSettings,
   ...lockSettings,
   ...markAndDeleteSettings,
+  // For S3-only backups: gfs periods are derived each run, and these say how many are kept, as in retain.
+  ...keepSettings,
   ...timeZoneSetting,
   ...dryRunSetting,
   ...kubeSettings,
@@ -50,26 +53,12 @@ export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
       // Same default as backup's, so the fallback layout names the folders backup wrote.
       const clusterName = clusterNameOf(config.clusterName, kube);
       const { layout, s3 } = s3StoresFrom({ ...config, clusterName }, env, log);
-      const result = await markAndDelete(
-        { kube, log, out, signal: combinedSignal(signal, deps.signal), s3, layout, sleep: deps.sleep },
-        {
-          namespace,
-          now: deps.now?.() ?? new Date(),
-          timeZone,
-          graceDays: config.deleteGrace,
-          pauseMs: config.deletePause,
-          maxDeleteShare: config.maxDeleteShare,
-          maxDeleteCount: config.maxDeleteCount,
-          force: config.force,
-          dryRun: config.dryRun,
-        },
-      );
-      // Volume data: what was deleted is forgotten in restic, then unlock and prune under the node lock.
+      // Volume data: what is deleted is forgotten in restic (an S3-only backup's copies before its folder goes),
+      // then unlock and prune under the node lock.
       const location = s3LocationFrom(config);
       const volumes =
-        config.resticSecret && location && !config.dryRun && result.deletedBackups.length
-          ? await forgetAndPrune({
-              deleted: result.deletedBackups,
+        config.resticSecret && location && !config.dryRun
+          ? new VolumeForgetter({
               log,
               open: (ns) =>
                 openIfUsed({
@@ -86,12 +75,55 @@ export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
               lock: lockRequest ? () => acquireLock({ ...lockRequest, log, signal }) : undefined,
             })
           : undefined;
+      const store = layout && s3(layout.bucket);
+      const result = await markAndDelete(
+        {
+          kube,
+          log,
+          out,
+          signal: combinedSignal(signal, deps.signal),
+          s3,
+          layout,
+          sleep: deps.sleep,
+          s3Only: store && {
+            store,
+            cluster: clusterName,
+            forget:
+              volumes &&
+              (async (ns, backupId, pvcs) =>
+                void (await volumes.forget(
+                  ns,
+                  pvcs.map((pvc) => ({ namespace: ns, pvc, backupId })),
+                  true,
+                ))),
+          },
+        },
+        {
+          namespace,
+          now: deps.now?.() ?? new Date(),
+          timeZone,
+          graceDays: config.deleteGrace,
+          pauseMs: config.deletePause,
+          maxDeleteShare: config.maxDeleteShare,
+          maxDeleteCount: config.maxDeleteCount,
+          force: config.force,
+          dryRun: config.dryRun,
+          keep: {
+            daily: config.keepDaily,
+            weekly: config.keepWeekly,
+            monthly: config.keepMonthly,
+            yearly: config.keepYearly,
+          },
+        },
+      );
+      const pruned = volumes && (await forgetDeletedAndPrune(volumes, result.deletedBackups));
       const failed =
         result.refused ||
         result.stopped ||
         result.failures.length > 0 ||
         result.markFailed > 0 ||
-        Boolean(volumes?.failures.length);
+        Boolean(result.s3Only?.failures.length) ||
+        Boolean(pruned?.failures.length);
       return {
         exitCode: failed ? ExitCode.failed : ExitCode.ok,
         summary: {
@@ -106,18 +138,27 @@ export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
           deleteSkipped: result.deleteSkipped,
           deleteFailed: result.failures.length,
           s3FoldersDeleted: result.s3FoldersDeleted,
+          ...(result.s3Only
+            ? {
+                s3OnlyDeleted: result.s3Only.deleted,
+                s3OnlyKept: result.s3Only.kept,
+                s3OnlyRefused: result.s3Only.refused,
+                s3OnlyLeftAlone: result.s3Only.leftAlone,
+                ...(result.s3Only.failures.length ? { s3OnlyFailures: result.s3Only.failures } : {}),
+              }
+            : {}),
           refused: result.refused,
           refusals: result.refusals.map((r) => `${r.namespace}/${r.pvc}: ${r.reason}`),
           stopped: result.stopped,
           problems: result.problems,
           ...(result.failures.length ? { failures: result.failures } : {}),
-          ...(volumes
+          ...(pruned && (pruned.forgotten || pruned.failures.length)
             ? {
-                resticForgotten: volumes.forgotten,
-                resticPruned: volumes.prunedRepositories,
+                resticForgotten: pruned.forgotten,
+                resticPruned: pruned.prunedRepositories,
                 resticPrunePeakRssMiB:
-                  volumes.prunePeakRssBytes && Math.round(volumes.prunePeakRssBytes / 2 ** 20),
-                ...(volumes.failures.length ? { volumeFailures: volumes.failures } : {}),
+                  pruned.prunePeakRssBytes && Math.round(pruned.prunePeakRssBytes / 2 ** 20),
+                ...(pruned.failures.length ? { volumeFailures: pruned.failures } : {}),
               }
             : {}),
         },

@@ -138,6 +138,8 @@ interface Run {
   lock?: NodeLock;
   /** Epoch ms: the run labels its snapshots succeeded before this or not at all (Annotations.completeBy). */
   completeBy?: number;
+  /** Every snapshot whose create was sent (a create that failed may still have stored it): the outcome lists them. */
+  attempted: string[];
 }
 
 /**
@@ -165,6 +167,7 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     deps,
     namespace,
     report,
+    attempted: [],
     log: deps.log.child({ namespace, backupId: report.backupId }),
     folder:
       deps.s3Folder &&
@@ -326,6 +329,7 @@ async function capture(run: Run, targets: Targets, type: BackupType): Promise<vo
           labels: creationLabels(snap.labels),
           annotations,
         });
+        run.attempted.push(snap.name);
         await createSnapshot(deps.kube, namespace, manifest, report.backupId, log, deps.sleep);
         created.push(snap.name);
         snap.run = 'in-progress';
@@ -479,6 +483,11 @@ async function recordOutcome(run: Run, startedAt: Date): Promise<void> {
     startedAt,
     finishedAt: deps.now(),
     volumes: report.volumes,
+    snapshots: run.attempted,
+    type: report.type,
+    retain: run.plan.retain,
+    adhocKeepDays: run.plan.adhocKeepDays,
+    timeZone: run.plan.timeZone,
   });
   try {
     await deps.writeOutcome(run.folder, outcome);

@@ -1,8 +1,10 @@
 // The record of how a run ended, stored in its S3 folder (lib/resources/outcome.ts) so that `latest` never picks a
 // backup whose run failed after writing part of its files. Pure.
 
+import type { BackupType } from '../labels.js';
 import type { BackupOutcome } from '../resources/outcome.js';
 import type { ManifestVolume } from '../resources/manifest.js';
+import { deleteAfterFor, type RetainSpec } from '../retention/index.js';
 
 export function backupOutcomeOf(input: {
   backupId: string;
@@ -12,7 +14,19 @@ export function backupOutcomeOf(input: {
   startedAt: Date;
   finishedAt: Date;
   volumes?: ManifestVolume[];
+  /** Every VolumeSnapshot whose create the run sent. */
+  snapshots: string[];
+  /** Undefined when the run failed before it could tell. */
+  type?: BackupType;
+  retain: RetainSpec;
+  adhocKeepDays: number;
+  timeZone: string;
 }): BackupOutcome {
+  // The ad-hoc floor as the snapshots' keep-until label has it, from the run's start (its backup id's time).
+  const keepUntil =
+    input.type === 'adhoc' && input.adhocKeepDays > 0
+      ? deleteAfterFor(input.startedAt.toISOString(), input.timeZone, input.adhocKeepDays)
+      : undefined;
   return {
     formatVersion: 1,
     backupId: input.backupId,
@@ -21,5 +35,9 @@ export function backupOutcomeOf(input: {
     finishedAt: input.finishedAt.toISOString(),
     failures: input.failed ? input.failures : [],
     ...(input.volumes?.length ? { volumes: input.volumes } : {}),
+    snapshots: [...input.snapshots],
+    ...(input.type ? { type: input.type } : {}),
+    retain: input.retain,
+    ...(keepUntil ? { keepUntil } : {}),
   };
 }

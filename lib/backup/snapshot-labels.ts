@@ -13,11 +13,10 @@ import {
   gfsLabelsFor,
   parseDeltas,
 } from '../retention/index.js';
-import type { SnapshotRecord } from '../retention/index.js';
+import type { RetainSpec, SnapshotRecord } from '../retention/index.js';
 import type { KubeObject } from '../kube/index.js';
 
-export type RetainSpec =
-  { policy: 'gfs' } | { policy: 'days'; days: number } | { policy: 'deltas'; deltas: string };
+export type { RetainSpec } from '../retention/index.js';
 
 export interface LabelInputs {
   backupId: string;

@@ -1,7 +1,14 @@
 // `nsbackup export` to S3 is a backup run of its own: the export under a backup id, then its outcome beside the
 // manifest (failed when types could not be read), so that `latest` never picks an export that is missing something.
+// It makes no VolumeSnapshot, so mark-and-delete expires it as an S3-only backup: an ad-hoc one (a person ran it),
+// under gfs, with the floor NSBACKUP_ADHOC_KEEP_DAYS has by default, so an export taken before an upgrade is
+// not the next night's deletion.
+
+/** NSBACKUP_ADHOC_KEEP_DAYS's default (backup's setting; export has no retention settings of its own). */
+const EXPORT_KEEP_DAYS = 30;
 import { backupIdFor } from '../naming.js';
 import { writeOutcome } from '../resources/outcome.js';
+import { deleteAfterFor } from '../retention/index.js';
 import { exportNamespaceToS3, type ExportToS3Input, type ExportToS3Result } from './s3-export.js';
 
 /** Exports under `backupId` (a new one when absent) and records the outcome; returns what failed, if anything. */
@@ -20,6 +27,11 @@ export async function exportAsBackup(
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     failures,
+    snapshots: [],
+    type: 'adhoc',
+    retain: { policy: 'gfs' },
+    // In UTC: export reads no TZ; a day's difference at most against the pruner's zone.
+    keepUntil: deleteAfterFor(startedAt.toISOString(), 'UTC', EXPORT_KEEP_DAYS),
   });
   if (failures.length) {
     input.log.error('export incomplete: the backup is stored but marked failed, so latest skips it', {

@@ -16,6 +16,8 @@ export interface BackupCandidate {
   hasManifest: boolean;
   /** Undefined: no outcome record (the run did not finish, or its outcome could not be read). */
   outcome?: BackupOutcome;
+  /** Why an outcome that is there could not be read (it then counts as none). */
+  outcomeProblem?: string;
 }
 
 const newestFirst = (a: BackupCandidate, b: BackupCandidate): number => {
@@ -55,32 +57,37 @@ export function noSucceededBackupMessage(candidates: BackupCandidate[], where: s
   return parts.join('; ');
 }
 
-/** Every backup folder of a namespace with its manifest and outcome (outcomes read a few at a time). */
+/**
+ * Every backup folder of a namespace with its manifest and outcome (outcomes read a few at a time): those with a
+ * manifest or an outcome, or with `everyFolder` any folder with a key below it (a run killed before either).
+ */
 export async function listBackupCandidates(
   store: S3Store,
   cluster: string,
   namespace: string,
+  options: { everyFolder?: boolean } = {},
 ): Promise<BackupCandidate[]> {
   const parent = backupFolderKey(store.location.prefix, cluster, namespace, '_').slice(0, -2);
   const found = new Map<string, { manifest: boolean; outcome: boolean }>();
   for await (const object of store.list(parent)) {
     const [id, file, ...deeper] = object.key.slice(parent.length).split('/');
-    if (!id || deeper.length || (file !== MANIFEST_FILE && file !== OUTCOME_FILE)) continue;
+    // A key directly under the namespace (the write check's probe) is no folder.
+    if (!id || file === undefined) continue;
     const entry = found.get(id) ?? { manifest: false, outcome: false };
-    if (file === MANIFEST_FILE) entry.manifest = true;
-    else entry.outcome = true;
+    if (!deeper.length && file === MANIFEST_FILE) entry.manifest = true;
+    if (!deeper.length && file === OUTCOME_FILE) entry.outcome = true;
     found.set(id, entry);
   }
-  const candidates: BackupCandidate[] = [...found].map(([backupId, files]) => ({
-    backupId,
-    hasManifest: files.manifest,
-  }));
+  const candidates: BackupCandidate[] = [...found]
+    .filter(([, files]) => options.everyFolder || files.manifest || files.outcome)
+    .map(([backupId, files]) => ({ backupId, hasManifest: files.manifest }));
   await forEachLimited(candidates, 8, async (candidate) => {
     if (!found.get(candidate.backupId)!.outcome) return;
     try {
       candidate.outcome = await readOutcome(store, `${parent}${candidate.backupId}/`);
-    } catch {
+    } catch (e) {
       // An outcome this version cannot read proves nothing: the backup counts as one without an outcome.
+      candidate.outcomeProblem = (e as Error).message;
     }
   });
   return candidates;

@@ -1,18 +1,32 @@
-// mark-and-delete: give unkept snapshots a delete-after date, then delete those whose date is over.
+// mark-and-delete: give unkept snapshots a delete-after date, then delete those whose date is over; then the
+// S3-only backups (no VolumeSnapshot holds their folder) that their policy drops (s3-only.ts).
 import { Labels } from '../labels.js';
 import {
+  DEFAULT_GFS_KEEP,
   localDate,
   planMark,
   planSweep,
   type Deletion,
+  type GfsKeep,
   type Mark,
   type Refusal,
 } from '../retention/index.js';
-import { forEachLimited } from '../concurrency.js';
+import { forEachLimited, sleep as realSleep } from '../concurrency.js';
 import { idOf, logProblems, PATCH_CONCURRENCY, type PruneContext } from './context.js';
 import { listSnapshots, type SnapshotInfo } from '../snapshots/list.js';
 import { Sweeper, type SweepDeps, type SweepFailure } from './sweep.js';
 import { patchLabels } from './writes.js';
+import { readAndPlanS3Only, type S3OnlyDeletion, type S3OnlyPlan } from './s3-only.js';
+import { sweepS3Only, type S3OnlySweepDeps } from './s3-only-sweep.js';
+import type { S3Store } from '../s3/index.js';
+import type { Logger } from '../log.js';
+
+/** S3-only retention's reach: the configured bucket, this cluster's folders, and how restic copies are forgotten. */
+export interface S3OnlyContext {
+  store: S3Store;
+  cluster: string;
+  forget: S3OnlySweepDeps['forget'];
+}
 
 export interface MarkAndDeleteOptions {
   namespace?: string;
@@ -24,6 +38,21 @@ export interface MarkAndDeleteOptions {
   maxDeleteCount: number;
   force: boolean;
   dryRun: boolean;
+  /**
+   * The gfs keep counts (NSBACKUP_KEEP_*, default 7/4/12/0) for S3-only backups (a snapshot's periods are taken
+   * off by retain, which reads the same variables).
+   */
+  keep?: GfsKeep;
+}
+
+export interface S3OnlyCounts {
+  deleted: number;
+  kept: number;
+  /** Would have gone, held back by a refusal (the valve, of S3-only backups or of snapshots). */
+  refused: number;
+  /** Folders without a usable outcome (in progress, killed, unreadable, older format, foreign ids). */
+  leftAlone: number;
+  failures: string[];
 }
 
 export interface MarkAndDeleteResult {
@@ -43,13 +72,18 @@ export interface MarkAndDeleteResult {
   refused: boolean;
   stopped: boolean;
   problems: number;
+  /** Undefined when S3 is not configured (there is no S3-only backup to find). */
+  s3Only?: S3OnlyCounts;
 }
 
 export async function markAndDelete(
-  ctx: PruneContext & Pick<SweepDeps, 's3' | 'layout' | 'sleep'>,
+  ctx: PruneContext & Pick<SweepDeps, 's3' | 'layout' | 'sleep'> & { s3Only?: S3OnlyContext },
   options: MarkAndDeleteOptions,
 ): Promise<MarkAndDeleteResult> {
   const { kube, log } = ctx;
+  // Planned before anything is deleted: a refusal of either set holds back both.
+  const s3OnlyRead = ctx.s3Only && (await planS3OnlyOrFail(ctx.s3Only, options, log));
+  const s3OnlyPlan = s3OnlyRead?.plan;
   const infos = await listSnapshots(kube, options.namespace, log);
   const live = infos.filter((info) => !info.terminating);
   const byId = new Map(live.map((info) => [idOf(info.record), info]));
@@ -73,7 +107,8 @@ export async function markAndDelete(
     },
   );
   logProblems(log, sweepPlan.problems);
-  for (const refusal of sweepPlan.refusals) {
+  if (s3OnlyPlan) logProblems(log, s3OnlyPlan.problems);
+  for (const refusal of [...sweepPlan.refusals, ...(s3OnlyPlan?.refusals ?? [])]) {
     const fields = {
       namespace: refusal.namespace,
       pvc: refusal.pvc,
@@ -99,22 +134,43 @@ export async function markAndDelete(
     s3FoldersDeleted: 0,
     failures: [],
     deletedBackups: [],
-    refusals: sweepPlan.refusals,
-    refused: sweepPlan.refused,
+    refusals: [...sweepPlan.refusals, ...(s3OnlyPlan?.refusals ?? [])],
+    refused: sweepPlan.refused || Boolean(s3OnlyPlan?.refused),
     stopped: false,
-    problems: markPlan.problems.length + sweepPlan.problems.length,
+    problems: markPlan.problems.length + sweepPlan.problems.length + (s3OnlyPlan?.problems.length ?? 0),
+    s3Only: s3OnlyRead && s3OnlyCounts(s3OnlyRead, sweepPlan.refused),
   };
   if (options.dryRun) {
     printSweepPlan(ctx.out, sweepPlan.deletions, today, sweepPlan.refused);
+    if (s3OnlyPlan) printS3OnlyPlan(ctx.out, s3OnlyPlan, ctx.s3Only!.store);
     return result;
   }
   // A refused run deletes nothing at all, not even the S3 folders an earlier run left to finish: the operator
   // looks at a run that wanted too much, and "nothing was deleted" must stay true while they do.
-  if (sweepPlan.refused) return result;
+  if (result.refused) return result;
   const sweeper = new Sweeper({ ...ctx, signal: ctx.signal }, infos);
   await sweeper.finishPending(infos);
   await sweeper.deleteAll(sweepPlan.deletions, byId, options.pauseMs);
   const swept = sweeper.result;
+  let s3Only = result.s3Only;
+  let s3OnlyStopped = false;
+  if (s3OnlyPlan?.deletions.length) {
+    if (!ctx.signal.aborted && sweepPlan.deletions.length)
+      await (ctx.sleep ?? realSleep)(options.pauseMs, ctx.signal);
+    const gone = await sweepS3Only(
+      { store: ctx.s3Only!.store, log, signal: ctx.signal, sleep: ctx.sleep, forget: ctx.s3Only!.forget },
+      s3OnlyPlan.deletions,
+      options.pauseMs,
+    );
+    s3OnlyStopped = gone.stopped;
+    s3Only = {
+      ...s3Only!,
+      deleted: gone.deleted,
+      // Those not deleted (a failure, or stopped before their turn) are still there.
+      kept: s3OnlyPlan.kept + s3OnlyPlan.deletions.length - gone.deleted,
+      failures: [...s3Only!.failures, ...gone.failures],
+    };
+  }
   return {
     ...result,
     deleted: swept.deleted,
@@ -122,7 +178,51 @@ export async function markAndDelete(
     s3FoldersDeleted: swept.s3FoldersDeleted,
     failures: swept.failures,
     deletedBackups: swept.deletedBackups,
-    stopped: swept.stopped || ctx.signal.aborted,
+    stopped: swept.stopped || s3OnlyStopped || ctx.signal.aborted,
+    s3Only,
+  };
+}
+
+/**
+ * The S3-only plan, or why there is none: S3 that cannot be listed or read fails the run, but keeps the snapshot
+ * path going (its own S3 deletions then fail, naming the folder and the finalizer, as before).
+ */
+async function planS3OnlyOrFail(
+  s3Only: S3OnlyContext,
+  options: MarkAndDeleteOptions,
+  log: Logger,
+): Promise<{ plan?: S3OnlyPlan; failure?: string }> {
+  try {
+    const keep = options.keep ?? DEFAULT_GFS_KEEP;
+    return {
+      plan: await readAndPlanS3Only(
+        s3Only.store,
+        s3Only.cluster,
+        options.namespace,
+        { ...options, keep },
+        log,
+      ),
+    };
+  } catch (error) {
+    const where = s3Only.store.url(s3Only.store.key(s3Only.cluster, options.namespace ?? ''));
+    const failure = `S3-only backups not planned: reading ${where}/ failed: ${(error as Error).message}`;
+    log.error(failure);
+    return { failure };
+  }
+}
+
+/** Before any deletion: what the policy keeps, and what a refusal (of either set) holds back. */
+function s3OnlyCounts(
+  read: { plan?: S3OnlyPlan; failure?: string },
+  snapshotsRefused: boolean,
+): S3OnlyCounts {
+  const { plan } = read;
+  return {
+    deleted: 0,
+    kept: plan?.kept ?? 0,
+    refused: plan ? plan.heldBack + (snapshotsRefused ? plan.deletions.length : 0) : 0,
+    leftAlone: plan?.leftAlone.length ?? 0,
+    failures: read.failure ? [read.failure] : [],
   };
 }
 
@@ -174,6 +274,21 @@ async function applyMarks(
     ctx.signal,
   );
   return counts;
+}
+
+function printS3OnlyPlan(out: (t: string) => void, plan: S3OnlyPlan, store: S3Store) {
+  for (const d of plan.deletions) out(`would delete S3-only backup ${store.url(d.key)}${describe(d)}`);
+  if (plan.refused) out('the safety valve would refuse this run: no S3-only backup would be deleted');
+  out(
+    `dry run: ${plan.deletions.length} S3-only backups would be deleted, ${plan.kept} kept, ` +
+      `${plan.leftAlone.length} folders left alone (no usable outcome); nothing changed`,
+  );
+}
+
+function describe(d: S3OnlyDeletion): string {
+  const why = d.runFailed ? 'its run failed' : 'not kept by its policy';
+  const volumes = d.volumePvcs.length ? `, restic copies of ${d.volumePvcs.join(', ')} forgotten` : '';
+  return ` (${why}, due ${d.deleteAfter}${volumes})`;
 }
 
 function printSweepPlan(

@@ -3,6 +3,8 @@
 // whose run succeeded: a run that failed after its export (a snapshot error, types it could not read) leaves a
 // folder that looks finished but must never be restored by accident.
 
+import type { BackupType } from '../labels.js';
+import type { RetainSpec } from '../retention/index.js';
 import type { S3Store } from '../s3/index.js';
 import type { ManifestVolume } from './manifest.js';
 
@@ -19,6 +21,18 @@ export interface BackupOutcome {
   failures: string[];
   /** Volume data the run stored with restic (NSBACKUP_PVC_DATA), per PVC. */
   volumes?: ManifestVolume[];
+  /**
+   * The VolumeSnapshots the run created (every one whose create was sent, so none that may exist is missing).
+   * Empty: the backup is S3-only, and mark-and-delete expires its folder by its own record (lib/prune/s3-only.ts);
+   * otherwise the folder goes with its last snapshot. Absent: written by a version before it, never expired by this.
+   */
+  snapshots?: string[];
+  /** Scheduled or ad-hoc, as on the run's snapshots. */
+  type?: BackupType;
+  /** The run's retention policy, as its snapshots' labels record it. */
+  retain?: RetainSpec;
+  /** `YYYY-MM-DD` in the backup's TZ: an ad-hoc backup is kept at least through this day (its snapshots' keep-until). */
+  keepUntil?: string;
 }
 
 export async function writeOutcome(store: S3Store, folderKey: string, outcome: BackupOutcome): Promise<void> {

@@ -18,3 +18,10 @@ export { DEFAULT_RETAIN_POLICY, planRetain } from './retain.js';
 export { planSweep } from './sweep.js';
 export { isOurs, isPinned } from './records.js';
 export { isDiscardable, runCompleted, runOutcomeOf, type RunOutcome } from './outcome.js';
+export {
+  planFolderRetention,
+  type FolderBackup,
+  type FolderDeletion,
+  type FolderRetentionOptions,
+  type FolderRetentionPlan,
+} from './folders.js';

@@ -26,6 +26,10 @@ export interface SnapshotRef {
   createdAt: string;
 }
 
+/** A backup's retention policy as backup records it (on each snapshot as labels, in an S3-only backup's outcome). */
+export type RetainSpec =
+  { policy: 'gfs' } | { policy: 'days'; days: number } | { policy: 'deltas'; deltas: string };
+
 export type GfsKey = 'daily' | 'weekly' | 'monthly' | 'yearly';
 
 /** How many of the newest distinct values of each GFS label a PVC keeps. 0 switches a key off. */

@@ -35,53 +35,106 @@ export interface VolumePruneResult {
 }
 
 export async function forgetAndPrune(input: VolumePruneInput): Promise<VolumePruneResult> {
-  const result: VolumePruneResult = { forgotten: 0, prunedRepositories: 0, failures: [] };
+  return forgetDeletedAndPrune(new VolumeForgetter(input), input.deleted);
+}
+
+/** Forgets what was deleted, per namespace (one failing never stops the others), then prunes. */
+export async function forgetDeletedAndPrune(
+  volumes: VolumeForgetter,
+  deleted: readonly DeletedBackup[],
+): Promise<VolumePruneResult> {
   const byNamespace = new Map<string, DeletedBackup[]>();
-  for (const d of input.deleted) byNamespace.set(d.namespace, [...(byNamespace.get(d.namespace) ?? []), d]);
-  for (const [namespace, deleted] of byNamespace) {
-    const log = input.log.child({ namespace });
+  for (const d of deleted) byNamespace.set(d.namespace, [...(byNamespace.get(d.namespace) ?? []), d]);
+  for (const [namespace, ofNamespace] of byNamespace) {
     try {
-      const repo = await input.open(namespace);
-      if (!repo) continue;
-      const ids: string[] = [];
-      for (const d of deleted) {
-        const found = await repo.snapshotsOf(d);
-        ids.push(...found.map((s) => s.id));
-        log.info(
-          found.length ? 'forgetting volume data of a deleted backup' : 'deleted backup had no volume data',
-          {
-            pvc: d.pvc,
-            backupId: d.backupId,
-            resticSnapshots: found.map((s) => s.id.slice(0, 8)),
-          },
-        );
-      }
-      if (!ids.length) continue;
-      await repo.forget(ids);
-      result.forgotten += ids.length;
-      const lock = await input.lock?.();
-      try {
-        lock?.assertHeld('restic prune');
-        await repo.unlock();
-        const pruned = await repo.prune({ maxRepackSize: input.maxRepackSize });
-        result.prunedRepositories++;
-        if (pruned.peakRssBytes !== undefined)
-          result.prunePeakRssBytes = Math.max(result.prunePeakRssBytes ?? 0, pruned.peakRssBytes);
-        log.info('restic prune done', {
-          forgotten: ids.length,
-          peakRssMiB: pruned.peakRssBytes && Math.round(pruned.peakRssBytes / 2 ** 20),
-          report: lastLines(pruned.output),
-        });
-      } finally {
-        await lock?.release();
-      }
+      await volumes.forget(namespace, ofNamespace);
     } catch (e) {
-      const message = `volume data of namespace ${namespace}: ${(e as Error).message}`;
-      log.error(message);
-      result.failures.push(message);
+      volumes.fail(namespace, e);
     }
   }
-  return result;
+  return volumes.pruneAll();
+}
+
+/**
+ * Forgets as deletions happen (the S3-only sweep forgets a backup's copies before it deletes its folder), and
+ * prunes each repository something was forgotten in once, at the end (a prune repacks: once a night is enough).
+ */
+export class VolumeForgetter {
+  private readonly repos = new Map<string, Promise<Repository | undefined>>();
+  private readonly forgottenIn = new Map<string, number>();
+  private readonly result: VolumePruneResult = { forgotten: 0, prunedRepositories: 0, failures: [] };
+
+  constructor(private readonly input: Omit<VolumePruneInput, 'deleted'>) {}
+
+  /**
+   * Forgets the restic snapshots of deleted backups of one namespace; throws when that fails. `required`: the
+   * caller knows copies were made (an S3-only backup's record lists them), so a namespace whose repository
+   * cannot be opened is a failure, not a namespace without volume data.
+   */
+  async forget(namespace: string, deleted: readonly DeletedBackup[], required = false): Promise<number> {
+    const log = this.input.log.child({ namespace });
+    if (!this.repos.has(namespace)) this.repos.set(namespace, this.input.open(namespace));
+    const repo = await this.repos.get(namespace)!;
+    if (!repo) {
+      if (required)
+        throw new Error(
+          `no restic repository of namespace ${namespace} could be opened (its password Secret or the repository is missing)`,
+        );
+      return 0;
+    }
+    const ids: string[] = [];
+    for (const d of deleted) {
+      const found = await repo.snapshotsOf(d);
+      ids.push(...found.map((s) => s.id));
+      log.info(
+        found.length ? 'forgetting volume data of a deleted backup' : 'deleted backup had no volume data',
+        { pvc: d.pvc, backupId: d.backupId, resticSnapshots: found.map((s) => s.id.slice(0, 8)) },
+      );
+    }
+    if (!ids.length) return 0;
+    await repo.forget(ids);
+    this.result.forgotten += ids.length;
+    this.forgottenIn.set(namespace, (this.forgottenIn.get(namespace) ?? 0) + ids.length);
+    return ids.length;
+  }
+
+  /** Records a namespace's failure (the run then fails, naming it). */
+  fail(namespace: string, e: unknown): void {
+    const message = `volume data of namespace ${namespace}: ${(e as Error).message}`;
+    this.input.log.child({ namespace }).error(message);
+    this.result.failures.push(message);
+  }
+
+  /** Unlock and prune, under the node lock, each repository something was forgotten in. */
+  async pruneAll(): Promise<VolumePruneResult> {
+    const { input, result } = this;
+    for (const [namespace, forgotten] of this.forgottenIn) {
+      const log = input.log.child({ namespace });
+      try {
+        const repo = (await this.repos.get(namespace))!;
+        const lock = await input.lock?.();
+        try {
+          lock?.assertHeld('restic prune');
+          await repo.unlock();
+          const pruned = await repo.prune({ maxRepackSize: input.maxRepackSize });
+          result.prunedRepositories++;
+          if (pruned.peakRssBytes !== undefined)
+            result.prunePeakRssBytes = Math.max(result.prunePeakRssBytes ?? 0, pruned.peakRssBytes);
+          log.info('restic prune done', {
+            forgotten,
+            peakRssMiB: pruned.peakRssBytes && Math.round(pruned.peakRssBytes / 2 ** 20),
+            report: lastLines(pruned.output),
+          });
+        } finally {
+          await lock?.release();
+        }
+      } catch (e) {
+        this.fail(namespace, e);
+      }
+    }
+    this.forgottenIn.clear();
+    return result;
+  }
 }
 
 function lastLines(text: string): string {

@@ -741,7 +741,14 @@ describe('hooks, lock compromise, export seam', () => {
     expect(outcomes).toEqual([
       {
         folderKey: `nsbackup/prod-eu/${ns}/${id}/`,
-        outcome: expect.objectContaining({ backupId: id, outcome: 'succeeded', failures: [] }),
+        outcome: expect.objectContaining({
+          backupId: id,
+          outcome: 'succeeded',
+          failures: [],
+          // What mark-and-delete reads to tell a folder that goes with its snapshots from an S3-only one.
+          snapshots: [snapshotsIn(ns)[0].metadata.name],
+          retain: { policy: 'gfs' },
+        }),
       },
     ]);
   });
@@ -769,7 +776,12 @@ describe('hooks, lock compromise, export seam', () => {
       /resource export incomplete, could not read: certificates\.cert-manager\.io \(forbidden: no list\)/,
     );
     expect(outcomes).toEqual([
-      expect.objectContaining({ outcome: 'failed', failures: [summaryOf(r).error] }),
+      expect.objectContaining({
+        outcome: 'failed',
+        failures: [summaryOf(r).error],
+        // A failed run's snapshot stays: its folder is not S3-only.
+        snapshots: [snapshotsIn(ns)[0].metadata.name],
+      }),
     ]);
     expect(failedRunSnapshotsIn(ns)).toEqual(['data true failed true ']);
   });

@@ -170,6 +170,11 @@ describe('nsbackup export to S3', () => {
       backupId: '20261122-010000-aaaaaa',
       outcome: 'succeeded',
       failures: [],
+      // No VolumeSnapshot: an S3-only backup, expired by mark-and-delete as an ad-hoc one (kept 30 days at least).
+      snapshots: [],
+      type: 'adhoc',
+      retain: { policy: 'gfs' },
+      keepUntil: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
     });
 
     cluster.faults.add({ verb: 'list', path: /\/widgets$/, status: 403 });

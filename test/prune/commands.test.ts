@@ -492,7 +492,14 @@ describe('mark-and-delete', () => {
     const forgotten = await markAndDelete('2026-01-10T00:00:00Z', ['-n', 'nb2', '--force'], {
       NSBACKUP_S3_ENDPOINT: 'http://127.0.0.1:9',
     });
-    expect(forgotten.code, JSON.stringify(forgotten.logs())).toBe(0);
+    // The snapshot path succeeds; the run still fails: with S3 unreachable, its S3-only backups cannot be planned.
+    expect(forgotten.code, JSON.stringify(forgotten.logs())).toBe(1);
+    expect(forgotten.summary()).toMatchObject({
+      deleteFailed: 0,
+      s3OnlyFailures: [
+        expect.stringContaining('S3-only backups not planned: reading s3://backups/nsbackup/test/nb2/'),
+      ],
+    });
     expect(cluster.get(SNAP_API, 'VolumeSnapshot', 'nb2', 'pending')).toBeUndefined();
     // Left in place, as asked.
     expect(await backupFiles('nb2', 'b0')).toBe(2);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../lib/command.js';
-import { command as backupCommand } from '../../scripts/backup.js';
+import { command as backupCommand, createBackupCommand } from '../../scripts/backup.js';
 import { command as restorePvcCommand } from '../../scripts/restore-pvc.js';
 import { command as restoreCommand } from '../../scripts/restore.js';
 import { command as moverCommand } from '../../scripts/volume-mover.js';
@@ -814,7 +814,8 @@ describe('volume data from the live claim (NSBACKUP_PVC_DATA_DIRECT)', () => {
     expect(pruned.summary, pruned.text).toMatchObject({ deleted: 1, resticForgotten: 2, resticPruned: 1 });
     const after = await repo.allSnapshots();
     expect(after.filter((s) => s.backupId === mixed)).toEqual([]);
-    // The direct-only backup of the first test has no snapshot to expire: its copies stay.
+    // The direct-only backup of the first test has no snapshot to expire; it is its namespace's newest S3-only
+    // backup, which S3-only retention never deletes: its copies stay.
     expect(
       after
         .filter((s) => s.backupId === backupId)
@@ -822,5 +823,75 @@ describe('volume data from the live claim (NSBACKUP_PVC_DATA_DIRECT)', () => {
         .sort(),
     ).toEqual(['home', 'shared']);
     expect(after).toHaveLength(before.length - 2);
+  });
+
+  it('mark-and-delete: an S3-only backup its policy drops goes with its restic copies (forgotten first); the newest keeps its own', async () => {
+    // A direct-only backup 30 days ago (its clock runs from there), kept 1 day: long due. Scheduled, so no ad-hoc floor.
+    const offset = -30 * 86_400_000;
+    const old = await runNsbackup(
+      createBackupCommand({ now: () => new Date(Date.now() + offset) }),
+      directEnv({ NSBACKUP_RETAIN: 'days', NSBACKUP_RETAIN_DAYS: '1', NSBACKUP_TYPE: 'scheduled' }),
+    );
+    expect(old.code, old.text).toBe(0);
+    const oldId = old.summary!.backupId;
+    const recorded = await readJson(`prod/files/${oldId}/outcome.json`);
+    expect(recorded).toMatchObject({ snapshots: [], type: 'scheduled', retain: { policy: 'days', days: 1 } });
+    expect(recorded.volumes.map((v: any) => v.pvc)).toEqual(['shared', 'home']);
+
+    const repo = new Repository(
+      {
+        repository: repositoryUrl(
+          {
+            bucket: s3.bucket,
+            prefix: 'nsbackup',
+            endpoint: s3.endpoint,
+            region: 'us-east-1',
+            forcePathStyle: true,
+          },
+          'prod',
+          'files',
+        ),
+        cacert: s3.caFile,
+        cacheDir: join(tmp, 'cache'),
+      },
+      resticRunner({ password: PASSWORD, env: { ...process.env, ...s3.env } }),
+    );
+    const before = await repo.allSnapshots();
+    expect(
+      before
+        .filter((s) => s.backupId === oldId)
+        .map((s) => s.pvc)
+        .sort(),
+    ).toEqual(['home', 'shared']);
+
+    const pruned = await runNsbackup(markAndDeleteCommand, {
+      ...readEnv(),
+      NSBACKUP_LOCK_DIR: join(tmp, 'locks'),
+      NSBACKUP_DELETE_PAUSE: '0s',
+    });
+    expect(pruned.code, pruned.text).toBe(0);
+    expect(pruned.summary, pruned.text).toMatchObject({
+      s3OnlyDeleted: 1,
+      resticForgotten: 2,
+      resticPruned: 1,
+    });
+    const after = await repo.allSnapshots();
+    expect(after.filter((s) => s.backupId === oldId)).toEqual([]);
+    // The first direct-only backup, the newest S3-only one, keeps its copies and its folder.
+    expect(
+      after
+        .filter((s) => s.backupId === backupId)
+        .map((s) => s.pvc)
+        .sort(),
+    ).toEqual(['home', 'shared']);
+    expect(after).toHaveLength(before.length - 2);
+    const store = s3.store();
+    const left = async (id: string) => {
+      let n = 0;
+      for await (const _ of store.list(store.key('prod', 'files', id) + '/')) n++;
+      return n;
+    };
+    expect(await left(oldId)).toBe(0);
+    expect(await left(backupId)).toBeGreaterThan(0);
   });
 });
