@@ -16,9 +16,9 @@ import { idOf, logProblems, PATCH_CONCURRENCY, type PruneContext } from './conte
 import { listSnapshots, type SnapshotInfo } from '../snapshots/list.js';
 import { Sweeper, type SweepDeps, type SweepFailure } from './sweep.js';
 import { patchLabels } from './writes.js';
-import { readAndPlanS3Only, type S3OnlyDeletion, type S3OnlyPlan } from './s3-only.js';
+import { planS3Only, readAndPlanS3Only, type S3OnlyDeletion, type S3OnlyPlan } from './s3-only.js';
 import { sweepS3Only, type S3OnlySweepDeps } from './s3-only-sweep.js';
-import type { S3Store } from '../s3/index.js';
+import { isMissingBucket, type S3Store } from '../s3/index.js';
 import type { Logger } from '../log.js';
 
 /** S3-only retention's reach: the configured bucket, this cluster's folders, and how restic copies are forgotten. */
@@ -204,6 +204,13 @@ async function planS3OnlyOrFail(
       ),
     };
   } catch (error) {
+    if (isMissingBucket(error)) {
+      // No bucket, no folder: nothing of this namespace exists only in S3 (the sweep treats it the same way).
+      log.warn(`bucket ${s3Only.store.location.bucket} does not exist: no S3-only backups to plan`);
+      return {
+        plan: planS3Only(new Map(), () => '', { ...options, keep: options.keep ?? DEFAULT_GFS_KEEP }),
+      };
+    }
     const where = s3Only.store.url(s3Only.store.key(s3Only.cluster, options.namespace ?? ''));
     const failure = `S3-only backups not planned: reading ${where}/ failed: ${(error as Error).message}`;
     log.error(failure);

@@ -10,7 +10,7 @@ import type { KubeClient } from '../kube/index.js';
 import { Labels } from '../labels.js';
 import type { Logger } from '../log.js';
 import type { Deletion } from '../retention/index.js';
-import type { S3Store } from '../s3/index.js';
+import { isMissingBucket, type S3Store } from '../s3/index.js';
 import { sleep as realSleep } from '../concurrency.js';
 import { FolderReferences, s3FoldersOf, type S3Folder, type S3Layout } from './s3-folders.js';
 import { S3_CLEANUP_FINALIZER, type SnapshotInfo } from '../snapshots/list.js';
@@ -302,12 +302,6 @@ export class Sweeper {
   private fields(info: SnapshotInfo) {
     return { namespace: info.record.namespace, snapshot: info.record.name, pvc: info.record.pvc };
   }
-}
-
-/** S3's answer for a bucket that does not exist (the AWS SDK's error name, or its code on stores that differ). */
-function isMissingBucket(error: unknown): boolean {
-  const e = error as { name?: string; Code?: string } | undefined;
-  return e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket';
 }
 
 const backupKey = (info: SnapshotInfo): string | undefined => {

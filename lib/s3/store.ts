@@ -17,6 +17,12 @@ export interface S3StoreOptions {
   partSizeBytes?: number;
 }
 
+/** S3's answer for a bucket that does not exist (the AWS SDK's error name, or its code on stores that differ). */
+export function isMissingBucket(error: unknown): boolean {
+  const e = error as { name?: string; Code?: string } | undefined;
+  return e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket';
+}
+
 export interface StoredObject {
   key: string;
   size: number;

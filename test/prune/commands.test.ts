@@ -459,6 +459,21 @@ describe('mark-and-delete', () => {
     );
   });
 
+  it('a bucket that does not exist holds no S3-only backup: the run warns and succeeds (an unreachable S3 fails it, below)', async () => {
+    seedSnapshots(cluster, threeExpiredOneKept('nb3'));
+    const run = await markAndDelete('2026-01-10T00:00:00Z', ['-n', 'nb3', '--force'], {
+      NSBACKUP_S3_BUCKET: 'no-such-bucket',
+    });
+    expect(run.code, JSON.stringify(run.logs())).toBe(0);
+    expect(run.logs()).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'bucket no-such-bucket does not exist: no S3-only backups to plan',
+      }),
+    );
+    expect(run.summary().s3OnlyFailures).toBeUndefined();
+  });
+
   it(`with S3 unreachable (nothing listens at its endpoint), the error names the folder and the finalizer; ${Labels.forgetS3}=true is the way out`, async () => {
     seedSnapshots(cluster, threeExpiredOneKept('nb2'));
     const [pending] = snapshotObjects({
