@@ -12,6 +12,7 @@ import { keyFrom } from '../lib/crypto/index.js';
 import { exportAsBackup } from '../lib/export/export-as-backup.js';
 import { decideSecrets, exportSecretsSetting } from '../lib/export/secrets-policy.js';
 import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
+import { adhocKeepDaysSetting } from '../lib/retention/settings.js';
 import { s3Settings, storeFrom } from '../lib/s3/index.js';
 
 const schema = {
@@ -41,6 +42,7 @@ const schema = {
     description: 'Backup id (S3 folder) of an export to S3.',
   }),
   ...clusterNameSetting,
+  ...adhocKeepDaysSetting,
   ...exportTuningSettings,
   ...exportSecretsSetting,
   ...encryptionSettings,
@@ -104,6 +106,7 @@ export const command = defineCommand({
       namespace,
       cluster: clusterNameOf(config.clusterName, kube),
       backupId: config.backupId || undefined,
+      keepDays: config.adhocKeepDays,
       encryptionKey,
       log,
       signal,

@@ -1,6 +1,7 @@
 // The settings of `nsbackup backup`. The names are fixed: the chart, the docs and the checks use them.
 
 import { dbConnectionSettings, dbTargetSettings } from '../dump/connection-settings.js';
+import { adhocKeepDaysSetting } from '../retention/settings.js';
 import {
   argv,
   bool,
@@ -152,16 +153,7 @@ export const backupSettings = {
     max: 36_500,
     description: 'For retain=days: days to keep each snapshot.',
   }),
-  adhocKeepDays: int({
-    env: 'NSBACKUP_ADHOC_KEEP_DAYS',
-    flag: '--adhoc-keep-days',
-    default: 30,
-    min: 0,
-    max: 36500,
-    description:
-      'Days an ad-hoc backup is kept at least (its nsbackup.io/keep-until label), whatever the retention policy; ' +
-      "0: none, retention alone decides. Like Velero's default TTL.",
-  }),
+  ...adhocKeepDaysSetting,
   retainDeltas: deltasSetting({
     env: 'NSBACKUP_RETAIN_DELTAS',
     description: 'For retain=deltas: ISO 8601 durations such as "PT1H P1D P7D".',

@@ -1,11 +1,8 @@
 // `nsbackup export` to S3 is a backup run of its own: the export under a backup id, then its outcome beside the
 // manifest (failed when types could not be read), so that `latest` never picks an export that is missing something.
 // It makes no VolumeSnapshot, so mark-and-delete expires it as an S3-only backup: an ad-hoc one (a person ran it),
-// under gfs, with the floor NSBACKUP_ADHOC_KEEP_DAYS has by default, so an export taken before an upgrade is
-// not the next night's deletion.
-
-/** NSBACKUP_ADHOC_KEEP_DAYS's default (backup's setting; export has no retention settings of its own). */
-const EXPORT_KEEP_DAYS = 30;
+// under gfs, kept at least NSBACKUP_ADHOC_KEEP_DAYS (as an ad-hoc backup is), so an export taken before an upgrade
+// is not the next night's deletion.
 import { backupIdFor } from '../naming.js';
 import { writeOutcome } from '../resources/outcome.js';
 import { deleteAfterFor } from '../retention/index.js';
@@ -13,7 +10,11 @@ import { exportNamespaceToS3, type ExportToS3Input, type ExportToS3Result } from
 
 /** Exports under `backupId` (a new one when absent) and records the outcome; returns what failed, if anything. */
 export async function exportAsBackup(
-  input: Omit<ExportToS3Input, 'backupId'> & { backupId?: string },
+  input: Omit<ExportToS3Input, 'backupId'> & {
+    backupId?: string;
+    /** Days it is kept at least (NSBACKUP_ADHOC_KEEP_DAYS); 0: retention alone decides. */
+    keepDays: number;
+  },
 ): Promise<{ result: ExportToS3Result; failures: string[] }> {
   const startedAt = new Date();
   const backupId = input.backupId || backupIdFor(startedAt);
@@ -31,7 +32,9 @@ export async function exportAsBackup(
     type: 'adhoc',
     retain: { policy: 'gfs' },
     // In UTC: export reads no TZ; a day's difference at most against the pruner's zone.
-    keepUntil: deleteAfterFor(startedAt.toISOString(), 'UTC', EXPORT_KEEP_DAYS),
+    ...(input.keepDays > 0
+      ? { keepUntil: deleteAfterFor(startedAt.toISOString(), 'UTC', input.keepDays) }
+      : {}),
   });
   if (failures.length) {
     input.log.error('export incomplete: the backup is stored but marked failed, so latest skips it', {

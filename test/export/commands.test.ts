@@ -174,8 +174,21 @@ describe('nsbackup export to S3', () => {
       snapshots: [],
       type: 'adhoc',
       retain: { policy: 'gfs' },
-      keepUntil: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+      keepUntil: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10),
     });
+    // --adhoc-keep-days 0: no floor, the policy alone decides.
+    const unfloored = await run(exportCommand, [
+      '-n',
+      'shop',
+      '--backup-id',
+      '20261122-013000-cccccc',
+      '--adhoc-keep-days',
+      '0',
+    ]);
+    expect(unfloored.code, unfloored.logs).toBe(0);
+    const noFloor = await readOutcome(store, 'nsbackup/prod/shop/20261122-013000-cccccc/');
+    expect(noFloor).toMatchObject({ outcome: 'succeeded', type: 'adhoc', snapshots: [] });
+    expect(noFloor).not.toHaveProperty('keepUntil');
 
     cluster.faults.add({ verb: 'list', path: /\/widgets$/, status: 403 });
     let bad;
