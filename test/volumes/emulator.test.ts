@@ -29,6 +29,28 @@ const PASSWORD = 'a restic password nobody logs';
 let cluster: Cluster;
 let s3: LocalS3;
 let tmp: string;
+
+/** The restic repository of a namespace of cluster `prod`, as the test reads it back (real restic, s3rver over HTTPS). */
+function namespaceRepository(namespace: string): Repository {
+  return new Repository(
+    {
+      repository: repositoryUrl(
+        {
+          bucket: s3.bucket,
+          prefix: 'nsbackup',
+          endpoint: s3.endpoint,
+          region: 'us-east-1',
+          forcePathStyle: true,
+        },
+        'prod',
+        namespace,
+      ),
+      cacert: s3.caFile,
+      cacheDir: join(tmp, 'cache'),
+    },
+    resticRunner({ password: PASSWORD, env: { ...process.env, ...s3.env } }),
+  );
+}
 /** `namespace/pvc` -> the folder that is its volume. */
 const volumes = new Map<string, string>();
 let jobsSeen: any[] = [];
@@ -460,24 +482,7 @@ describe('volume data in the backup and back', () => {
   });
 
   it("mark-and-delete forgets the deleted snapshot's volume data (that PVC and backup only), then unlocks and prunes", async () => {
-    const repo = new Repository(
-      {
-        repository: repositoryUrl(
-          {
-            bucket: s3.bucket,
-            prefix: 'nsbackup',
-            endpoint: s3.endpoint,
-            region: 'us-east-1',
-            forcePathStyle: true,
-          },
-          'prod',
-          'shop',
-        ),
-        cacert: s3.caFile,
-        cacheDir: join(tmp, 'cache'),
-      },
-      resticRunner({ password: PASSWORD, env: { ...process.env, ...s3.env } }),
-    );
+    const repo = namespaceRepository('shop');
     const before = await repo.allSnapshots();
     expect(
       before
@@ -756,24 +761,7 @@ describe('volume data from the live claim (NSBACKUP_PVC_DATA_DIRECT)', () => {
       'shared:direct',
     ]);
 
-    const repo = new Repository(
-      {
-        repository: repositoryUrl(
-          {
-            bucket: s3.bucket,
-            prefix: 'nsbackup',
-            endpoint: s3.endpoint,
-            region: 'us-east-1',
-            forcePathStyle: true,
-          },
-          'prod',
-          'files',
-        ),
-        cacert: s3.caFile,
-        cacheDir: join(tmp, 'cache'),
-      },
-      resticRunner({ password: PASSWORD, env: { ...process.env, ...s3.env } }),
-    );
+    const repo = namespaceRepository('files');
     const before = await repo.allSnapshots();
     expect(
       before
@@ -838,24 +826,7 @@ describe('volume data from the live claim (NSBACKUP_PVC_DATA_DIRECT)', () => {
     expect(recorded).toMatchObject({ snapshots: [], type: 'scheduled', retain: { policy: 'days', days: 1 } });
     expect(recorded.volumes.map((v: any) => v.pvc)).toEqual(['shared', 'home']);
 
-    const repo = new Repository(
-      {
-        repository: repositoryUrl(
-          {
-            bucket: s3.bucket,
-            prefix: 'nsbackup',
-            endpoint: s3.endpoint,
-            region: 'us-east-1',
-            forcePathStyle: true,
-          },
-          'prod',
-          'files',
-        ),
-        cacert: s3.caFile,
-        cacheDir: join(tmp, 'cache'),
-      },
-      resticRunner({ password: PASSWORD, env: { ...process.env, ...s3.env } }),
-    );
+    const repo = namespaceRepository('files');
     const before = await repo.allSnapshots();
     expect(
       before
