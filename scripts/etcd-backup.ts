@@ -11,6 +11,7 @@ import { keyFrom } from '../lib/crypto/index.js';
 import { runEtcdBackup } from '../lib/etcd/backup.js';
 import { ETCD_KEY_NAMESPACE, pkiPaths, unreadableFiles } from '../lib/etcd/inputs.js';
 import { etcdBackupSettings } from '../lib/etcd/settings.js';
+import { gfsKeepOf } from '../lib/prune/settings.js';
 import { storeFrom } from '../lib/s3/index.js';
 
 type Settings = typeof etcdBackupSettings;
@@ -65,12 +66,7 @@ async function backup({ config, log, env, signal }: RunContext<Settings>) {
     clusterKind: distribution,
     retention: {
       policy: config.retain,
-      keep: {
-        daily: config.keepDaily,
-        weekly: config.keepWeekly,
-        monthly: config.keepMonthly,
-        yearly: config.keepYearly,
-      },
+      keep: gfsKeepOf(config),
       retainDays: config.retainDays,
       timeZone: config.timeZone,
       maxDeleteShare: config.maxDeleteShare,

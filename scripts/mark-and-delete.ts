@@ -6,6 +6,7 @@ import { combinedSignal, s3StoresFrom, type PruneDeps } from '../lib/prune/deps.
 import { markAndDelete } from '../lib/prune/mark-and-delete.js';
 import {
   dryRunSetting,
+  gfsKeepOf,
   keepSettings,
   markAndDeleteSettings,
   scopeAliases,
@@ -108,12 +109,7 @@ export function createMarkAndDeleteCommand(deps: PruneDeps = {}) {
           maxDeleteCount: config.maxDeleteCount,
           force: config.force,
           dryRun: config.dryRun,
-          keep: {
-            daily: config.keepDaily,
-            weekly: config.keepWeekly,
-            monthly: config.keepMonthly,
-            yearly: config.keepYearly,
-          },
+          keep: gfsKeepOf(config),
         },
       );
       const pruned = volumes && (await forgetDeletedAndPrune(volumes, result.deletedBackups));

@@ -6,6 +6,7 @@ import { combinedSignal, type PruneDeps } from '../lib/prune/deps.js';
 import { retain } from '../lib/prune/retain.js';
 import {
   dryRunSetting,
+  gfsKeepOf,
   keepSettings,
   scopeAliases,
   scopeFrom,
@@ -30,12 +31,7 @@ export function createRetainCommand(deps: PruneDeps = {}) {
         {
           namespace,
           dryRun: config.dryRun,
-          keep: {
-            daily: config.keepDaily,
-            weekly: config.keepWeekly,
-            monthly: config.keepMonthly,
-            yearly: config.keepYearly,
-          },
+          keep: gfsKeepOf(config),
         },
       );
       return {

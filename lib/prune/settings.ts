@@ -1,5 +1,6 @@
 // Settings shared by retain, mark-and-delete and list. The names are the chart's: do not rename them.
 import { bool, duration, int, num, processTimeZone, str, timeZone } from '../config/index.js';
+import type { GfsKeep } from '../retention/index.js';
 
 export const scopeSettings = {
   namespace: str({
@@ -66,6 +67,21 @@ export const keepSettings = {
       'snapshot; 12 monthly reach back a year).',
   }),
 };
+
+/** The keep counts of keepSettings, as the retention policies take them. */
+export function gfsKeepOf(config: {
+  keepDaily: number;
+  keepWeekly: number;
+  keepMonthly: number;
+  keepYearly: number;
+}): GfsKeep {
+  return {
+    daily: config.keepDaily,
+    weekly: config.keepWeekly,
+    monthly: config.keepMonthly,
+    yearly: config.keepYearly,
+  };
+}
 
 export const markAndDeleteSettings = {
   deleteGrace: int({

@@ -30,6 +30,29 @@ let cluster: Cluster;
 let s3: LocalS3;
 let tmp: string;
 
+/**
+ * Makes a VolumeSnapshot due (delete-after in the past) and seeds a good one of the same PVC an hour later, of
+ * another backup, so that retention may delete the first (the newest good snapshot of a PVC is never deleted).
+ */
+function expireBehindNewerGood(vs: any): void {
+  const later = (time: string) => new Date(Date.parse(time) + 3_600_000).toISOString();
+  cluster.seed({
+    ...vs,
+    metadata: { ...vs.metadata, labels: { ...vs.metadata.labels, 'nsbackup.io/delete-after': '2020-01-01' } },
+  });
+  cluster.seed({
+    ...vs,
+    metadata: {
+      ...vs.metadata,
+      name: `${vs.metadata.name}-later`,
+      uid: `${vs.metadata.uid}-later`,
+      creationTimestamp: later(vs.metadata.creationTimestamp),
+      labels: { ...vs.metadata.labels, 'nsbackup.io/backup': 'later', 'nsbackup.io/outcome': 'succeeded' },
+    },
+    status: { ...vs.status, creationTime: later(vs.status.creationTime) },
+  });
+}
+
 /** The restic repository of a namespace of cluster `prod`, as the test reads it back (real restic, s3rver over HTTPS). */
 function namespaceRepository(namespace: string): Repository {
   return new Repository(
@@ -498,29 +521,9 @@ describe('volume data in the backup and back', () => {
           v.metadata.labels['nsbackup.io/backup'] === backupId &&
           v.metadata.labels['nsbackup.io/pvc'] === 'data',
       );
-    cluster.seed({
-      ...vs,
-      metadata: {
-        ...vs.metadata,
-        labels: { ...vs.metadata.labels, 'nsbackup.io/delete-after': '2020-01-01' },
-      },
-    });
-    // A newer good backup of `data`: the newest good snapshot of a PVC is never deleted, and the run after the first
-    // one failed (its snapshots are not good backups).
-    cluster.seed({
-      ...vs,
-      metadata: {
-        ...vs.metadata,
-        name: `${vs.metadata.name}-later`,
-        uid: `${vs.metadata.uid}-later`,
-        creationTimestamp: new Date(Date.parse(vs.metadata.creationTimestamp) + 3_600_000).toISOString(),
-        labels: { ...vs.metadata.labels, 'nsbackup.io/backup': 'later', 'nsbackup.io/outcome': 'succeeded' },
-      },
-      status: {
-        ...vs.status,
-        creationTime: new Date(Date.parse(vs.status.creationTime) + 3_600_000).toISOString(),
-      },
-    });
+    // Due, with a newer good backup of `data`: the newest good snapshot of a PVC is never deleted, and the run after
+    // the first one failed (its snapshots are not good backups).
+    expireBehindNewerGood(vs);
     const r = await runNsbackup(markAndDeleteCommand, {
       ...s3.env,
       NSBACKUP_KUBECONFIG: cluster.kubeconfigPath,
@@ -771,28 +774,8 @@ describe('volume data from the live claim (NSBACKUP_PVC_DATA_DIRECT)', () => {
     ).toEqual(['db', 'shared']);
 
     const vs = cluster.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', 'files')[0];
-    cluster.seed({
-      ...vs,
-      metadata: {
-        ...vs.metadata,
-        labels: { ...vs.metadata.labels, 'nsbackup.io/delete-after': '2020-01-01' },
-      },
-    });
-    // A newer good snapshot of db (the newest good one is never deleted), of another backup.
-    cluster.seed({
-      ...vs,
-      metadata: {
-        ...vs.metadata,
-        name: `${vs.metadata.name}-later`,
-        uid: `${vs.metadata.uid}-later`,
-        creationTimestamp: new Date(Date.parse(vs.metadata.creationTimestamp) + 3_600_000).toISOString(),
-        labels: { ...vs.metadata.labels, 'nsbackup.io/backup': 'later', 'nsbackup.io/outcome': 'succeeded' },
-      },
-      status: {
-        ...vs.status,
-        creationTime: new Date(Date.parse(vs.status.creationTime) + 3_600_000).toISOString(),
-      },
-    });
+    // Due, with a newer good snapshot of db (the newest good one is never deleted), of another backup.
+    expireBehindNewerGood(vs);
     const pruned = await runNsbackup(markAndDeleteCommand, {
       ...readEnv(),
       NSBACKUP_LOCK_DIR: join(tmp, 'locks'),
