@@ -178,16 +178,21 @@ export function planS3Only(
 }
 
 /**
- * The namespaces with backup folders under `<prefix>/<cluster>/`: a full listing, as the store's listings take no
- * delimiter (see lib/s3/store.ts). Restic repositories (`<namespace>.restic/`), etcd's `_etcd/` and other keys
- * are no namespace name.
+ * The namespaces with backup folders under `<prefix>/<cluster>/`. The store's listings take no delimiter (see
+ * lib/s3/store.ts), so the top level is walked one key at a time: the first key of each name, then past all of that
+ * name's keys (`<name>0` sorts right after every `<name>/...`), so a restic repository's thousands of packs cost one
+ * request. Restic repositories (`<namespace>.restic/`), etcd's `_etcd/` and keys of their own are no namespace.
  */
 export async function namespacesInStore(store: S3Store, cluster: string): Promise<string[]> {
   const parent = backupFolderKey(store.location.prefix, cluster, '_', '_').slice(0, -4);
   const found = new Set<string>();
-  for await (const object of store.list(parent)) {
-    const [namespace, ...rest] = object.key.slice(parent.length).split('/');
-    if (rest.length >= 2 && isNamespaceName(namespace)) found.add(namespace);
+  let after: string | undefined;
+  for (let key = await store.firstKeyAfter(parent); key; key = await store.firstKeyAfter(parent, after)) {
+    const [name, ...rest] = key.slice(parent.length).split('/');
+    if (rest.length >= 2 && isNamespaceName(name)) found.add(name);
+    // A key of its own (no folder), or one directly in the folder (`<name>/.nsbackup-write-check`): the folder may
+    // still hold backups further on, so step to the next key instead of leaving the folder.
+    after = rest.length >= 2 || !isNamespaceName(name) ? parent + name + '0' : key;
   }
   return [...found].sort();
 }

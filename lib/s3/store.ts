@@ -148,6 +148,25 @@ export class S3Store {
     } while (token);
   }
 
+  /**
+   * The first key under `prefix` that sorts after `startAfter` (S3 orders keys by their UTF-8 bytes), or undefined:
+   * one request, however many keys follow, for walking a tree's top level without listing every key in it.
+   */
+  async firstKeyAfter(prefix: string, startAfter?: string): Promise<string | undefined> {
+    const { client, sdk } = await this.connect();
+    // Version 1 of the listing (Marker is V2's StartAfter): every S3-compatible store has it, and a V2 listing cut
+    // short answers with a continuation token that s3rver makes with DES, which Node's OpenSSL 3 no longer has.
+    const page = await client.send(
+      new sdk.ListObjectsCommand({
+        Bucket: this.location.bucket,
+        Prefix: prefix,
+        Marker: startAfter,
+        MaxKeys: 1,
+      }),
+    );
+    return page.Contents?.[0]?.Key;
+  }
+
   /** Deletes every object under a prefix; returns how many. */
   async deletePrefix(prefix: string): Promise<number> {
     if (!prefix.endsWith('/')) throw new Error(`refusing to delete a prefix that is not a folder: ${prefix}`);

@@ -1,7 +1,7 @@
 // S3-only backups (no VolumeSnapshot: NSBACKUP_PVC empty) on the emulator and a local S3: real backups over
 // simulated nights, then mark-and-delete removes exactly what the policy drops, behind the valve, and leaves alone
 // every folder it has no usable record of, and those that go with their snapshots.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Labels } from '../../lib/labels.js';
 import { Logger } from '../../lib/log.js';
 import { namespacesInStore, type S3OnlyDeletion } from '../../lib/prune/s3-only.js';
@@ -288,6 +288,20 @@ describe('the S3-only sweep', () => {
     ])
       await s.upload(s.key(key), 'x');
     expect(await namespacesInStore(s, 'prod')).toEqual(['api', 'web']);
+  });
+
+  it("with -A, a restic repository's packs cost one request, not one listing of all of them", async () => {
+    const s = store();
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => s.upload(s.key(`prod/big.restic/data/${i % 16}/${i}`), 'x')),
+    );
+    await s.upload(s.key('prod/big/20260101-000000-aaaaaa/outcome.json'), 'x');
+    const walk = vi.spyOn(s, 'firstKeyAfter');
+    const list = vi.spyOn(s, 'list');
+    expect(await namespacesInStore(s, 'prod')).toContain('big');
+    expect(list).not.toHaveBeenCalled();
+    // One request per top-level name and per key directly in a namespace's folder, and one that finds the end.
+    expect(walk.mock.calls.length).toBeLessThan(20);
   });
 
   const deletion = (id: string, volumePvcs: string[] = []): S3OnlyDeletion => ({
