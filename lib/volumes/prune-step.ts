@@ -9,6 +9,7 @@
 import type { Logger } from '../log.js';
 import type { NodeLock } from '../lock/index.js';
 import type { Repository } from './repo-ops.js';
+import type { ResticSnapshot } from './restic-output.js';
 
 export interface DeletedBackup {
   namespace: string;
@@ -17,7 +18,6 @@ export interface DeletedBackup {
 }
 
 export interface VolumePruneInput {
-  deleted: readonly DeletedBackup[];
   /** The namespace's repository; undefined when the namespace keeps no volume data (no Secret, no repository). */
   open: (namespace: string) => Promise<Repository | undefined>;
   /** Takes the node lock for the prune (undefined: no lock). */
@@ -32,10 +32,6 @@ export interface VolumePruneResult {
   /** Largest peak RSS of a `restic prune`. */
   prunePeakRssBytes?: number;
   failures: string[];
-}
-
-export async function forgetAndPrune(input: VolumePruneInput): Promise<VolumePruneResult> {
-  return forgetDeletedAndPrune(new VolumeForgetter(input), input.deleted);
 }
 
 /** Forgets what was deleted, per namespace (one failing never stops the others), then prunes. */
@@ -61,10 +57,12 @@ export async function forgetDeletedAndPrune(
  */
 export class VolumeForgetter {
   private readonly repos = new Map<string, Promise<Repository | undefined>>();
+  /** Each repository's snapshots, listed once a run: every `restic snapshots` reads the whole index again. */
+  private readonly listings = new Map<string, Promise<ResticSnapshot[]>>();
   private readonly forgottenIn = new Map<string, number>();
   private readonly result: VolumePruneResult = { forgotten: 0, prunedRepositories: 0, failures: [] };
 
-  constructor(private readonly input: Omit<VolumePruneInput, 'deleted'>) {}
+  constructor(private readonly input: VolumePruneInput) {}
 
   /**
    * Forgets the restic snapshots of deleted backups of one namespace; throws when that fails. `required`: the
@@ -82,9 +80,14 @@ export class VolumeForgetter {
         );
       return 0;
     }
+    if (!this.listings.has(namespace)) this.listings.set(namespace, repo.allSnapshots());
+    const listed = await this.listings.get(namespace)!;
     const ids: string[] = [];
     for (const d of deleted) {
-      const found = await repo.snapshotsOf(d);
+      // All three tags, as `snapshotsOf` selects: never another namespace's, PVC's or backup's copy.
+      const found = listed.filter(
+        (s) => s.namespace === d.namespace && s.pvc === d.pvc && s.backupId === d.backupId,
+      );
       ids.push(...found.map((s) => s.id));
       log.info(
         found.length ? 'forgetting volume data of a deleted backup' : 'deleted backup had no volume data',
@@ -93,6 +96,7 @@ export class VolumeForgetter {
     }
     if (!ids.length) return 0;
     await repo.forget(ids);
+    this.listings.set(namespace, Promise.resolve(listed.filter((s) => !ids.includes(s.id))));
     this.result.forgotten += ids.length;
     this.forgottenIn.set(namespace, (this.forgottenIn.get(namespace) ?? 0) + ids.length);
     return ids.length;
