@@ -13,7 +13,7 @@ import type { Deletion } from '../retention/index.js';
 import { isMissingBucket, type S3Store } from '../s3/index.js';
 import { sleep as realSleep } from '../concurrency.js';
 import { FolderReferences, s3FoldersOf, type S3Folder, type S3Layout } from './s3-folders.js';
-import { S3_CLEANUP_FINALIZER, type SnapshotInfo } from '../snapshots/list.js';
+import { directPvcsOf, S3_CLEANUP_FINALIZER, type SnapshotInfo } from '../snapshots/list.js';
 import {
   addCleanupFinalizer,
   deleteSnapshot,
@@ -129,7 +129,7 @@ export class Sweeper {
             const left = (this.liveOfBackup.get(key) ?? 1) - 1;
             this.liveOfBackup.set(key, left);
             if (left === 0)
-              for (const direct of info.directPvcs.filter((p) => p !== pvc))
+              for (const direct of directPvcsOf(info.configAnnotation).filter((p) => p !== pvc))
                 this.result.deletedBackups.push({ namespace, pvc: direct, backupId });
           }
         } else this.result.skipped++;

@@ -28,15 +28,19 @@ export interface SnapshotInfo {
   /** Deletion has started (deletionTimestamp set): retention no longer counts or plans it. */
   terminating: boolean;
   /**
-   * The PVCs its backup copied from the live claim (NSBACKUP_PVC_DATA_DIRECT, from the run's recorded
-   * configuration): they have no VolumeSnapshot, so their volume data goes with the backup's last snapshot.
+   * Annotation `nsbackup.io/config`: the run's recorded configuration. Read with directPvcsOf only where it is
+   * needed (the sweep), not parsed for every snapshot every command lists.
    */
-  directPvcs: string[];
+  configAnnotation?: string;
 }
 
 const PVC_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
 
-/** `pvcDataDirect` of the annotation `nsbackup.io/config`; anything but a list of PVC names counts as none. */
+/**
+ * The PVCs a snapshot's backup copied from the live claim (`pvcDataDirect` of its `nsbackup.io/config`): they have
+ * no VolumeSnapshot, so their volume data goes with the backup's last snapshot. Anything but a list of PVC names
+ * counts as none.
+ */
 export function directPvcsOf(configAnnotation: string | undefined): string[] {
   if (!configAnnotation) return [];
   try {
@@ -75,7 +79,7 @@ export function toSnapshotInfo(vs: KubeObject): SnapshotInfo {
     s3Location: meta.annotations?.[Annotations.s3Location] || undefined,
     finalizers: meta.finalizers ?? [],
     terminating: Boolean(meta.deletionTimestamp),
-    directPvcs: directPvcsOf(meta.annotations?.[Annotations.config]),
+    configAnnotation: meta.annotations?.[Annotations.config] || undefined,
   };
 }
 
