@@ -4,7 +4,7 @@
 import type { BackupType } from '../labels.js';
 import type { BackupOutcome } from '../resources/outcome.js';
 import type { ManifestVolume } from '../resources/manifest.js';
-import { deleteAfterFor, type RetainSpec } from '../retention/index.js';
+import { adhocKeepUntil, type RetainSpec } from '../retention/index.js';
 
 export function backupOutcomeOf(input: {
   backupId: string;
@@ -23,10 +23,12 @@ export function backupOutcomeOf(input: {
   timeZone: string;
 }): BackupOutcome {
   // The ad-hoc floor as the snapshots' keep-until label has it, from the run's start (its backup id's time).
-  const keepUntil =
-    input.type === 'adhoc' && input.adhocKeepDays > 0
-      ? deleteAfterFor(input.startedAt.toISOString(), input.timeZone, input.adhocKeepDays)
-      : undefined;
+  const keepUntil = adhocKeepUntil(
+    input.type,
+    input.startedAt.toISOString(),
+    input.timeZone,
+    input.adhocKeepDays,
+  );
   return {
     formatVersion: 1,
     backupId: input.backupId,

@@ -8,6 +8,7 @@ import type { BackupType, RetainPolicyName } from '../labels.js';
 import {
   GFS_KEYS,
   DELTAS_LABEL,
+  adhocKeepUntil,
   deleteAfterFor,
   encodeDeltas,
   gfsLabelsFor,
@@ -67,7 +68,8 @@ export function snapshotLabels(input: LabelInputs): Record<string, string> {
       labels[DELTAS_LABEL] = encodeDeltas(parseDeltas(input.retain.deltas));
       break;
   }
-  if (keepDays > 0) labels[Labels.keepUntil] = deleteAfterFor(input.createdAt, input.timeZone, keepDays);
+  const keepUntil = adhocKeepUntil(input.type, input.createdAt, input.timeZone, input.adhocKeepDays);
+  if (keepUntil) labels[Labels.keepUntil] = keepUntil;
   return labels;
 }
 

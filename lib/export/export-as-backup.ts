@@ -5,7 +5,7 @@
 // is not the next night's deletion.
 import { backupIdFor } from '../naming.js';
 import { writeOutcome } from '../resources/outcome.js';
-import { deleteAfterFor } from '../retention/index.js';
+import { adhocKeepUntil } from '../retention/index.js';
 import { exportNamespaceToS3, type ExportToS3Input, type ExportToS3Result } from './s3-export.js';
 
 /** Exports under `backupId` (a new one when absent) and records the outcome; returns what failed, if anything. */
@@ -19,6 +19,8 @@ export async function exportAsBackup(
   const startedAt = new Date();
   const backupId = input.backupId || backupIdFor(startedAt);
   const result = await exportNamespaceToS3({ ...input, backupId });
+  // In UTC: export reads no TZ; a day's difference at most against the pruner's zone.
+  const keepUntil = adhocKeepUntil('adhoc', startedAt.toISOString(), 'UTC', input.keepDays);
   // Only an export that wrote its manifest gets an outcome; one that threw left no finished backup.
   const failures = result.stats.skipped.map((s) => `not exported: ${s.what} (${s.reason})`);
   await writeOutcome(input.store, result.folderKey, {
@@ -31,10 +33,7 @@ export async function exportAsBackup(
     snapshots: [],
     type: 'adhoc',
     retain: { policy: 'gfs' },
-    // In UTC: export reads no TZ; a day's difference at most against the pruner's zone.
-    ...(input.keepDays > 0
-      ? { keepUntil: deleteAfterFor(startedAt.toISOString(), 'UTC', input.keepDays) }
-      : {}),
+    ...(keepUntil ? { keepUntil } : {}),
   });
   if (failures.length) {
     input.log.error('export incomplete: the backup is stored but marked failed, so latest skips it', {

@@ -192,24 +192,16 @@ async function planS3OnlyOrFail(
   options: MarkAndDeleteOptions,
   log: Logger,
 ): Promise<{ plan?: S3OnlyPlan; failure?: string }> {
+  const planOptions = { ...options, keep: options.keep ?? DEFAULT_GFS_KEEP };
   try {
-    const keep = options.keep ?? DEFAULT_GFS_KEEP;
     return {
-      plan: await readAndPlanS3Only(
-        s3Only.store,
-        s3Only.cluster,
-        options.namespace,
-        { ...options, keep },
-        log,
-      ),
+      plan: await readAndPlanS3Only(s3Only.store, s3Only.cluster, options.namespace, planOptions, log),
     };
   } catch (error) {
     if (isMissingBucket(error)) {
       // No bucket, no folder: nothing of this namespace exists only in S3 (the sweep treats it the same way).
       log.warn(`bucket ${s3Only.store.location.bucket} does not exist: no S3-only backups to plan`);
-      return {
-        plan: planS3Only(new Map(), () => '', { ...options, keep: options.keep ?? DEFAULT_GFS_KEEP }),
-      };
+      return { plan: planS3Only(new Map(), () => '', planOptions) };
     }
     const where = s3Only.store.url(s3Only.store.key(s3Only.cluster, options.namespace ?? ''));
     const failure = `S3-only backups not planned: reading ${where}/ failed: ${(error as Error).message}`;

@@ -2,7 +2,7 @@
 // No I/O: the clock and the time zone are parameters, adapters apply the plans.
 export type * from './types.js';
 export { addDays, assertTimeZone, gfsValues, isLocalDate, localDate } from './calendar.js';
-export { deleteAfterFor } from './days.js';
+export { adhocKeepUntil, deleteAfterFor } from './days.js';
 export {
   DELTAS_LABEL,
   decodeDeltas,
