@@ -160,10 +160,10 @@ export async function exportNamespaceToS3(input: ExportToS3Input): Promise<Expor
 /** Reads and checks a backup's manifest; a missing one means the backup does not exist or never finished. */
 export async function readManifest(store: S3Store, folderKey: string): Promise<BackupManifest> {
   const key = folderKey + MANIFEST_FILE;
-  if (!(await store.exists(key))) {
+  const text = await store.downloadTextIfExists(key);
+  if (text === undefined)
     throw new Error(`no finished backup at ${store.url(folderKey)} (${MANIFEST_FILE} missing)`);
-  }
-  return parseManifest(await store.downloadText(key));
+  return parseManifest(text);
 }
 
 /**

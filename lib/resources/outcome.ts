@@ -42,8 +42,9 @@ export async function writeOutcome(store: S3Store, folderKey: string, outcome: B
 /** The outcome of the backup in `folderKey`, or undefined when the run never recorded one (it did not finish). */
 export async function readOutcome(store: S3Store, folderKey: string): Promise<BackupOutcome | undefined> {
   const key = folderKey + OUTCOME_FILE;
-  if (!(await store.exists(key))) return undefined;
-  const parsed = JSON.parse(await store.downloadText(key)) as Partial<BackupOutcome>;
+  const text = await store.downloadTextIfExists(key);
+  if (text === undefined) return undefined;
+  const parsed = JSON.parse(text) as Partial<BackupOutcome>;
   if (
     parsed?.formatVersion !== 1 ||
     (parsed.outcome !== 'succeeded' && parsed.outcome !== 'failed') ||

@@ -23,6 +23,16 @@ export function isMissingBucket(error: unknown): boolean {
   return e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket';
 }
 
+/**
+ * S3's answer for a key that does not exist: HEAD answers a bare 404, GET NoSuchKey. A GET's NoSuchBucket is
+ * a 404 too, but no answer about the key: a bucket that is not there must not read as "no such backup".
+ */
+function isMissingObject(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  if (isMissingBucket(e)) return false;
+  return e?.$metadata?.httpStatusCode === 404 || e?.name === 'NotFound' || e?.name === 'NoSuchKey';
+}
+
 export interface StoredObject {
   key: string;
   size: number;
@@ -118,14 +128,23 @@ export class S3Store {
     return Buffer.concat(chunks).toString('utf8');
   }
 
+  /** The object's text, or undefined when there is none: one GET, where `exists` and then a download are two. */
+  async downloadTextIfExists(key: string): Promise<string | undefined> {
+    try {
+      return await this.downloadText(key);
+    } catch (e) {
+      if (isMissingObject(e)) return undefined;
+      throw e;
+    }
+  }
+
   async exists(key: string): Promise<boolean> {
     const { client, sdk } = await this.connect();
     try {
       await client.send(new sdk.HeadObjectCommand({ Bucket: this.location.bucket, Key: key }));
       return true;
-    } catch (e: any) {
-      if (e?.$metadata?.httpStatusCode === 404 || e?.name === 'NotFound' || e?.name === 'NoSuchKey')
-        return false;
+    } catch (e) {
+      if (isMissingObject(e)) return false;
       throw e;
     }
   }

@@ -176,8 +176,9 @@ export async function writeVerification(store: S3Store, folderKey: string, v: Ve
 /** The last verification of a backup, or undefined when it was never verified. */
 export async function readVerification(store: S3Store, folderKey: string): Promise<Verification | undefined> {
   const key = folderKey + VERIFICATION_FILE;
-  if (!(await store.exists(key))) return undefined;
-  const parsed = JSON.parse(await store.downloadText(key)) as Partial<Verification>;
+  const text = await store.downloadTextIfExists(key);
+  if (text === undefined) return undefined;
+  const parsed = JSON.parse(text) as Partial<Verification>;
   if (parsed?.formatVersion !== 1 || typeof parsed.verifiedAt !== 'string' || typeof parsed.ok !== 'boolean')
     throw new Error(`${store.url(key)} is not a verification this version understands`);
   return parsed as Verification;

@@ -43,6 +43,15 @@ describe('S3 store against s3rver', () => {
     await expect(store.deletePrefix('p/b')).rejects.toThrow(/not a folder/);
   });
 
+  it('reads a small object in one request, and tells a missing key from other failures', async () => {
+    const store = s3.store('q');
+    await store.upload(store.key('here.json'), Buffer.from('{"a":1}'));
+    expect(await store.downloadTextIfExists(store.key('here.json'))).toBe('{"a":1}');
+    expect(await store.downloadTextIfExists(store.key('not-here.json'))).toBeUndefined();
+    const elsewhere = new S3Store({ ...store.location, bucket: 'no-such-bucket' }, TEST_S3_CREDENTIALS);
+    await expect(elsewhere.downloadTextIfExists(elsewhere.key('here.json'))).rejects.toThrow();
+  });
+
   it('stores bodies of zero bytes, less than a part, exactly a part and a part plus one', async () => {
     const store = s3.store('sizes');
     for (const size of [0, 1000, MIN_PART_SIZE, MIN_PART_SIZE + 1]) {
