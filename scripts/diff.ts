@@ -24,7 +24,7 @@ import {
 import { keyFrom } from '../lib/crypto/index.js';
 import { decideSecrets, exportSecretsSetting } from '../lib/export/secrets-policy.js';
 import { formatDiff } from '../lib/export/diff-report.js';
-import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
+import { clusterNameOf, connectOrConfigError, kubeSettings, namespaceSetting } from '../lib/kube/index.js';
 import { diffObjects, readExportDir, type KubeObject } from '../lib/resources/index.js';
 import { s3Settings, storeFrom } from '../lib/s3/index.js';
 
@@ -37,12 +37,7 @@ const schema = {
       'What to compare the live namespace with: a backup id in S3, "latest" (the newest backup whose run ' +
       'succeeded), or an export folder.',
   }),
-  namespace: str({
-    env: 'NSBACKUP_NAMESPACE',
-    flag: '--namespace',
-    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-    patternText: 'a namespace name',
-    maxLength: 63,
+  ...namespaceSetting({
     defaultText: "an export folder's namespace, else the kubeconfig context's",
     description: 'Namespace to compare (and whose backups --from names).',
   }),

@@ -11,17 +11,12 @@ import { clusterNameSetting, exportNamespaceToDir, exportTuningSettings } from '
 import { keyFrom } from '../lib/crypto/index.js';
 import { exportAsBackup } from '../lib/export/export-as-backup.js';
 import { decideSecrets, exportSecretsSetting } from '../lib/export/secrets-policy.js';
-import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
+import { clusterNameOf, connectOrConfigError, kubeSettings, namespaceSetting } from '../lib/kube/index.js';
 import { adhocKeepDaysSetting } from '../lib/retention/settings.js';
 import { s3Settings, storeFrom } from '../lib/s3/index.js';
 
 const schema = {
-  namespace: str({
-    env: 'NSBACKUP_NAMESPACE',
-    flag: '--namespace',
-    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-    patternText: 'a namespace name',
-    maxLength: 63,
+  ...namespaceSetting({
     defaultText: "the kubeconfig context's namespace",
     description: 'Namespace to export.',
   }),

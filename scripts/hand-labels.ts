@@ -3,7 +3,12 @@
 import { defineCommand, type Command } from '../lib/command.js';
 import { str } from '../lib/config/index.js';
 import { ExitCode, JobError } from '../lib/exit.js';
-import { connectOrConfigError, kubeSettings, volumeSnapshotPath } from '../lib/kube/index.js';
+import {
+  connectOrConfigError,
+  kubeSettings,
+  namespaceSetting,
+  volumeSnapshotPath,
+} from '../lib/kube/index.js';
 import { decideHandLabel, type HandAction } from '../lib/prune/hand-labels.js';
 import { timeZoneSetting } from '../lib/prune/settings.js';
 import { listSnapshots } from '../lib/snapshots/list.js';
@@ -15,11 +20,7 @@ const schema = {
     required: true,
     description: 'The VolumeSnapshot (as `nsbackup list` names it); also the first argument.',
   }),
-  namespace: str({
-    env: 'NSBACKUP_NAMESPACE',
-    flag: '--namespace',
-    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-    patternText: 'a namespace name',
+  ...namespaceSetting({
     defaultText: "the kubeconfig context's namespace",
     description: 'Namespace of the snapshot.',
   }),

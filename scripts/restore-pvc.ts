@@ -13,7 +13,7 @@ import { repositoryUrl } from '../lib/volumes/repository.js';
 import { restorePvcFromS3 } from '../lib/volumes/restore-volume.js';
 import { restoreMoverSettingsOf } from '../lib/volumes/backup-wiring.js';
 import { volumeRestoreSettings } from '../lib/volumes/settings.js';
-import { connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
+import { connectOrConfigError, kubeSettings, namespaceSetting } from '../lib/kube/index.js';
 import { restorePvc } from '../lib/restore/pvc.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -83,12 +83,7 @@ export const restorePvcSettings = {
     maxLength: 63,
     description: 'Name of the new PersistentVolumeClaim.',
   }),
-  namespace: str({
-    env: 'NSBACKUP_NAMESPACE',
-    flag: '--namespace',
-    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-    patternText: 'a namespace name',
-    maxLength: 63,
+  ...namespaceSetting({
     defaultText: "the kubeconfig context's namespace",
     description: 'Namespace of the snapshot and the new claim.',
   }),

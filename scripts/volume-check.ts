@@ -4,17 +4,13 @@
 import { defineCommand, runIfMain } from '../lib/command.js';
 import { int, str } from '../lib/config/index.js';
 import { ExitCode, JobError } from '../lib/exit.js';
-import { clusterNameOf, connectOrConfigError, kubeSettings } from '../lib/kube/index.js';
+import { clusterNameOf, connectOrConfigError, kubeSettings, namespaceSetting } from '../lib/kube/index.js';
 import { s3LocationFrom, s3Settings } from '../lib/s3/index.js';
 import { openLocalRepository, sliceOfDay } from '../lib/volumes/local-repo.js';
 import { resticSecretSetting } from '../lib/volumes/settings.js';
 
 export const volumeCheckSettings = {
-  namespace: str({
-    env: 'NSBACKUP_NAMESPACE',
-    flag: '--namespace',
-    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-    patternText: 'a namespace name',
+  ...namespaceSetting({
     defaultText: "the pod's namespace in-cluster, else the kubeconfig context's",
     description: 'Namespace whose restic repository is checked.',
   }),

@@ -17,7 +17,7 @@ import {
   yamlFile,
 } from '../config/index.js';
 import { encodeDeltas, parseDeltas } from '../retention/index.js';
-import { kubeSettings } from '../kube/index.js';
+import { kubeSettings, namespaceSetting } from '../kube/index.js';
 import { lockSettings } from '../lock/settings.js';
 import { encryptionSettings } from '../crypto/index.js';
 import { backupExportSetting, exportTuningSettings } from '../export/settings.js';
@@ -45,12 +45,7 @@ function deltasSetting(opts: { env: string; description: string }) {
 }
 
 export const backupSettings = {
-  namespace: str({
-    env: 'NSBACKUP_NAMESPACE',
-    flag: '--namespace',
-    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-    patternText: 'a namespace name',
-    maxLength: 63,
+  ...namespaceSetting({
     defaultText: "the pod's namespace in-cluster, else the kubeconfig context's",
     description: 'Namespace to back up.',
   }),

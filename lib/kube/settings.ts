@@ -2,6 +2,24 @@
 
 import { str } from '../config/index.js';
 
+/**
+ * NSBACKUP_NAMESPACE (`--namespace`, `-n`) of a command that works in one namespace: a namespace name (an RFC 1123
+ * label, at most 63 characters); what it names and where it comes from when unset are the command's own.
+ */
+export function namespaceSetting(o: { description: string; defaultText: string }) {
+  return {
+    namespace: str({
+      env: 'NSBACKUP_NAMESPACE',
+      flag: '--namespace',
+      pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+      patternText: 'a namespace name',
+      maxLength: 63,
+      defaultText: o.defaultText,
+      description: o.description,
+    }),
+  };
+}
+
 export const kubeSettings = {
   kubeconfig: str({
     env: 'NSBACKUP_KUBECONFIG',

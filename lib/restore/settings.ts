@@ -4,22 +4,16 @@
 import { argv, bool, duration, int, list, oneOf, str, yamlFile } from '../config/index.js';
 import { dbConnectionSettings, dbTargetSettings } from '../dump/connection-settings.js';
 import { encryptionSettings } from '../crypto/index.js';
-import { kubeSettings } from '../kube/index.js';
+import { kubeSettings, namespaceSetting } from '../kube/index.js';
 import { validatePreferences, type RestorePreferences } from '../resources/index.js';
 import { s3Settings } from '../s3/index.js';
 import { volumeRestoreSettings } from '../volumes/settings.js';
 
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const MAPPING_ITEM = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?=[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Where the backup is and which cluster's folder in S3 it is in (shared by restore and restore-db). */
 export const backupSourceSettings = {
-  namespace: str({
-    env: 'NSBACKUP_NAMESPACE',
-    flag: '--namespace',
-    pattern: NAMESPACE,
-    patternText: 'a namespace name',
-    maxLength: 63,
+  ...namespaceSetting({
     defaultText: "the pod's namespace in-cluster, else the kubeconfig context's",
     description: 'The namespace that was backed up (its folder in S3).',
   }),
